@@ -1,0 +1,75 @@
+// Runs a guest image on the reference machine, qemu-system-riscv64 -machine virt,
+// and captures its console. The guests end through the SiFive test device, which
+// makes QEMU exit with the guest's code (0 pass, N for (N<<16)|0x3333).
+import { spawn, spawnSync } from 'node:child_process';
+
+export interface QemuRunOptions {
+  timeoutMs?: number;
+  /** Bytes fed to the UART receive side (stdin of the serial port). */
+  input?: string;
+  bios?: 'none' | 'default';
+  memMiB?: number;
+}
+
+export interface QemuRunResult {
+  console: string;
+  exitCode: number | null;
+  timedOut: boolean;
+}
+
+export const QEMU_BINARY = process.env.HVLAB_QEMU ?? 'qemu-system-riscv64';
+
+/** The flags used for every run; the UART is the only thing on stdio. */
+export function qemuArgs(elfPath: string, opts: QemuRunOptions = {}): string[] {
+  return [
+    '-machine', 'virt',
+    '-nographic',
+    '-bios', opts.bios ?? 'none',
+    '-m', `${opts.memMiB ?? 128}M`,
+    '-serial', 'stdio',
+    '-monitor', 'none',
+    '-kernel', elfPath,
+  ];
+}
+
+let available: boolean | undefined;
+
+export function qemuAvailable(): boolean {
+  if (available === undefined) {
+    const r = spawnSync(QEMU_BINARY, ['--version'], { encoding: 'utf8' });
+    available = r.status === 0;
+  }
+  return available;
+}
+
+export function runOnQemu(elfPath: string, opts: QemuRunOptions = {}): Promise<QemuRunResult> {
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(QEMU_BINARY, qemuArgs(elfPath, opts), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => { /* QEMU may exit before reading its input */ });
+    if (opts.input !== undefined) child.stdin.write(opts.input);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code !== 0 && !timedOut && stderr.includes('qemu-system')) {
+        reject(new Error(`qemu failed: ${stderr.trim()}`));
+        return;
+      }
+      resolve({ console: Buffer.concat(out).toString('latin1'), exitCode: timedOut ? null : code, timedOut });
+    });
+  });
+}
