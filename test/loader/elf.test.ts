@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { HvlabError } from '../../src/errors.js';
 import { isElf, parseElf, type LoadedImage, type RamRegion } from '../../src/loader/elf.js';
+import { loadRaw } from '../../src/loader/raw.js';
 
 const RAM: RamRegion = { base: 0x8000_0000n, size: 128n << 20n };
 const RAM_END = RAM.base + RAM.size;
@@ -437,5 +438,36 @@ describe('parseElf: a real cross-compiled image (test/loader/fixtures/tohost.elf
     const e = errorOf(() => parseElf(bytes, { base: 0x4000_0000n, size: 0x1000_0000n }, 'tohost.elf'));
     expect(e.code).toBe('ELF_OUTSIDE_RAM');
     expect(e.message).toMatch(/^tohost\.elf: ELF segment 1 at \[0x80000000, 0x80000014\) lies outside RAM \[0x40000000, 0x50000000\)$/);
+  });
+});
+
+describe('loadRaw: flat binaries', () => {
+  it('places the bytes at the address and enters at the first byte', () => {
+    const bytes = new Uint8Array([0x6f, 0, 0, 0, 1, 2, 3]);
+    const img = loadRaw(bytes, RAM.base + 0x20_0000n, RAM, 'fw.bin');
+    expect(img.entry).toBe(RAM.base + 0x20_0000n);
+    expect(img.segments).toHaveLength(1);
+    expect(img.segments[0].paddr).toBe(RAM.base + 0x20_0000n);
+    expect(img.segments[0].data).toBe(bytes);
+    expect(img.segments[0].memsz).toBe(7n);
+    expect(img.segments[0].flags).toBe(7);
+    expect(img.lowest).toBe(RAM.base + 0x20_0000n);
+    expect(img.highest).toBe(RAM.base + 0x20_0007n);
+    expect(img.tohost).toBeUndefined();
+    // exactly filling RAM is fine
+    expect(loadRaw(new Uint8Array(16), RAM_END - 16n, RAM).highest).toBe(RAM_END);
+  });
+
+  it('RAW_EMPTY, RAW_OUTSIDE_RAM, RAW_MISALIGNED', () => {
+    const code = (fn: () => unknown, c: string, re: RegExp) => {
+      const e = errorOf(fn);
+      expect(e.code).toBe(c);
+      expect(e.message).toMatch(/^fw\.bin: /);
+      expect(e.message).toMatch(re);
+    };
+    code(() => loadRaw(new Uint8Array(0), RAM.base, RAM, 'fw.bin'), 'RAW_EMPTY', /empty/);
+    code(() => loadRaw(new Uint8Array(32), RAM_END - 16n, RAM, 'fw.bin'), 'RAW_OUTSIDE_RAM', /\[0x87fffff0, 0x88000010\).*RAM \[0x80000000, 0x88000000\)/);
+    code(() => loadRaw(new Uint8Array(32), 0x1000n, RAM, 'fw.bin'), 'RAW_OUTSIDE_RAM', /32-byte raw image at \[0x1000, 0x1020\)/);
+    code(() => loadRaw(new Uint8Array(32), RAM.base + 2n, RAM, 'fw.bin'), 'RAW_MISALIGNED', /0x80000002 is not 4-byte aligned/);
   });
 });
