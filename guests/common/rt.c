@@ -12,7 +12,7 @@ int (*mtrap_hook)(struct frame *f, u64 cause);
 int (*strap_hook)(struct frame *f, u64 cause);
 
 static volatile int trap_expected;
-static volatile u64 trap_resume;
+volatile u64 trap_resume;
 static u64 n_ok, n_fail;
 
 extern char run_in_mode_return[];

@@ -69,6 +69,7 @@ void __attribute__((noreturn)) exit(int code);
  * sets an explicit resume address for the next trap. */
 void trap_expect(void);
 void trap_resume_at(u64 addr);
+extern volatile u64 trap_resume;   /* resume pc for the next trap, 0 = epc + 4 */
 void check_trap(const char *name, u64 cause, u64 tval);
 void check_trap_cause(const char *name, u64 cause);
 void check_no_trap(const char *name);
