@@ -76,6 +76,8 @@ void check_no_trap(const char *name);
 
 /* Call fn(arg) in mode PRV_U or PRV_S; returns its result in M-mode. */
 u64 run_in_mode(u64 mode, u64 (*fn)(u64), u64 arg);
+/* Same, with the trampoline (and fn, given already aliased) at image + delta. */
+u64 run_in_mode_va(u64 mode, u64 (*fn)(u64), u64 arg, u64 delta);
 
 void *memset(void *d, int c, unsigned long n);
 void *memcpy(void *d, const void *s, unsigned long n);

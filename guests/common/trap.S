@@ -108,6 +108,14 @@ strap_entry:
  * a7 = SYS_RETURN_M; the M handler then resumes at run_in_mode_return. */
     .globl run_in_mode
 run_in_mode:
+    li      a3, 0
+    /* fall through */
+
+/* u64 run_in_mode_va(u64 mode, u64 (*fn)(u64), u64 arg, u64 delta)
+ * As run_in_mode, but the trampoline runs at its address + delta: for code
+ * that must execute at an alias (e.g. a U-mode mapping of the image). */
+    .globl run_in_mode_va
+run_in_mode_va:
     addi    sp, sp, -112
     sd      ra, 0(sp)
     sd      s0, 8(sp)
@@ -129,10 +137,12 @@ run_in_mode:
     slli    a0, a0, MSTATUS_MPP_SHIFT
     csrs    mstatus, a0
     la      t0, mode_trampoline
+    add     t0, t0, a3
     csrw    mepc, t0
     mv      s0, a1
     mv      a0, a2
     mret
+    .globl mode_trampoline
 mode_trampoline:
     jalr    s0
     li      a7, SYS_RETURN_M
