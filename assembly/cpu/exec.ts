@@ -1,0 +1,434 @@
+// The interpreter: one hot loop that runs up to `budget` instructions of one privilege mode
+// and returns how many retired (TinyEMU-style, STYLE.md point 7). It leaves early when an
+// instruction traps, changes privilege, or writes state that affects interrupts or
+// translation (hart.chunkBreak); the run loop (machine.ts) then checks interrupts and timers,
+// so the loop itself never looks at devices.
+//
+// Fast paths: the fetch reads through a cached pointer for the current code page, and loads
+// and stores hit the direct-mapped TLB (mmu/tlb.ts) with one compare and one add. Everything
+// else - TLB misses, MMIO, misaligned accesses, CSRs, traps - is a call to a slow path.
+// Instruction encodings: unprivileged spec v20191213, chapter 24 "RV32/64G Instruction Set
+// Listings"; system instructions: privileged spec v1.12, chapter 9 table 9.1.
+
+import { Counter } from '../counter-ids';
+import { count, excPending, hart, REGS } from '../state';
+import { EXC_BREAKPOINT, EXC_ECALL_M, EXC_ECALL_S, EXC_ECALL_U, EXC_ILLEGAL_INST,
+  EXC_INST_MISALIGNED, EXC_NONE } from '../riscv/cause';
+import { MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, PRV_M, PRV_S, PRV_U } from '../riscv/bits';
+import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbEntry, tlbFlushPage, tlbFlushTranslated,
+  tlbTable } from '../mmu/tlb';
+import { amo, computeViews, fetchSlow, loadSlow, storeSlow } from '../mmu/access';
+import { csrInstruction } from './csr';
+import { mret, sret, takeTrap } from './trap';
+import { FIRMWARE_BUILTIN } from './firmware';
+import { machine } from '../state';
+import { sbiCall } from '../hv/sbi';
+
+@inline function rg(r: u32): u64 { return load<u64>(REGS + (<usize>r << 3)); }
+@inline function rs(r: u32, v: u64): void { if (r != 0) store<u64>(REGS + (<usize>r << 3), v); }
+
+/** High 64 bits of the unsigned 128-bit product (wasm has no 64x64->128 multiply). */
+@inline export function mulhu(a: u64, b: u64): u64 {
+  const aLo = a & 0xFFFF_FFFF;
+  const aHi = a >> 32;
+  const bLo = b & 0xFFFF_FFFF;
+  const bHi = b >> 32;
+  const ll = aLo * bLo;
+  const lh = aLo * bHi;
+  const hl = aHi * bLo;
+  const mid = (ll >> 32) + (lh & 0xFFFF_FFFF) + (hl & 0xFFFF_FFFF);
+  return aHi * bHi + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+// Signed corrections of mulhu (two's complement): a*b = mulhu(a,b) - (a<0 ? b<<64 : 0) - ...
+@inline export function mulh(a: u64, b: u64): u64 {
+  return mulhu(a, b) - (<i64>a < 0 ? b : 0) - (<i64>b < 0 ? a : 0);
+}
+@inline export function mulhsu(a: u64, b: u64): u64 {
+  return mulhu(a, b) - (<i64>a < 0 ? b : 0);
+}
+
+// Division (unprivileged spec section 7.2, table 7.1): no traps; x/0 = -1, x%0 = x,
+// MIN/-1 = MIN, MIN%-1 = 0.
+@inline function div64(a: u64, b: u64): u64 {
+  if (b == 0) return 0xFFFF_FFFF_FFFF_FFFF;
+  if (a == 0x8000_0000_0000_0000 && b == 0xFFFF_FFFF_FFFF_FFFF) return a;
+  return <u64>(<i64>a / <i64>b);
+}
+@inline function rem64(a: u64, b: u64): u64 {
+  if (b == 0) return a;
+  if (a == 0x8000_0000_0000_0000 && b == 0xFFFF_FFFF_FFFF_FFFF) return 0;
+  return <u64>(<i64>a % <i64>b);
+}
+@inline function div32(a: u64, b: u64): u64 {
+  const x = <i32>a;
+  const y = <i32>b;
+  if (y == 0) return 0xFFFF_FFFF_FFFF_FFFF;
+  if (x == i32.MIN_VALUE && y == -1) return <u64><i64>x;
+  return <u64><i64>(x / y);
+}
+@inline function rem32(a: u64, b: u64): u64 {
+  const x = <i32>a;
+  const y = <i32>b;
+  if (y == 0) return <u64><i64>x;
+  if (x == i32.MIN_VALUE && y == -1) return 0;
+  return <u64><i64>(x % y);
+}
+@inline function divu32(a: u64, b: u64): u64 {
+  const x = <u32>a;
+  const y = <u32>b;
+  if (y == 0) return 0xFFFF_FFFF_FFFF_FFFF;
+  return <u64><i64><i32>(x / y);
+}
+@inline function remu32(a: u64, b: u64): u64 {
+  const x = <u32>a;
+  const y = <u32>b;
+  if (y == 0) return <u64><i64><i32>x;
+  return <u64><i64><i32>(x % y);
+}
+@inline function sext32(v: u64): u64 { return <u64><i64><i32>v; }
+
+/** Book the retired instructions of a chunk and leave it at `pc`. */
+function leave(pc: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
+  hart.pc = pc;
+  hart.instret += done;
+  hart.now += done;
+  hart.chunkDone = 0;
+  count(Counter.INSTRET_U + <i32>priv, done);
+  count(Counter.TLB_FETCH_LOOKUPS, done);
+  count(Counter.TLB_LOAD_LOOKUPS, loads);
+  count(Counter.TLB_STORE_LOOKUPS, stores);
+  return done;
+}
+
+/** Leave the chunk through the trap a slow path raised at `pc`. */
+function trapExit(pc: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
+  leave(pc, done, loads, stores, priv);
+  const cause = hart.excCause;
+  hart.excCause = EXC_NONE;
+  takeTrap(cause, hart.excTval, pc);
+  return done;
+}
+
+/** Raise an exception from inside the loop. */
+@inline function exc(cause: u32, tval: u64): void {
+  hart.excCause = cause;
+  hart.excTval = tval;
+}
+
+export function execChunk(budget: u32): u32 {
+  computeViews();
+  const ft = tlbTable(hart.fetchView, KIND_FETCH);
+  const lt = tlbTable(hart.dataView, KIND_LOAD);
+  const st = tlbTable(hart.dataView, KIND_STORE);
+  const priv = hart.priv;
+  hart.chunkBreak = 0;
+  let pc = hart.pc;
+  let n = budget;
+  let fpage: u64 = 1; // page of the cached fetch pointer; odd = none
+  let fadd: u64 = 0;  // host address of an instruction = pc + fadd
+  let loads: u32 = 0;
+  let stores: u32 = 0;
+
+  while (n != 0) {
+    if ((pc & ~(<u64>0xFFF)) != fpage) {
+      const e = tlbEntry(ft, pc);
+      if (load<u64>(e) == (pc & ~(<u64>0xFFC))) {
+        fadd = load<u64>(e, 8);
+      } else {
+        hart.chunkDone = budget - n;
+        fadd = fetchSlow(pc);
+        if (excPending()) return trapExit(pc, budget - n, loads, stores, priv);
+      }
+      fpage = pc & ~(<u64>0xFFF);
+    }
+    const inst = load<u32>(<usize>(pc + fadd));
+    n--;
+    const rd = (inst >> 7) & 31;
+    const rs1 = (inst >> 15) & 31;
+    const f3 = (inst >> 12) & 7;
+
+    switch (inst & 0x7F) {
+      case 0x13: { // OP-IMM
+        const a = rg(rs1);
+        const imm = <u64><i64>(<i32>inst >> 20);
+        let v: u64;
+        switch (f3) {
+          case 0: v = a + imm; break;
+          case 1: {
+            if ((inst >> 26) != 0) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
+            v = a << (imm & 63); break;
+          }
+          case 2: v = <i64>a < <i64>imm ? 1 : 0; break;
+          case 3: v = a < imm ? 1 : 0; break;
+          case 4: v = a ^ imm; break;
+          case 5: {
+            const hi = inst >> 26;
+            if (hi == 0) v = a >> (imm & 63);
+            else if (hi == 0x10) v = <u64>(<i64>a >> <i64>(imm & 63));
+            else { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
+            break;
+          }
+          case 6: v = a | imm; break;
+          default: v = a & imm; break;
+        }
+        rs(rd, v);
+        pc += 4;
+        break;
+      }
+      case 0x33: { // OP
+        const a = rg(rs1);
+        const b = rg((inst >> 20) & 31);
+        let v: u64;
+        switch ((inst >> 25) << 3 | f3) {
+          case 0x000: v = a + b; break;
+          case 0x100: v = a - b; break;
+          case 0x001: v = a << (b & 63); break;
+          case 0x002: v = <i64>a < <i64>b ? 1 : 0; break;
+          case 0x003: v = a < b ? 1 : 0; break;
+          case 0x004: v = a ^ b; break;
+          case 0x005: v = a >> (b & 63); break;
+          case 0x105: v = <u64>(<i64>a >> <i64>(b & 63)); break;
+          case 0x006: v = a | b; break;
+          case 0x007: v = a & b; break;
+          case 0x008: v = a * b; break;
+          case 0x009: v = mulh(a, b); break;
+          case 0x00A: v = mulhsu(a, b); break;
+          case 0x00B: v = mulhu(a, b); break;
+          case 0x00C: v = div64(a, b); break;
+          case 0x00D: v = b == 0 ? 0xFFFF_FFFF_FFFF_FFFF : a / b; break;
+          case 0x00E: v = rem64(a, b); break;
+          case 0x00F: v = b == 0 ? a : a % b; break;
+          default: exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv);
+        }
+        rs(rd, v);
+        pc += 4;
+        break;
+      }
+      case 0x03: { // LOAD
+        const va = rg(rs1) + <u64><i64>(<i32>inst >> 20);
+        if (f3 == 7) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
+        loads++;
+        const e = tlbEntry(lt, va);
+        let v: u64;
+        if (load<u64>(e) == (va & (~(<u64>0xFFF) | ((<u64>1 << (f3 & 3)) - 1)))) {
+          const h = <usize>(va + load<u64>(e, 8));
+          switch (f3) {
+            case 0: v = <u64><i64>load<i8>(h); break;
+            case 1: v = <u64><i64>load<i16>(h); break;
+            case 2: v = <u64><i64>load<i32>(h); break;
+            case 3: v = load<u64>(h); break;
+            case 4: v = <u64>load<u8>(h); break;
+            case 5: v = <u64>load<u16>(h); break;
+            default: v = <u64>load<u32>(h); break;
+          }
+        } else {
+          hart.chunkDone = budget - n - 1;
+          v = loadSlow(va, f3);
+          if (excPending()) return trapExit(pc, budget - n - 1, loads, stores, priv);
+        }
+        rs(rd, v);
+        pc += 4;
+        break;
+      }
+      case 0x23: { // STORE
+        const va = rg(rs1) + <u64><i64>(((<i32>inst >> 25) << 5) | <i32>rd);
+        const v = rg((inst >> 20) & 31);
+        if (f3 > 3) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
+        stores++;
+        const e = tlbEntry(st, va);
+        if (load<u64>(e) == (va & (~(<u64>0xFFF) | ((<u64>1 << f3) - 1)))) {
+          const h = <usize>(va + load<u64>(e, 8));
+          switch (f3) {
+            case 0: store<u8>(h, <u8>v); break;
+            case 1: store<u16>(h, <u16>v); break;
+            case 2: store<u32>(h, <u32>v); break;
+            default: store<u64>(h, v); break;
+          }
+          pc += 4;
+        } else {
+          hart.chunkDone = budget - n - 1;
+          storeSlow(va, 1 << f3, v);
+          if (excPending()) return trapExit(pc, budget - n - 1, loads, stores, priv);
+          pc += 4;
+          if (hart.chunkBreak != 0) return leave(pc, budget - n, loads, stores, priv);
+        }
+        break;
+      }
+      case 0x63: { // BRANCH
+        const a = rg(rs1);
+        const b = rg((inst >> 20) & 31);
+        let taken: bool;
+        switch (f3) {
+          case 0: taken = a == b; break;
+          case 1: taken = a != b; break;
+          case 4: taken = <i64>a < <i64>b; break;
+          case 5: taken = <i64>a >= <i64>b; break;
+          case 6: taken = a < b; break;
+          case 7: taken = a >= b; break;
+          default: exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv);
+        }
+        if (taken) {
+          const imm = (<i32>(inst & 0x8000_0000) >> 19) | <i32>((inst & 0x80) << 4) |
+            <i32>((inst >> 20) & 0x7E0) | <i32>((inst >> 7) & 0x1E);
+          const target = pc + <u64><i64>imm;
+          if ((target & 3) != 0) { exc(EXC_INST_MISALIGNED, target); return trapExit(pc, budget - n - 1, loads, stores, priv); }
+          pc = target;
+        } else {
+          pc += 4;
+        }
+        break;
+      }
+      case 0x1B: { // OP-IMM-32
+        const a = rg(rs1);
+        const imm = <i32>inst >> 20;
+        let v: u64;
+        if (f3 == 0) {
+          v = sext32(a + <u64><i64>imm);
+        } else if (f3 == 1 && (inst >> 25) == 0) {
+          v = sext32(<u64>(<u32>a << (imm & 31)));
+        } else if (f3 == 5 && (inst >> 25) == 0) {
+          v = sext32(<u64>(<u32>a >> (imm & 31)));
+        } else if (f3 == 5 && (inst >> 25) == 0x20) {
+          v = sext32(<u64>(<i32>a >> (imm & 31)));
+        } else {
+          exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv);
+        }
+        rs(rd, v);
+        pc += 4;
+        break;
+      }
+      case 0x3B: { // OP-32
+        const a = rg(rs1);
+        const b = rg((inst >> 20) & 31);
+        let v: u64;
+        switch ((inst >> 25) << 3 | f3) {
+          case 0x000: v = sext32(a + b); break;
+          case 0x100: v = sext32(a - b); break;
+          case 0x001: v = sext32(<u64>(<u32>a << (<u32>b & 31))); break;
+          case 0x005: v = sext32(<u64>(<u32>a >> (<u32>b & 31))); break;
+          case 0x105: v = sext32(<u64>(<i32>a >> (<i32>b & 31))); break;
+          case 0x008: v = sext32(a * b); break;
+          case 0x00C: v = div32(a, b); break;
+          case 0x00D: v = divu32(a, b); break;
+          case 0x00E: v = rem32(a, b); break;
+          case 0x00F: v = remu32(a, b); break;
+          default: exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv);
+        }
+        rs(rd, v);
+        pc += 4;
+        break;
+      }
+      case 0x37: { // LUI
+        rs(rd, <u64><i64><i32>(inst & 0xFFFF_F000));
+        pc += 4;
+        break;
+      }
+      case 0x17: { // AUIPC
+        rs(rd, pc + <u64><i64><i32>(inst & 0xFFFF_F000));
+        pc += 4;
+        break;
+      }
+      case 0x6F: { // JAL
+        const imm = (<i32>(inst & 0x8000_0000) >> 11) | <i32>(inst & 0xF_F000) |
+          <i32>((inst >> 9) & 0x800) | <i32>((inst >> 20) & 0x7FE);
+        const target = pc + <u64><i64>imm;
+        if ((target & 3) != 0) { exc(EXC_INST_MISALIGNED, target); return trapExit(pc, budget - n - 1, loads, stores, priv); }
+        rs(rd, pc + 4);
+        pc = target;
+        break;
+      }
+      case 0x67: { // JALR
+        if (f3 != 0) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
+        const target = (rg(rs1) + <u64><i64>(<i32>inst >> 20)) & ~(<u64>1);
+        if ((target & 3) != 0) { exc(EXC_INST_MISALIGNED, target); return trapExit(pc, budget - n - 1, loads, stores, priv); }
+        rs(rd, pc + 4);
+        pc = target;
+        break;
+      }
+      case 0x2F: { // AMO
+        hart.chunkDone = budget - n - 1;
+        loads++;
+        amo(inst);
+        if (excPending()) return trapExit(pc, budget - n - 1, loads, stores, priv);
+        pc += 4;
+        if (hart.chunkBreak != 0) return leave(pc, budget - n, loads, stores, priv);
+        break;
+      }
+      case 0x0F: { // MISC-MEM: FENCE and FENCE.I are no-ops on one in-order hart that
+        // executes from memory directly (there is no decoded-instruction cache to flush).
+        if (f3 > 1) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
+        pc += 4;
+        break;
+      }
+      case 0x73: { // SYSTEM
+        hart.chunkDone = budget - n - 1;
+        if (f3 != 0) {
+          if (!csrInstruction(inst)) return trapExit(pc, budget - n - 1, loads, stores, priv);
+          pc += 4;
+          if (hart.chunkBreak != 0) return leave(pc, budget - n, loads, stores, priv);
+          break;
+        }
+        return system(inst, pc, budget - n - 1, loads, stores, priv);
+      }
+      default:
+        exc(EXC_ILLEGAL_INST, inst);
+        return trapExit(pc, budget - n - 1, loads, stores, priv);
+    }
+  }
+  return leave(pc, budget, loads, stores, priv);
+}
+
+const INST_ECALL: u32 = 0x0000_0073;
+const INST_EBREAK: u32 = 0x0010_0073;
+const INST_SRET: u32 = 0x1020_0073;
+const INST_MRET: u32 = 0x3020_0073;
+const INST_WFI: u32 = 0x1050_0073;
+const SFENCE_VMA_MASK: u32 = 0xFE00_7FFF;
+const SFENCE_VMA: u32 = 0x1200_0073;
+
+/**
+ * ECALL, EBREAK, xRET, WFI and SFENCE.VMA. Each ends the chunk. `done` counts the
+ * instructions retired before this one.
+ */
+function system(inst: u32, pc: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
+  const p = hart.priv;
+  if (inst == INST_ECALL) {
+    if (p == PRV_S && machine.firmware == FIRMWARE_BUILTIN) {
+      // The builtin firmware serves the call as M-mode firmware would, then returns past it.
+      sbiCall();
+      return leave(pc + 4, done + 1, loads, stores, priv);
+    }
+    exc(p == PRV_U ? EXC_ECALL_U : p == PRV_S ? EXC_ECALL_S : EXC_ECALL_M, 0);
+    return trapExit(pc, done, loads, stores, priv);
+  }
+  if (inst == INST_EBREAK) {
+    exc(EXC_BREAKPOINT, 0); // QEMU 7.2 writes 0 to xtval for EBREAK; the spec allows it
+    return trapExit(pc, done, loads, stores, priv);
+  }
+  if (inst == INST_MRET && p == PRV_M) {
+    leave(pc, done + 1, loads, stores, priv);
+    mret();
+    return done + 1;
+  }
+  if (inst == INST_SRET && (p == PRV_M || (p == PRV_S && (hart.mstatus & MSTATUS_TSR) == 0))) {
+    leave(pc, done + 1, loads, stores, priv);
+    sret();
+    return done + 1;
+  }
+  if (inst == INST_WFI && (p == PRV_M || (p == PRV_S && (hart.mstatus & MSTATUS_TW) == 0))) {
+    // WFI in U-mode, or in S-mode with TW set, is illegal here: the "bounded time limit" of
+    // section 3.1.6.5 is zero, as in QEMU.
+    hart.wfi = 1;
+    return leave(pc + 4, done + 1, loads, stores, priv);
+  }
+  if ((inst & SFENCE_VMA_MASK) == SFENCE_VMA && (p == PRV_M || (p == PRV_S && (hart.mstatus & MSTATUS_TVM) == 0))) {
+    const rs1 = (inst >> 15) & 31;
+    // The fast TLB is not tagged by ASID, so an ASID-only fence (rs2 != 0) flushes it all.
+    if (rs1 == 0) tlbFlushTranslated();
+    else tlbFlushPage(rg(rs1));
+    return leave(pc + 4, done + 1, loads, stores, priv);
+  }
+  exc(EXC_ILLEGAL_INST, inst);
+  return trapExit(pc, done, loads, stores, priv);
+}
+

@@ -1,0 +1,49 @@
+// The byte rings between the guest's console devices and the host. Single producer, single
+// consumer, indices free-running (u32, wrapping), capacity a power of two:
+//   TX: the core produces (UART THR, SBI DBCN), the host consumes after run() returns.
+//   RX: the host produces (keyboard, scripted input), the core consumes (UART RBR, DBCN read).
+//
+//   Ring header (8 bytes): head u32 (next write) | tail u32 (next read) | then the bytes.
+
+@unmanaged export class Ring {
+  head: u32 = 0;
+  tail: u32 = 0;
+}
+
+export const TX_SIZE: u32 = 1 << 16;
+export const RX_SIZE: u32 = 1 << 12;
+/** Below this much free TX space the core stops (STOP_CONSOLE) so the host can drain. */
+export const TX_LOW_WATER: u32 = 1024;
+
+export const TX_RING: usize = memory.data(<i32>(8 + TX_SIZE), 16);
+export const RX_RING: usize = memory.data(<i32>(8 + RX_SIZE), 16);
+const tx = changetype<Ring>(TX_RING);
+const rx = changetype<Ring>(RX_RING);
+
+/** Append a byte to the output; returns false if the ring is nearly full (time to drain). */
+export function txPut(b: u32): bool {
+  const used = tx.head - tx.tail;
+  if (used < TX_SIZE) {
+    store<u8>(TX_RING + 8 + <usize>(tx.head & (TX_SIZE - 1)), <u8>b);
+    tx.head = tx.head + 1;
+  }
+  return TX_SIZE - (tx.head - tx.tail) > TX_LOW_WATER;
+}
+
+export function txFree(): u32 { return TX_SIZE - (tx.head - tx.tail); }
+
+export function rxAvailable(): u32 { return rx.head - rx.tail; }
+
+/** Take the next input byte; the caller checks rxAvailable() first. */
+export function rxGet(): u32 {
+  const b = load<u8>(RX_RING + 8 + <usize>(rx.tail & (RX_SIZE - 1)));
+  rx.tail = rx.tail + 1;
+  return b;
+}
+
+/** Put a byte on the input side (the UART's loopback mode); dropped when full, as a FIFO would. */
+export function rxPut(b: u32): void {
+  if (rx.head - rx.tail >= RX_SIZE) return;
+  store<u8>(RX_RING + 8 + <usize>(rx.head & (RX_SIZE - 1)), <u8>b);
+  rx.head = rx.head + 1;
+}

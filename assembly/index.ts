@@ -1,0 +1,59 @@
+// The core's surface: the only functions the host may call (DESIGN.md "Layout"). Numbers in,
+// numbers out; everything else the host needs (guest RAM, counters, console rings, registers)
+// it reads and writes directly in the shared linear memory at the addresses given here.
+
+import { Counter } from './counter-ids';
+import { COUNTERS, hart, machine, REGS } from './state';
+import { reset as machineReset, run as machineRun } from './machine';
+import { RX_RING, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
+import { tlbFlushAll } from './mmu/tlb';
+
+const PAGE64K: usize = 65536;
+
+/**
+ * Configure the machine and make room for its RAM after the core's static data. Returns the
+ * address of guest RAM in linear memory, or 0 if the memory could not grow that far.
+ */
+export function init(ramBase: u64, ramSize: u64, firmware: u32, clock: u32, instrPerTick: u64): usize {
+  const ramHost = (__heap_base + PAGE64K - 1) & ~(PAGE64K - 1);
+  const end = <u64>ramHost + ramSize;
+  if (end > (<u64>1 << 32)) return 0;
+  const needPages = <i32>((end + PAGE64K - 1) / PAGE64K);
+  const have = memory.size();
+  if (needPages > have && memory.grow(needPages - have) < 0) return 0;
+  machine.ramBase = ramBase;
+  machine.ramSize = ramSize;
+  machine.ramHost = ramHost;
+  machine.firmware = firmware;
+  machine.clock = clock;
+  machine.instrPerTick = instrPerTick == 0 ? 1 : instrPerTick;
+  machine.tohost = 0;
+  return ramHost;
+}
+
+export function reset(entry: u64, dtbAddr: u64): void { machineReset(entry, dtbAddr); }
+
+/** Watch the riscv-tests `tohost` word at this physical address (0: none). */
+export function setTohost(pa: u64): void {
+  machine.tohost = pa;
+  tlbFlushAll();
+}
+
+export function run(budget: u64): u32 { return machineRun(budget); }
+
+export function haltKind(): u32 { return machine.haltKind; }
+export function haltCode(): u64 { return machine.haltCode; }
+export function pc(): u64 { return hart.pc; }
+export function priv(): u32 { return hart.priv; }
+export function instret(): u64 { return hart.instret; }
+export function mtimeTicks(): u64 { return hart.now; }
+
+export function countersPtr(): usize { return COUNTERS; }
+export function counterCount(): u32 { return <u32>Counter.COUNT; }
+export function regsPtr(): usize { return REGS; }
+export function txRingPtr(): usize { return TX_RING; }
+export function txRingSize(): u32 { return TX_SIZE; }
+export function rxRingPtr(): usize { return RX_RING; }
+export function rxRingSize(): u32 { return RX_SIZE; }
+/** End of the core's own state: a snapshot copies [0, ramHost) and RAM. */
+export function stateEnd(): usize { return <usize>machine.ramHost; }

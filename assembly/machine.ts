@@ -1,0 +1,127 @@
+// The run loop: between chunks of interpretation it samples the devices, takes a pending
+// interrupt, sleeps through WFI, and sizes the next chunk so that it ends exactly when the
+// next timer event is due. With the deterministic clock this makes every interrupt land on
+// the same instruction on every run.
+
+import { Counter } from './counter-ids';
+import { Hart, hart, machine, REGS, RESERVATION_NONE, STOP_BUDGET, STOP_CONSOLE, STOP_IDLE,
+  COUNTERS } from './state';
+import { EXC_NONE } from './riscv/cause';
+import { MIP_STIP, MIP_SEIP, MIP_SSIP, MSTATUS_XLEN64, PRV_M, PRV_S } from './riscv/bits';
+import { execChunk } from './cpu/exec';
+import { mip, pendingInterrupt, updateInterrupts } from './cpu/irq';
+import { takeTrap } from './cpu/trap';
+import { csrReset } from './cpu/csr';
+import { FIRMWARE_BUILTIN } from './cpu/firmware';
+import { clintMtimecmp, clintReset, CLOCK_INSTRET, instructionsUntil, refreshWallClock,
+  skipIdle } from './devices/clint';
+import { plicReset } from './devices/plic';
+import { uartReset } from './devices/uart';
+import { txFree, TX_LOW_WATER } from './devices/console';
+import { tlbFlushAll } from './mmu/tlb';
+
+/** Longest chunk under the wall clock, so timers stay within ~0.1 ms of the host's time. */
+const WALL_CHUNK: u64 = 32768;
+/** Longest chunk in any case (a u32 budget for the interpreter). */
+const MAX_CHUNK: u64 = 1 << 20;
+const NEVER: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+
+/** Reset the hart and devices; RAM is left as it is (the host loads the image into it). */
+export function reset(entry: u64, dtbAddr: u64): void {
+  memory.fill(REGS, 0, 32 * 8);
+  memory.fill(COUNTERS, 0, <i32>Counter.COUNT * 8);
+  memory.fill(changetype<usize>(hart), 0, offsetof<Hart>());
+  hart.excCause = EXC_NONE;
+  hart.reservation = RESERVATION_NONE;
+  hart.pc = entry;
+  hart.mstatus = MSTATUS_XLEN64;
+  // a0 = hart ID, a1 = device tree (the boot protocol of QEMU virt, OpenSBI and Linux).
+  store<u64>(REGS + 10 * 8, 0);
+  store<u64>(REGS + 11 * 8, dtbAddr);
+  machine.stopReason = STOP_BUDGET;
+  machine.haltKind = 0;
+  machine.haltCode = 0;
+  machine.sbiTimecmp = NEVER;
+  machine.mtimeDelta = 0;
+  clintReset();
+  plicReset();
+  uartReset();
+  csrReset();
+  tlbFlushAll();
+  if (machine.firmware == FIRMWARE_BUILTIN) {
+    // What an SBI firmware leaves behind when it enters the kernel in S-mode: every exception
+    // the kernel can handle delegated (all but ecall from S, which the firmware serves),
+    // the supervisor interrupts delegated, and the counters readable from S and U.
+    hart.priv = PRV_S;
+    hart.medeleg = 0xB1FF; // causes 0-8, 12, 13, 15
+    hart.mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
+    hart.mcounteren = 7;
+  } else {
+    hart.priv = PRV_M;
+  }
+}
+
+/** Instructions until the next timer event under the deterministic clock (NEVER if none). */
+function untilTimer(): u64 {
+  let t = instructionsUntil(clintMtimecmp());
+  if (machine.firmware == FIRMWARE_BUILTIN && (hart.mipSw & MIP_STIP) == 0) {
+    const s = instructionsUntil(machine.sbiTimecmp);
+    if (s < t) t = s;
+  }
+  return t;
+}
+
+/**
+ * Run up to `budget` instructions. Returns a STOP_* reason; machine.haltKind/haltCode say
+ * more for STOP_HALT and STOP_ERROR.
+ */
+export function run(budget: u64): u32 {
+  machine.stopReason = STOP_BUDGET;
+  let left = budget;
+  while (true) {
+    refreshWallClock();
+    updateInterrupts();
+    const irq = pendingInterrupt();
+    if (irq != 0) {
+      takeTrap(irq, 0, hart.pc);
+      if (machine.stopReason != STOP_BUDGET) return machine.stopReason;
+    }
+    if (hart.wfi != 0) {
+      // WFI resumes when any interrupt is pending and enabled in mie, even if globally
+      // disabled (section 3.3.3).
+      if ((mip() & hart.mie) != 0) {
+        hart.wfi = 0;
+      } else {
+        const wait = untilTimer();
+        if (machine.clock != CLOCK_INSTRET || wait == NEVER) {
+          machine.stopReason = STOP_IDLE;
+          return STOP_IDLE;
+        }
+        skipIdle(wait);
+        continue;
+      }
+    }
+    if (left == 0) return STOP_BUDGET;
+    if (txFree() <= TX_LOW_WATER) {
+      machine.stopReason = STOP_CONSOLE;
+      return STOP_CONSOLE;
+    }
+    let chunk = left < MAX_CHUNK ? left : MAX_CHUNK;
+    if (machine.clock == CLOCK_INSTRET) {
+      const t = untilTimer();
+      if (t < chunk) chunk = t == 0 ? 1 : t;
+    } else if (chunk > WALL_CHUNK) {
+      chunk = WALL_CHUNK;
+    }
+    const done = <u64>execChunk(<u32>chunk);
+    // A trap retires nothing; count it as one step so a guest trapping in a loop (a handler
+    // that faults on its own fetch) still uses up the budget and returns to the host.
+    const used: u64 = done > 0 ? done : 1;
+    left = left > used ? left - used : 0;
+    if (machine.stopReason != STOP_BUDGET) return machine.stopReason;
+  }
+  return STOP_BUDGET;
+}
+
+/** Instructions retired so far (for the host's MIPS figures). */
+export function instret(): u64 { return hart.instret; }

@@ -1,0 +1,112 @@
+// The fast software TLB: what lets a load, a store or a fetch reach guest RAM with one compare
+// and one add. Direct-mapped, one table per access kind, so that a page readable but not
+// writable gets a load entry and no store entry.
+//
+// An entry is { tag: u64, addend: u64 }: tag = va & ~0xFFF of a RAM page the current context
+// may access that way; host address = va + addend. A lookup for an access of `size` bytes
+// compares tag with va & (~0xFFF | (size - 1)), so a misaligned access never matches and goes
+// to the slow path, which handles it. An invalid tag has bit 0 set and matches nothing.
+// Only RAM is ever entered: MMIO always takes the slow path to its device.
+//
+// Entries are valid for one "view" of memory, so that changing privilege needs no flush:
+//   VIEW_PHYS  untranslated (M-mode, or satp.MODE = Bare)
+//   VIEW_U     translated, U-mode permissions
+//   VIEW_S     translated, S-mode permissions, SUM = 0
+//   VIEW_SSUM  translated, S-mode permissions, SUM = 1 (may touch U pages)
+// Entries are not tagged by ASID: satp writes flush the translated views. MXR changes also
+// flush, because it widens load permission. (The ASID-tagged *model* TLB of the cost model is a
+// separate structure that this cache stays inside of.)
+
+import { Counter } from '../counter-ids';
+import { count } from '../state';
+
+export const VIEW_PHYS: u32 = 0;
+export const VIEW_U: u32 = 1;
+export const VIEW_S: u32 = 2;
+export const VIEW_SSUM: u32 = 3;
+export const VIEWS: u32 = 4;
+
+export const KIND_FETCH: u32 = 0;
+export const KIND_LOAD: u32 = 1;
+export const KIND_STORE: u32 = 2;
+export const KINDS: u32 = 3;
+
+export const TLB_BITS: u32 = 8;
+export const TLB_ENTRIES: u32 = 1 << TLB_BITS;
+export const TLB_MASK: u64 = TLB_ENTRIES - 1;
+const TABLE_BYTES: usize = <usize>TLB_ENTRIES * 16;
+const TLB_MEM: usize = memory.data(<i32>(VIEWS * KINDS * <u32>TABLE_BYTES), 64);
+const INVALID_BYTE: u8 = 0x01;
+
+/** The table for one view and access kind; the interpreter keeps these in locals. */
+@inline export function tlbTable(view: u32, kind: u32): usize {
+  return TLB_MEM + <usize>(view * KINDS + kind) * TABLE_BYTES;
+}
+
+@inline export function tlbEntry(table: usize, va: u64): usize {
+  return table + (<usize>((va >> 12) & TLB_MASK) << 4);
+}
+
+export function tlbInsert(view: u32, kind: u32, va: u64, hostPage: u64): void {
+  const e = tlbEntry(tlbTable(view, kind), va);
+  const vpage = va & ~(<u64>0xFFF);
+  store<u64>(e, vpage);
+  store<u64>(e, hostPage - vpage, 8);
+}
+
+/** Drop every translated entry (satp write, sfence.vma of everything, MXR change). */
+export function tlbFlushTranslated(): void {
+  memory.fill(tlbTable(VIEW_U, 0), INVALID_BYTE, (VIEWS - 1) * KINDS * <u32>TABLE_BYTES);
+  ioFlush();
+  count(Counter.TLB_FLUSHES);
+}
+
+/** Drop everything, the physical view included (reset, RAM remapped, a watch added). */
+export function tlbFlushAll(): void {
+  memory.fill(TLB_MEM, INVALID_BYTE, VIEWS * KINDS * <u32>TABLE_BYTES);
+  ioFlush();
+}
+
+/** Drop the translated entries of one page (sfence.vma with an address). */
+export function tlbFlushPage(va: u64): void {
+  const vpage = va & ~(<u64>0xFFF);
+  for (let view: u32 = VIEW_U; view < VIEWS; view++) {
+    for (let kind: u32 = 0; kind < KINDS; kind++) {
+      const e = tlbEntry(tlbTable(view, kind), va);
+      if (load<u64>(e) == vpage) store<u64>(e, 1);
+    }
+  }
+  ioFlush();
+  count(Counter.TLB_FLUSHES);
+}
+
+// A small companion cache for translated MMIO pages: { tag, pa-page - va-page } entries, so a
+// kernel that reaches its UART through a virtual mapping does not walk its tables on every
+// byte (a real TLB would hold that translation too). Flushed with the translated views.
+const IO_BITS: u32 = 4;
+const IO_ENTRIES: u32 = 1 << IO_BITS;
+const IO_TABLE_BYTES: usize = <usize>IO_ENTRIES * 16;
+const IO_MEM: usize = memory.data(<i32>(VIEWS * KINDS * <u32>IO_TABLE_BYTES), 64);
+
+@inline function ioEntry(view: u32, kind: u32, va: u64): usize {
+  return IO_MEM + <usize>(view * KINDS + kind) * IO_TABLE_BYTES +
+    (<usize>((va >> 12) & (IO_ENTRIES - 1)) << 4);
+}
+
+/** The physical address cached for an MMIO `va`, or 1 (odd: never a page address) if none. */
+export function ioLookup(view: u32, kind: u32, va: u64): u64 {
+  const e = ioEntry(view, kind, va);
+  if (load<u64>(e) != (va & ~(<u64>0xFFF))) return 1;
+  return va + load<u64>(e, 8);
+}
+
+export function ioInsert(view: u32, kind: u32, va: u64, pa: u64): void {
+  const e = ioEntry(view, kind, va);
+  const vpage = va & ~(<u64>0xFFF);
+  store<u64>(e, vpage);
+  store<u64>(e, (pa & ~(<u64>0xFFF)) - vpage, 8);
+}
+
+export function ioFlush(): void {
+  memory.fill(IO_MEM, INVALID_BYTE, VIEWS * KINDS * <u32>IO_TABLE_BYTES);
+}

@@ -1,0 +1,80 @@
+// Named bits of the privileged architecture (privileged specification v1.12).
+
+// Privilege levels (section 1.2, table 1.1).
+export const PRV_U: u32 = 0;
+export const PRV_S: u32 = 1;
+export const PRV_M: u32 = 3;
+
+// mstatus / sstatus (section 3.1.6, figure 3.7).
+export const MSTATUS_SIE: u64 = 1 << 1;
+export const MSTATUS_MIE: u64 = 1 << 3;
+export const MSTATUS_SPIE: u64 = 1 << 5;
+export const MSTATUS_MPIE: u64 = 1 << 7;
+export const MSTATUS_SPP: u64 = 1 << 8;
+export const MSTATUS_MPP_SHIFT: u64 = 11;
+export const MSTATUS_MPP: u64 = 3 << 11;
+export const MSTATUS_FS: u64 = 3 << 13;
+export const MSTATUS_MPRV: u64 = 1 << 17;
+export const MSTATUS_SUM: u64 = 1 << 18;
+export const MSTATUS_MXR: u64 = 1 << 19;
+export const MSTATUS_TVM: u64 = 1 << 20;
+export const MSTATUS_TW: u64 = 1 << 21;
+export const MSTATUS_TSR: u64 = 1 << 22;
+export const MSTATUS_UXL: u64 = 3 << 32;
+export const MSTATUS_SXL: u64 = 3 << 34;
+/** UXL = SXL = 2: U and S modes are 64-bit (section 3.1.6.2); read-only here. */
+export const MSTATUS_XLEN64: u64 = (2 << 32) | (2 << 34);
+/** The mstatus bits that software can write (no F/V/X state, fixed endianness, XLEN 64). */
+export const MSTATUS_WRITABLE: u64 = MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE |
+  MSTATUS_SPP | MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM |
+  MSTATUS_TW | MSTATUS_TSR;
+/** sstatus is a restricted view of mstatus (section 4.1.1). */
+export const SSTATUS_VISIBLE: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS |
+  MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL;
+export const SSTATUS_WRITABLE: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM |
+  MSTATUS_MXR;
+
+// mip / mie bits (section 3.1.9).
+export const MIP_SSIP: u64 = 1 << 1;
+export const MIP_MSIP: u64 = 1 << 3;
+export const MIP_STIP: u64 = 1 << 5;
+export const MIP_MTIP: u64 = 1 << 7;
+export const MIP_SEIP: u64 = 1 << 9;
+export const MIP_MEIP: u64 = 1 << 11;
+export const MIE_WRITABLE: u64 = MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP;
+/** Bits of mip that M-mode software may write; MTIP, MSIP and MEIP follow the devices. */
+export const MIP_SW_WRITABLE: u64 = MIP_SSIP | MIP_STIP | MIP_SEIP;
+/** Interrupts that may be delegated to S-mode via mideleg. */
+export const MIDELEG_WRITABLE: u64 = MIP_SSIP | MIP_STIP | MIP_SEIP;
+/** Exceptions that may be delegated via medeleg: all but ecall from M (section 3.1.8). */
+export const MEDELEG_WRITABLE: u64 = 0xB3FF;
+
+// misa (section 3.1.1): MXL=2 (64-bit) and one bit per extension letter.
+export const MISA_MXL64: u64 = 2 << 62;
+@inline export function misaExt(letter: i32): u64 { return (<u64>1) << <u64>(letter - 0x41); }
+
+// satp (section 4.1.11).
+export const SATP_MODE_SHIFT: u64 = 60;
+export const SATP_MODE_BARE: u64 = 0;
+export const SATP_MODE_SV39: u64 = 8;
+export const SATP_ASID_SHIFT: u64 = 44;
+export const SATP_ASID_MASK: u64 = 0xFFFF;
+export const SATP_PPN_MASK: u64 = (1 << 44) - 1;
+
+// Sv39 page-table entries (section 4.4.1, figure 4.21).
+export const PTE_V: u64 = 1 << 0;
+export const PTE_R: u64 = 1 << 1;
+export const PTE_W: u64 = 1 << 2;
+export const PTE_X: u64 = 1 << 3;
+export const PTE_U: u64 = 1 << 4;
+export const PTE_G: u64 = 1 << 5;
+export const PTE_A: u64 = 1 << 6;
+export const PTE_D: u64 = 1 << 7;
+export const PTE_PPN_SHIFT: u64 = 10;
+export const PTE_PPN_MASK: u64 = (1 << 44) - 1;
+/** Bits 63:54 are reserved (or Svpbmt/Svnapot, not implemented) and must be zero. */
+export const PTE_RESERVED: u64 = 0xFFC0_0000_0000_0000;
+
+export const PAGE_SHIFT: u64 = 12;
+export const PAGE_SIZE: u64 = 4096;
+export const PAGE_MASK: u64 = 4095;

@@ -1,0 +1,133 @@
+// All machine state lives in linear memory, laid out by the unmanaged classes below, never in
+// wasm globals. Two consequences the host relies on: a snapshot of a stopped VM is a copy of
+// memory, and another thread (a Web Worker, a device offload worker) can read guest RAM, the
+// counters and the console rings through the shared memory.
+//
+//   static data (this file, tlb.ts, devices)  | guest RAM at Machine.ramHost (64 KiB aligned)
+//   0 ............................ __heap_base | ramHost ............ ramHost + ramSize
+
+import { Counter } from './counter-ids';
+import { EXC_NONE } from './riscv/cause';
+
+/** The hart: registers, CSRs and the bookkeeping of the interpreter. */
+@unmanaged export class Hart {
+  pc: u64 = 0;
+  priv: u32 = 0;
+  /** Set by WFI: the hart sleeps until an interrupt is pending (section 3.3.3). */
+  wfi: u32 = 0;
+
+  mstatus: u64 = 0;
+  medeleg: u64 = 0;
+  mideleg: u64 = 0;
+  mie: u64 = 0;
+  /** The software-writable bits of mip (SSIP, STIP, SEIP); device lines are in mipHw. */
+  mipSw: u64 = 0;
+  /** Interrupt lines from the devices (MTIP, MSIP, MEIP, SEIP), recomputed by irq.ts. */
+  mipHw: u64 = 0;
+  mtvec: u64 = 0;
+  mscratch: u64 = 0;
+  mepc: u64 = 0;
+  mcause: u64 = 0;
+  mtval: u64 = 0;
+  mcounteren: u64 = 0;
+  menvcfg: u64 = 0;
+  mcountinhibit: u64 = 0;
+  stvec: u64 = 0;
+  sscratch: u64 = 0;
+  sepc: u64 = 0;
+  scause: u64 = 0;
+  stval: u64 = 0;
+  scounteren: u64 = 0;
+  senvcfg: u64 = 0;
+  satp: u64 = 0;
+  tselect: u64 = 0;
+
+  /** Instructions retired since reset. */
+  instret: u64 = 0;
+  /** Time in instruction units: retired instructions plus the ones skipped while idle. */
+  now: u64 = 0;
+  /** mcycle = now + cycleDelta, minstret = instret + instretDelta (software may write them). */
+  cycleDelta: u64 = 0;
+  instretDelta: u64 = 0;
+  /** Physical address reserved by LR, or RESERVATION_NONE (section 8.2). */
+  reservation: u64 = 0;
+
+  /** An exception raised by a slow path, taken by the interpreter when it returns. */
+  excCause: u32 = 0;
+  excTval: u64 = 0;
+  /** Instructions retired so far in the running chunk, so time reads inside it are exact. */
+  chunkDone: u64 = 0;
+  /** Set by a slow path whose effect needs the interpreter to leave its chunk. */
+  chunkBreak: u32 = 0;
+  /** Fast-TLB views of the current context (see mmu/tlb.ts), recomputed at each chunk start. */
+  fetchView: u32 = 0;
+  dataView: u32 = 0;
+}
+
+export const RESERVATION_NONE: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+
+/** Configuration and run state of the machine as a whole. */
+@unmanaged export class Machine {
+  ramBase: u64 = 0;
+  ramSize: u64 = 0;
+  /** Address of guest RAM in linear memory. */
+  ramHost: u64 = 0;
+  /** 0 = none (start in M-mode), 1 = builtin SBI (start in S-mode). */
+  firmware: u32 = 0;
+  /** 0 = instret (deterministic), 1 = wall. */
+  clock: u32 = 0;
+  /** Retired instructions per 10 MHz timer tick under the deterministic clock. */
+  instrPerTick: u64 = 0;
+  /** Physical address of the riscv-tests `tohost` word, or 0. */
+  tohost: u64 = 0;
+  /** Why run() returned: a STOP_* value; haltCode says more for STOP_HALT/STOP_ERROR. */
+  stopReason: u32 = 0;
+  haltKind: u32 = 0;
+  haltCode: u64 = 0;
+  /** The builtin SBI's timer compare value (SBI TIME set_timer), in ticks. */
+  sbiTimecmp: u64 = 0;
+  /** Offset added to the clock to give mtime (software may write mtime). */
+  mtimeDelta: u64 = 0;
+  /** Wall clock in ticks at the last host refresh (clock = wall). */
+  wallTicks: u64 = 0;
+}
+
+// Stop reasons returned by run().
+export const STOP_BUDGET: u32 = 0;   // the instruction budget is used up
+export const STOP_IDLE: u32 = 1;     // WFI with nothing that can wake the hart but the host
+export const STOP_HALT: u32 = 2;     // the guest ended the run (haltKind, haltCode)
+export const STOP_CONSOLE: u32 = 3;  // the console output ring needs draining
+export const STOP_ERROR: u32 = 4;    // the machine cannot go on (haltCode = ERR_*)
+
+// Ways a guest ends a run (STOP_HALT).
+export const HALT_PASS: u32 = 1;
+export const HALT_FAIL: u32 = 2;
+export const HALT_RESET: u32 = 3;
+
+// Reasons for STOP_ERROR.
+export const ERR_TRAP_TO_FIRMWARE: u64 = 1; // a trap reached M-mode while the builtin SBI owns it
+
+const HART_MEM = memory.data(offsetof<Hart>(), 16);
+const MACHINE_MEM = memory.data(offsetof<Machine>(), 16);
+const COUNTERS_MEM = memory.data(<i32>Counter.COUNT * 8, 16);
+
+export const hart = changetype<Hart>(HART_MEM);
+export const machine = changetype<Machine>(MACHINE_MEM);
+/** The integer registers x0..x31; x0 is never written. */
+export const REGS: usize = memory.data(32 * 8, 16);
+export const COUNTERS: usize = COUNTERS_MEM;
+
+@inline export function count(id: Counter, n: u64 = 1): void {
+  const p = COUNTERS + (<usize>id << 3);
+  store<u64>(p, load<u64>(p) + n);
+}
+
+@inline export function rget(r: u32): u64 { return load<u64>(REGS + (<usize>r << 3)); }
+@inline export function rset(r: u32, v: u64): void { if (r != 0) store<u64>(REGS + (<usize>r << 3), v); }
+
+/** Raise a synchronous exception from a slow path; the interpreter takes it on return. */
+@inline export function raise(cause: u32, tval: u64): void {
+  hart.excCause = cause;
+  hart.excTval = tval;
+}
+@inline export function excPending(): bool { return hart.excCause != EXC_NONE; }

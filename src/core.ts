@@ -1,0 +1,63 @@
+/**
+ * The core as the host sees it: the wasm module instantiated through AssemblyScript's
+ * generated bindings (build/core.js), over a shared WebAssembly.Memory that the host creates,
+ * so a worker or a second thread can see guest RAM and the counters. Environment-neutral:
+ * Node (src/node/load-core.ts) and the browser each supply the compiled module and bindings.
+ */
+
+export interface CoreExports {
+  memory?: WebAssembly.Memory;
+  init(ramBase: bigint, ramSize: bigint, firmware: number, clock: number, instrPerTick: bigint): number;
+  reset(entry: bigint, dtbAddr: bigint): void;
+  setTohost(pa: bigint): void;
+  run(budget: bigint): number;
+  haltKind(): number;
+  haltCode(): bigint;
+  pc(): bigint;
+  priv(): number;
+  instret(): bigint;
+  mtimeTicks(): bigint;
+  countersPtr(): number;
+  counterCount(): number;
+  regsPtr(): number;
+  txRingPtr(): number;
+  txRingSize(): number;
+  rxRingPtr(): number;
+  rxRingSize(): number;
+  stateEnd(): number;
+}
+
+export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;
+
+/** Stop reasons of run() (assembly/state.ts STOP_*). */
+export const enum Stop { Budget = 0, Idle = 1, Halt = 2, Console = 3, Error = 4 }
+/** Ways a guest ends a run (assembly/state.ts HALT_*). */
+export const enum Halt { Pass = 1, Fail = 2, Reset = 3 }
+
+export const WASM_PAGE = 65536;
+/** The largest wasm32 memory: 4 GiB. */
+export const MAX_PAGES = 65536;
+
+export interface CoreHandle {
+  exports: CoreExports;
+  memory: WebAssembly.Memory;
+}
+
+/**
+ * Instantiate the core over a fresh shared memory. `hostTicks` is the wall clock in 10 MHz
+ * ticks, used only under the wall clock.
+ */
+export async function instantiateCore(instantiate: Instantiate, module: WebAssembly.Module,
+  hostTicks: () => number): Promise<CoreHandle> {
+  const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
+  const exports = await instantiate(module, {
+    env: {
+      memory,
+      hostTicks,
+      abort(msg: number, file: number, line: number, col: number) {
+        throw new Error(`hvlab core aborted at ${line}:${col} (message ${msg}, file ${file})`);
+      },
+    },
+  });
+  return { exports, memory };
+}

@@ -1,0 +1,92 @@
+/**
+ * Reading the core's counters (assembly/counter-ids.ts) and shaping them for people: a flat
+ * record for tests, and the structured `--stats` JSON documented in docs/counters.md.
+ */
+import { Counter } from '../assembly/counter-ids.js';
+
+/** Exception cause names (privileged spec v1.12, table 3.6). */
+export const EXCEPTION_NAMES: Record<number, string> = {
+  0: 'instruction_misaligned', 1: 'instruction_access_fault', 2: 'illegal_instruction',
+  3: 'breakpoint', 4: 'load_misaligned', 5: 'load_access_fault', 6: 'store_misaligned',
+  7: 'store_access_fault', 8: 'ecall_from_u', 9: 'ecall_from_s', 10: 'ecall_from_vs',
+  11: 'ecall_from_m', 12: 'instruction_page_fault', 13: 'load_page_fault',
+  15: 'store_page_fault', 20: 'instruction_guest_page_fault', 21: 'load_guest_page_fault',
+  22: 'virtual_instruction', 23: 'store_guest_page_fault',
+};
+export const INTERRUPT_NAMES: Record<number, string> = {
+  1: 'supervisor_software', 2: 'vs_software', 3: 'machine_software', 5: 'supervisor_timer',
+  6: 'vs_timer', 7: 'machine_timer', 9: 'supervisor_external', 10: 'vs_external',
+  11: 'machine_external', 12: 'supervisor_guest_external',
+};
+
+/** Flat counters by name: enum names, plus EXC_<cause> and IRQ_<cause> for the trap slots. */
+export function namedCounters(values: BigUint64Array): Record<string, bigint> {
+  const out: Record<string, bigint> = {};
+  for (let i = 0; i < Counter.COUNT; i++) {
+    let name: string | undefined = Counter[i];
+    if (i >= Counter.EXC_BASE && i < Counter.EXC_BASE + 24) {
+      const c = i - Counter.EXC_BASE;
+      name = EXCEPTION_NAMES[c] ? `EXC_${EXCEPTION_NAMES[c].toUpperCase()}` : undefined;
+    } else if (i >= Counter.IRQ_BASE && i < Counter.IRQ_BASE + 16) {
+      const c = i - Counter.IRQ_BASE;
+      name = INTERRUPT_NAMES[c] ? `IRQ_${INTERRUPT_NAMES[c].toUpperCase()}` : undefined;
+    }
+    if (name !== undefined && name !== 'COUNT') out[name] = values[i];
+  }
+  return out;
+}
+
+const n = (v: bigint) => Number(v);
+
+/** The structured statistics of a run, as `hvlab run --stats` writes them. */
+export function structuredStats(values: BigUint64Array, wallSeconds: number): Record<string, unknown> {
+  const c = (id: number) => values[id];
+  const byCause = (base: number, names: Record<number, string>) => {
+    const out: Record<string, number> = {};
+    for (const [code, name] of Object.entries(names)) {
+      const v = n(values[base + Number(code)]);
+      if (v !== 0) out[name] = v;
+    }
+    return out;
+  };
+  const instructions = c(Counter.INSTRET_U) + c(Counter.INSTRET_S) + c(Counter.INSTRET_M);
+  return {
+    instructions: {
+      total: n(instructions),
+      byMode: { U: n(c(Counter.INSTRET_U)), S: n(c(Counter.INSTRET_S)), M: n(c(Counter.INSTRET_M)) },
+      idleSkipped: n(c(Counter.IDLE_INSTRUCTIONS)),
+    },
+    traps: {
+      exceptions: byCause(Counter.EXC_BASE, EXCEPTION_NAMES),
+      interrupts: byCause(Counter.IRQ_BASE, INTERRUPT_NAMES),
+    },
+    tlb: {
+      fetch: { lookups: n(c(Counter.TLB_FETCH_LOOKUPS)), misses: n(c(Counter.TLB_FETCH_MISSES)) },
+      load: { lookups: n(c(Counter.TLB_LOAD_LOOKUPS)), misses: n(c(Counter.TLB_LOAD_MISSES)) },
+      store: { lookups: n(c(Counter.TLB_STORE_LOOKUPS)), misses: n(c(Counter.TLB_STORE_MISSES)) },
+      flushes: n(c(Counter.TLB_FLUSHES)),
+    },
+    pageWalks: {
+      walks: n(c(Counter.WALKS)),
+      memoryReferences: n(c(Counter.WALK_REFS)),
+      pageFaults: n(c(Counter.PAGE_FAULTS)),
+    },
+    mmio: {
+      uart: { reads: n(c(Counter.MMIO_UART_READS)), writes: n(c(Counter.MMIO_UART_WRITES)) },
+      clint: { reads: n(c(Counter.MMIO_CLINT_READS)), writes: n(c(Counter.MMIO_CLINT_WRITES)) },
+      plic: { reads: n(c(Counter.MMIO_PLIC_READS)), writes: n(c(Counter.MMIO_PLIC_WRITES)) },
+      test: { reads: n(c(Counter.MMIO_TEST_READS)), writes: n(c(Counter.MMIO_TEST_WRITES)) },
+      virtio: { reads: n(c(Counter.MMIO_VIRTIO_READS)), writes: n(c(Counter.MMIO_VIRTIO_WRITES)) },
+    },
+    sbi: {
+      base: n(c(Counter.SBI_BASE)), time: n(c(Counter.SBI_TIME)), ipi: n(c(Counter.SBI_IPI)),
+      rfence: n(c(Counter.SBI_RFENCE)), hsm: n(c(Counter.SBI_HSM)), srst: n(c(Counter.SBI_SRST)),
+      dbcn: n(c(Counter.SBI_DBCN)), unsupported: n(c(Counter.SBI_OTHER)),
+    },
+    console: { txBytes: n(c(Counter.UART_TX_BYTES)), rxBytes: n(c(Counter.UART_RX_BYTES)) },
+    wall: {
+      seconds: wallSeconds,
+      mips: wallSeconds > 0 ? Number(instructions) / wallSeconds / 1e6 : 0,
+    },
+  };
+}

@@ -1,0 +1,339 @@
+/**
+ * The VM API: create a machine from a config, load an image, run it, feed and read its
+ * console, read its counters, snapshot and restore it. The CLI, the web page and the tests
+ * all use this one API (DESIGN.md "Interfaces").
+ */
+import { HvlabError } from './errors.js';
+import { Halt, instantiateCore, Stop, WASM_PAGE, type CoreExports, type Instantiate } from './core.js';
+import { parseElf, isElf, type LoadedImage } from './loader/elf.js';
+import { loadRaw } from './loader/raw.js';
+import { buildDtb, defaultVirtMachine } from './loader/dtb.js';
+import { namedCounters, structuredStats } from './counters.js';
+
+export type Firmware = 'none' | 'builtin';
+export type Clock = 'instret' | 'wall';
+
+export interface VmConfig {
+  /** Guest RAM in MiB (default 128). */
+  memMiB?: number;
+  /** `none`: the image starts at its entry in M-mode; `builtin`: the core's SBI, S-mode entry. */
+  firmware?: Firmware;
+  /** `instret` (deterministic, default) or `wall`. */
+  clock?: Clock;
+  /** Retired instructions per 10 MHz timer tick under the instret clock (default 10). */
+  instrPerTick?: number;
+  /** Kernel command line for /chosen/bootargs. */
+  bootargs?: string;
+}
+
+export const RAM_BASE = 0x8000_0000n;
+export const DEFAULT_MEM_MIB = 128;
+export const MIN_MEM_MIB = 16;
+export const MAX_MEM_MIB = 3072;
+/** QEMU's virt puts the device tree 2 MiB-aligned at the top of RAM; so do we. */
+const DTB_ALIGN = 2n * 1024n * 1024n;
+
+export type StopReason = 'pass' | 'fail' | 'reset' | 'limit' | 'idle' | 'error';
+export interface StopInfo { reason: StopReason; code: number; message?: string }
+
+/** How the core and its bindings are obtained (Node reads files; the browser fetches). */
+export interface CoreSource { module: WebAssembly.Module; instantiate: Instantiate }
+
+function validateConfig(c: VmConfig): Required<Omit<VmConfig, 'bootargs'>> & { bootargs?: string } {
+  const memMiB = c.memMiB ?? DEFAULT_MEM_MIB;
+  if (!Number.isInteger(memMiB) || memMiB < MIN_MEM_MIB || memMiB > MAX_MEM_MIB) {
+    throw new HvlabError('BAD_MEM', `memory size must be a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}, got ${memMiB}`);
+  }
+  const firmware = c.firmware ?? 'none';
+  if (firmware !== 'none' && firmware !== 'builtin') {
+    throw new HvlabError('BAD_FIRMWARE', `firmware must be 'none' or 'builtin', got '${String(firmware)}'`);
+  }
+  const clock = c.clock ?? 'instret';
+  if (clock !== 'instret' && clock !== 'wall') {
+    throw new HvlabError('BAD_CLOCK', `clock must be 'instret' or 'wall', got '${String(clock)}'`);
+  }
+  const instrPerTick = c.instrPerTick ?? 10;
+  if (!Number.isInteger(instrPerTick) || instrPerTick < 1 || instrPerTick > 1_000_000) {
+    throw new HvlabError('BAD_TICK', `instructions per tick must be a whole number from 1 to 1000000, got ${instrPerTick}`);
+  }
+  return { memMiB, firmware, clock, instrPerTick, bootargs: c.bootargs };
+}
+
+export class Vm {
+  readonly config: ReturnType<typeof validateConfig>;
+  private core: CoreExports;
+  private memory: WebAssembly.Memory;
+  private ramHost: number;
+  private decoder = new TextDecoder('utf-8');
+  private image?: LoadedImage;
+  private dtbAddr = 0n;
+  private stopped?: StopInfo;
+  private wallStart = 0;
+  private wallSeconds = 0;
+  /** Console output not yet taken by readConsole(). */
+  private out = '';
+  /** Input waiting to enter the guest's RX ring. */
+  private pendingInput: number[] = [];
+  onConsole?: (text: string) => void;
+
+  private constructor(config: ReturnType<typeof validateConfig>, core: CoreExports, memory: WebAssembly.Memory, ramHost: number) {
+    this.config = config;
+    this.core = core;
+    this.memory = memory;
+    this.ramHost = ramHost;
+  }
+
+  static async create(config: VmConfig, source: CoreSource): Promise<Vm> {
+    const cfg = validateConfig(config);
+    const t0 = performance.now();
+    const { exports, memory } = await instantiateCore(source.instantiate, source.module,
+      () => Math.floor((performance.now() - t0) * 10_000));
+    const ramSize = BigInt(cfg.memMiB) * 1024n * 1024n;
+    const ramHost = exports.init(RAM_BASE, ramSize, cfg.firmware === 'builtin' ? 1 : 0,
+      cfg.clock === 'wall' ? 1 : 0, BigInt(cfg.instrPerTick));
+    if (ramHost === 0) {
+      throw new HvlabError('NO_MEMORY', `could not allocate ${cfg.memMiB} MiB of guest RAM in WebAssembly memory`);
+    }
+    return new Vm(cfg, exports, memory, ramHost >>> 0);
+  }
+
+  get ramSize(): bigint { return BigInt(this.config.memMiB) * 1024n * 1024n; }
+  private bytes(): Uint8Array { return new Uint8Array(this.memory.buffer); }
+
+  /** Guest RAM as bytes (a view: valid until the memory grows, which it does not after create). */
+  ram(): Uint8Array { return this.bytes().subarray(this.ramHost, this.ramHost + Number(this.ramSize)); }
+
+  /**
+   * Load an image: an ELF64 RISC-V executable, or with `rawAddress` a raw binary placed there.
+   * Then reset the hart to the image's entry with the device tree in a1.
+   */
+  load(bytes: Uint8Array, name = 'image', rawAddress?: bigint): LoadedImage {
+    const ramRegion = { base: RAM_BASE, size: this.ramSize };
+    let img: LoadedImage;
+    if (rawAddress !== undefined) {
+      img = loadRaw(bytes, rawAddress, ramRegion, name);
+    } else if (isElf(bytes)) {
+      img = parseElf(bytes, ramRegion, name);
+    } else {
+      throw new HvlabError('NOT_AN_IMAGE', `${name}: not an ELF file (give a load address to run a raw binary)`);
+    }
+    if (img.rvc) {
+      throw new HvlabError('NEEDS_RVC', `${name}: the image uses compressed (C) instructions, which hvlab does not implement yet; build with -march=rv64ima_zicsr_zifencei`);
+    }
+    const machine = defaultVirtMachine(this.ramSize);
+    if (this.config.bootargs !== undefined) machine.bootargs = this.config.bootargs;
+    const dtb = buildDtb(machine);
+    const ramEnd = RAM_BASE + this.ramSize;
+    const dtbAddr = (ramEnd - BigInt(dtb.length)) / DTB_ALIGN * DTB_ALIGN;
+    if (img.highest > dtbAddr) {
+      throw new HvlabError('IMAGE_TOO_BIG', `${name}: the image reaches 0x${img.highest.toString(16)}, into the device tree at 0x${dtbAddr.toString(16)}; give the VM more memory`);
+    }
+    const ram = this.ram();
+    // Fresh wasm memory is zeroed; only a second load must clear what the first left.
+    if (this.image) ram.fill(0);
+    for (const seg of img.segments) {
+      const off = Number(seg.paddr - RAM_BASE);
+      ram.set(seg.data, off);
+    }
+    ram.set(dtb, Number(dtbAddr - RAM_BASE));
+    this.image = img;
+    this.dtbAddr = dtbAddr;
+    this.reset();
+    return img;
+  }
+
+  /** Reset the hart and devices to the loaded image's entry (RAM keeps its contents). */
+  reset(): void {
+    if (!this.image) throw new HvlabError('NO_IMAGE', 'no image loaded');
+    this.core.init(RAM_BASE, this.ramSize, this.config.firmware === 'builtin' ? 1 : 0,
+      this.config.clock === 'wall' ? 1 : 0, BigInt(this.config.instrPerTick));
+    this.core.reset(this.image.entry, this.dtbAddr);
+    this.core.setTohost(this.image.tohost ?? 0n);
+    this.stopped = undefined;
+    this.out = '';
+    this.wallSeconds = 0;
+  }
+
+  /** Queue console input; it enters the guest's UART receive FIFO as room allows. */
+  sendInput(data: string | Uint8Array): void {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    for (const b of bytes) this.pendingInput.push(b);
+    this.pumpInput();
+  }
+
+  /** Bytes of input not yet delivered to the guest. */
+  get inputPending(): number { return this.pendingInput.length; }
+
+  private pumpInput(): void {
+    if (this.pendingInput.length === 0) return;
+    const base = this.core.rxRingPtr() >>> 0;
+    const size = this.core.rxRingSize();
+    const view = new DataView(this.memory.buffer);
+    let head = view.getUint32(base, true);
+    const tail = view.getUint32(base + 4, true);
+    const mem = this.bytes();
+    let i = 0;
+    while (i < this.pendingInput.length && ((head - tail) >>> 0) < size) {
+      mem[base + 8 + (head & (size - 1))] = this.pendingInput[i++];
+      head = (head + 1) >>> 0;
+    }
+    view.setUint32(base, head, true);
+    this.pendingInput.splice(0, i);
+  }
+
+  /** Move console output from the core's TX ring to `out` and the onConsole listener. */
+  private drainConsole(): void {
+    const base = this.core.txRingPtr() >>> 0;
+    const size = this.core.txRingSize();
+    const view = new DataView(this.memory.buffer);
+    const head = view.getUint32(base, true);
+    let tail = view.getUint32(base + 4, true);
+    if (head === tail) return;
+    const mem = this.bytes();
+    const chunk = new Uint8Array((head - tail) >>> 0);
+    for (let i = 0; i < chunk.length; i++) chunk[i] = mem[base + 8 + ((tail + i) & (size - 1))];
+    tail = head;
+    view.setUint32(base + 4, tail, true);
+    const text = this.decoder.decode(chunk, { stream: true });
+    if (this.onConsole) this.onConsole(text);
+    else this.out += text;
+  }
+
+  /** Take the console output produced so far. */
+  readConsole(): string {
+    const s = this.out;
+    this.out = '';
+    return s;
+  }
+
+  /**
+   * Run up to `maxInstructions`. Returns undefined if the budget ran out with the guest still
+   * running, 'idle' information if it waits for input, or why it stopped.
+   */
+  run(maxInstructions: number): { stop: Stop; info?: StopInfo } {
+    if (this.stopped) return { stop: Stop.Halt, info: this.stopped };
+    this.pumpInput();
+    const t = performance.now();
+    const r = this.core.run(BigInt(Math.max(0, Math.floor(maxInstructions))));
+    this.wallSeconds += (performance.now() - t) / 1000;
+    this.drainConsole();
+    this.pumpInput();
+    if (r === Stop.Halt) {
+      const kind = this.core.haltKind();
+      const code = Number(this.core.haltCode());
+      this.stopped = kind === Halt.Pass ? { reason: 'pass', code: 0 }
+        : kind === Halt.Fail ? { reason: 'fail', code: code === 0 ? 1 : code }
+        : { reason: 'reset', code: 0 };
+      return { stop: r, info: this.stopped };
+    }
+    if (r === Stop.Error) {
+      const cause = this.core.haltCode();
+      this.stopped = {
+        reason: 'error', code: 1,
+        message: `trap to M-mode with the builtin firmware (mcause 0x${cause.toString(16)}) at pc 0x${this.core.pc().toString(16)}`,
+      };
+      return { stop: r, info: this.stopped };
+    }
+    return { stop: r };
+  }
+
+  get instructions(): bigint { return this.core.instret(); }
+  get pc(): bigint { return this.core.pc(); }
+  /** Current privilege: 0 U, 1 S, 3 M. */
+  get privilege(): number { return this.core.priv(); }
+  get wallTime(): number { return this.wallSeconds; }
+
+  /** The integer registers x0..x31. */
+  registers(): bigint[] {
+    const base = this.core.regsPtr() >>> 0;
+    return Array.from(new BigUint64Array(this.memory.buffer, base, 32));
+  }
+
+  private counterValues(): BigUint64Array {
+    return new BigUint64Array(this.memory.buffer, this.core.countersPtr() >>> 0, this.core.counterCount()).slice();
+  }
+  counters(): Record<string, bigint> { return namedCounters(this.counterValues()); }
+  stats(): Record<string, unknown> { return structuredStats(this.counterValues(), this.wallSeconds); }
+
+  /**
+   * A snapshot of the stopped machine: all machine state lives in linear memory (the core
+   * keeps none in wasm globals), so it is a copy of the core's state area and of guest RAM.
+   */
+  snapshot(): Uint8Array {
+    this.drainConsole();
+    const end = this.ramHost + Number(this.ramSize);
+    return this.bytes().slice(0, end);
+  }
+
+  restore(snap: Uint8Array): void {
+    const end = this.ramHost + Number(this.ramSize);
+    if (snap.length !== end) {
+      throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size and core build)`);
+    }
+    this.bytes().set(snap);
+    this.stopped = undefined;
+  }
+}
+
+export interface RunGuestOptions extends VmConfig {
+  /** Stop after this many instructions (default 2e9). */
+  maxInstructions?: number;
+  /** Console input, delivered one line at a time whenever the guest idles waiting for it. */
+  input?: string;
+  /** Where the core comes from (default: the build directory, in Node). */
+  source?: CoreSource;
+}
+
+export interface RunGuestResult {
+  console: string;
+  exitCode: number;
+  stop: StopInfo;
+  counters: Record<string, bigint>;
+  instructions: bigint;
+  wallSeconds: number;
+}
+
+async function defaultSource(): Promise<CoreSource> {
+  const path = './node/load-core.js';
+  const mod = await import(/* @vite-ignore */ path) as { loadCoreModule(): Promise<CoreSource> };
+  return mod.loadCoreModule();
+}
+
+/** Split scripted input into lines (each keeps its newline). */
+export function inputLines(input: string): string[] {
+  const lines = input.match(/[^\n]*\n|[^\n]+$/g);
+  return lines ?? [];
+}
+
+/**
+ * Run a guest to completion and collect its console and counters: the harness of the tests
+ * and of `hvlab run` with piped input. Input lines arrive when the guest idles, as if typed,
+ * which keeps runs deterministic.
+ */
+export async function runGuest(image: Uint8Array, opts: RunGuestOptions = {}): Promise<RunGuestResult> {
+  const vm = await Vm.create(opts, opts.source ?? await defaultSource());
+  vm.load(image);
+  const lines = inputLines(opts.input ?? '');
+  const max = opts.maxInstructions ?? 2e9;
+  const SLICE = 50_000_000;
+  let stop: StopInfo | undefined;
+  while (!stop) {
+    const left = max - Number(vm.instructions);
+    if (left <= 0) { stop = { reason: 'limit', code: 124, message: `instruction limit ${max} reached` }; break; }
+    const r = vm.run(Math.min(left, SLICE));
+    if (r.info) { stop = r.info; break; }
+    if (r.stop === Stop.Idle) {
+      const next = lines.shift();
+      if (next === undefined) { stop = { reason: 'idle', code: 0, message: 'the guest is waiting for input and none is left' }; break; }
+      vm.sendInput(next);
+    }
+  }
+  return {
+    console: vm.readConsole(),
+    exitCode: stop.code,
+    stop,
+    counters: vm.counters(),
+    instructions: vm.instructions,
+    wallSeconds: vm.wallTime,
+  };
+}
