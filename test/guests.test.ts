@@ -33,7 +33,7 @@ export const GUESTS: GuestCase[] = [
   { name: 'traps', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'misaligned', exitCode: 0, maxInstructions: 5_000_000, hvlabOnly: true },
   { name: 'sv39', exitCode: 0, maxInstructions: 20_000_000 },
-  { name: 'interrupts', exitCode: 0, maxInstructions: 200_000_000 },
+  { name: 'interrupts', exitCode: 0, maxInstructions: 200_000_000, input: 'x' },
   { name: 'uart', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'cpu-short', exitCode: 0, maxInstructions: 50_000_000 },
 ];
