@@ -1,0 +1,241 @@
+// Sv39 virtual memory: the kernel's mappings and each process's address space.
+//
+// Every process has its own root table. Its slots 0 and 1 (0..2 GiB) hold the
+// user's mappings; the remaining slots are copied from the kernel's root, so
+// the kernel is mapped in every address space (global pages, not tagged by
+// ASID) and a trap needs no satp switch. User pages carry PTE_U, which makes
+// them inaccessible to the kernel unless sstatus.SUM is set (uaccess.c).
+//
+// Every PTE store goes through pv.set_pte and every TLB flush through pv.flush_*.
+#include "defs.h"
+#include "memlayout.h"
+#include "proc.h"
+#include "pvops.h"
+
+extern char __text_end[], __data_start[], __kernel_end[];
+
+static pagetable_t kernel_root;
+u64 kernel_satp;
+static int asid_bits;
+static u64 cur_satp;
+
+// Sv39 virtual address (§5.4.1):
+//
+//   38        30 29        21 20        12 11           0
+//  |  VPN[2]    |  VPN[1]    |  VPN[0]    |  page offset  |
+//
+// Walk from the root (level 2) down to `level`, returning the address of the
+// PTE for va at that level. With alloc set, missing tables are allocated
+// (zeroed, so all their entries are invalid before they are linked in).
+// Returns NULL if a table is missing (or cannot be allocated), or if a
+// superpage leaf is in the way.
+static pte_t *walk(pagetable_t root, u64 va, int level, int alloc)
+{
+    pagetable_t table = root;
+    for (int l = 2; l > level; l--) {
+        pte_t *pte = &table[PX(l, va)];
+        if (*pte & PTE_V) {
+            if (*pte & PTE_LEAF_BITS)
+                return NULL;
+            table = (pagetable_t)PTE2PA(*pte);
+        } else {
+            if (!alloc)
+                return NULL;
+            pagetable_t next = kalloc();
+            if (!next)
+                return NULL;
+            pv.set_pte(pte, PA2PTE(next) | PTE_V);
+            table = next;
+        }
+    }
+    return &table[PX(level, va)];
+}
+
+// A leaf gets A (and D if writable) set up front: hvos does not use the
+// accessed/dirty bits, and hardware that does not set them itself (Svade)
+// would otherwise fault on the first access.
+static pte_t leaf_bits(u64 perm)
+{
+    return perm | PTE_V | PTE_A | ((perm & PTE_W) ? PTE_D : 0);
+}
+
+// Map [va, va+size) to [pa, pa+size) in the kernel table, with 2 MiB
+// megapages where alignment allows and 4 KiB pages elsewhere.
+static void kmap(u64 va, u64 pa, u64 size, u64 perm)
+{
+    u64 end = va + size;
+    while (va < end) {
+        int level = ((va | pa) & (MEGAPAGE - 1)) == 0 && end - va >= MEGAPAGE ? 1 : 0;
+        pte_t *pte = walk(kernel_root, va, level, 1);
+        if (!pte)
+            panic("kmap: out of memory at %p", (void *)va);
+        if (*pte & PTE_V)
+            panic("kmap: remap %p", (void *)va);
+        pv.set_pte(pte, PA2PTE(pa) | leaf_bits(perm | PTE_G));
+        u64 step = level ? MEGAPAGE : PGSIZE;
+        va += step;
+        pa += step;
+    }
+}
+
+// The kernel's address space: its image with per-section permissions, all
+// RAM after it (identity mapped, so physical pages are directly usable), and
+// the device registers high up.
+void kvm_init(void)
+{
+    kernel_root = kalloc();
+    u64 text = KERNEL_BASE, rodata = (u64)__text_end, data = (u64)__data_start;
+    u64 ram_end = plat.mem_base + plat.mem_size;
+    kmap(text, text, rodata - text, PTE_R | PTE_X);
+    kmap(rodata, rodata, data - rodata, PTE_R);
+    kmap(data, data, ram_end - data, PTE_R | PTE_W);
+    kmap(DEV_VA(PGROUNDDOWN(plat.uart_base)), PGROUNDDOWN(plat.uart_base), PGSIZE,
+         PTE_R | PTE_W);
+    // Priorities, enables and this hart's threshold/claim registers.
+    u64 plic_size = PGROUNDUP(0x200000 + 0x1000 * (u64)(plat.plic_context + 1));
+    kmap(DEV_VA(plat.plic_base), plat.plic_base, plic_size, PTE_R | PTE_W);
+    kernel_satp = MAKE_SATP(kernel_root, 0);
+}
+
+// Turn paging on, and find out how many ASID bits the hart implements by
+// writing all ones and reading back (§5.1.11): fewer than we need and every
+// address-space switch must flush the whole TLB instead.
+void kvm_enable(void)
+{
+    pv.set_satp(kernel_satp);
+    pv.flush_tlb_all();
+    pv.set_satp(MAKE_SATP(kernel_root, SATP_ASID_MASK));
+    u64 asids = (pv.get_satp() >> SATP_ASID_SHIFT) & SATP_ASID_MASK;
+    pv.set_satp(kernel_satp);
+    pv.flush_tlb_all();
+    cur_satp = kernel_satp;
+    while (asids & 1) {
+        asid_bits++;
+        asids >>= 1;
+    }
+}
+
+int vm_asids(void)
+{
+    return (1 << asid_bits) > NPROC;
+}
+
+void vm_switch(struct proc *p)
+{
+    u64 satp = p ? MAKE_SATP(p->pagetable, vm_asids() ? p->asid : 0) : kernel_satp;
+    if (satp == cur_satp)
+        return;
+    cur_satp = satp;
+    pv.set_satp(satp);
+    if (!vm_asids())
+        pv.flush_tlb_all();
+}
+
+// A new address space: an empty user half and the shared kernel half.
+pagetable_t uvm_create(void)
+{
+    pagetable_t root = kalloc();
+    if (!root)
+        return NULL;
+    for (int i = USER_ROOT_SLOTS; i < 512; i++)
+        if (kernel_root[i] & PTE_V)
+            pv.set_pte(&root[i], kernel_root[i]);
+    return root;
+}
+
+// Map npages fresh zeroed pages at va with permissions perm (PTE_R/W/X).
+// All or nothing: on failure nothing stays mapped.
+int uvm_alloc(struct proc *p, u64 va, u64 npages, u64 perm)
+{
+    for (u64 i = 0; i < npages; i++) {
+        u64 a = va + i * PGSIZE;
+        pte_t *pte = walk(p->pagetable, a, 0, 1);
+        void *page = NULL;
+        if (!pte || (*pte & PTE_V) || !(page = kalloc())) {
+            uvm_unmap(p, va, i);
+            return pte && (*pte & PTE_V) ? E_INVAL : E_NOMEM;
+        }
+        // No TLB flush: the entry was invalid, and invalid entries are
+        // never cached.
+        pv.set_pte(pte, PA2PTE(page) | leaf_bits(perm | PTE_U));
+        p->pages++;
+    }
+    return 0;
+}
+
+// Unmap and free npages at va (pages not mapped are skipped). The page-table
+// pages stay, so a later map at the same place rewrites only leaf PTEs.
+void uvm_unmap(struct proc *p, u64 va, u64 npages)
+{
+    for (u64 i = 0; i < npages; i++) {
+        u64 a = va + i * PGSIZE;
+        pte_t *pte = walk(p->pagetable, a, 0, 0);
+        if (!pte || !(*pte & PTE_V))
+            continue;
+        u64 pa = PTE2PA(*pte);
+        pv.set_pte(pte, 0);
+        pv.flush_tlb_page(a, p->asid);
+        kfree((void *)pa);
+        p->pages--;
+    }
+}
+
+static void free_table(pagetable_t table, int level)
+{
+    for (int i = 0; i < 512; i++) {
+        pte_t pte = table[i];
+        if (!(pte & PTE_V))
+            continue;
+        if (level > 0 && !(pte & PTE_LEAF_BITS))
+            free_table((pagetable_t)PTE2PA(pte), level - 1);
+        else
+            kfree((void *)PTE2PA(pte));
+    }
+    kfree(table);
+}
+
+// Free every user page, every user page-table page and the root. The caller
+// must not be running on this address space.
+void uvm_destroy(struct proc *p)
+{
+    pagetable_t root = p->pagetable;
+    if (!root)
+        return;
+    for (int i = 0; i < USER_ROOT_SLOTS; i++)
+        if (root[i] & PTE_V)
+            free_table((pagetable_t)PTE2PA(root[i]), 1);
+    kfree(root);
+    p->pagetable = NULL;
+    p->pages = 0;
+    pv.flush_tlb_asid(p->asid);
+}
+
+pte_t *uvm_lookup(pagetable_t pt, u64 va)
+{
+    if (va >= USER_TOP)
+        return NULL;
+    pte_t *pte = walk(pt, va, 0, 0);
+    return pte && (*pte & PTE_V) ? pte : NULL;
+}
+
+u64 uvm_user_pa(pagetable_t pt, u64 va)
+{
+    pte_t *pte = uvm_lookup(pt, va);
+    return pte ? PTE2PA(*pte) | (va & (PGSIZE - 1)) : 0;
+}
+
+// May the kernel access [va, va+len) on the user's behalf? Checked page by
+// page against the user's own permissions before any access with SUM set.
+int uvm_range_ok(pagetable_t pt, u64 va, u64 len, int write)
+{
+    if (len == 0)
+        return 1;
+    if (va + len < va || va + len > USER_TOP)
+        return 0;
+    for (u64 a = PGROUNDDOWN(va); a < va + len; a += PGSIZE) {
+        pte_t *pte = uvm_lookup(pt, a);
+        if (!pte || !(*pte & PTE_U) || !(*pte & (write ? PTE_W : PTE_R)))
+            return 0;
+    }
+    return 1;
+}
