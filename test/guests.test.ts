@@ -31,7 +31,10 @@ export const GUESTS: GuestCase[] = [
   { name: 'rv64a', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'csr', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'traps', exitCode: 0, maxInstructions: 5_000_000 },
-  { name: 'misaligned', exitCode: 0, maxInstructions: 5_000_000, hvlabOnly: true },
+  { name: 'misaligned', exitCode: 0, maxInstructions: 5_000_000 },
+  // QEMU 7.2 departs from the spec on these checks (docs/guests.md): golden
+  // output is every check passing, and the guest runs on hvlab only.
+  { name: 'spec', exitCode: 0, maxInstructions: 5_000_000, hvlabOnly: true },
   { name: 'sv39', exitCode: 0, maxInstructions: 20_000_000 },
   { name: 'interrupts', exitCode: 0, maxInstructions: 200_000_000, input: 'x' },
   { name: 'uart', exitCode: 0, maxInstructions: 5_000_000 },

@@ -1,0 +1,63 @@
+/* spec: behaviour where QEMU 7.2 departs from the RISC-V spec. hvlab follows
+ * the spec, so this guest runs on hvlab only; its golden output is every
+ * check passing (docs/guests.md lists what QEMU 7.2 does instead).
+ *   - misaligned AMO and SC raise store/AMO address-misaligned (cause 6);
+ *   - an AMO to an unmapped address raises store/AMO access fault (cause 7);
+ *   - CSRRS/CSRRC with rs1 != x0 write even when rs1 holds 0, so they trap on
+ *     a read-only CSR (Zicsr 9.1);
+ *   - a misaligned branch/JAL target is reported in mtval (3.1.16);
+ *   - mepc[1:0] read as zero without C (3.1.14);
+ *   - mstatus.MPP never holds the reserved value 2 (3.1.6.1, WARL). */
+#include "rt.h"
+
+#define UNMAPPED 0x200000UL
+
+static u64 cell[4] __attribute__((aligned(16)));
+
+#define JUMP_TRAP(insn, pc) \
+    asm volatile("la t1, 2f\n\tsd t1, 0(%1)\n\tla %0, 1f\n1:\t" insn "\n2:" \
+                 : "=&r"(pc) : "r"(&trap_resume) : "t1", "ra", "memory")
+
+int main(void)
+{
+    u64 pc, a = (u64)cell + 2;
+    println("spec: checks where QEMU 7.2 differs from the spec (hvlab only)");
+
+    trap_expect();
+    asm volatile("amoadd.w t0, t0, (%0)" :: "r"(a) : "t0", "memory");
+    check_trap("amoadd.w-misaligned-cause-6", CAUSE_MISALIGNED_STORE, a);
+    trap_expect();
+    asm volatile("amoswap.d t0, t0, (%0)" :: "r"(a + 2) : "t0", "memory");
+    check_trap("amoswap.d-misaligned-cause-6", CAUSE_MISALIGNED_STORE, a + 2);
+    trap_expect();
+    asm volatile("sc.w t0, t0, (%0)" :: "r"(a) : "t0", "memory");
+    check_trap("sc.w-misaligned-cause-6", CAUSE_MISALIGNED_STORE, a);
+    trap_expect();
+    asm volatile("amoor.d t0, t0, (%0)" :: "r"(UNMAPPED) : "t0", "memory");
+    check_trap("amo-unmapped-cause-7", CAUSE_STORE_ACCESS, UNMAPPED);
+
+    trap_expect();
+    asm volatile("li t0, 0\n\tcsrrs t1, mhartid, t0" ::: "t0", "t1");
+    check_trap("csrrs-rs1-zero-value-read-only", CAUSE_ILLEGAL_INSN, 0xf142a373);
+    trap_expect();
+    asm volatile("li t0, 0\n\tcsrrc t1, mvendorid, t0" ::: "t0", "t1");
+    check_trap("csrrc-rs1-zero-value-read-only", CAUSE_ILLEGAL_INSN, 0xf112b373);
+
+    trap_expect();
+    JUMP_TRAP("beq x0, x0, .+6", pc);
+    check_trap("branch-misaligned-mtval-target", CAUSE_MISALIGNED_FETCH, pc + 6);
+    trap_expect();
+    JUMP_TRAP("jal ra, .+10", pc);
+    check_trap("jal-misaligned-mtval-target", CAUSE_MISALIGNED_FETCH, pc + 10);
+
+    csr_write(mepc, 0x80000003UL);
+    check("mepc-low-bits-zero", csr_read(mepc), 0x80000000UL);
+    csr_write(sepc, 0x80000006UL);
+    check("sepc-low-bits-zero", csr_read(sepc), 0x80000004UL);
+
+    csr_clear(mstatus, MSTATUS_MPP);
+    csr_set(mstatus, 2UL << MSTATUS_MPP_SHIFT);
+    check_true("mpp-never-2", ((csr_read(mstatus) & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT) != 2);
+    csr_clear(mstatus, MSTATUS_MPP);
+    return summary();
+}
