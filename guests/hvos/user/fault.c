@@ -23,7 +23,9 @@ int main(int argc, char **argv)
         asm volatile("jalr ra, 0(%0)" :: "r"(UNMAPPED_VA) : "ra", "memory");
     } else if (strcmp(kind, "illegal") == 0) {
         printf("fault: executing an illegal instruction\n");
-        asm volatile(".word 0x00000000");   // all zeros is defined illegal
+        // unimp: "csrrw zero, cycle, zero", a write to a read-only CSR,
+        // the canonical 32-bit illegal instruction.
+        asm volatile("unimp");
     } else if (strcmp(kind, "priv") == 0) {
         printf("fault: reading sstatus from U-mode\n");
         asm volatile("csrr %0, sstatus" : "=r"(v));
