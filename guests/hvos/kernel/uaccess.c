@@ -28,20 +28,27 @@ int copyout(u64 user_dst, const void *src, u64 n)
 }
 
 // Copy a NUL-terminated string of at most max-1 characters. Returns its
-// length, E_FAULT for a bad pointer, E_INVAL if it is too long.
+// length, E_FAULT for a bad pointer, E_INVAL if it is too long. The string
+// may cross pages: each page is checked before SUM opens it.
 int copyinstr(char *dst, u64 user_src, u64 max)
 {
-    for (u64 i = 0; i < max; i++) {
+    u64 i = 0;
+    while (i < max) {
         u64 a = user_src + i;
-        if (i == 0 || (a & (PGSIZE - 1)) == 0)
-            if (!uvm_range_ok(curproc->pagetable, a, 1, 0))
-                return E_FAULT;
+        u64 n = PGSIZE - (a & (PGSIZE - 1));       // bytes left in this page
+        if (n > max - i)
+            n = max - i;
+        if (!uvm_range_ok(curproc->pagetable, a, 1, 0))
+            return E_FAULT;
         pv.sstatus_set(SSTATUS_SUM);
-        char c = *(volatile const char *)a;
+        const volatile char *src = (const volatile char *)a;
+        u64 k = 0;
+        while (k < n && (dst[i + k] = src[k]) != 0)
+            k++;
         pv.sstatus_clear(SSTATUS_SUM);
-        dst[i] = c;
-        if (c == 0)
-            return (int)i;
+        if (k < n)
+            return (int)(i + k);
+        i += n;
     }
     return E_INVAL;
 }
