@@ -126,6 +126,7 @@ int proc_spawn(struct proc *parent, const char *name, char **argv, int argc)
     }
     p->tf.epc = entry;
     p->parent = parent;
+    pv.flush_tlb_asid(p->asid);      // order the new PTEs before its first run
 
     // What the shell (pid 1) starts is a foreground job in its own process
     // group; a job's own children join its group, so Ctrl-C stops them all.

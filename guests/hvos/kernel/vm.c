@@ -155,10 +155,14 @@ int uvm_alloc(struct proc *p, u64 va, u64 npages, u64 perm)
             uvm_unmap(p, va, i);
             return pte && (*pte & PTE_V) ? E_INVAL : E_NOMEM;
         }
-        // No TLB flush: the entry was invalid, and invalid entries are
-        // never cached.
         pv.set_pte(pte, PA2PTE(page) | leaf_bits(perm | PTE_U));
         p->pages++;
+        // Even an invalid-to-valid change needs sfence.vma: it is what orders
+        // the PTE store before the hart's later page walks (privileged spec,
+        // "Supervisor Memory-Management Fence Instruction"). A process that is
+        // not running yet gets one fence for its whole ASID (proc_spawn).
+        if (p == curproc)
+            pv.flush_tlb_page(a, p->asid);
     }
     return 0;
 }
