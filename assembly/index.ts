@@ -4,7 +4,9 @@
 
 import { Counter } from './counter-ids';
 import { COUNTERS, hart, machine, REGS } from './state';
-import { reset as machineReset, run as machineRun } from './machine';
+import { idleSkip as machineIdleSkip, nextTimerTicks as machineNextTimer, reset as machineReset,
+  run as machineRun } from './machine';
+import { mtime } from './devices/clint';
 import { RX_RING, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
 import { tlbFlushAll } from './mmu/tlb';
 
@@ -40,6 +42,11 @@ export function setTohost(pa: u64): void {
 }
 
 export function run(budget: u64): u32 { return machineRun(budget); }
+/** After STOP_IDLE: skip deterministic time to the next timer event; false if none is armed. */
+export function idleSkip(): bool { return machineIdleSkip(); }
+/** The current mtime and the mtime of the next timer event (u64 max: none). */
+export function mtimeNow(): u64 { return mtime(); }
+export function nextTimer(): u64 { return machineNextTimer(); }
 
 export function haltKind(): u32 { return machine.haltKind; }
 export function haltCode(): u64 { return machine.haltCode; }

@@ -89,17 +89,13 @@ export function run(budget: u64): u32 {
     if (hart.wfi != 0) {
       // WFI resumes when any interrupt is pending and enabled in mie, even if globally
       // disabled (section 3.3.3).
-      if ((mip() & hart.mie) != 0) {
-        hart.wfi = 0;
-      } else {
-        const wait = untilTimer();
-        if (machine.clock != CLOCK_INSTRET || wait == NEVER) {
-          machine.stopReason = STOP_IDLE;
-          return STOP_IDLE;
-        }
-        skipIdle(wait);
-        continue;
+      if ((mip() & hart.mie) == 0) {
+        // Asleep: the host decides what happens while the guest waits - input arrives, the
+        // deterministic clock skips to the next timer event (idleSkip), or real time passes.
+        machine.stopReason = STOP_IDLE;
+        return STOP_IDLE;
       }
+      hart.wfi = 0;
     }
     if (left == 0) return STOP_BUDGET;
     if (txFree() <= TX_LOW_WATER) {
@@ -109,7 +105,7 @@ export function run(budget: u64): u32 {
     let chunk = left < MAX_CHUNK ? left : MAX_CHUNK;
     if (machine.clock == CLOCK_INSTRET) {
       const t = untilTimer();
-      if (t < chunk) chunk = t == 0 ? 1 : t;
+      if (t < chunk) chunk = t;
     } else if (chunk > WALL_CHUNK) {
       chunk = WALL_CHUNK;
     }
@@ -123,5 +119,26 @@ export function run(budget: u64): u32 {
   return STOP_BUDGET;
 }
 
-/** Instructions retired so far (for the host's MIPS figures). */
-export function instret(): u64 { return hart.instret; }
+/**
+ * The mtime value of the next timer event (mtimecmp, or the builtin SBI's timer), or
+ * u64.MAX_VALUE if none is armed.
+ */
+export function nextTimerTicks(): u64 {
+  let t = clintMtimecmp();
+  if (machine.firmware == FIRMWARE_BUILTIN && (hart.mipSw & MIP_STIP) == 0 && machine.sbiTimecmp < t) {
+    t = machine.sbiTimecmp;
+  }
+  return t;
+}
+
+/**
+ * While the hart sleeps in WFI under the deterministic clock, jump time to the next timer
+ * event. Returns false if no timer is armed (only input can wake the guest).
+ */
+export function idleSkip(): bool {
+  if (machine.clock != CLOCK_INSTRET || hart.wfi == 0) return false;
+  const wait = untilTimer();
+  if (wait == NEVER) return false;
+  skipIdle(wait);
+  return true;
+}

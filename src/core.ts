@@ -11,6 +11,9 @@ export interface CoreExports {
   reset(entry: bigint, dtbAddr: bigint): void;
   setTohost(pa: bigint): void;
   run(budget: bigint): number;
+  idleSkip(): boolean;
+  mtimeNow(): bigint;
+  nextTimer(): bigint;
   haltKind(): number;
   haltCode(): bigint;
   pc(): bigint;

@@ -72,6 +72,8 @@ export class Vm {
   private wallSeconds = 0;
   /** Console output not yet taken by readConsole(). */
   private out = '';
+  /** Console bytes produced since the last reset. */
+  outputBytes = 0;
   /** Input waiting to enter the guest's RX ring. */
   private pendingInput: number[] = [];
   onConsole?: (text: string) => void;
@@ -151,6 +153,7 @@ export class Vm {
     this.core.setTohost(this.image.tohost ?? 0n);
     this.stopped = undefined;
     this.out = '';
+    this.outputBytes = 0;
     this.wallSeconds = 0;
   }
 
@@ -194,6 +197,7 @@ export class Vm {
     for (let i = 0; i < chunk.length; i++) chunk[i] = mem[base + 8 + ((tail + i) & (size - 1))];
     tail = head;
     view.setUint32(base + 4, tail, true);
+    this.outputBytes += chunk.length;
     const text = this.decoder.decode(chunk, { stream: true });
     if (this.onConsole) this.onConsole(text);
     else this.out += text;
@@ -236,6 +240,23 @@ export class Vm {
     }
     return { stop: r };
   }
+
+  /**
+   * After an idle stop: jump the deterministic clock to the next timer event. Returns false
+   * if no timer is armed, so only input can wake the guest.
+   */
+  idleSkip(): boolean { return this.core.idleSkip(); }
+
+  /** Timer ticks (10 MHz) until the next timer event, or undefined if none is armed. */
+  ticksToNextTimer(): bigint | undefined {
+    const next = this.core.nextTimer();
+    if (next === 0xFFFF_FFFF_FFFF_FFFFn) return undefined;
+    const now = this.core.mtimeNow();
+    return next > now ? next - now : 0n;
+  }
+
+  /** mtime: 10 MHz ticks of guest time. */
+  get mtime(): bigint { return this.core.mtimeNow(); }
 
   get instructions(): bigint { return this.core.instret(); }
   get pc(): bigint { return this.core.pc(); }
@@ -280,6 +301,11 @@ export interface RunGuestOptions extends VmConfig {
   maxInstructions?: number;
   /** Console input, delivered one line at a time whenever the guest idles waiting for it. */
   input?: string;
+  /**
+   * With no input left, stop once the guest has idled this many 10 MHz ticks of guest time
+   * without printing anything (default 1 s): it is waiting for input that will not come.
+   */
+  idleTimeoutTicks?: number;
   /** Where the core comes from (default: the build directory, in Node). */
   source?: CoreSource;
 }
@@ -289,6 +315,7 @@ export interface RunGuestResult {
   exitCode: number;
   stop: StopInfo;
   counters: Record<string, bigint>;
+  stats: Record<string, unknown>;
   instructions: bigint;
   wallSeconds: number;
 }
@@ -306,33 +333,51 @@ export function inputLines(input: string): string[] {
 }
 
 /**
+ * Drive a VM with scripted input until it stops: input lines are delivered one at a time
+ * when the guest idles (as if typed at the prompt), idle time is skipped on the deterministic
+ * clock, and a guest that idles silently with no input left is stopped. Deterministic.
+ */
+export function runScripted(vm: Vm, input: string, maxInstructions: number, idleTimeoutTicks = 10_000_000,
+  onSlice?: () => void): StopInfo {
+  const lines = inputLines(input);
+  const SLICE = 50_000_000;
+  let quietSince: bigint | undefined;
+  let outputSeen = -1;
+  while (true) {
+    const left = maxInstructions - Number(vm.instructions);
+    if (left <= 0) return { reason: 'limit', code: 124, message: `instruction limit ${maxInstructions} reached` };
+    const r = vm.run(Math.min(left, SLICE));
+    onSlice?.();
+    if (r.info) return r.info;
+    if (r.stop !== Stop.Idle) continue;
+    const next = lines.shift();
+    if (next !== undefined) {
+      vm.sendInput(next);
+      quietSince = undefined;
+      continue;
+    }
+    if (vm.outputBytes !== outputSeen) { outputSeen = vm.outputBytes; quietSince = vm.mtime; }
+    const quietFor = vm.mtime - (quietSince ?? vm.mtime);
+    if (quietFor >= BigInt(idleTimeoutTicks) || !vm.idleSkip()) {
+      return { reason: 'idle', code: 0, message: 'the guest is waiting for input and none is left' };
+    }
+  }
+}
+
+/**
  * Run a guest to completion and collect its console and counters: the harness of the tests
- * and of `hvlab run` with piped input. Input lines arrive when the guest idles, as if typed,
- * which keeps runs deterministic.
+ * and of `hvlab run` with piped input.
  */
 export async function runGuest(image: Uint8Array, opts: RunGuestOptions = {}): Promise<RunGuestResult> {
   const vm = await Vm.create(opts, opts.source ?? await defaultSource());
   vm.load(image);
-  const lines = inputLines(opts.input ?? '');
-  const max = opts.maxInstructions ?? 2e9;
-  const SLICE = 50_000_000;
-  let stop: StopInfo | undefined;
-  while (!stop) {
-    const left = max - Number(vm.instructions);
-    if (left <= 0) { stop = { reason: 'limit', code: 124, message: `instruction limit ${max} reached` }; break; }
-    const r = vm.run(Math.min(left, SLICE));
-    if (r.info) { stop = r.info; break; }
-    if (r.stop === Stop.Idle) {
-      const next = lines.shift();
-      if (next === undefined) { stop = { reason: 'idle', code: 0, message: 'the guest is waiting for input and none is left' }; break; }
-      vm.sendInput(next);
-    }
-  }
+  const stop = runScripted(vm, opts.input ?? '', opts.maxInstructions ?? 2e9, opts.idleTimeoutTicks);
   return {
     console: vm.readConsole(),
     exitCode: stop.code,
     stop,
     counters: vm.counters(),
+    stats: vm.stats(),
     instructions: vm.instructions,
     wallSeconds: vm.wallTime,
   };

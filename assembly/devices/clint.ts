@@ -46,16 +46,17 @@ export function clintMtimecmp(): u64 { return c.mtimecmp; }
 
 /**
  * Instructions to run before mtime reaches `ticks` under the deterministic clock, or
- * u64.MAX_VALUE if it never will; 0 if it has already.
+ * u64.MAX_VALUE if it never will. A time already reached is also "never": its interrupt line
+ * is already high, so reaching it again can change nothing.
  */
 export function instructionsUntil(ticks: u64): u64 {
-  if (ticks == 0xFFFF_FFFF_FFFF_FFFF) return ticks;
+  const NEVER: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+  if (ticks == NEVER || ticks < machine.mtimeDelta) return NEVER;
   const t = ticks - machine.mtimeDelta;
-  if (ticks < machine.mtimeDelta) return 0;
   const at = t * machine.instrPerTick;
-  if (at / machine.instrPerTick != t) return 0xFFFF_FFFF_FFFF_FFFF; // overflow: never
+  if (at / machine.instrPerTick != t) return NEVER; // beyond the end of time
   const nowI = hart.now + hart.chunkDone;
-  return at > nowI ? at - nowI : 0;
+  return at > nowI ? at - nowI : NEVER;
 }
 
 /** Advance the deterministic clock while the hart sleeps in WFI. */
