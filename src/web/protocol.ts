@@ -1,0 +1,56 @@
+/**
+ * The messages between the web page and the VM worker (src/web/worker.ts), one union each way.
+ * Everything here is structured-cloneable: the compiled core travels as a WebAssembly.Module
+ * (compiled once by the page, shared by every worker), counters as bigints. docs/web.md
+ * describes the protocol.
+ */
+
+/** What the page chooses; `mode` is passed through to the VM config as the hypervisor lands. */
+export interface BootConfig {
+  mode: string;
+  memMiB: number;
+  clock: 'instret' | 'wall';
+}
+
+export type ToWorker =
+  /** Create a fresh VM (dropping any previous one), load the image and start running. */
+  | { type: 'boot'; module: WebAssembly.Module; config: BootConfig; image: Uint8Array; imageName: string }
+  /** Keyboard input for the guest's UART. */
+  | { type: 'input'; data: string }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** Reset the hart and devices and reload the image (the same VM and configuration). */
+  | { type: 'reset' }
+  /** Ask for a stats message now (answered even while paused). */
+  | { type: 'ping'; id: number };
+
+/**
+ * booting: creating the VM; running: executing instructions; idle: the guest sleeps in WFI
+ * (waiting for a timer or for input); paused; halted: the guest stopped (poweroff, failure or
+ * a reset request); error: the VM could not be created or stopped with an error.
+ */
+export type RunState = 'booting' | 'running' | 'idle' | 'paused' | 'halted' | 'error';
+
+export interface StatsMessage {
+  type: 'stats';
+  /** The worker's clock (performance.now(), ms) when the counters were read. */
+  t: number;
+  state: RunState;
+  /** Instructions retired since boot. */
+  instructions: bigint;
+  /** Guest time: mtime in 10 MHz ticks. */
+  mtime: bigint;
+  /** Seconds of wall time spent inside the core's run loop (MIPS = instructions / this). */
+  runSeconds: number;
+  /** The core's named counters (src/counters.ts namedCounters). */
+  counters: Record<string, bigint>;
+}
+
+export type FromWorker =
+  | { type: 'console'; text: string }
+  | { type: 'state'; state: RunState; message?: string }
+  /** The image could not be loaded or the VM not created: a one-line message for the user. */
+  | { type: 'boot-error'; code: string; message: string }
+  | { type: 'booted'; imageName: string; entry: string; memMiB: number }
+  | { type: 'pong'; id: number }
+  | StatsMessage;

@@ -1,0 +1,249 @@
+/**
+ * Runs one VM in time slices for the web console's worker (src/web/worker.ts), answering the
+ * page's messages (src/web/protocol.ts) between slices. Environment-neutral, so the Node
+ * tests can drive it too.
+ *
+ * One slice runs the core for about BUSY_MS of wall time, in calls of SLICE instructions,
+ * then returns to the event loop: a pause, reset or keystroke waits at most that long, even
+ * when the guest loops forever. Console output is posted once per slice and counters at most
+ * every STATS_MS. When the guest sleeps in WFI, the deterministic clock would let it skip
+ * ahead at once; instead the runner sleeps the equivalent wall time first (capped), so a shell
+ * waiting at its prompt costs no CPU and `sleep 1000` takes about a second.
+ */
+import { Vm, type VmConfig, type StopInfo } from '../vm.js';
+import { Stop, type Instantiate } from '../core.js';
+import { HvlabError } from '../errors.js';
+import type { BootConfig, FromWorker, RunState, ToWorker } from './protocol.js';
+
+export interface RunnerTiming {
+  /** Instructions per call of vm.run(). */
+  sliceInstructions: number;
+  /** Wall time of one slice before the runner yields to the event loop. */
+  busyMs: number;
+  /** Least interval between two stats messages (about ten a second). */
+  statsMs: number;
+  /** The longest real-time wait for one timer event of the deterministic clock. */
+  idleCapMs: number;
+}
+
+export const DEFAULT_TIMING: RunnerTiming = { sliceInstructions: 2_000_000, busyMs: 30, statsMs: 100, idleCapMs: 1000 };
+
+/** mtime runs at 10 MHz: ticks per millisecond. */
+const TICKS_PER_MS = 10_000;
+
+export class VmRunner {
+  private vm?: Vm;
+  private config?: BootConfig;
+  private image?: Uint8Array;
+  private imageName = 'image';
+  /** Incremented by every boot, reset, pause and resume: a loop of an older generation stops. */
+  private gen = 0;
+  private paused = false;
+  private halted = false;
+  private state: RunState = 'booting';
+  private out = '';
+  private lastStats = -Infinity;
+  private wake?: () => void;
+  private readonly channel?: MessageChannel;
+  private readonly yielders: (() => void)[] = [];
+
+  constructor(private readonly post: (m: FromWorker) => void, private readonly instantiate: Instantiate,
+    private readonly timing: RunnerTiming = DEFAULT_TIMING) {
+    // A MessageChannel round trip yields to the event loop without setTimeout's 4 ms clamp.
+    if (typeof MessageChannel !== 'undefined') {
+      this.channel = new MessageChannel();
+      this.channel.port1.onmessage = () => this.yielders.shift()?.();
+    }
+  }
+
+  handle(msg: ToWorker): void {
+    switch (msg.type) {
+      case 'boot': void this.boot(msg.module, msg.config, msg.image, msg.imageName); break;
+      case 'input':
+        if (!this.vm) return;
+        this.vm.sendInput(msg.data);
+        this.wake?.();
+        break;
+      case 'pause':
+        if (!this.vm || this.paused || this.halted) { this.answer(); return; }
+        this.paused = true;
+        this.gen++;
+        this.wake?.();
+        this.setState('paused');
+        this.postStats();
+        break;
+      case 'resume':
+        if (!this.vm || !this.paused) { this.answer(); return; }
+        this.paused = false;
+        this.start();
+        break;
+      case 'reset': this.reset(); break;
+      case 'ping': this.post({ type: 'pong', id: msg.id }); break;
+    }
+  }
+
+  /** Stop running and release the message channel (tests; a worker is simply terminated). */
+  dispose(): void {
+    this.gen++;
+    this.wake?.();
+    this.channel?.port1.close();
+    this.channel?.port2.close();
+  }
+
+  private async boot(module: WebAssembly.Module, config: BootConfig, image: Uint8Array, imageName: string): Promise<void> {
+    const gen = ++this.gen;
+    this.wake?.();
+    this.vm = undefined;
+    this.paused = false;
+    this.halted = false;
+    this.out = '';
+    this.setState('booting');
+    let vm: Vm;
+    try {
+      // `mode` selects the hypervisor mode once VmConfig has it; 'native' is the bare machine.
+      const vmConfig: VmConfig & { mode?: string } = {
+        memMiB: config.memMiB, clock: config.clock, firmware: 'builtin',
+        ...(config.mode !== 'native' ? { mode: config.mode } : {}),
+      };
+      vm = await Vm.create(vmConfig, { module, instantiate: this.instantiate });
+      if (gen !== this.gen) return;
+      const img = vm.load(image, imageName);
+      this.post({ type: 'booted', imageName, entry: `0x${img.entry.toString(16)}`, memMiB: config.memMiB });
+    } catch (e) {
+      if (gen !== this.gen) return;
+      const code = e instanceof HvlabError ? e.code : 'INTERNAL';
+      const message = e instanceof Error ? e.message : String(e);
+      this.post({ type: 'boot-error', code, message });
+      this.setState('error', message);
+      return;
+    }
+    vm.onConsole = (text) => { this.out += text; };
+    this.vm = vm;
+    this.config = config;
+    this.image = image;
+    this.imageName = imageName;
+    this.lastStats = -Infinity;
+    this.start();
+  }
+
+  private reset(): void {
+    if (!this.vm || !this.image) { this.answer(); return; }
+    this.gen++;
+    this.wake?.();
+    this.flushConsole();
+    this.vm.load(this.image, this.imageName);
+    this.halted = false;
+    this.paused = false;
+    this.postStats();
+    this.start();
+  }
+
+  private start(): void {
+    const gen = ++this.gen;
+    this.setState('running');
+    this.loop(gen).catch((e: unknown) => {
+      this.flushConsole();
+      this.halted = true;
+      this.setState('error', e instanceof Error ? e.message : String(e));
+    });
+  }
+
+  private async loop(gen: number): Promise<void> {
+    const vm = this.vm!;
+    const { sliceInstructions, busyMs } = this.timing;
+    while (gen === this.gen) {
+      const t0 = performance.now();
+      let idle = false;
+      let stop: StopInfo | undefined;
+      do {
+        const r = vm.run(sliceInstructions);
+        if (r.info) { stop = r.info; break; }
+        if (r.stop === Stop.Idle) { idle = true; break; }
+      } while (performance.now() - t0 < busyMs);
+      this.flushConsole();
+      if (stop) { this.onHalt(stop); return; }
+      this.setState(idle ? 'idle' : 'running');
+      if (performance.now() - this.lastStats >= this.timing.statsMs) this.postStats();
+      if (idle) await this.idleWait(vm, gen);
+      else await this.yieldTask();
+    }
+  }
+
+  /**
+   * The guest sleeps in WFI. Wait for input, or until its next timer event in wall-clock
+   * terms (capped); then, under the deterministic clock, skip guest time to that event.
+   * Stats keep flowing while it waits.
+   */
+  private async idleWait(vm: Vm, gen: number): Promise<void> {
+    if (vm.inputPending > 0) return this.yieldTask();
+    const ticks = vm.ticksToNextTimer();
+    const deterministic = this.config?.clock !== 'wall';
+    const ms = ticks === undefined ? Infinity
+      : Math.max(deterministic ? 0 : 1, Math.min(Number(ticks) / TICKS_PER_MS, this.timing.idleCapMs));
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      const woken = await this.sleep(Math.min(left, this.timing.statsMs));
+      if (woken || gen !== this.gen) return;
+      this.postStats();
+    }
+    if (deterministic && gen === this.gen) vm.idleSkip();
+    else await this.yieldTask();
+  }
+
+  private onHalt(info: StopInfo): void {
+    if (info.reason === 'reset') {
+      // The guest asked for a reset (SBI SRST reboot): boot the image again.
+      this.reset();
+      return;
+    }
+    this.halted = true;
+    const message = info.reason === 'pass' ? 'the guest powered off'
+      : info.reason === 'fail' ? `the guest stopped with failure code ${info.code}`
+      : info.message ?? `the guest stopped (${info.reason})`;
+    this.setState('halted', message);
+    this.postStats();
+  }
+
+  /** Every control is answered with the state, even when it changes nothing. */
+  private answer(): void { this.post({ type: 'state', state: this.state }); }
+
+  private setState(state: RunState, message?: string): void {
+    if (state === this.state && message === undefined) return;
+    this.state = state;
+    this.post({ type: 'state', state, message });
+  }
+
+  private flushConsole(): void {
+    if (this.out === '') return;
+    this.post({ type: 'console', text: this.out });
+    this.out = '';
+  }
+
+  private postStats(): void {
+    const vm = this.vm;
+    if (!vm) return;
+    this.lastStats = performance.now();
+    this.post({
+      type: 'stats', t: this.lastStats, state: this.state, instructions: vm.instructions,
+      mtime: vm.mtime, runSeconds: vm.wallTime, counters: vm.counters(),
+    });
+  }
+
+  /** Sleep up to `ms`; resolves true if woken early (input, pause, reset, boot). */
+  private sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.wake = undefined; resolve(false); }, ms);
+      this.wake = () => { clearTimeout(timer); this.wake = undefined; resolve(true); };
+    });
+  }
+
+  private yieldTask(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.channel) { setTimeout(resolve, 0); return; }
+      this.yielders.push(resolve);
+      this.channel.port2.postMessage(null);
+    });
+  }
+}

@@ -1,0 +1,360 @@
+/**
+ * The web console (docs/web.md): one VM with its console, or two side by side racing the same
+ * workload; controls for mode, memory, clock and image kept in the URL; live counters and
+ * plots. Each VM runs in its own worker (src/web/worker.ts) so the page never waits on it.
+ */
+import '@xterm/xterm/css/xterm.css';
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import wasmUrl from '../build/core.wasm?url';
+import hvosUrl from '../guests/hvos/prebuilt/hvos.elf?url';
+import { ensureIsolation } from './isolation.js';
+import { MODES } from './modes.js';
+import { MEMORY_CHOICES, readSettings, settingsQuery, type Settings } from './settings.js';
+import { SHORTCUTS, VmPanel } from './vm-panel.js';
+import { docHref, rowsFor, valueOf, type CounterRow, type Counters } from './counters.js';
+import { LivePlot, PLOTS } from './plots.js';
+import type { StatsMessage } from '../src/web/protocol.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** How often rates are computed and the plots and table advance. */
+const SAMPLE_MS = 500;
+
+interface Image { bytes: Uint8Array; name: string }
+
+interface RaceLeg { startT: number; start?: StatsMessage; done?: number; result?: string }
+
+class App {
+  readonly panels: VmPanel[] = [];
+  readonly plots: LivePlot[] = [];
+  /** performance.now() when the first VM first showed its prompt (the time-to-prompt figure). */
+  promptAt?: number;
+  private image: Image;
+  private module: WebAssembly.Module;
+  private sampleBase: (StatsMessage | undefined)[] = [];
+  private rates: Map<string, number | null>[] = [];
+  private tableKey = '';
+  private race?: RaceLeg[];
+  private autorun: boolean;
+
+  constructor(readonly settings: Settings, module: WebAssembly.Module, hvos: Image, autorun: boolean) {
+    this.module = module;
+    this.image = hvos;
+    this.autorun = autorun;
+    this.buildControls();
+    const names = settings.view === 'side' ? ['left', 'right'] : ['vm'];
+    const consoles = $('consoles');
+    consoles.classList.toggle('two', names.length === 2);
+    for (const name of names) this.panels.push(this.makePanel(name, consoles));
+    for (const def of PLOTS) {
+      const host = document.createElement('div');
+      $('plots').append(host);
+      this.plots.push(new LivePlot(def, host, this.panels.map((p) => this.panelTitle(p))));
+    }
+    setInterval(() => this.sample(), SAMPLE_MS);
+    this.bootAll();
+    this.panels[0].focus();
+  }
+
+  private panelTitle(p: VmPanel): string {
+    const i = this.panels.indexOf(p);
+    const mode = i === 1 ? this.settings.modeB : this.settings.mode;
+    return this.panels.length > 1 ? `${p.name}: ${mode}` : mode;
+  }
+
+  private makePanel(name: string, parent: HTMLElement): VmPanel {
+    const box = document.createElement('div');
+    box.className = 'vm';
+    box.innerHTML = `<div class="vm-head"><span class="vm-title"></span><span class="vm-state" data-state="booting">booting</span></div>
+      <div class="term"></div><div class="shortcuts"></div>`;
+    parent.append(box);
+    (box.querySelector('.shortcuts') as HTMLElement).textContent = SHORTCUTS;
+    const panel = new VmPanel(name, box.querySelector('.term') as HTMLElement);
+    box.dataset.vm = name;
+    const title = box.querySelector('.vm-title') as HTMLElement;
+    const stateEl = box.querySelector('.vm-state') as HTMLElement;
+    const showState = () => {
+      title.textContent = this.panelTitle(panel);
+      stateEl.dataset.state = panel.state;
+      stateEl.textContent = panel.stateMessage ? `${panel.state}: ${panel.stateMessage}` : panel.state;
+    };
+    panel.onState = showState;
+    panel.onBootError = (_p, message) => this.notice(message);
+    panel.onOutput = (p) => this.onOutput(p);
+    panel.onStats = (p) => this.onStats(p);
+    showState();
+    return panel;
+  }
+
+  private buildControls(): void {
+    const s = this.settings;
+    const fillModes = (sel: HTMLSelectElement, value: string) => {
+      for (const m of MODES) {
+        const o = new Option(m.available ? m.label : `${m.label} (not yet)`, m.id, false, m.id === value);
+        o.disabled = !m.available;
+        o.title = m.explain;
+        sel.add(o);
+      }
+    };
+    fillModes($('mode'), s.mode);
+    fillModes($('mode-b'), s.modeB);
+    const side = s.view === 'side';
+    $('mode-b-label').hidden = !side;
+    $('mode-a-label').firstChild!.textContent = side ? 'Left ' : 'Mode ';
+    $('race').hidden = !side;
+    const mem = $<HTMLSelectElement>('mem');
+    for (const m of MEMORY_CHOICES) mem.add(new Option(`${m} MiB`, String(m), false, m === s.memMiB));
+    $<HTMLSelectElement>('clock').value = s.clock;
+    const toggle = $<HTMLAnchorElement>('view-toggle');
+    toggle.textContent = side ? 'Single VM' : 'Side by side';
+    toggle.href = settingsQuery({ ...s, view: side ? 'single' : 'side' }) || './';
+    $<HTMLInputElement>('workload').value = s.workload;
+
+    $('mode').onchange = () => { s.mode = $<HTMLSelectElement>('mode').value; this.configChanged(); };
+    $('mode-b').onchange = () => { s.modeB = $<HTMLSelectElement>('mode-b').value; this.configChanged(); };
+    mem.onchange = () => { s.memMiB = Number(mem.value); this.configChanged(); };
+    $('clock').onchange = () => { s.clock = $<HTMLSelectElement>('clock').value === 'wall' ? 'wall' : 'instret'; this.configChanged(); };
+    $('workload').onchange = () => { s.workload = $<HTMLInputElement>('workload').value; this.saveUrl(); };
+    const image = $<HTMLSelectElement>('image');
+    const upload = $<HTMLInputElement>('upload');
+    image.onchange = () => {
+      if (image.value === 'upload') upload.click();
+      else void this.useHvos();
+    };
+    upload.onchange = () => { const f = upload.files?.[0]; if (f) void this.useUpload(f); };
+    $('start').onclick = () => this.forAll((p) => {
+      if (p.state === 'paused') p.resume();
+      else if (p.state === 'halted' || p.state === 'error') this.boot(p);
+      p.focus();
+    });
+    $('pause').onclick = () => this.forAll((p) => p.pause());
+    $('reset').onclick = () => this.forAll((p) => {
+      if (p.state === 'error') this.boot(p);
+      else p.reset();
+      p.focus();
+    });
+    $('race-start').onclick = () => this.startRace();
+  }
+
+  private forAll(f: (p: VmPanel) => void): void { for (const p of this.panels) f(p); }
+
+  private notice(message: string): void {
+    const n = $('notice');
+    n.textContent = message;
+    n.hidden = message === '';
+  }
+
+  private saveUrl(): void {
+    history.replaceState(null, '', settingsQuery(this.settings) || location.pathname);
+    const side = this.settings.view === 'side';
+    $<HTMLAnchorElement>('view-toggle').href = settingsQuery({ ...this.settings, view: side ? 'single' : 'side' }) || './';
+  }
+
+  private configChanged(): void {
+    this.saveUrl();
+    this.notice('');
+    this.bootAll();
+  }
+
+  private async useHvos(): Promise<void> {
+    this.image = await fetchImage(hvosUrl, 'hvos.elf');
+    this.notice('');
+    this.bootAll();
+  }
+
+  private async useUpload(file: File): Promise<void> {
+    this.image = { bytes: new Uint8Array(await file.arrayBuffer()), name: file.name };
+    this.notice('');
+    this.bootAll();
+  }
+
+  private bootAll(): void { this.forAll((p) => this.boot(p)); }
+
+  private boot(p: VmPanel): void {
+    const mode = this.panels.indexOf(p) === 1 ? this.settings.modeB : this.settings.mode;
+    p.boot({ module: this.module, image: this.image.bytes, imageName: this.image.name,
+      config: { mode, memMiB: this.settings.memMiB, clock: this.settings.clock } });
+    this.race = undefined;
+    $('race-result').textContent = '';
+  }
+
+  private onOutput(p: VmPanel): void {
+    if (!p.atPrompt()) return;
+    this.promptAt ??= performance.now();
+    const i = this.panels.indexOf(p);
+    const leg = this.race?.[i];
+    if (leg && leg.done === undefined) leg.done = performance.now();
+    if (this.autorun && this.panels.every((q) => q.atPrompt())) {
+      this.autorun = false;
+      this.startRace();
+    }
+  }
+
+  private onStats(p: VmPanel): void {
+    const i = this.panels.indexOf(p);
+    const leg = this.race?.[i];
+    if (leg && p.stats) {
+      leg.start ??= p.stats;
+      if (leg.done !== undefined && leg.result === undefined && p.stats.t >= leg.start.t) {
+        const instr = Number(p.stats.instructions - leg.start.instructions);
+        const run = p.stats.runSeconds - leg.start.runSeconds;
+        leg.result = `${this.panelTitle(p)}: ${((leg.done - leg.startT) / 1000).toFixed(2)} s, `
+          + `${(instr / 1e6).toFixed(1)} M instructions, ${run > 0 ? (instr / run / 1e6).toFixed(0) : '–'} MIPS`;
+      }
+      this.showRace();
+    }
+    if (i === 0) this.renderHeadline();
+  }
+
+  private startRace(): void {
+    const cmd = $<HTMLInputElement>('workload').value.trim();
+    if (cmd === '') return;
+    if (!this.panels.every((p) => p.atPrompt())) {
+      $('race-result').textContent = 'waiting for both prompts…';
+      this.autorun = true;
+      return;
+    }
+    const now = performance.now();
+    this.race = this.panels.map((p) => ({ startT: now, start: p.stats }));
+    this.forAll((p) => p.type(`${cmd}\r`));
+    this.showRace();
+  }
+
+  private showRace(): void {
+    if (!this.race) return;
+    $('race-result').textContent = this.race.map((leg, i) => leg.result
+      ?? `${this.panelTitle(this.panels[i])}: ${leg.done === undefined ? 'running' : 'finishing'}…`).join('  ·  ');
+  }
+
+  /** Every SAMPLE_MS: per-second rates from the stats received since the last sample. */
+  private sample(): void {
+    const allCounters: Counters[] = [];
+    const plotRates: (number | null)[][] = PLOTS.map(() => []);
+    this.panels.forEach((p, i) => {
+      const cur = p.stats;
+      const base = this.sampleBase[i];
+      this.sampleBase[i] = cur;
+      const rates = new Map<string, number | null>();
+      const dt = cur && base ? (cur.t - base.t) / 1000 : 0;
+      const rate = (a?: bigint, b?: bigint) => (a === undefined || b === undefined ? null : dt > 0 ? Number(a - b) / dt : 0);
+      if (cur) {
+        for (const row of rowsFor([cur.counters])) {
+          if (row.rate) rates.set(row.key, base ? rate(valueOf(row, cur.counters), valueOf(row, base.counters)) : null);
+        }
+        allCounters.push(cur.counters);
+      }
+      this.rates[i] = rates;
+      PLOTS.forEach((def, k) => {
+        const r = cur && base ? rate(def.value(cur.counters, cur.instructions), def.value(base.counters, base.instructions)) : null;
+        plotRates[k].push(r === null ? null : r / def.scale);
+      });
+    });
+    this.plots.forEach((plot, k) => plot.push(plotRates[k]));
+    this.renderTable(allCounters);
+    this.renderHeadline();
+  }
+
+  private renderHeadline(): void {
+    const cards: string[] = [];
+    for (const [i, p] of this.panels.entries()) {
+      const s = p.stats;
+      const who = this.panels.length > 1 ? `${p.name} ` : '';
+      const mips = this.rates[i]?.get('INSTRUCTIONS');
+      cards.push(card(`${who}MIPS`, mips == null ? '–' : (mips / 1e6).toFixed(1), 'instructions per second (wall clock), millions'));
+      cards.push(card(`${who}instructions`, s ? formatCount(s.instructions) : '–', 'retired since boot'));
+      cards.push(card(`${who}guest time`, s ? `${(Number(s.mtime) / 1e7).toFixed(2)} s` : '–', 'mtime at 10 MHz'));
+    }
+    $('headline').innerHTML = cards.join('');
+  }
+
+  private renderTable(all: Counters[]): void {
+    const table = $<HTMLTableElement>('counters');
+    const rows = rowsFor(all);
+    const key = rows.map((r) => r.key).join(',') + `|${this.panels.length}`;
+    if (key !== this.tableKey) {
+      this.tableKey = key;
+      table.innerHTML = '';
+      const head = table.createTHead().insertRow();
+      head.innerHTML = '<th>counter</th>' + this.panels.map((p) => {
+        const who = this.panels.length > 1 ? `${p.name} ` : '';
+        return `<th>${who}total</th><th>${who}per s</th>`;
+      }).join('');
+      const body = table.createTBody();
+      let group = '';
+      for (const row of rows) {
+        if (row.group !== group) {
+          group = row.group;
+          const g = body.insertRow();
+          g.className = 'group';
+          g.innerHTML = `<th colspan="${1 + 2 * this.panels.length}">${escapeHtml(group)}</th>`;
+        }
+        const tr = body.insertRow();
+        tr.dataset.key = row.key;
+        tr.innerHTML = `<td class="name"><a href="${docHref(row)}" target="_blank" rel="noopener" title="${escapeHtml(row.explain)}">${escapeHtml(row.label)}</a>`
+          + `<small>${escapeHtml(row.explain)}</small></td>` + this.panels.map(() => '<td class="v"></td><td class="r"></td>').join('');
+      }
+    }
+    for (const tr of table.tBodies[0]?.rows ?? []) {
+      const rowKey = tr.dataset.key;
+      if (!rowKey) continue;
+      const row = rows.find((r) => r.key === rowKey) as CounterRow;
+      this.panels.forEach((p, i) => {
+        const v = p.stats ? valueOf(row, p.stats.counters) : undefined;
+        const r = this.rates[i]?.get(rowKey);
+        tr.cells[1 + 2 * i].textContent = v === undefined ? '–' : formatCount(v);
+        tr.cells[2 + 2 * i].textContent = !row.rate || r == null ? '' : formatRate(r);
+      });
+    }
+  }
+}
+
+function card(label: string, value: string, title: string): string {
+  return `<div title="${escapeHtml(title)}"><b>${escapeHtml(value)}</b><span>${escapeHtml(label)}</span></div>`;
+}
+
+function formatCount(v: bigint): string { return v.toLocaleString('en-US'); }
+function formatRate(r: number): string {
+  if (r >= 1e6) return `${(r / 1e6).toFixed(1)} M`;
+  if (r >= 1e4) return `${(r / 1e3).toFixed(0)} k`;
+  return r.toFixed(0);
+}
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[ch] as string));
+}
+
+async function fetchImage(url: string, name: string): Promise<Image> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not fetch ${name}: HTTP ${res.status}`);
+  return { bytes: new Uint8Array(await res.arrayBuffer()), name };
+}
+
+async function compileCore(): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compileStreaming(fetch(wasmUrl));
+  } catch {
+    // Hosts that serve .wasm without application/wasm: compile from the bytes instead.
+    const res = await fetch(wasmUrl);
+    return WebAssembly.compile(await res.arrayBuffer());
+  }
+}
+
+declare global {
+  interface Window { hvlab?: App }
+}
+
+async function main(): Promise<void> {
+  const show = (m: string) => { const n = $('notice'); n.textContent = m; n.hidden = false; };
+  if (!(await ensureIsolation(show))) return;
+  const { settings, notes } = readSettings(location.search);
+  const [module, hvos] = await Promise.all([compileCore(), fetchImage(hvosUrl, 'hvos.elf')]);
+  const autorun = new URLSearchParams(location.search).has('run') && settings.view === 'side';
+  window.hvlab = new App(settings, module, hvos, autorun);
+  if (notes.length > 0) show(notes.join('; '));
+}
+
+main().catch((e: unknown) => {
+  const n = $('notice');
+  n.textContent = `hvlab could not start: ${e instanceof Error ? e.message : String(e)}`;
+  n.hidden = false;
+});

@@ -1,0 +1,70 @@
+/**
+ * The page's configuration and its URL form, so a teacher can share a link: for example
+ * `?mode=native&mem=64&clock=wall` or `?view=side&a=native&b=native&run=compute%201000000`.
+ * Values the page cannot use fall back to the defaults, with a note for the user.
+ */
+import { DEFAULT_MODE, modeById } from './modes.js';
+
+export type View = 'single' | 'side';
+export type ClockChoice = 'instret' | 'wall';
+
+export interface Settings {
+  view: View;
+  /** Mode of the VM (single view) or of the left VM (side by side). */
+  mode: string;
+  /** Mode of the right VM (side by side). */
+  modeB: string;
+  memMiB: number;
+  clock: ClockChoice;
+  /** The workload the side-by-side race types into both VMs. */
+  workload: string;
+}
+
+export const MEMORY_CHOICES = [32, 64, 128, 256, 512, 1024];
+export const DEFAULTS: Settings = {
+  view: 'single', mode: DEFAULT_MODE, modeB: DEFAULT_MODE, memMiB: 128, clock: 'instret', workload: 'compute 3000000',
+};
+
+function usableMode(id: string | null, notes: string[]): string {
+  if (id === null) return DEFAULT_MODE;
+  const m = modeById(id);
+  if (m?.available) return id;
+  notes.push(m ? `mode '${id}' is not available yet; using ${DEFAULT_MODE}` : `unknown mode '${id}'; using ${DEFAULT_MODE}`);
+  return DEFAULT_MODE;
+}
+
+export function readSettings(search: string): { settings: Settings; notes: string[] } {
+  const q = new URLSearchParams(search);
+  const notes: string[] = [];
+  const view: View = q.get('view') === 'side' ? 'side' : 'single';
+  const mode = usableMode(q.get(view === 'side' ? 'a' : 'mode') ?? q.get('mode'), notes);
+  const modeB = usableMode(q.get('b'), notes);
+  let memMiB = DEFAULTS.memMiB;
+  const mem = q.get('mem');
+  if (mem !== null) {
+    if (MEMORY_CHOICES.includes(Number(mem))) memMiB = Number(mem);
+    else notes.push(`memory '${mem}' MiB is not one of ${MEMORY_CHOICES.join(', ')}; using ${memMiB}`);
+  }
+  const clockParam = q.get('clock');
+  const clock: ClockChoice = clockParam === 'wall' ? 'wall' : 'instret';
+  if (clockParam !== null && clockParam !== 'wall' && clockParam !== 'instret') notes.push(`unknown clock '${clockParam}'; using instret`);
+  const workload = q.get('run') ?? DEFAULTS.workload;
+  return { settings: { view, mode, modeB, memMiB, clock, workload }, notes };
+}
+
+/** The query string for these settings; defaults are left out so links stay short. */
+export function settingsQuery(s: Settings): string {
+  const q = new URLSearchParams();
+  if (s.view === 'side') {
+    q.set('view', 'side');
+    q.set('a', s.mode);
+    q.set('b', s.modeB);
+    if (s.workload !== DEFAULTS.workload) q.set('run', s.workload);
+  } else if (s.mode !== DEFAULTS.mode) {
+    q.set('mode', s.mode);
+  }
+  if (s.memMiB !== DEFAULTS.memMiB) q.set('mem', String(s.memMiB));
+  if (s.clock !== DEFAULTS.clock) q.set('clock', s.clock);
+  const text = q.toString();
+  return text === '' ? '' : `?${text}`;
+}

@@ -1,0 +1,159 @@
+/**
+ * One VM on the page: its worker (src/web/worker.ts) and its xterm console. The panel sends
+ * keystrokes and controls to the worker and keeps what comes back: console text, the run
+ * state, and the last two stats messages (for rates).
+ */
+import { Terminal } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+import type { BootConfig, FromWorker, RunState, StatsMessage, ToWorker } from '../src/web/protocol.js';
+
+export interface BootRequest { module: WebAssembly.Module; config: BootConfig; image: Uint8Array; imageName: string }
+
+/** Shown under each terminal; handled in attachKeys(). */
+export const SHORTCUTS = 'Ctrl+Shift+C copy · Ctrl+Shift+V paste (⌘C/⌘V on a Mac) · Ctrl+C interrupt · Ctrl+D end of input';
+
+/** How long a control may go unanswered before the worker is replaced (it yields every ~30 ms). */
+const WATCHDOG_MS = 3000;
+
+export class VmPanel {
+  readonly term: Terminal;
+  private readonly fit = new FitAddon();
+  private worker!: Worker;
+  private lastBoot?: BootRequest;
+  state: RunState = 'booting';
+  stateMessage = '';
+  stats?: StatsMessage;
+  prevStats?: StatsMessage;
+  /** The end of the console output, for prompt detection. */
+  private tail = '';
+  private watchdog?: ReturnType<typeof setTimeout>;
+  onStats?: (p: VmPanel) => void;
+  onState?: (p: VmPanel) => void;
+  onBootError?: (p: VmPanel, message: string) => void;
+  /** Called with each chunk of console output (after it is written to the terminal). */
+  onOutput?: (p: VmPanel, text: string) => void;
+
+  constructor(readonly name: string, termHost: HTMLElement) {
+    this.term = new Terminal({
+      cursorBlink: true, fontSize: 14, scrollback: 5000, allowProposedApi: false,
+      fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+      theme: { background: '#101418', foreground: '#d8dee4' },
+    });
+    this.term.loadAddon(this.fit);
+    this.term.open(termHost);
+    this.attachKeys();
+    this.term.onData((data) => this.send({ type: 'input', data }));
+    new ResizeObserver(() => this.refit()).observe(termHost);
+    this.refit();
+    this.spawn();
+  }
+
+  private spawn(): void {
+    this.worker = new Worker(new URL('../src/web/worker.ts', import.meta.url), { type: 'module', name: `hvlab-${this.name}` });
+    this.worker.onmessage = (ev: MessageEvent<FromWorker>) => this.receive(ev.data);
+    this.worker.onerror = (ev) => this.setState('error', `the VM worker failed: ${ev.message}`);
+  }
+
+  refit(): void {
+    // The fit addon measures the element; skip while it is hidden (zero size).
+    const el = this.term.element;
+    if (!el || el.clientWidth === 0 || el.clientHeight === 0) return;
+    this.fit.fit();
+  }
+
+  /** Copy and paste without losing Ctrl+C (interrupt) and Ctrl+V to the guest's terminal keys. */
+  private attachKeys(): void {
+    this.term.attachCustomKeyEventHandler((ev) => {
+      if (ev.type !== 'keydown' || !ev.ctrlKey || !ev.shiftKey) return true;
+      if (ev.code === 'KeyC') {
+        if (this.term.hasSelection()) void navigator.clipboard?.writeText(this.term.getSelection());
+        ev.preventDefault();
+        return false;
+      }
+      // Let the browser's paste reach xterm's textarea, which types the text into onData.
+      if (ev.code === 'KeyV') return false;
+      return true;
+    });
+  }
+
+  boot(req: BootRequest): void {
+    this.lastBoot = req;
+    this.term.reset();
+    this.tail = '';
+    this.stats = this.prevStats = undefined;
+    this.setState('booting', '');
+    this.send({ type: 'boot', ...req });
+  }
+
+  pause(): void { this.control({ type: 'pause' }); }
+  resume(): void { this.control({ type: 'resume' }); }
+  reset(): void {
+    this.term.reset();
+    this.tail = '';
+    this.control({ type: 'reset' });
+  }
+  type(data: string): void { this.send({ type: 'input', data }); }
+  focus(): void { this.term.focus(); }
+
+  /** True if the console ends with the shell's prompt. */
+  atPrompt(): boolean { return /hvos\$ $/.test(this.tail); }
+
+  /** The terminal's text, one line per row (for tests and the race). */
+  screenText(): string {
+    const buf = this.term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+    return lines.join('\n');
+  }
+
+  dispose(): void {
+    this.worker.terminate();
+    this.term.dispose();
+  }
+
+  private send(msg: ToWorker): void { this.worker.postMessage(msg); }
+
+  /** A control message the worker must answer with a state; if it does not, replace it. */
+  private control(msg: ToWorker): void {
+    this.send(msg);
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      this.worker.terminate();
+      this.spawn();
+      if (this.lastBoot) this.boot(this.lastBoot);
+    }, WATCHDOG_MS);
+  }
+
+  private receive(m: FromWorker): void {
+    switch (m.type) {
+      case 'console':
+        this.term.write(m.text);
+        this.tail = (this.tail + m.text).slice(-64);
+        this.onOutput?.(this, m.text);
+        break;
+      case 'state':
+        clearTimeout(this.watchdog);
+        this.setState(m.state, m.message ?? '');
+        break;
+      case 'stats':
+        clearTimeout(this.watchdog);
+        this.prevStats = this.stats;
+        this.stats = m;
+        this.onStats?.(this);
+        break;
+      case 'boot-error':
+        this.term.write(`\r\n\x1b[31m${m.message}\x1b[0m\r\n`);
+        this.onBootError?.(this, m.message);
+        break;
+      case 'booted':
+      case 'pong':
+        break;
+    }
+  }
+
+  private setState(state: RunState, message: string): void {
+    this.state = state;
+    this.stateMessage = message;
+    this.onState?.(this);
+  }
+}
