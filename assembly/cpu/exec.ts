@@ -109,6 +109,16 @@ function trapExit(pc: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
   return done;
 }
 
+/** Leave through the exception raised by the instruction at host address `ip`. */
+function faultAt(ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
+  return trapExit(<u64>ip + pcBase, done + <u32>((ip - blockIp) >> 2), loads, stores, priv);
+}
+
+/** Leave after the instruction at `ip` completed (it changed state the run loop must see). */
+function leaveAfter(ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
+  return leave(<u64>ip + pcBase + 4, done + <u32>((ip - blockIp) >> 2) + 1, loads, stores, priv);
+}
+
 /** Raise an exception from inside the loop. */
 @inline function exc(cause: u32, tval: u64): void {
   hart.excCause = cause;
@@ -122,260 +132,324 @@ export function execChunk(budget: u32): u32 {
   const st = tlbTable(hart.dataView, KIND_STORE);
   const priv = hart.priv;
   hart.chunkBreak = 0;
-  let pc = hart.pc;
-  let n = budget;
-  let fpage: u64 = 1; // page of the cached fetch pointer; odd = none
-  let fadd: u64 = 0;  // host address of an instruction = pc + fadd
+  // The loop runs on a host instruction pointer `ip`; the guest pc is ip + pcBase. Guest RAM
+  // is 64 KiB aligned in linear memory, so ip and pc share their page offset, and a
+  // straight-line run leaves its page exactly when ip reaches a multiple of 4096.
+  // Instructions are counted, and the budget checked, only at control transfers and when a
+  // straight-line run reaches stopIp: the end of its page, or the instruction where the
+  // budget runs out, whichever is first. So the budget is exact at no per-instruction cost.
+  // done = retired before blockIp; retired now = done + (ip - blockIp) / 4.
+  let ip: usize = 0;
+  let blockIp: usize = 0;
+  let stopIp: usize = 0;
+  let pcBase: u64 = 0;
+  let fpage: u64 = 1; // guest page of ip; odd = none
+  let done: u32 = 0;
+  let target = hart.pc;
   let loads: u32 = 0;
   let stores: u32 = 0;
 
-  while (n != 0) {
-    if ((pc & ~(<u64>0xFFF)) != fpage) {
-      const e = tlbEntry(ft, pc);
-      if (load<u64>(e) == (pc & ~(<u64>0xFFC))) {
-        fadd = load<u64>(e, 8);
+  while (true) {
+    // Transfer to `target`: book the run that just ended, check the budget, find the page.
+    done += <u32>((ip - blockIp) >> 2);
+    if (done >= budget) return leave(target, done, loads, stores, priv);
+    if ((target & ~(<u64>0xFFC)) == fpage) {
+      ip = <usize>(target - pcBase);
+    } else {
+      const e = tlbEntry(ft, target);
+      let add: u64;
+      if (load<u64>(e) == (target & ~(<u64>0xFFC))) {
+        add = load<u64>(e, 8);
       } else {
-        hart.chunkDone = budget - n;
-        fadd = fetchSlow(pc);
-        if (excPending()) return trapExit(pc, budget - n, loads, stores, priv);
+        hart.chunkDone = done;
+        add = fetchSlow(target);
+        if (excPending()) return trapExit(target, done, loads, stores, priv);
       }
-      fpage = pc & ~(<u64>0xFFF);
+      ip = <usize>(target + add);
+      pcBase = 0 - add;
+      fpage = target & ~(<u64>0xFFF);
     }
-    const inst = load<u32>(<usize>(pc + fadd));
-    n--;
-    const rd = (inst >> 7) & 31;
-    const rs1 = (inst >> 15) & 31;
-    const f3 = (inst >> 12) & 7;
+    blockIp = ip;
+    const left = budget - done;
+    const pageEnd = (ip | 0xFFF) + 1;
+    stopIp = left < 1024 && ip + (<usize>left << 2) < pageEnd ? ip + (<usize>left << 2) : pageEnd;
 
-    switch (inst & 0x7F) {
-      case 0x13: { // OP-IMM
-        const a = rg(rs1);
-        const imm = <u64><i64>(<i32>inst >> 20);
-        let v: u64;
-        switch (f3) {
-          case 0: v = a + imm; break;
-          case 1: {
-            if ((inst >> 26) != 0) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
-            v = a << (imm & 63); break;
-          }
-          case 2: v = <i64>a < <i64>imm ? 1 : 0; break;
-          case 3: v = a < imm ? 1 : 0; break;
-          case 4: v = a ^ imm; break;
-          case 5: {
-            const hi = inst >> 26;
-            if (hi == 0) v = a >> (imm & 63);
-            else if (hi == 0x10) v = <u64>(<i64>a >> <i64>(imm & 63));
-            else { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
-            break;
-          }
-          case 6: v = a | imm; break;
-          default: v = a & imm; break;
-        }
-        rs(rd, v);
-        pc += 4;
-        break;
-      }
-      case 0x33: { // OP
-        const a = rg(rs1);
-        const b = rg((inst >> 20) & 31);
-        let v: u64;
-        switch ((inst >> 25) << 3 | f3) {
-          case 0x000: v = a + b; break;
-          case 0x100: v = a - b; break;
-          case 0x001: v = a << (b & 63); break;
-          case 0x002: v = <i64>a < <i64>b ? 1 : 0; break;
-          case 0x003: v = a < b ? 1 : 0; break;
-          case 0x004: v = a ^ b; break;
-          case 0x005: v = a >> (b & 63); break;
-          case 0x105: v = <u64>(<i64>a >> <i64>(b & 63)); break;
-          case 0x006: v = a | b; break;
-          case 0x007: v = a & b; break;
-          case 0x008: v = a * b; break;
-          case 0x009: v = mulh(a, b); break;
-          case 0x00A: v = mulhsu(a, b); break;
-          case 0x00B: v = mulhu(a, b); break;
-          case 0x00C: v = div64(a, b); break;
-          case 0x00D: v = b == 0 ? 0xFFFF_FFFF_FFFF_FFFF : a / b; break;
-          case 0x00E: v = rem64(a, b); break;
-          case 0x00F: v = b == 0 ? a : a % b; break;
-          default: exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv);
-        }
-        rs(rd, v);
-        pc += 4;
-        break;
-      }
-      case 0x03: { // LOAD
-        const va = rg(rs1) + <u64><i64>(<i32>inst >> 20);
-        if (f3 == 7) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
-        loads++;
-        const e = tlbEntry(lt, va);
-        let v: u64;
-        if (load<u64>(e) == (va & (~(<u64>0xFFF) | ((<u64>1 << (f3 & 3)) - 1)))) {
-          const h = <usize>(va + load<u64>(e, 8));
+    while (true) {
+      const inst = load<u32>(ip);
+      const rd = (inst >> 7) & 31;
+      const rs1 = (inst >> 15) & 31;
+      const f3 = (inst >> 12) & 7;
+
+      // 16-bit (compressed) encodings have low bits other than 0b11; C is not implemented.
+      if ((inst & 3) != 3) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+      // Dispatch on opcode bits 6:2: dense, so it compiles to one jump table.
+      switch ((inst >> 2) & 31) {
+        case 0x13 >> 2: { // OP-IMM
+          const a = rg(rs1);
+          const imm = <u64><i64>(<i32>inst >> 20);
+          let v: u64;
           switch (f3) {
-            case 0: v = <u64><i64>load<i8>(h); break;
-            case 1: v = <u64><i64>load<i16>(h); break;
-            case 2: v = <u64><i64>load<i32>(h); break;
-            case 3: v = load<u64>(h); break;
-            case 4: v = <u64>load<u8>(h); break;
-            case 5: v = <u64>load<u16>(h); break;
-            default: v = <u64>load<u32>(h); break;
+            case 0: v = a + imm; break;
+            case 1: {
+              if ((inst >> 26) != 0) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+              v = a << (imm & 63); break;
+            }
+            case 2: v = <i64>a < <i64>imm ? 1 : 0; break;
+            case 3: v = a < imm ? 1 : 0; break;
+            case 4: v = a ^ imm; break;
+            case 5: {
+              const hi = inst >> 26;
+              if (hi == 0) v = a >> (imm & 63);
+              else if (hi == 0x10) v = <u64>(<i64>a >> <i64>(imm & 63));
+              else { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+              break;
+            }
+            case 6: v = a | imm; break;
+            default: v = a & imm; break;
           }
-        } else {
-          hart.chunkDone = budget - n - 1;
-          v = loadSlow(va, f3);
-          if (excPending()) return trapExit(pc, budget - n - 1, loads, stores, priv);
-        }
-        rs(rd, v);
-        pc += 4;
-        break;
-      }
-      case 0x23: { // STORE
-        const va = rg(rs1) + <u64><i64>(((<i32>inst >> 25) << 5) | <i32>rd);
-        const v = rg((inst >> 20) & 31);
-        if (f3 > 3) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
-        stores++;
-        const e = tlbEntry(st, va);
-        if (load<u64>(e) == (va & (~(<u64>0xFFF) | ((<u64>1 << f3) - 1)))) {
-          const h = <usize>(va + load<u64>(e, 8));
-          switch (f3) {
-            case 0: store<u8>(h, <u8>v); break;
-            case 1: store<u16>(h, <u16>v); break;
-            case 2: store<u32>(h, <u32>v); break;
-            default: store<u64>(h, v); break;
-          }
-          pc += 4;
-        } else {
-          hart.chunkDone = budget - n - 1;
-          storeSlow(va, 1 << f3, v);
-          if (excPending()) return trapExit(pc, budget - n - 1, loads, stores, priv);
-          pc += 4;
-          if (hart.chunkBreak != 0) return leave(pc, budget - n, loads, stores, priv);
-        }
-        break;
-      }
-      case 0x63: { // BRANCH
-        const a = rg(rs1);
-        const b = rg((inst >> 20) & 31);
-        let taken: bool;
-        switch (f3) {
-          case 0: taken = a == b; break;
-          case 1: taken = a != b; break;
-          case 4: taken = <i64>a < <i64>b; break;
-          case 5: taken = <i64>a >= <i64>b; break;
-          case 6: taken = a < b; break;
-          case 7: taken = a >= b; break;
-          default: exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv);
-        }
-        if (taken) {
-          const imm = (<i32>(inst & 0x8000_0000) >> 19) | <i32>((inst & 0x80) << 4) |
-            <i32>((inst >> 20) & 0x7E0) | <i32>((inst >> 7) & 0x1E);
-          const target = pc + <u64><i64>imm;
-          if ((target & 3) != 0) { exc(EXC_INST_MISALIGNED, target); return trapExit(pc, budget - n - 1, loads, stores, priv); }
-          pc = target;
-        } else {
-          pc += 4;
-        }
-        break;
-      }
-      case 0x1B: { // OP-IMM-32
-        const a = rg(rs1);
-        const imm = <i32>inst >> 20;
-        let v: u64;
-        if (f3 == 0) {
-          v = sext32(a + <u64><i64>imm);
-        } else if (f3 == 1 && (inst >> 25) == 0) {
-          v = sext32(<u64>(<u32>a << (imm & 31)));
-        } else if (f3 == 5 && (inst >> 25) == 0) {
-          v = sext32(<u64>(<u32>a >> (imm & 31)));
-        } else if (f3 == 5 && (inst >> 25) == 0x20) {
-          v = sext32(<u64>(<i32>a >> (imm & 31)));
-        } else {
-          exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv);
-        }
-        rs(rd, v);
-        pc += 4;
-        break;
-      }
-      case 0x3B: { // OP-32
-        const a = rg(rs1);
-        const b = rg((inst >> 20) & 31);
-        let v: u64;
-        switch ((inst >> 25) << 3 | f3) {
-          case 0x000: v = sext32(a + b); break;
-          case 0x100: v = sext32(a - b); break;
-          case 0x001: v = sext32(<u64>(<u32>a << (<u32>b & 31))); break;
-          case 0x005: v = sext32(<u64>(<u32>a >> (<u32>b & 31))); break;
-          case 0x105: v = sext32(<u64>(<i32>a >> (<i32>b & 31))); break;
-          case 0x008: v = sext32(a * b); break;
-          case 0x00C: v = div32(a, b); break;
-          case 0x00D: v = divu32(a, b); break;
-          case 0x00E: v = rem32(a, b); break;
-          case 0x00F: v = remu32(a, b); break;
-          default: exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv);
-        }
-        rs(rd, v);
-        pc += 4;
-        break;
-      }
-      case 0x37: { // LUI
-        rs(rd, <u64><i64><i32>(inst & 0xFFFF_F000));
-        pc += 4;
-        break;
-      }
-      case 0x17: { // AUIPC
-        rs(rd, pc + <u64><i64><i32>(inst & 0xFFFF_F000));
-        pc += 4;
-        break;
-      }
-      case 0x6F: { // JAL
-        const imm = (<i32>(inst & 0x8000_0000) >> 11) | <i32>(inst & 0xF_F000) |
-          <i32>((inst >> 9) & 0x800) | <i32>((inst >> 20) & 0x7FE);
-        const target = pc + <u64><i64>imm;
-        if ((target & 3) != 0) { exc(EXC_INST_MISALIGNED, target); return trapExit(pc, budget - n - 1, loads, stores, priv); }
-        rs(rd, pc + 4);
-        pc = target;
-        break;
-      }
-      case 0x67: { // JALR
-        if (f3 != 0) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
-        const target = (rg(rs1) + <u64><i64>(<i32>inst >> 20)) & ~(<u64>1);
-        if ((target & 3) != 0) { exc(EXC_INST_MISALIGNED, target); return trapExit(pc, budget - n - 1, loads, stores, priv); }
-        rs(rd, pc + 4);
-        pc = target;
-        break;
-      }
-      case 0x2F: { // AMO
-        hart.chunkDone = budget - n - 1;
-        loads++;
-        amo(inst);
-        if (excPending()) return trapExit(pc, budget - n - 1, loads, stores, priv);
-        pc += 4;
-        if (hart.chunkBreak != 0) return leave(pc, budget - n, loads, stores, priv);
-        break;
-      }
-      case 0x0F: { // MISC-MEM: FENCE and FENCE.I are no-ops on one in-order hart that
-        // executes from memory directly (there is no decoded-instruction cache to flush).
-        if (f3 > 1) { exc(EXC_ILLEGAL_INST, inst); return trapExit(pc, budget - n - 1, loads, stores, priv); }
-        pc += 4;
-        break;
-      }
-      case 0x73: { // SYSTEM
-        hart.chunkDone = budget - n - 1;
-        if (f3 != 0) {
-          if (!csrInstruction(inst)) return trapExit(pc, budget - n - 1, loads, stores, priv);
-          pc += 4;
-          if (hart.chunkBreak != 0) return leave(pc, budget - n, loads, stores, priv);
+          rs(rd, v);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
           break;
         }
-        return system(inst, pc, budget - n - 1, loads, stores, priv);
+        case 0x33 >> 2: { // OP
+          const a = rg(rs1);
+          const b = rg((inst >> 20) & 31);
+          let v: u64;
+          const f7 = inst >> 25;
+          if (f7 == 0) {
+            switch (f3) {
+              case 0: v = a + b; break;
+              case 1: v = a << (b & 63); break;
+              case 2: v = <i64>a < <i64>b ? 1 : 0; break;
+              case 3: v = a < b ? 1 : 0; break;
+              case 4: v = a ^ b; break;
+              case 5: v = a >> (b & 63); break;
+              case 6: v = a | b; break;
+              default: v = a & b; break;
+            }
+          } else if (f7 == 1) { // M extension
+            switch (f3) {
+              case 0: v = a * b; break;
+              case 1: v = mulh(a, b); break;
+              case 2: v = mulhsu(a, b); break;
+              case 3: v = mulhu(a, b); break;
+              case 4: v = div64(a, b); break;
+              case 5: v = b == 0 ? 0xFFFF_FFFF_FFFF_FFFF : a / b; break;
+              case 6: v = rem64(a, b); break;
+              default: v = b == 0 ? a : a % b; break;
+            }
+          } else if (f7 == 0x20 && f3 == 0) {
+            v = a - b;
+          } else if (f7 == 0x20 && f3 == 5) {
+            v = <u64>(<i64>a >> <i64>(b & 63));
+          } else {
+            exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+          }
+          rs(rd, v);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x03 >> 2: { // LOAD
+          const va = rg(rs1) + <u64><i64>(<i32>inst >> 20);
+          if (f3 == 7) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          loads++;
+          const e = tlbEntry(lt, va);
+          let v: u64;
+          if (load<u64>(e) == (va & (~(<u64>0xFFF) | ((<u64>1 << (f3 & 3)) - 1)))) {
+            const h = <usize>(va + load<u64>(e, 8));
+            switch (f3) {
+              case 0: v = <u64><i64>load<i8>(h); break;
+              case 1: v = <u64><i64>load<i16>(h); break;
+              case 2: v = <u64><i64>load<i32>(h); break;
+              case 3: v = load<u64>(h); break;
+              case 4: v = <u64>load<u8>(h); break;
+              case 5: v = <u64>load<u16>(h); break;
+              default: v = <u64>load<u32>(h); break;
+            }
+          } else {
+            hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
+            v = loadSlow(va, f3);
+            if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+          }
+          rs(rd, v);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x23 >> 2: { // STORE
+          const va = rg(rs1) + <u64><i64>(((<i32>inst >> 25) << 5) | <i32>rd);
+          const v = rg((inst >> 20) & 31);
+          if (f3 > 3) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          stores++;
+          const e = tlbEntry(st, va);
+          if (load<u64>(e) == (va & (~(<u64>0xFFF) | ((<u64>1 << f3) - 1)))) {
+            const h = <usize>(va + load<u64>(e, 8));
+            switch (f3) {
+              case 0: store<u8>(h, <u8>v); break;
+              case 1: store<u16>(h, <u16>v); break;
+              case 2: store<u32>(h, <u32>v); break;
+              default: store<u64>(h, v); break;
+            }
+          } else {
+            hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
+            storeSlow(va, 1 << f3, v);
+            if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+            if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, priv);
+          }
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x63 >> 2: { // BRANCH
+          const a = rg(rs1);
+          const b = rg((inst >> 20) & 31);
+          let taken: bool;
+          switch (f3) {
+            case 0: taken = a == b; break;
+            case 1: taken = a != b; break;
+            case 4: taken = <i64>a < <i64>b; break;
+            case 5: taken = <i64>a >= <i64>b; break;
+            case 6: taken = a < b; break;
+            case 7: taken = a >= b; break;
+            default: exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+          }
+          if (taken) {
+            const imm = (<i32>(inst & 0x8000_0000) >> 19) | <i32>((inst & 0x80) << 4) |
+              <i32>((inst >> 20) & 0x7E0) | <i32>((inst >> 7) & 0x1E);
+            const t = (<u64>ip + pcBase) + <u64><i64>imm;
+            if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+            ip += 4;
+            target = t;
+            break;
+          }
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x1B >> 2: { // OP-IMM-32
+          const a = rg(rs1);
+          const imm = <i32>inst >> 20;
+          let v: u64;
+          if (f3 == 0) {
+            v = sext32(a + <u64><i64>imm);
+          } else if (f3 == 1 && (inst >> 25) == 0) {
+            v = sext32(<u64>(<u32>a << (imm & 31)));
+          } else if (f3 == 5 && (inst >> 25) == 0) {
+            v = sext32(<u64>(<u32>a >> (imm & 31)));
+          } else if (f3 == 5 && (inst >> 25) == 0x20) {
+            v = sext32(<u64>(<i32>a >> (imm & 31)));
+          } else {
+            exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+          }
+          rs(rd, v);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x3B >> 2: { // OP-32
+          const a = rg(rs1);
+          const b = rg((inst >> 20) & 31);
+          let v: u64;
+          const f7 = inst >> 25;
+          if (f7 == 0 && f3 == 0) v = sext32(a + b);
+          else if (f7 == 0 && f3 == 1) v = sext32(<u64>(<u32>a << (<u32>b & 31)));
+          else if (f7 == 0 && f3 == 5) v = sext32(<u64>(<u32>a >> (<u32>b & 31)));
+          else if (f7 == 0x20 && f3 == 0) v = sext32(a - b);
+          else if (f7 == 0x20 && f3 == 5) v = sext32(<u64>(<i32>a >> (<i32>b & 31)));
+          else if (f7 == 1 && f3 == 0) v = sext32(a * b);
+          else if (f7 == 1 && f3 == 4) v = div32(a, b);
+          else if (f7 == 1 && f3 == 5) v = divu32(a, b);
+          else if (f7 == 1 && f3 == 6) v = rem32(a, b);
+          else if (f7 == 1 && f3 == 7) v = remu32(a, b);
+          else { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          rs(rd, v);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x37 >> 2: { // LUI
+          rs(rd, <u64><i64><i32>(inst & 0xFFFF_F000));
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x17 >> 2: { // AUIPC
+          rs(rd, (<u64>ip + pcBase) + <u64><i64><i32>(inst & 0xFFFF_F000));
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x6F >> 2: { // JAL
+          const imm = (<i32>(inst & 0x8000_0000) >> 11) | <i32>(inst & 0xF_F000) |
+            <i32>((inst >> 9) & 0x800) | <i32>((inst >> 20) & 0x7FE);
+          const pc = (<u64>ip + pcBase);
+          const t = pc + <u64><i64>imm;
+          if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return trapExit(pc, (done + <u32>((ip - blockIp) >> 2)), loads, stores, priv); }
+          rs(rd, pc + 4);
+          ip += 4;
+          target = t;
+          break;
+        }
+        case 0x67 >> 2: { // JALR
+          if (f3 != 0) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          const t = (rg(rs1) + <u64><i64>(<i32>inst >> 20)) & ~(<u64>1);
+          const pc = (<u64>ip + pcBase);
+          if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return trapExit(pc, (done + <u32>((ip - blockIp) >> 2)), loads, stores, priv); }
+          rs(rd, pc + 4);
+          ip += 4;
+          target = t;
+          break;
+        }
+        case 0x2F >> 2: { // AMO
+          hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
+          loads++;
+          amo(inst);
+          if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+          if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, priv);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x0F >> 2: { // MISC-MEM: FENCE and FENCE.I are no-ops on one in-order hart that
+          // executes from memory directly (there is no decoded-instruction cache to flush).
+          if (f3 > 1) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x73 >> 2: { // SYSTEM
+          hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
+          if (f3 != 0) {
+            if (!csrInstruction(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+            if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, priv);
+            ip += 4;
+            if (ip != stopIp) continue;
+            target = <u64>ip + pcBase;
+            break;
+          }
+          return system(inst, (<u64>ip + pcBase), (done + <u32>((ip - blockIp) >> 2)), loads, stores, priv);
+        }
+        default:
+          exc(EXC_ILLEGAL_INST, inst);
+          return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
       }
-      default:
-        exc(EXC_ILLEGAL_INST, inst);
-        return trapExit(pc, budget - n - 1, loads, stores, priv);
+      break; // a control transfer or page crossing: `target` is where execution goes on
     }
   }
-  return leave(pc, budget, loads, stores, priv);
+  return 0; // not reached
 }
 
 const INST_ECALL: u32 = 0x0000_0073;
