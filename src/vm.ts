@@ -117,7 +117,7 @@ export class Vm {
     } else if (isElf(bytes)) {
       img = parseElf(bytes, ramRegion, name);
     } else {
-      throw new HvlabError('NOT_AN_IMAGE', `${name}: not an ELF file (give a load address to run a raw binary)`);
+      throw new HvlabError('NOT_AN_IMAGE', `${name}: not an ELF file (to run a raw binary, give its load address: hvlab run --load-address 0x80000000)`);
     }
     if (img.rvc) {
       throw new HvlabError('NEEDS_RVC', `${name}: the image uses compressed (C) instructions, which hvlab does not implement yet; build with -march=rv64ima_zicsr_zifencei`);
@@ -332,13 +332,32 @@ export function inputLines(input: string): string[] {
   return lines ?? [];
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Longest real-time nap while a wall-clock guest idles (so input and Ctrl-A X stay prompt). */
+export const MAX_IDLE_NAP_MS = 20;
+
+/**
+ * After an idle stop with nothing to deliver, let guest time pass until the next timer event:
+ * a jump of the deterministic clock, or a real nap (capped) under the wall clock. Returns false
+ * if no timer is armed, so only input can wake the guest.
+ */
+export async function passIdleTime(vm: Vm): Promise<boolean> {
+  if (vm.config.clock === 'instret') return vm.idleSkip();
+  const ticks = vm.ticksToNextTimer();
+  if (ticks === undefined) return false;
+  await sleep(Math.min(MAX_IDLE_NAP_MS, Number(ticks) / 10_000));
+  return true;
+}
+
 /**
  * Drive a VM with scripted input until it stops: input lines are delivered one at a time
- * when the guest idles (as if typed at the prompt), idle time is skipped on the deterministic
- * clock, and a guest that idles silently with no input left is stopped. Deterministic.
+ * when the guest idles (as if typed at the prompt), idle time passes (skipped on the
+ * deterministic clock), and a guest that idles silently with no input left is stopped.
+ * Deterministic under the instret clock.
  */
-export function runScripted(vm: Vm, input: string, maxInstructions: number, idleTimeoutTicks = 10_000_000,
-  onSlice?: () => void): StopInfo {
+export async function runScripted(vm: Vm, input: string, maxInstructions: number,
+  idleTimeoutTicks = 10_000_000): Promise<StopInfo> {
   const lines = inputLines(input);
   const SLICE = 50_000_000;
   let quietSince: bigint | undefined;
@@ -347,7 +366,6 @@ export function runScripted(vm: Vm, input: string, maxInstructions: number, idle
     const left = maxInstructions - Number(vm.instructions);
     if (left <= 0) return { reason: 'limit', code: 124, message: `instruction limit ${maxInstructions} reached` };
     const r = vm.run(Math.min(left, SLICE));
-    onSlice?.();
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
     const next = lines.shift();
@@ -358,7 +376,7 @@ export function runScripted(vm: Vm, input: string, maxInstructions: number, idle
     }
     if (vm.outputBytes !== outputSeen) { outputSeen = vm.outputBytes; quietSince = vm.mtime; }
     const quietFor = vm.mtime - (quietSince ?? vm.mtime);
-    if (quietFor >= BigInt(idleTimeoutTicks) || !vm.idleSkip()) {
+    if (quietFor >= BigInt(idleTimeoutTicks) || !await passIdleTime(vm)) {
       return { reason: 'idle', code: 0, message: 'the guest is waiting for input and none is left' };
     }
   }
@@ -371,7 +389,7 @@ export function runScripted(vm: Vm, input: string, maxInstructions: number, idle
 export async function runGuest(image: Uint8Array, opts: RunGuestOptions = {}): Promise<RunGuestResult> {
   const vm = await Vm.create(opts, opts.source ?? await defaultSource());
   vm.load(image);
-  const stop = runScripted(vm, opts.input ?? '', opts.maxInstructions ?? 2e9, opts.idleTimeoutTicks);
+  const stop = await runScripted(vm, opts.input ?? '', opts.maxInstructions ?? 2e9, opts.idleTimeoutTicks);
   return {
     console: vm.readConsole(),
     exitCode: stop.code,

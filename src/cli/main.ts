@@ -1,0 +1,32 @@
+/** The `hvlab` command: dispatches subcommands and turns HvlabError into a one-line message. */
+import { readFileSync } from 'node:fs';
+import { HvlabError } from '../errors.js';
+import { runCommand } from './run.js';
+
+const USAGE = `usage: hvlab <command> [options]
+
+commands:
+  run IMAGE     boot an image with this terminal as its console (hvlab run --help)
+
+hvlab is a hypervisor laboratory: a RISC-V RV64 machine in WebAssembly.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { console.log(USAGE); return 0; }
+    if (cmd === '--version' || cmd === '-v') { console.log(version()); return 0; }
+    if (cmd === 'run') return await runCommand(rest);
+    throw new HvlabError('BAD_COMMAND', `unknown command '${cmd}' (see hvlab --help)`);
+  } catch (e) {
+    if (e instanceof HvlabError) {
+      process.stderr.write(`hvlab: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * `hvlab run IMAGE`: boot an image with the terminal as the guest's UART.
+ *   - stdin a TTY: raw mode, keys go to the guest as typed; Ctrl-A X quits, Ctrl-A H helps,
+ *     Ctrl-A A sends a Ctrl-A (QEMU's escapes). Idle guest time passes at real-time pace.
+ *   - stdin piped: the whole input is read first, then delivered one line at a time whenever
+ *     the guest idles, as if typed; under the instret clock the run is deterministic.
+ * The exit status is the guest's: 0 for pass (SiFive test 0x5555, tohost 1, SBI shutdown),
+ * its code for fail; 124 when --max-instructions ran out; 1 for a machine error.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { HvlabError } from '../errors.js';
+import { passIdleTime, runScripted, Vm, type Firmware, type StopInfo } from '../vm.js';
+import { loadCoreModule } from '../node/load-core.js';
+import { isElf, parseElf } from '../loader/elf.js';
+import { Stop } from '../core.js';
+import { parseAddress, parseChoice, parseCount, parseMemSize } from './options.js';
+
+export const RUN_USAGE = `usage: hvlab run IMAGE [options]
+
+Boot IMAGE (an RV64 ELF executable) on the emulated QEMU-virt machine, with this terminal as
+its console.
+
+options:
+  --firmware none|builtin|auto  none: start at the ELF entry in M-mode (bare metal);
+                                builtin: hvlab's SBI firmware, start in S-mode (kernels);
+                                auto (default): builtin if the image starts at or above
+                                0x80200000 (where SBI firmware expects a kernel), else none
+  --mem SIZE                    guest RAM, e.g. 128M (default), 1G
+  --clock instret|wall          instret (default): time advances with instructions, runs are
+                                deterministic; wall: time follows the host clock
+  --load-address ADDR           IMAGE is a raw binary: load it at ADDR (e.g. 0x80000000)
+                                and start there
+  --max-instructions N          stop after N instructions (exit status 124)
+  --stats FILE|-                write counters as JSON to FILE, or to stderr with -
+  --trace                       print each instruction's pc and changed registers to stderr
+  -h, --help                    this help
+
+In the console: Ctrl-A X quits, Ctrl-A H shows these keys. Piped input is typed line by
+line whenever the guest waits for input.`;
+
+const KERNEL_BASE = 0x8020_0000n;
+const CTRL_A = 0x01;
+
+interface RunOptions {
+  image: string;
+  firmware: Firmware | 'auto';
+  memMiB: number;
+  clock: 'instret' | 'wall';
+  maxInstructions: number;
+  loadAddress?: bigint;
+  stats?: string;
+  trace: boolean;
+}
+
+export function parseRunArgs(argv: string[]): RunOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        firmware: { type: 'string' },
+        mem: { type: 'string' },
+        clock: { type: 'string' },
+        'max-instructions': { type: 'string' },
+        'load-address': { type: 'string' },
+        stats: { type: 'string' },
+        trace: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    // node:util's messages are long and mention internals; keep the part a person needs.
+    const msg = (e as Error).message.split('\n')[0].replace(/\. To specify a positional.*$/, '');
+    throw new HvlabError('BAD_OPTION', `${msg} (see hvlab run --help)`);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (parsed.positionals.length === 0) throw new HvlabError('BAD_OPTION', 'run: no image given (see hvlab run --help)');
+  if (parsed.positionals.length > 1) {
+    throw new HvlabError('BAD_OPTION', `run: one image expected, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
+  }
+  return {
+    image: parsed.positionals[0],
+    firmware: v.firmware === undefined ? 'auto' : parseChoice('--firmware', v.firmware, ['none', 'builtin', 'auto'] as const),
+    memMiB: v.mem === undefined ? 128 : parseMemSize(v.mem),
+    clock: v.clock === undefined ? 'instret' : parseChoice('--clock', v.clock, ['instret', 'wall'] as const),
+    maxInstructions: v['max-instructions'] === undefined ? Number.MAX_SAFE_INTEGER : parseCount('--max-instructions', v['max-instructions']),
+    loadAddress: v['load-address'] === undefined ? undefined : parseAddress('--load-address', v['load-address']),
+    stats: v.stats,
+    trace: v.trace ?? false,
+  };
+}
+
+async function readImage(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new HvlabError('BAD_IMAGE', `${path}: ${why}`);
+  }
+}
+
+/** `auto`: an image at or above 0x80200000 is a kernel expecting SBI firmware below it. */
+function chooseFirmware(opt: RunOptions['firmware'], bytes: Uint8Array, name: string, memMiB: number): Firmware {
+  if (opt !== 'auto') return opt;
+  if (!isElf(bytes)) return 'none';
+  const img = parseElf(bytes, { base: 0x8000_0000n, size: BigInt(memMiB) << 20n }, name);
+  return img.lowest >= KERNEL_BASE ? 'builtin' : 'none';
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Interactive session: raw TTY, keys to the guest, Ctrl-A escapes. */
+async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
+  const stdin = process.stdin;
+  let quit = false;
+  let escape = false;
+  let wake: (() => void) | undefined;
+  stdin.setRawMode(true);
+  stdin.resume();
+  stdin.on('data', (buf: Buffer) => {
+    const out: number[] = [];
+    for (const b of buf) {
+      if (escape) {
+        escape = false;
+        const k = String.fromCharCode(b).toLowerCase();
+        if (k === 'x') { quit = true; break; }
+        if (k === 'a') out.push(CTRL_A);
+        if (k === 'h') process.stderr.write('\r\nC-a x  quit hvlab\r\nC-a a  send C-a to the guest\r\nC-a h  this help\r\n');
+        continue;
+      }
+      if (b === CTRL_A) { escape = true; continue; }
+      out.push(b);
+    }
+    if (out.length) vm.sendInput(new Uint8Array(out));
+    wake?.();
+  });
+  try {
+    const SLICE = 2_000_000;
+    while (!quit) {
+      const left = opts.maxInstructions - Number(vm.instructions);
+      if (left <= 0) return { reason: 'limit', code: 124, message: `instruction limit ${opts.maxInstructions} reached` };
+      const r = vm.run(Math.min(left, SLICE));
+      if (r.info) return r.info;
+      if (r.stop === Stop.Idle && vm.inputPending === 0) {
+        // Let guest time pass at real-time pace (up to the next timer), or wait for a key.
+        const ticks = vm.ticksToNextTimer();
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, ticks === undefined ? 1000 : Math.min(20, Number(ticks) / 10_000));
+        });
+        wake = undefined;
+        if (vm.inputPending === 0 && vm.config.clock === 'instret' && ticks !== undefined) vm.idleSkip();
+      } else {
+        await new Promise<void>((r2) => setImmediate(r2));
+      }
+    }
+    return { reason: 'pass', code: 0, message: 'quit (Ctrl-A X)' };
+  } finally {
+    stdin.setRawMode(false);
+    stdin.pause();
+  }
+}
+
+/** Single-step with a trace line per instruction: `[M] 0x80000000  a0=0x1 sp=0x...`. */
+async function traced(vm: Vm, input: string, opts: RunOptions): Promise<StopInfo> {
+  const NAMES = ['zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 's0', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5',
+    'a6', 'a7', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6'];
+  const PRIV = ['U', 'S', '?', 'M'];
+  const lines = input.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  let regs = vm.registers();
+  while (Number(vm.instructions) < opts.maxInstructions) {
+    const pc = vm.pc;
+    const priv = PRIV[vm.privilege];
+    const r = vm.run(1);
+    const now = vm.registers();
+    const changed = now.map((v, i) => (v !== regs[i] ? `${NAMES[i]}=0x${v.toString(16)}` : '')).filter(Boolean);
+    process.stderr.write(`[${priv}] 0x${pc.toString(16).padStart(16, '0')} ${changed.join(' ')}\n`);
+    regs = now;
+    if (r.info) return r.info;
+    if (r.stop === Stop.Idle) {
+      const next = lines.shift();
+      if (next !== undefined) vm.sendInput(next);
+      else if (!await passIdleTime(vm)) return { reason: 'idle', code: 0, message: 'the guest is waiting for input and none is left' };
+    }
+  }
+  return { reason: 'limit', code: 124, message: `instruction limit ${opts.maxInstructions} reached` };
+}
+
+async function readAllStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const opts = parseRunArgs(argv);
+  if (opts === 'help') { console.log(RUN_USAGE); return 0; }
+  const bytes = await readImage(opts.image);
+  const firmware = chooseFirmware(opts.firmware, bytes, opts.image, opts.memMiB);
+  const vm = await Vm.create({ memMiB: opts.memMiB, firmware, clock: opts.clock }, await loadCoreModule());
+  vm.load(bytes, opts.image, opts.loadAddress);
+  vm.onConsole = (text) => { process.stdout.write(text); };
+  let stop: StopInfo;
+  if (opts.trace) {
+    stop = await traced(vm, process.stdin.isTTY ? '' : await readAllStdin(), opts);
+  } else if (process.stdin.isTTY) {
+    stop = await interactive(vm, opts);
+  } else {
+    stop = await runScripted(vm, await readAllStdin(), opts.maxInstructions);
+  }
+  if (opts.stats !== undefined) {
+    const json = JSON.stringify({ image: opts.image, firmware, clock: opts.clock, memMiB: opts.memMiB, stop, ...vm.stats() }, null, 2);
+    if (opts.stats === '-') process.stderr.write(json + '\n');
+    else await writeFile(opts.stats, json + '\n');
+  }
+  if (stop.reason === 'error' || stop.reason === 'limit') process.stderr.write(`\nhvlab: ${stop.message}\n`);
+  if (stop.reason === 'fail') process.stderr.write(`\nhvlab: guest failed with code ${stop.code}\n`);
+  if (stop.reason === 'reset') process.stderr.write('\nhvlab: guest requested a reset; stopping\n');
+  return Math.min(255, stop.code);
+}
