@@ -98,11 +98,17 @@ export class VmPanel {
   /** True if the console ends with the shell's prompt. */
   atPrompt(): boolean { return /hvos\$ $/.test(this.tail); }
 
-  /** The terminal's text, one line per row (for tests and the race). */
+  /** The terminal's text: one line per line of output (wrapped rows joined), no trailing blank rows. */
   screenText(): string {
     const buf = this.term.buffer.active;
     const lines: string[] = [];
-    for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+    for (let i = 0; i < buf.length; i++) {
+      const line = buf.getLine(i);
+      const text = line?.translateToString(true) ?? '';
+      if (line?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+      else lines.push(text);
+    }
+    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
     return lines.join('\n');
   }
 
