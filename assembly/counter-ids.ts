@@ -28,8 +28,17 @@ export enum Counter {
 
   // Page walks and the memory references they made (one per PTE read).
   WALKS = 56,
+  /** PTE reads of single-stage walks: native Sv39, or a VS-stage walk with G-stage Bare. */
   WALK_REFS = 57,
   PAGE_FAULTS = 58,
+  /** Two-stage translation (H extension): VS-stage PTE reads, G-stage PTE reads (for the
+   * VS-stage tables' own addresses and for the final guest-physical address), G-stage walks. */
+  WALK_REFS_VS = 59,
+  WALK_REFS_G = 60,
+  WALKS_G = 61,
+  GUEST_PAGE_FAULTS = 62,
+  /** Guest-table PTE reads the hypervisor makes while filling shadow page tables. */
+  WALK_REFS_SHADOW = 63,
 
   // MMIO accesses by device.
   MMIO_UART_READS = 64,
@@ -56,6 +65,10 @@ export enum Counter {
   // Console bytes through the UART.
   UART_TX_BYTES = 96,
   UART_RX_BYTES = 97,
+
+  // Slots 112..127: the H extension's own events (reserved).
+  // Slots 128..255: the hypervisor (assembly/hv/): exits by reason, shadow paging, hypercalls.
+  HV_BASE = 128,
 
   /** Number of slots reserved; the counter block is COUNT * 8 bytes. */
   COUNT = 256,

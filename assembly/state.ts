@@ -90,7 +90,19 @@ export const RESERVATION_NONE: u64 = 0xFFFF_FFFF_FFFF_FFFF;
   mtimeDelta: u64 = 0;
   /** Wall clock in ticks at the last host refresh (clock = wall). */
   wallTicks: u64 = 0;
+  /**
+   * The execution mode (DESIGN.md "The execution modes"): MODE_NATIVE runs the image on the
+   * bare machine; the others run it in a VM under the core's hypervisor (assembly/hv/), which
+   * then plays the HS-mode software: a trap that would enter HS-mode is a VM exit.
+   */
+  mode: u32 = 0;
 }
+
+export const MODE_NATIVE: u32 = 0;
+export const MODE_TRAP_EMULATE: u32 = 1;
+export const MODE_HVM_SHADOW: u32 = 2;
+export const MODE_HVM_NESTED: u32 = 3;
+export const MODE_PV: u32 = 4;
 
 // Stop reasons returned by run().
 export const STOP_BUDGET: u32 = 0;   // the instruction budget is used up

@@ -3,7 +3,8 @@
 // medeleg/mideleg, in which case it goes to S-mode. Traps never go to a lower privilege.
 
 import { Counter } from '../counter-ids';
-import { count, hart, machine, RESERVATION_NONE, STOP_ERROR, ERR_TRAP_TO_FIRMWARE } from '../state';
+import { count, hart, machine, MODE_NATIVE, RESERVATION_NONE, STOP_ERROR, ERR_TRAP_TO_FIRMWARE } from '../state';
+import { hvTrap } from '../hv/exits';
 import { CAUSE_INTERRUPT } from '../riscv/cause';
 import { MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_SIE,
   MSTATUS_SPIE, MSTATUS_SPP, PRV_M, PRV_S, PRV_U } from '../riscv/bits';
@@ -27,6 +28,11 @@ export function takeTrap(cause: u64, tval: u64, epc: u64): void {
   hart.reservation = RESERVATION_NONE;
   hart.wfi = 0;
   if (p <= PRV_S && ((deleg >> code) & 1) != 0) {
+    if (machine.mode != MODE_NATIVE) {
+      // A VM runs: the core is the HS-mode software, and this trap is a VM exit.
+      hvTrap(cause, tval, epc, 0, 0);
+      return;
+    }
     hart.scause = cause;
     hart.sepc = epc;
     hart.stval = tval;
