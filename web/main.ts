@@ -216,8 +216,9 @@ class App {
       return;
     }
     const now = performance.now();
-    this.race = this.panels.map((p) => ({ startT: now, start: p.stats }));
-    this.forAll((p) => p.type(`${cmd}\r`));
+    // The first stats after this ping are read before the workload is typed: the start line.
+    this.race = this.panels.map(() => ({ startT: now }));
+    this.forAll((p) => { p.requestStats(); p.type(`${cmd}\r`); });
     this.showRace();
   }
 

@@ -35,7 +35,7 @@ export class VmPanel {
 
   constructor(readonly name: string, termHost: HTMLElement) {
     this.term = new Terminal({
-      cursorBlink: true, fontSize: 14, scrollback: 5000, allowProposedApi: false,
+      cursorBlink: true, fontSize: window.innerWidth < 500 ? 12 : 14, scrollback: 5000, allowProposedApi: false,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
       theme: { background: '#101418', foreground: '#d8dee4' },
     });
@@ -93,6 +93,8 @@ export class VmPanel {
     this.control({ type: 'reset' });
   }
   type(data: string): void { this.send({ type: 'input', data }); }
+  /** Ask for fresh counters: the next stats message is read before any later message is handled. */
+  requestStats(): void { this.send({ type: 'ping', id: 0 }); }
   focus(): void { this.term.focus(); }
 
   /** True if the console ends with the shell's prompt. */

@@ -21,7 +21,7 @@ export type ToWorker =
   | { type: 'resume' }
   /** Reset the hart and devices and reload the image (the same VM and configuration). */
   | { type: 'reset' }
-  /** Ask for a stats message now (answered even while paused). */
+  /** Ask for a stats message now, then a pong (answered even while paused). */
   | { type: 'ping'; id: number };
 
 /**

@@ -78,7 +78,10 @@ export class VmRunner {
         this.start();
         break;
       case 'reset': this.reset(); break;
-      case 'ping': this.post({ type: 'pong', id: msg.id }); break;
+      case 'ping':
+        this.postStats();
+        this.post({ type: 'pong', id: msg.id });
+        break;
     }
   }
 
