@@ -66,7 +66,14 @@ export enum Counter {
   UART_TX_BYTES = 96,
   UART_RX_BYTES = 97,
 
-  // Slots 112..127: the H extension's own events (reserved).
+  // Slots 112..127: the H extension's own events (docs/h-extension.md).
+  /** Instructions retired with V=1 (also counted in INSTRET_U/INSTRET_S by nominal mode). */
+  INSTRET_V = 112,
+  /** Nested page-walk cache (machine.nestedPwc): hits and misses for VS-stage table pages. */
+  NPWC_HITS = 113,
+  NPWC_MISSES = 114,
+  /** Flushes of the guest (V=1) TLB views: vsatp/hgatp writes, SFENCE.VMA in VS, HFENCEs. */
+  TLB_FLUSHES_GUEST = 115,
   // Slots 128..255: the hypervisor (assembly/hv/): exits by reason, shadow paging, hypercalls.
   HV_BASE = 128,
 

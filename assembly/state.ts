@@ -62,6 +62,36 @@ import { EXC_NONE } from './riscv/cause';
   /** Fast-TLB views of the current context (see mmu/tlb.ts), recomputed at each chunk start. */
   fetchView: u32 = 0;
   dataView: u32 = 0;
+
+  // The hypervisor extension (privileged spec v1.12, chapter 8). `virt` is the V bit: 1 while
+  // the hart runs in VS- or VU-mode, where `priv` is then PRV_S or PRV_U. A trap that reaches
+  // the core's hypervisor (hv/exits.ts hvTrap) sees virt/priv as they were when it trapped.
+  virt: u32 = 0;
+  hstatus: u64 = 0;
+  hedeleg: u64 = 0;
+  hideleg: u64 = 0;
+  /** hvip's VSSIP/VSTIP/VSEIP: the hypervisor injects guest interrupts here (section 8.2.3). */
+  hvip: u64 = 0;
+  hcounteren: u64 = 0;
+  htimedelta: u64 = 0;
+  htval: u64 = 0;
+  htinst: u64 = 0;
+  hgatp: u64 = 0;
+  // hie and vsie are views of mie; hip and vsip views of mip and hvip (section 8.2.3).
+  vsstatus: u64 = 0;
+  vstvec: u64 = 0;
+  vsscratch: u64 = 0;
+  vsepc: u64 = 0;
+  vscause: u64 = 0;
+  vstval: u64 = 0;
+  vsatp: u64 = 0;
+  mtval2: u64 = 0;
+  mtinst: u64 = 0;
+  /** With a pending exception: htval/mtval2 (gPA >> 2), htinst/mtinst, and whether tval is a
+   * guest virtual address (GVA). Consumed and cleared by trap entry. */
+  excGpa4: u64 = 0;
+  excTinst: u64 = 0;
+  excGva: u32 = 0;
 }
 
 export const RESERVATION_NONE: u64 = 0xFFFF_FFFF_FFFF_FFFF;
@@ -96,6 +126,12 @@ export const RESERVATION_NONE: u64 = 0xFFFF_FFFF_FFFF_FFFF;
    * then plays the HS-mode software: a trap that would enter HS-mode is a VM exit.
    */
   mode: u32 = 0;
+  /**
+   * Nested page-walk cache (Bhargava et al., ASPLOS 2008; docs/h-extension.md): when nonzero,
+   * the G-stage translations of the VS-stage page-table pages are cached, so repeated VS-stage
+   * PTE reads from the same table pages cost no G-stage references. Set by the hypervisor.
+   */
+  nestedPwc: u32 = 0;
 }
 
 export const MODE_NATIVE: u32 = 0;

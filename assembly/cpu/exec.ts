@@ -12,12 +12,14 @@
 
 import { Counter } from '../counter-ids';
 import { count, excPending, hart, REGS } from '../state';
-import { EXC_BREAKPOINT, EXC_ECALL_M, EXC_ECALL_S, EXC_ECALL_U, EXC_ILLEGAL_INST,
-  EXC_INST_MISALIGNED, EXC_NONE } from '../riscv/cause';
-import { MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, PRV_M, PRV_S, PRV_U } from '../riscv/bits';
-import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbEntry, tlbFlushPage, tlbFlushTranslated,
-  tlbTable } from '../mmu/tlb';
-import { amo, computeViews, fetchSlow, loadSlow, storeSlow } from '../mmu/access';
+import { EXC_BREAKPOINT, EXC_ECALL_M, EXC_ECALL_S, EXC_ECALL_U, EXC_ECALL_VS, EXC_ILLEGAL_INST,
+  EXC_INST_MISALIGNED, EXC_NONE, EXC_VIRTUAL_INST } from '../riscv/cause';
+import { HSTATUS_HU, HSTATUS_VTSR, HSTATUS_VTVM, HSTATUS_VTW, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW,
+  PRV_M, PRV_S, PRV_U } from '../riscv/bits';
+import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbEntry, tlbFlushGuest, tlbFlushGuestPage,
+  tlbFlushHost, tlbFlushPage, tlbTable } from '../mmu/tlb';
+import { amo, computeViews, fetchSlow, hypervisorLoad, hypervisorStore, loadSlow, storeSlow,
+  TINST_TRANSFORM } from '../mmu/access';
 import { csrInstruction } from './csr';
 import { mret, sret, takeTrap } from './trap';
 import { FIRMWARE_BUILTIN } from './firmware';
@@ -94,6 +96,7 @@ function leave(pc: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
   hart.now += done;
   hart.chunkDone = 0;
   count(Counter.INSTRET_U + <i32>priv, done);
+  if (hart.virt != 0) count(Counter.INSTRET_V, done);
   count(Counter.TLB_FETCH_LOOKUPS, done);
   count(Counter.TLB_LOAD_LOOKUPS, loads);
   count(Counter.TLB_STORE_LOOKUPS, stores);
@@ -109,8 +112,33 @@ function trapExit(pc: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
   return done;
 }
 
+/**
+ * htinst for a guest-page fault of an explicit load, store or AMO (section 8.6.3): the
+ * instruction with its immediate fields zeroed and rs1 replaced by the offset of the faulting
+ * address from the access's own address (nonzero only for a misaligned access across pages).
+ */
+function transformedInst(inst: u32, faultVa: u64): u64 {
+  const op = inst & 0x7F;
+  let base: u64;
+  let t: u32;
+  if (op == 0x03) { // LOAD: imm[11:0] in 31:20
+    base = rg((inst >> 15) & 31) + <u64><i64>(<i32>inst >> 20);
+    t = inst & 0x000F_8FFF & ~(<u32>31 << 15);
+  } else if (op == 0x23) { // STORE: imm in 31:25 and 11:7
+    base = rg((inst >> 15) & 31) + <u64><i64>(((<i32>inst >> 25) << 5) | <i32>((inst >> 7) & 31));
+    t = inst & 0x01F0_707F;
+  } else if (op == 0x2F) { // AMO, LR, SC: no immediate
+    base = rg((inst >> 15) & 31);
+    t = inst & ~(<u32>31 << 15);
+  } else {
+    return 0;
+  }
+  return <u64>(t | ((<u32>(faultVa - base) & 31) << 15));
+}
+
 /** Leave through the exception raised by the instruction at host address `ip`. */
 function faultAt(ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
+  if (hart.excTinst == TINST_TRANSFORM) hart.excTinst = transformedInst(load<u32>(ip), hart.excTval);
   return trapExit(<u64>ip + pcBase, done + <u32>((ip - blockIp) >> 2), loads, stores, priv);
 }
 
@@ -433,7 +461,9 @@ export function execChunk(budget: u32): u32 {
         case 0x73 >> 2: { // SYSTEM
           hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
           if (f3 != 0) {
-            if (!csrInstruction(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+            if (!(f3 == 4 ? hypervisorAccess(inst) : csrInstruction(inst))) {
+              return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+            }
             if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, priv);
             ip += 4;
             if (ip != stopIp) continue;
@@ -459,20 +489,40 @@ const INST_MRET: u32 = 0x3020_0073;
 const INST_WFI: u32 = 0x1050_0073;
 const SFENCE_VMA_MASK: u32 = 0xFE00_7FFF;
 const SFENCE_VMA: u32 = 0x1200_0073;
+// Hypervisor extension (section 8.3, and the opcode map of chapter 9): HFENCE.VVMA/GVMA share
+// SFENCE.VMA's format; HLV/HLVX/HSV are SYSTEM with funct3 = 4 (see csrInstruction's caller).
+const HFENCE_VVMA: u32 = 0x2200_0073;
+const HFENCE_GVMA: u32 = 0x6200_0073;
 
 /**
- * ECALL, EBREAK, xRET, WFI and SFENCE.VMA. Each ends the chunk. `done` counts the
- * instructions retired before this one.
+ * The exception (cause + 1) a privileged instruction raises in the current mode, or 0, given
+ * whether M, HS and VS may run it (section 8.6.1): where HS could run it, V = 1 makes it a
+ * virtual-instruction exception; otherwise it is illegal.
+ */
+@inline function privFault(okM: bool, okHs: bool, okVs: bool, okVu: bool, hsWouldRun: bool): u32 {
+  const p = hart.priv;
+  if (hart.virt != 0) {
+    if (p == PRV_S ? okVs : okVu) return 0;
+    return hsWouldRun ? EXC_VIRTUAL_INST + 1 : EXC_ILLEGAL_INST + 1;
+  }
+  if (p == PRV_M ? okM : p == PRV_S ? okHs : false) return 0;
+  return EXC_ILLEGAL_INST + 1;
+}
+
+/**
+ * ECALL, EBREAK, xRET, WFI, SFENCE.VMA and the hypervisor fences. Each ends the chunk. `done`
+ * counts the instructions retired before this one.
  */
 function system(inst: u32, pc: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
   const p = hart.priv;
+  const v = hart.virt != 0;
   if (inst == INST_ECALL) {
-    if (p == PRV_S && machine.firmware == FIRMWARE_BUILTIN) {
+    if (p == PRV_S && !v && machine.firmware == FIRMWARE_BUILTIN) {
       // The builtin firmware serves the call as M-mode firmware would, then returns past it.
       sbiCall();
       return leave(pc + 4, done + 1, loads, stores, priv);
     }
-    exc(p == PRV_U ? EXC_ECALL_U : p == PRV_S ? EXC_ECALL_S : EXC_ECALL_M, 0);
+    exc(p == PRV_U ? EXC_ECALL_U : p == PRV_S ? (v ? EXC_ECALL_VS : EXC_ECALL_S) : EXC_ECALL_M, 0);
     return trapExit(pc, done, loads, stores, priv);
   }
   if (inst == INST_EBREAK) {
@@ -484,25 +534,87 @@ function system(inst: u32, pc: u64, done: u32, loads: u32, stores: u32, priv: u3
     mret();
     return done + 1;
   }
-  if (inst == INST_SRET && (p == PRV_M || (p == PRV_S && (hart.mstatus & MSTATUS_TSR) == 0))) {
-    leave(pc, done + 1, loads, stores, priv);
-    sret();
-    return done + 1;
+  let fault: u32 = EXC_ILLEGAL_INST + 1;
+  if (inst == INST_SRET) {
+    // TSR traps SRET in HS; VTSR makes it a virtual instruction in VS; in VU it would run in HS.
+    const tsr = (hart.mstatus & MSTATUS_TSR) != 0;
+    fault = privFault(true, !tsr, (hart.hstatus & HSTATUS_VTSR) == 0, false, true);
+    if (fault == 0) {
+      leave(pc, done + 1, loads, stores, priv);
+      sret();
+      return done + 1;
+    }
+  } else if (inst == INST_WFI) {
+    // TW makes WFI illegal below M, VTW a virtual instruction in VS; in VU it is virtual unless
+    // TW (section 8.6.1). The "bounded time limit" of section 3.1.6.5 is zero, as in QEMU.
+    const tw = (hart.mstatus & MSTATUS_TW) != 0;
+    fault = privFault(true, !tw, !tw && (hart.hstatus & HSTATUS_VTW) == 0, false, !tw);
+    if (fault == 0) {
+      hart.wfi = 1;
+      return leave(pc + 4, done + 1, loads, stores, priv);
+    }
+  } else if ((inst & SFENCE_VMA_MASK) == SFENCE_VMA) {
+    const tvm = (hart.mstatus & MSTATUS_TVM) != 0;
+    fault = privFault(true, !tvm, (hart.hstatus & HSTATUS_VTVM) == 0, false, true);
+    if (fault == 0) {
+      const rs1 = (inst >> 15) & 31;
+      // The fast TLB is not tagged by ASID, so an ASID-only fence (rs2 != 0) flushes all of
+      // the current level's entries. In VS it orders the guest's translations only (8.3.2).
+      if (v) {
+        if (rs1 == 0) tlbFlushGuest(); else tlbFlushGuestPage(rg(rs1));
+      } else {
+        if (rs1 == 0) tlbFlushHost(); else tlbFlushPage(rg(rs1));
+      }
+      return leave(pc + 4, done + 1, loads, stores, priv);
+    }
+  } else if ((inst & SFENCE_VMA_MASK) == HFENCE_VVMA) {
+    fault = privFault(true, true, false, false, true);
+    if (fault == 0) {
+      const rs1 = (inst >> 15) & 31;
+      if (rs1 == 0) tlbFlushGuest(); else tlbFlushGuestPage(rg(rs1));
+      return leave(pc + 4, done + 1, loads, stores, priv);
+    }
+  } else if ((inst & SFENCE_VMA_MASK) == HFENCE_GVMA) {
+    // rs1 is a guest physical address >> 2; the guest entries are gVA-tagged, so all go.
+    fault = privFault(true, (hart.mstatus & MSTATUS_TVM) == 0, false, false, true);
+    if (fault == 0) {
+      tlbFlushGuest();
+      return leave(pc + 4, done + 1, loads, stores, priv);
+    }
   }
-  if (inst == INST_WFI && (p == PRV_M || (p == PRV_S && (hart.mstatus & MSTATUS_TW) == 0))) {
-    // WFI in U-mode, or in S-mode with TW set, is illegal here: the "bounded time limit" of
-    // section 3.1.6.5 is zero, as in QEMU.
-    hart.wfi = 1;
-    return leave(pc + 4, done + 1, loads, stores, priv);
-  }
-  if ((inst & SFENCE_VMA_MASK) == SFENCE_VMA && (p == PRV_M || (p == PRV_S && (hart.mstatus & MSTATUS_TVM) == 0))) {
-    const rs1 = (inst >> 15) & 31;
-    // The fast TLB is not tagged by ASID, so an ASID-only fence (rs2 != 0) flushes it all.
-    if (rs1 == 0) tlbFlushTranslated();
-    else tlbFlushPage(rg(rs1));
-    return leave(pc + 4, done + 1, loads, stores, priv);
-  }
-  exc(EXC_ILLEGAL_INST, inst);
+  exc(fault - 1, inst);
   return trapExit(pc, done, loads, stores, priv);
+}
+
+/**
+ * HLV, HLVX and HSV (SYSTEM, funct3 = 4; section 8.3.2): M and HS may run them, U only with
+ * hstatus.HU; in VS or VU they are virtual instructions. Returns false if it raised.
+ */
+export function hypervisorAccess(inst: u32): bool {
+  const p = hart.priv;
+  if (hart.virt != 0) { exc(EXC_VIRTUAL_INST, inst); return false; }
+  if (p == PRV_U && (hart.hstatus & HSTATUS_HU) == 0) { exc(EXC_ILLEGAL_INST, inst); return false; }
+  const f7 = inst >> 25;
+  const sel = (inst >> 20) & 31; // rs2 of HLV: 0 signed, 1 unsigned, 3 HLVX
+  const rd = (inst >> 7) & 31;
+  const va = rg((inst >> 15) & 31);
+  const sizeLog = (f7 >> 1) & 3;  // 0x30 B, 0x32 H, 0x34 W, 0x36 D
+  if ((f7 & 0x79) != 0x30) { exc(EXC_ILLEGAL_INST, inst); return false; }
+  if ((f7 & 1) != 0) { // HSV: rd must be 0
+    if (rd != 0) { exc(EXC_ILLEGAL_INST, inst); return false; }
+    hypervisorStore(inst, va, 1 << sizeLog, rg(sel));
+    return hart.excCause == EXC_NONE;
+  }
+  // HLV: rs2 = 0 (signed), 1 (unsigned; not for D), 3 (HLVX, only H and W, unsigned).
+  let f3: u32;
+  const exec = sel == 3;
+  if (sel == 0) f3 = sizeLog;
+  else if (sel == 1 && sizeLog < 3) f3 = sizeLog | 4;
+  else if (exec && (sizeLog == 1 || sizeLog == 2)) f3 = sizeLog | 4;
+  else { exc(EXC_ILLEGAL_INST, inst); return false; }
+  const val = hypervisorLoad(inst, va, f3, exec);
+  if (hart.excCause != EXC_NONE) return false;
+  rs(rd, val);
+  return true;
 }
 

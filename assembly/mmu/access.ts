@@ -6,14 +6,17 @@
 
 import { Counter } from '../counter-ids';
 import { count, hart, machine, raise, rget, rset, excPending } from '../state';
-import { EXC_ILLEGAL_INST, EXC_INST_ACCESS, EXC_INST_MISALIGNED, EXC_INST_PAGE_FAULT,
-  EXC_LOAD_ACCESS, EXC_LOAD_MISALIGNED, EXC_LOAD_PAGE_FAULT, EXC_STORE_ACCESS,
-  EXC_STORE_MISALIGNED, EXC_STORE_PAGE_FAULT } from '../riscv/cause';
-import { MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, PRV_M, PRV_S,
-  PRV_U, SATP_MODE_SHIFT, SATP_PPN_MASK } from '../riscv/bits';
-import { ioInsert, ioLookup, KIND_FETCH, KIND_LOAD, KIND_STORE, tlbInsert, VIEW_PHYS, VIEW_S,
-  VIEW_SSUM, VIEW_U } from './tlb';
-import { sv39Canonical, walk, walkResult, WALK_OK, WALK_PAGE_FAULT } from './walk';
+import { EXC_ILLEGAL_INST, EXC_INST_ACCESS, EXC_INST_GUEST_PAGE_FAULT, EXC_INST_MISALIGNED,
+  EXC_INST_PAGE_FAULT, EXC_LOAD_ACCESS, EXC_LOAD_GUEST_PAGE_FAULT, EXC_LOAD_MISALIGNED,
+  EXC_LOAD_PAGE_FAULT, EXC_STORE_ACCESS, EXC_STORE_GUEST_PAGE_FAULT, EXC_STORE_MISALIGNED,
+  EXC_STORE_PAGE_FAULT } from '../riscv/cause';
+import { HGATP_PPN_MASK, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MPV, MSTATUS_MXR,
+  MSTATUS_SUM, PRV_M, PRV_S, PRV_U, SATP_MODE_SHIFT, SATP_PPN_MASK,
+  SV39X4_GPA_BITS } from '../riscv/bits';
+import { ioInsert, ioLookup, KIND_FETCH, KIND_LOAD, KIND_STORE, npwcInsert, npwcLookup,
+  tlbInsert, VIEW_PHYS, VIEW_S, VIEW_SSUM, VIEW_U, VIEW_VS, VIEW_VSSUM, VIEW_VU } from './tlb';
+import { sv39Canonical, walk, walkResult, WALK_ACCESS_FAULT, WALK_OK,
+  WALK_PAGE_FAULT } from './walk';
 import { busResult, mmioRead, mmioWrite, MMIO_NONE } from '../devices/bus';
 import { halt } from '../devices/testdev';
 import { HALT_FAIL, HALT_PASS } from '../state';
@@ -29,16 +32,41 @@ import { RESERVATION_NONE } from '../state';
 /** The PteLocator of native translation: page tables live in guest-physical RAM. */
 export function nativeLocate(pa: u64): usize { return ramHost(pa, 8); }
 
-/** Recompute the fast-TLB views of the current privilege and mstatus (see tlb.ts). */
+/**
+ * Recompute the fast-TLB views of the current privilege, V bit and mstatus (see tlb.ts). Any
+ * state the hypervisor leaves before resuming a guest (virt, priv, vsatp, hgatp, vsstatus) is
+ * picked up here at the next chunk.
+ */
 export function computeViews(): void {
-  const bare = (hart.satp >> SATP_MODE_SHIFT) == 0;
   const p = hart.priv;
+  if (hart.virt != 0) {
+    hart.fetchView = guestView(PRV_U, false) == VIEW_PHYS ? VIEW_PHYS : p == PRV_U ? VIEW_VU : VIEW_VS;
+    hart.dataView = guestView(p, (hart.vsstatus & MSTATUS_SUM) != 0);
+    return;
+  }
+  const bare = (hart.satp >> SATP_MODE_SHIFT) == 0;
   hart.fetchView = p == PRV_M || bare ? VIEW_PHYS : p == PRV_U ? VIEW_U : VIEW_S;
   let d = p;
-  // MPRV: M-mode loads and stores use the translation and protection of MPP (section 3.1.6.3).
-  if (p == PRV_M && (hart.mstatus & MSTATUS_MPRV) != 0) d = <u32>((hart.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+  // MPRV: M-mode loads and stores use the translation and protection of MPP (section 3.1.6.3),
+  // and with MPV = 1 those of VS or VU, both stages (section 8.3.1).
+  if (p == PRV_M && (hart.mstatus & MSTATUS_MPRV) != 0) {
+    d = <u32>((hart.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+    if (d != PRV_M && (hart.mstatus & MSTATUS_MPV) != 0) {
+      hart.dataView = guestView(d, (hart.vsstatus & MSTATUS_SUM) != 0);
+      return;
+    }
+  }
   hart.dataView = d == PRV_M || bare ? VIEW_PHYS : d == PRV_U ? VIEW_U :
     (hart.mstatus & MSTATUS_SUM) != 0 ? VIEW_SSUM : VIEW_S;
+}
+
+/**
+ * The view of an access made as if V = 1 with privilege `p` (VU or VS): the guest views, or the
+ * physical view when both stages are Bare (then gVA = gPA = host physical address).
+ */
+export function guestView(p: u32, sum: bool): u32 {
+  if ((hart.vsatp >> SATP_MODE_SHIFT) == 0 && (hart.hgatp >> SATP_MODE_SHIFT) == 0) return VIEW_PHYS;
+  return p == PRV_U ? VIEW_VU : sum ? VIEW_VSSUM : VIEW_VS;
 }
 
 function pageFaultCause(kind: u32): u32 {
@@ -48,11 +76,21 @@ function accessFaultCause(kind: u32): u32 {
   return kind == KIND_FETCH ? EXC_INST_ACCESS : kind == KIND_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS;
 }
 
+function guestPageFaultCause(kind: u32): u32 {
+  return kind == KIND_FETCH ? EXC_INST_GUEST_PAGE_FAULT : kind == KIND_LOAD ?
+    EXC_LOAD_GUEST_PAGE_FAULT : EXC_STORE_GUEST_PAGE_FAULT;
+}
+
 /** Translate `va` in `view` for `kind`; on failure raises the exception and returns 0. */
 export function translate(va: u64, kind: u32, view: u32): u64 {
   if (view == VIEW_PHYS) return va;
   const io = ioLookup(view, kind, va);
   if ((io & 1) == 0) return io;
+  if (view >= VIEW_VU) {
+    const hpa = translateGuest(va, kind, view, kind);
+    if (!excPending() && ramHost(hpa, 1) == 0) ioInsert(view, kind, va, hpa);
+    return hpa;
+  }
   if (!sv39Canonical(va)) {
     count(Counter.PAGE_FAULTS);
     raise(pageFaultCause(kind), va);
@@ -71,6 +109,127 @@ export function translate(va: u64, kind: u32, view: u32): u64 {
   const pa = walkResult.pa;
   if (ramHost(pa, 1) == 0) ioInsert(view, kind, va, pa);
   return pa;
+}
+
+// ---- Two-stage translation (hypervisor extension, section 8.5) ----
+//
+//   gVA --VS-stage (vsatp, Sv39)--> gPA --G-stage (hgatp, Sv39x4)--> host physical address
+//
+// Both stages are the one walk of walk.ts. The VS-stage walk reads its PTEs through vsLocate,
+// which sends each PTE's guest-physical address through a G-stage walk first (an implicit
+// access, section 8.5.1), so a cold miss with 4 KiB pages at both stages reads 3 VS-stage PTEs
+// and 4 x 3 G-stage PTEs: 15 references (counted in WALK_REFS_VS and WALK_REFS_G). With the
+// G-stage Bare the VS-stage walk is an ordinary single-stage walk (WALK_REFS).
+
+/** A pseudoinstruction for htinst: the fault came from an implicit 64-bit read of a VS-stage
+ * PTE (section 8.6.3, table 8.12). */
+export const TINST_PTE_READ64: u64 = 0x0000_3000;
+/** Marker in hart.excTinst: htinst is the transformed faulting instruction, which the
+ * interpreter computes from the instruction itself when it takes the trap (cpu/exec.ts). */
+export const TINST_TRANSFORM: u64 = 2;
+
+/** Why the last G-stage lookup made by vsLocate failed (walk.ts cannot carry it). */
+@unmanaged class GStageFault {
+  fault: u32 = 0;
+  gpa: u64 = 0;
+  mxr: u32 = 0;
+}
+const gFault = changetype<GStageFault>(memory.data(offsetof<GStageFault>(), 16));
+
+/**
+ * G-stage translation of `gpa` for an access of `kind` (every G-stage access is a U-mode access,
+ * section 8.5.1: the leaf must have U = 1). Returns a WALK_* code; the host physical address is
+ * walkResult.pa on success. Guest-physical addresses above 41 bits fault (Sv39x4).
+ */
+function gStage(gpa: u64, kind: u32, mxr: bool): u32 {
+  if ((gpa >> SV39X4_GPA_BITS) != 0) return WALK_PAGE_FAULT;
+  count(Counter.WALKS_G);
+  const root = (hart.hgatp & HGATP_PPN_MASK) << 12;
+  return walk(root, gpa, 11, kind, PRV_U, false, mxr, nativeLocate, Counter.WALK_REFS_G);
+}
+
+/** The PteLocator of the VS-stage when the G-stage is active: gPA of a PTE -> host address. */
+function vsLocate(gpa: u64): usize {
+  if (machine.nestedPwc != 0) {
+    const h = npwcLookup(gpa);
+    if (h != 0) { count(Counter.NPWC_HITS); return h; }
+    count(Counter.NPWC_MISSES);
+  }
+  const r = gStage(gpa, KIND_LOAD, gFault.mxr != 0);
+  if (r != WALK_OK) {
+    gFault.fault = r;
+    gFault.gpa = gpa;
+    return 0;
+  }
+  const h = ramHost(walkResult.pa, 8);
+  if (h == 0) {
+    gFault.fault = WALK_ACCESS_FAULT;
+    gFault.gpa = gpa;
+    return 0;
+  }
+  if (machine.nestedPwc != 0) npwcInsert(gpa, <u64>h - (gpa & 0xFFF));
+  return h;
+}
+
+/** Raise a fault of a V=1 access: tval is the guest virtual address (GVA = 1). */
+function raiseGuest(cause: u32, gva: u64, gpa4: u64, tinst: u64): void {
+  raise(cause, gva);
+  hart.excGva = 1;
+  hart.excGpa4 = gpa4;
+  hart.excTinst = tinst;
+}
+
+/**
+ * Translate a guest virtual address through both stages for an access made as if V = 1 in
+ * `view` (VIEW_VU/VS/VSSUM). `kind` is the access type that faults report; `perm` the
+ * permission checked (KIND_FETCH for HLVX, which needs execute permission, section 8.3.2).
+ * Returns the host physical address, or raises and returns 0.
+ */
+export function translateGuest(va: u64, kind: u32, view: u32, perm: u32): u64 {
+  count(kind == KIND_FETCH ? Counter.TLB_FETCH_MISSES : kind == KIND_LOAD ? Counter.TLB_LOAD_MISSES : Counter.TLB_STORE_MISSES);
+  const gBare = (hart.hgatp >> SATP_MODE_SHIFT) == 0;
+  const hsMxr = (hart.mstatus & MSTATUS_MXR) != 0;
+  let gpa = va;
+  if ((hart.vsatp >> SATP_MODE_SHIFT) != 0) {
+    if (!sv39Canonical(va)) {
+      count(Counter.PAGE_FAULTS);
+      raiseGuest(pageFaultCause(kind), va, 0, 0);
+      return 0;
+    }
+    count(Counter.WALKS);
+    gFault.fault = WALK_OK;
+    gFault.mxr = hsMxr ? 1 : 0;
+    // VS-stage MXR is vsstatus.MXR or HS's sstatus.MXR (section 8.2.10 "vsstatus").
+    const vsMxr = hsMxr || (hart.vsstatus & MSTATUS_MXR) != 0;
+    const root = (hart.vsatp & SATP_PPN_MASK) << 12;
+    const r = walk(root, va, 9, perm, view == VIEW_VU ? PRV_U : PRV_S, view == VIEW_VSSUM, vsMxr,
+      gBare ? nativeLocate : vsLocate, gBare ? Counter.WALK_REFS : Counter.WALK_REFS_VS);
+    if (r != WALK_OK) {
+      if (gFault.fault == WALK_PAGE_FAULT) {
+        // The implicit access to a VS-stage PTE failed its G-stage translation: a guest-page
+        // fault of the original access type, htval = the PTE's gPA >> 2 (section 8.6.3).
+        count(Counter.GUEST_PAGE_FAULTS);
+        raiseGuest(guestPageFaultCause(kind), va, gFault.gpa >> 2, TINST_PTE_READ64);
+      } else {
+        count(Counter.PAGE_FAULTS);
+        raiseGuest(r == WALK_PAGE_FAULT ? pageFaultCause(kind) : accessFaultCause(kind), va, 0, 0);
+      }
+      return 0;
+    }
+    gpa = walkResult.pa;
+  }
+  if (gBare) return gpa;
+  const r = gStage(gpa, perm, hsMxr);
+  if (r != WALK_OK) {
+    if (r == WALK_PAGE_FAULT) {
+      count(Counter.GUEST_PAGE_FAULTS);
+      raiseGuest(guestPageFaultCause(kind), va, gpa >> 2, kind == KIND_FETCH ? 0 : TINST_TRANSFORM);
+    } else {
+      raiseGuest(accessFaultCause(kind), va, 0, 0);
+    }
+    return 0;
+  }
+  return walkResult.pa;
 }
 
 /** Fetch: the host addend for the page of `pc` (host address = pc + addend), or raises. */
@@ -118,9 +277,10 @@ export function fetchSlow(pc: u64): u64 {
 }
 
 /** A load the fast path did not complete. Returns the extended value or raises. */
-export function loadSlow(va: u64, f3: u32): u64 {
+export function loadSlow(va: u64, f3: u32): u64 { return loadIn(va, f3, hart.dataView); }
+
+function loadIn(va: u64, f3: u32, view: u32): u64 {
   const size: u32 = 1 << (f3 & 3);
-  const view = hart.dataView;
   if ((va & <u64>(size - 1)) != 0) return extendLoad(loadMisaligned(va, size, view), f3);
   const pa = translate(va, KIND_LOAD, view);
   if (excPending()) return 0;
@@ -157,8 +317,9 @@ function loadMisaligned(va: u64, size: u32, view: u32): u64 {
 }
 
 /** A store the fast path did not complete (size in bytes). Raises on failure. */
-export function storeSlow(va: u64, size: u32, v: u64): void {
-  const view = hart.dataView;
+export function storeSlow(va: u64, size: u32, v: u64): void { storeIn(va, size, v, hart.dataView); }
+
+function storeIn(va: u64, size: u32, v: u64, view: u32): void {
   if ((va & <u64>(size - 1)) != 0) { storeMisaligned(va, size, v, view); return; }
   const pa = translate(va, KIND_STORE, view);
   if (excPending()) return;
@@ -319,3 +480,57 @@ export function physRange(pa: u64, len: u64): usize {
   return ramHost(pa, len);
 }
 
+
+// ---- HLV, HLVX, HSV (section 8.3.2 "Hypervisor Virtual-Machine Load and Store Instructions") --
+// They access memory as though V = 1 with the privilege in hstatus.SPVP (VS if 1, VU if 0),
+// through both translation stages, with vsstatus.SUM; HLVX needs execute permission instead of
+// read. Whether the current mode may execute them is decided by the caller (cpu/exec.ts).
+
+/** The view of a hypervisor load/store. */
+function hypervisorView(): u32 {
+  return guestView((hart.hstatus & (1 << 8)) != 0 ? PRV_S : PRV_U, (hart.vsstatus & MSTATUS_SUM) != 0);
+}
+
+/** After a faulting HLV/HSV: tval holds a guest virtual address; htinst the instruction with
+ * rs1 replaced by the address offset (section 8.6.3). */
+function hypervisorFault(inst: u32, va: u64): void {
+  const c = hart.excCause;
+  if (c == EXC_LOAD_ACCESS || c == EXC_STORE_ACCESS || c == EXC_LOAD_MISALIGNED ||
+    c == EXC_STORE_MISALIGNED || c == EXC_LOAD_PAGE_FAULT || c == EXC_STORE_PAGE_FAULT ||
+    c == EXC_LOAD_GUEST_PAGE_FAULT || c == EXC_STORE_GUEST_PAGE_FAULT) hart.excGva = 1;
+  if (hart.excTinst == TINST_TRANSFORM) {
+    hart.excTinst = <u64>((inst & ~(<u32>31 << 15)) | ((<u32>(hart.excTval - va) & 31) << 15));
+  }
+}
+
+/**
+ * HLV.B/BU/H/HU/W/WU/D and HLVX.HU/WU: `f3` as the matching LOAD funct3, `exec` for HLVX.
+ * Returns the extended value, or raises.
+ */
+export function hypervisorLoad(inst: u32, va: u64, f3: u32, exec: bool): u64 {
+  const view = hypervisorView();
+  let v: u64 = 0;
+  if (!exec || view == VIEW_PHYS) {
+    v = loadIn(va, f3, view);
+  } else {
+    const size: u32 = 1 << (f3 & 3);
+    if ((va & <u64>(size - 1)) != 0) {
+      raise(EXC_LOAD_MISALIGNED, va);
+    } else {
+      const hpa = translateGuest(va, KIND_LOAD, view, KIND_FETCH);
+      if (!excPending()) {
+        const h = ramHost(hpa, size);
+        if (h == 0) raise(EXC_LOAD_ACCESS, va);
+        else v = extendLoad(hostLoad(h, size), f3);
+      }
+    }
+  }
+  if (excPending()) { hypervisorFault(inst, va); return 0; }
+  return v;
+}
+
+/** HSV.B/H/W/D: a store of `size` bytes as though V = 1. Raises on failure. */
+export function hypervisorStore(inst: u32, va: u64, size: u32, v: u64): void {
+  storeIn(va, size, v, hypervisorView());
+  if (excPending()) hypervisorFault(inst, va);
+}

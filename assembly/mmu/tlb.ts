@@ -13,8 +13,12 @@
 //   VIEW_U     translated, U-mode permissions
 //   VIEW_S     translated, S-mode permissions, SUM = 0
 //   VIEW_SSUM  translated, S-mode permissions, SUM = 1 (may touch U pages)
-// Entries are not tagged by ASID: satp writes flush the translated views. MXR changes also
-// flush, because it widens load permission. (The ASID-tagged *model* TLB of the cost model is a
+//   VIEW_VU, VIEW_VS, VIEW_VSSUM  the same three for V=1 (H extension, section 8.5): entries
+//              map a guest virtual address straight to the host page, the result of both
+//              translation stages, so warm guest code runs exactly as fast as native code.
+// Entries are not tagged by ASID or VMID: satp writes flush the host views, vsatp and hgatp
+// writes the guest views (tlbFlushGuest). MXR changes also flush, because it widens load
+// permission. (The ASID-tagged *model* TLB of the cost model is a
 // separate structure that this cache stays inside of.)
 
 import { Counter } from '../counter-ids';
@@ -24,7 +28,12 @@ export const VIEW_PHYS: u32 = 0;
 export const VIEW_U: u32 = 1;
 export const VIEW_S: u32 = 2;
 export const VIEW_SSUM: u32 = 3;
-export const VIEWS: u32 = 4;
+export const VIEW_VU: u32 = 4;
+export const VIEW_VS: u32 = 5;
+export const VIEW_VSSUM: u32 = 6;
+export const VIEWS: u32 = 7;
+/** The guest views are the last GUEST_VIEWS. */
+const GUEST_VIEWS: u32 = 3;
 
 export const KIND_FETCH: u32 = 0;
 export const KIND_LOAD: u32 = 1;
@@ -54,23 +63,52 @@ export function tlbInsert(view: u32, kind: u32, va: u64, hostPage: u64): void {
   store<u64>(e, hostPage - vpage, 8);
 }
 
-/** Drop every translated entry (satp write, sfence.vma of everything, MXR change). */
+/** Drop every translated entry, host and guest (MXR change, SBI remote fence). */
 export function tlbFlushTranslated(): void {
   memory.fill(tlbTable(VIEW_U, 0), INVALID_BYTE, (VIEWS - 1) * KINDS * <u32>TABLE_BYTES);
   ioFlush();
   count(Counter.TLB_FLUSHES);
 }
 
+/** Drop the host's (V=0) translated entries: satp write, SFENCE.VMA in HS/M of everything. */
+export function tlbFlushHost(): void {
+  memory.fill(tlbTable(VIEW_U, 0), INVALID_BYTE, (VIEW_VU - VIEW_U) * KINDS * <u32>TABLE_BYTES);
+  ioFlush();
+  count(Counter.TLB_FLUSHES);
+}
+
+/**
+ * Drop every guest (V=1) entry: vsatp and hgatp writes, SFENCE.VMA in VS-mode, HFENCE.VVMA and
+ * HFENCE.GVMA (section 8.3.2), and whatever the hypervisor changes behind the guest's back
+ * (its shadow tables, the gPA->hPA map). The nested page-walk cache goes too.
+ */
+export function tlbFlushGuest(): void {
+  memory.fill(tlbTable(VIEW_VU, 0), INVALID_BYTE, GUEST_VIEWS * KINDS * <u32>TABLE_BYTES);
+  ioFlush();
+  npwcFlush();
+  count(Counter.TLB_FLUSHES);
+  count(Counter.TLB_FLUSHES_GUEST);
+}
+
 /** Drop everything, the physical view included (reset, RAM remapped, a watch added). */
 export function tlbFlushAll(): void {
   memory.fill(TLB_MEM, INVALID_BYTE, VIEWS * KINDS * <u32>TABLE_BYTES);
   ioFlush();
+  npwcFlush();
 }
 
-/** Drop the translated entries of one page (sfence.vma with an address). */
-export function tlbFlushPage(va: u64): void {
+/** Drop the host's translated entries of one page (sfence.vma with an address in HS/M). */
+export function tlbFlushPage(va: u64): void { flushPageIn(va, VIEW_U, VIEW_VU); }
+
+/** Drop the guest's entries of one guest virtual page (SFENCE.VMA in VS, HFENCE.VVMA). */
+export function tlbFlushGuestPage(gva: u64): void {
+  flushPageIn(gva, VIEW_VU, VIEWS);
+  count(Counter.TLB_FLUSHES_GUEST);
+}
+
+function flushPageIn(va: u64, first: u32, end: u32): void {
   const vpage = va & ~(<u64>0xFFF);
-  for (let view: u32 = VIEW_U; view < VIEWS; view++) {
+  for (let view: u32 = first; view < end; view++) {
     for (let kind: u32 = 0; kind < KINDS; kind++) {
       const e = tlbEntry(tlbTable(view, kind), va);
       if (load<u64>(e) == vpage) store<u64>(e, 1);
@@ -109,4 +147,35 @@ export function ioInsert(view: u32, kind: u32, va: u64, pa: u64): void {
 
 export function ioFlush(): void {
   memory.fill(IO_MEM, INVALID_BYTE, VIEWS * KINDS * <u32>IO_TABLE_BYTES);
+}
+
+// The nested page-walk cache (Bhargava et al., "Accelerating Two-Dimensional Page Walks for
+// Virtualized Systems", ASPLOS 2008): G-stage translations of the guest-physical pages that
+// hold VS-stage page tables, { gPA page, host page } entries, direct-mapped. It is consulted
+// only for the VS-stage walk's own PTE reads (never for the final data address), only when
+// machine.nestedPwc is set, and holds only translations that passed the G-stage checks for a
+// read. Flushed with the guest views (hgatp write, HFENCE.GVMA).
+const NPWC_BITS: u32 = 4;
+const NPWC_ENTRIES: u32 = 1 << NPWC_BITS;
+const NPWC_MEM: usize = memory.data(<i32>NPWC_ENTRIES * 16, 16);
+
+@inline function npwcEntry(gpa: u64): usize {
+  return NPWC_MEM + (<usize>((gpa >> 12) & (NPWC_ENTRIES - 1)) << 4);
+}
+
+/** The host address of the PTE at `gpa` through the cache, or 0 on a miss. */
+export function npwcLookup(gpa: u64): usize {
+  const e = npwcEntry(gpa);
+  if (load<u64>(e) != (gpa & ~(<u64>0xFFF))) return 0;
+  return <usize>(load<u64>(e, 8) + (gpa & 0xFFF));
+}
+
+export function npwcInsert(gpa: u64, hostPage: u64): void {
+  const e = npwcEntry(gpa);
+  store<u64>(e, gpa & ~(<u64>0xFFF));
+  store<u64>(e, hostPage, 8);
+}
+
+export function npwcFlush(): void {
+  memory.fill(NPWC_MEM, INVALID_BYTE, NPWC_ENTRIES * 16);
 }

@@ -65,3 +65,38 @@ export const CSR_TDATA1: u32 = 0x7A1;
 export const CSR_TDATA2: u32 = 0x7A2;
 export const CSR_TDATA3: u32 = 0x7A3;
 export const CSR_TINFO: u32 = 0x7A4;
+
+// Hypervisor extension (section 8.2; table 2.3 "Currently allocated RISC-V hypervisor-level CSR
+// addresses"). Bits [9:8] = 0b10: accessible from HS-mode (and M), never from VS/VU.
+export const CSR_HSTATUS: u32 = 0x600;
+export const CSR_HEDELEG: u32 = 0x602;
+export const CSR_HIDELEG: u32 = 0x603;
+export const CSR_HIE: u32 = 0x604;
+export const CSR_HTIMEDELTA: u32 = 0x605;
+export const CSR_HCOUNTEREN: u32 = 0x606;
+export const CSR_HGEIE: u32 = 0x607;
+export const CSR_HENVCFG: u32 = 0x60A;
+export const CSR_HTVAL: u32 = 0x643;
+export const CSR_HIP: u32 = 0x644;
+export const CSR_HVIP: u32 = 0x645;
+export const CSR_HTINST: u32 = 0x64A;
+export const CSR_HGATP: u32 = 0x680;
+export const CSR_HGEIP: u32 = 0xE12;
+
+// Virtual supervisor CSRs (section 8.2.10-8.2.18): when V=1 the S-level numbers above reach
+// these instead (section 8.2 "substitute registers").
+export const CSR_VSSTATUS: u32 = 0x200;
+export const CSR_VSIE: u32 = 0x204;
+export const CSR_VSTVEC: u32 = 0x205;
+export const CSR_VSSCRATCH: u32 = 0x240;
+export const CSR_VSEPC: u32 = 0x241;
+export const CSR_VSCAUSE: u32 = 0x242;
+export const CSR_VSTVAL: u32 = 0x243;
+export const CSR_VSIP: u32 = 0x244;
+export const CSR_VSATP: u32 = 0x280;
+/** The S-level CSR number plus this gives its VS substitute. */
+export const CSR_VS_OFFSET: u32 = 0x100;
+
+// Machine-level CSRs the hypervisor extension adds (section 8.3).
+export const CSR_MTINST: u32 = 0x34A;
+export const CSR_MTVAL2: u32 = 0x34B;
