@@ -28,6 +28,9 @@ export interface RunnerTiming {
 
 export const DEFAULT_TIMING: RunnerTiming = { sliceInstructions: 2_000_000, busyMs: 30, statsMs: 100, idleCapMs: 1000 };
 
+/** Node's setImmediate (absent in browsers). */
+const nodeImmediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+
 /** mtime runs at 10 MHz: ticks per millisecond. */
 const TICKS_PER_MS = 10_000;
 
@@ -50,7 +53,8 @@ export class VmRunner {
   constructor(private readonly post: (m: FromWorker) => void, private readonly instantiate: Instantiate,
     private readonly timing: RunnerTiming = DEFAULT_TIMING) {
     // A MessageChannel round trip yields to the event loop without setTimeout's 4 ms clamp.
-    if (typeof MessageChannel !== 'undefined') {
+    // Node has setImmediate for that, and drains a port's messages without visiting timers.
+    if (!nodeImmediate && typeof MessageChannel !== 'undefined') {
       this.channel = new MessageChannel();
       this.channel.port1.onmessage = () => this.yielders.shift()?.();
     }
@@ -104,9 +108,9 @@ export class VmRunner {
     let vm: Vm;
     try {
       // `mode` selects the hypervisor mode once VmConfig has it; 'native' is the bare machine.
-      const vmConfig: VmConfig & { mode?: string } = {
+      const vmConfig: VmConfig = {
         memMiB: config.memMiB, clock: config.clock, firmware: 'builtin',
-        ...(config.mode !== 'native' ? { mode: config.mode } : {}),
+        ...(config.mode !== 'native' ? { mode: config.mode as VmConfig['mode'] } : {}),
       };
       vm = await Vm.create(vmConfig, { module, instantiate: this.instantiate });
       if (gen !== this.gen) return;
@@ -244,7 +248,11 @@ export class VmRunner {
 
   private yieldTask(): Promise<void> {
     return new Promise((resolve) => {
-      if (!this.channel) { setTimeout(resolve, 0); return; }
+      if (!this.channel) {
+        if (nodeImmediate) nodeImmediate(resolve);
+        else setTimeout(resolve, 0);
+        return;
+      }
       this.yielders.push(resolve);
       this.channel.port2.postMessage(null);
     });

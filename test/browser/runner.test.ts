@@ -1,0 +1,119 @@
+/**
+ * The web console's VM runner (src/web/runner.ts) in Node, without a browser: the worker
+ * protocol's answers, time slicing against a guest that never stops, idle pacing, bad images.
+ */
+import { describe, test, expect, afterEach } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { VmRunner, DEFAULT_TIMING } from '../../src/web/runner.js';
+import type { FromWorker } from '../../src/web/protocol.js';
+import { loadCoreModule } from '../../src/node/load-core.js';
+
+const HVOS = new Uint8Array(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../guests/hvos/prebuilt/hvos.elf')));
+
+class Harness {
+  readonly messages: FromWorker[] = [];
+  console = '';
+  runner!: VmRunner;
+
+  static async boot(image = HVOS, name = 'hvos.elf'): Promise<Harness> {
+    const h = new Harness();
+    const { module, instantiate } = await loadCoreModule();
+    h.runner = new VmRunner((m) => {
+      h.messages.push(m);
+      if (m.type === 'console') h.console += m.text;
+    }, instantiate, DEFAULT_TIMING);
+    h.runner.handle({ type: 'boot', module, config: { mode: 'native', memMiB: 64, clock: 'instret' }, image, imageName: name });
+    return h;
+  }
+
+  async until(what: string, pred: () => boolean, timeout = 5000): Promise<void> {
+    const t0 = Date.now();
+    while (!pred()) {
+      if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${what}; console:\n${this.console}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  lastState(): string | undefined {
+    for (let i = this.messages.length - 1; i >= 0; i--) {
+      const m = this.messages[i];
+      if (m.type === 'state') return m.state;
+    }
+    return undefined;
+  }
+
+  prompts(): number { return this.console.split('hvos$ ').length - 1; }
+}
+
+let current: Harness | undefined;
+afterEach(() => { current?.runner.dispose(); current = undefined; });
+
+describe('VmRunner', () => {
+  test('boots hvos to its prompt, runs typed commands, and goes idle', async () => {
+    const h = current = await Harness.boot();
+    await h.until('the prompt', () => h.prompts() === 1);
+    expect(h.messages.find((m) => m.type === 'booted')).toMatchObject({ imageName: 'hvos.elf', memMiB: 64 });
+    expect(h.console).toMatch(/fdt: memory 64 MiB/);
+    await h.until('idle', () => h.lastState() === 'idle');
+    h.runner.handle({ type: 'input', data: 'echo hi there\r' });
+    await h.until('the echo', () => h.prompts() === 2);
+    expect(h.console).toMatch(/\r\nhi there\r\n/);
+  });
+
+  test('keeps posting stats about ten times a second while the shell waits', async () => {
+    const h = current = await Harness.boot();
+    await h.until('idle at the prompt', () => h.prompts() === 1 && h.lastState() === 'idle');
+    const n0 = h.messages.filter((m) => m.type === 'stats').length;
+    await new Promise((r) => setTimeout(r, 1000));
+    const stats = h.messages.filter((m) => m.type === 'stats');
+    expect(stats.length - n0).toBeGreaterThanOrEqual(4);
+    expect(stats.length - n0).toBeLessThanOrEqual(14);
+    // Waiting costs nothing: no instructions retire at the prompt.
+    const last = stats[stats.length - 1];
+    expect(last.type === 'stats' && last.instructions).toBe(stats[n0].type === 'stats' && stats[n0].instructions);
+  });
+
+  test('pause, resume and reset answer at once while the guest computes forever', async () => {
+    const h = current = await Harness.boot();
+    await h.until('the prompt', () => h.prompts() === 1);
+    h.runner.handle({ type: 'input', data: 'compute 1000000000\r' });
+    await h.until('running', () => h.lastState() === 'running');
+    await new Promise((r) => setTimeout(r, 200));
+    let t0 = performance.now();
+    h.runner.handle({ type: 'pause' });
+    expect(h.lastState()).toBe('paused');
+    expect(performance.now() - t0).toBeLessThan(50);
+    h.runner.handle({ type: 'pause' }); // answered even when it changes nothing
+    expect(h.messages[h.messages.length - 1]).toEqual({ type: 'state', state: 'paused' });
+    h.runner.handle({ type: 'resume' });
+    expect(h.lastState()).toBe('running');
+    // A message sent from another task is handled within a slice or so.
+    await new Promise((r) => setTimeout(r, 100));
+    const answered = new Promise<number>((resolve) => {
+      t0 = performance.now();
+      setTimeout(() => { h.runner.handle({ type: 'reset' }); resolve(performance.now() - t0); }, 0);
+    });
+    expect(await answered).toBeLessThan(200);
+    await h.until('the prompt after reset', () => h.prompts() === 2);
+    expect(h.console.lastIndexOf('hvos v0.1')).toBeGreaterThan(h.console.indexOf('compute 1000000000'));
+  });
+
+  test('a file that is not an ELF is refused with the loader\'s message', async () => {
+    const h = current = await Harness.boot(new TextEncoder().encode('just text'), 'notes.txt');
+    await h.until('the error', () => h.messages.some((m) => m.type === 'boot-error'));
+    const err = h.messages.find((m) => m.type === 'boot-error');
+    expect(err).toMatchObject({ code: 'NOT_AN_IMAGE' });
+    expect(err?.type === 'boot-error' && err.message).toMatch(/^notes\.txt: not an ELF file/);
+    expect(h.lastState()).toBe('error');
+  });
+
+  test('poweroff halts with a message', async () => {
+    const h = current = await Harness.boot();
+    await h.until('the prompt', () => h.prompts() === 1);
+    h.runner.handle({ type: 'input', data: 'poweroff\r' });
+    await h.until('halted', () => h.lastState() === 'halted');
+    expect(h.messages.filter((m) => m.type === 'state').pop()).toMatchObject({ message: 'the guest powered off' });
+  });
+});
