@@ -4,7 +4,7 @@
  * land in the URL, counters and plots move, Pause and Reset answer a guest that loops forever,
  * a bad upload is explained, the side-by-side page races two VMs (screenshot in
  * dist/browser/), a narrow screen works, the static-host fallback isolates the page, and no
- * console errors occur. Also measures time-to-prompt and worker-vs-Node MIPS
+ * console errors occur. Copy and paste go through the system clipboard. Also measures time-to-prompt and worker-vs-Node MIPS
  * (docs/performance.md "Web console").
  */
 import { describe, test, expect, beforeAll, afterAll } from 'vitest';
@@ -104,6 +104,23 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     await page.keyboard.type('help\n');
     await waitForScreen(page, /memwalk/);
     await page.close();
+  }, 30_000);
+
+  test('copy and paste with Ctrl+Shift+C and Ctrl+Shift+V', async () => {
+    const context = await browser.newContext();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
+    const page = await context.newPage();
+    watchErrors(page, errors);
+    await page.goto(server.url);
+    await waitForScreen(page, PROMPT);
+    expect(await page.locator('.shortcuts').first().textContent()).toMatch(/Ctrl\+Shift\+C copy .*Ctrl\+Shift\+V paste/);
+    await page.evaluate(() => navigator.clipboard.writeText('echo pasted text\r'));
+    await page.keyboard.press('Control+Shift+V');
+    await waitForScreen(page, /^pasted text$/m);
+    await page.evaluate(() => (window as unknown as { hvlab: { panels: { term: { selectAll(): void } }[] } }).hvlab.panels[0].term.selectAll());
+    await page.keyboard.press('Control+Shift+C');
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toMatch(/hvos v0\.1[\s\S]*pasted text/);
+    await context.close();
   }, 30_000);
 
   test('switching mode or memory reboots with the new platform and puts it in the URL', async () => {
