@@ -341,18 +341,20 @@ function csrAccessFault(csr: u32, writes: bool): u32 {
   if (load<u32>(BAD) != 0) return EXC_ILLEGAL_INST + 1;
   if (writes && (csr >> 10) == 3) return EXC_ILLEGAL_INST + 1;
   const p = hart.priv;
+  // Bits 9:8 = 2 mark the hypervisor and VS CSRs, which HS-mode (PRV_S) may access (8.2).
   const level = (csr >> 8) & 3;
+  const need = level == 2 ? PRV_S : level;
   if (p == PRV_M) return 0;
   const tvm = (hart.mstatus & MSTATUS_TVM) != 0;
   if (hart.virt != 0) {
     if (level == PRV_M) return EXC_ILLEGAL_INST + 1;
     // "Would HS-mode be allowed?" ignores TVM (8.6.1); a counter HS may not read is illegal.
     if (csr >= C.CSR_CYCLE && csr <= C.CSR_HPMCOUNTER31) return counterFault(csr - C.CSR_CYCLE);
-    if (p < level) return EXC_VIRTUAL_INST + 1;
+    if (level == 2 || p < level) return EXC_VIRTUAL_INST + 1;
     if (csr == C.CSR_SATP && (hart.hstatus & HSTATUS_VTVM) != 0) return EXC_VIRTUAL_INST + 1;
     return 0;
   }
-  if (p < level) return EXC_ILLEGAL_INST + 1;
+  if (p < need) return EXC_ILLEGAL_INST + 1;
   if ((csr == C.CSR_SATP || csr == C.CSR_HGATP) && p == PRV_S && tvm) return EXC_ILLEGAL_INST + 1;
   if (csr >= C.CSR_CYCLE && csr <= C.CSR_HPMCOUNTER31) return counterFault(csr - C.CSR_CYCLE);
   return 0;

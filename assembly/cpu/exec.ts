@@ -123,7 +123,7 @@ function transformedInst(inst: u32, faultVa: u64): u64 {
   let t: u32;
   if (op == 0x03) { // LOAD: imm[11:0] in 31:20
     base = rg((inst >> 15) & 31) + <u64><i64>(<i32>inst >> 20);
-    t = inst & 0x000F_8FFF & ~(<u32>31 << 15);
+    t = inst & 0x0000_7FFF;
   } else if (op == 0x23) { // STORE: imm in 31:25 and 11:7
     base = rg((inst >> 15) & 31) + <u64><i64>(((<i32>inst >> 25) << 5) | <i32>((inst >> 7) & 31));
     t = inst & 0x01F0_707F;
@@ -599,7 +599,7 @@ export function hypervisorAccess(inst: u32): bool {
   const rd = (inst >> 7) & 31;
   const va = rg((inst >> 15) & 31);
   const sizeLog = (f7 >> 1) & 3;  // 0x30 B, 0x32 H, 0x34 W, 0x36 D
-  if ((f7 & 0x79) != 0x30) { exc(EXC_ILLEGAL_INST, inst); return false; }
+  if ((f7 & 0x78) != 0x30) { exc(EXC_ILLEGAL_INST, inst); return false; }
   if ((f7 & 1) != 0) { // HSV: rd must be 0
     if (rd != 0) { exc(EXC_ILLEGAL_INST, inst); return false; }
     hypervisorStore(inst, va, 1 << sizeLog, rg(sel));

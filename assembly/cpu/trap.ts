@@ -123,10 +123,10 @@ export function takeTrap(cause: u64, tval: u64, epc: u64): void {
   s = (s & ~MSTATUS_MPIE) | ((s & MSTATUS_MIE) != 0 ? MSTATUS_MPIE : 0);
   s = (s & ~MSTATUS_MPP) | (<u64>p << MSTATUS_MPP_SHIFT);
   s &= ~MSTATUS_MIE;
-  // MPV = V and GVA (section 8.3.1): MPV only changes when the trap comes from below M.
-  s &= ~MSTATUS_GVA;
+  // MPV = V at the trap and GVA (section 8.3.1).
+  s &= ~(MSTATUS_GVA | MSTATUS_MPV);
   if (gva) s |= MSTATUS_GVA;
-  if (p != PRV_M) s = (s & ~MSTATUS_MPV) | (v != 0 ? MSTATUS_MPV : 0);
+  if (v != 0) s |= MSTATUS_MPV;
   hart.mstatus = s;
   hart.virt = 0;
   hart.priv = PRV_M;
