@@ -61,6 +61,8 @@ export enum Counter {
   SBI_SRST = 85,
   SBI_DBCN = 86,
   SBI_OTHER = 87,
+  /** Calls to the hvlab PV extension (VMs only). */
+  SBI_HVLAB = 88,
 
   // Console bytes through the UART.
   UART_TX_BYTES = 96,
@@ -74,8 +76,69 @@ export enum Counter {
   NPWC_MISSES = 114,
   /** Flushes of the guest (V=1) TLB views: vsatp/hgatp writes, SFENCE.VMA in VS, HFENCEs. */
   TLB_FLUSHES_GUEST = 115,
-  // Slots 128..255: the hypervisor (assembly/hv/): exits by reason, shadow paging, hypercalls.
-  HV_BASE = 128,
+  // Slots 128..255: the hypervisor (assembly/hv/): exits by reason, shadow paging.
+  /** Every VM exit: a trap that reached the hypervisor (HS-mode) while a VM ran. */
+  EXITS = 128,
+  /** Exits by reason. A privileged instruction the guest kernel ran in U-mode (trap-emulate). */
+  EXIT_CSR = 129,
+  EXIT_SRET = 130,
+  EXIT_WFI = 131,
+  EXIT_SFENCE = 132,
+  EXIT_SATP = 133,
+  /** An SBI call (a hypercall); by extension in SBI_*. */
+  EXIT_SBI = 134,
+  /** A page fault resolved by filling a shadow page-table entry. */
+  EXIT_SHADOW_FILL = 135,
+  /** A store to a write-protected guest page-table page, emulated. */
+  EXIT_SHADOW_WP = 136,
+  /** A guest-page fault (G-stage) that was not MMIO. */
+  EXIT_GUEST_PAGE_FAULT = 137,
+  /** MMIO emulated for the guest, by device. */
+  EXIT_MMIO_UART = 138,
+  EXIT_MMIO_PLIC = 139,
+  EXIT_MMIO_CLINT = 140,
+  EXIT_MMIO_VIRTIO = 141,
+  EXIT_MMIO_TEST = 142,
+  /** Host interrupts that exited: the guest's timer, an external (PLIC) interrupt. */
+  EXIT_TIMER = 143,
+  EXIT_EXTERNAL = 144,
+  /** A guest trap the hypervisor reflected into the guest kernel (trap-emulate, shadow). */
+  EXIT_REFLECT = 145,
+  /** A virtual-instruction exception (hvm modes: VTVM, VTW, VTSR, hypervisor CSRs). */
+  EXIT_VIRTUAL_INSTRUCTION = 146,
+  /** An illegal instruction reflected into the guest. */
+  EXIT_ILLEGAL = 147,
+  /** Virtual interrupts delivered into the guest. */
+  INJECTIONS = 148,
+  /** Exits that left the core for the TypeScript host (a heavy exit). */
+  EXIT_HOST = 149,
+  // Emulated CSR accesses by CSR (trap-emulate), slots 160..175.
+  CSR_SSTATUS = 160,
+  CSR_SIE = 161,
+  CSR_STVEC = 162,
+  CSR_SCOUNTEREN = 163,
+  CSR_SENVCFG = 164,
+  CSR_SSCRATCH = 165,
+  CSR_SEPC = 166,
+  CSR_SCAUSE = 167,
+  CSR_STVAL = 168,
+  CSR_SIP = 169,
+  CSR_SATP = 170,
+  CSR_OTHER = 171,
+  // Shadow paging.
+  SHADOW_FILLS = 176,
+  /** Shadow entries dropped because the guest changed the PTE they came from. */
+  SHADOW_ZAPS = 177,
+  /** Everything shadowed dropped at once (pool exhausted, or a mapping untraceable). */
+  SHADOW_REBUILDS = 178,
+  /** Guest address-space switches (satp writes) and shadow roots evicted to make room. */
+  SHADOW_SWITCHES = 179,
+  SHADOW_EVICTIONS = 180,
+  /** Shadow page-table pages allocated. */
+  SHADOW_PAGES = 181,
+  /** Guest page-table pages write-protected, and ones released after a write flood. */
+  SHADOW_PROTECTED = 182,
+  SHADOW_UNPROTECTED = 183,
 
   /** Number of slots reserved; the counter block is COUNT * 8 bytes. */
   COUNT = 256,

@@ -9,6 +9,9 @@ import { idleSkip as machineIdleSkip, nextTimerTicks as machineNextTimer, reset 
 import { mtime } from './devices/clint';
 import { RX_RING, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
 import { tlbFlushAll } from './mmu/tlb';
+import { guestPageHost as hvGuestPageHost, hvAreaBytes, hvCreate } from './hv/hypervisor';
+import { shadowIncoherent as hvShadowIncoherent } from './hv/shadow';
+import { EXIT_LOG, EXIT_LOG_SIZE, exitLogNext as hvExitLogNext } from './hv/exits';
 
 const PAGE64K: usize = 65536;
 
@@ -64,3 +67,16 @@ export function rxRingPtr(): usize { return RX_RING; }
 export function rxRingSize(): u32 { return RX_SIZE; }
 /** End of the core's own state: a snapshot copies [0, ramHost) and RAM. */
 export function stateEnd(): usize { return <usize>machine.ramHost; }
+
+/** Machine RAM the hypervisor needs beside `guestBytes` of guest RAM. */
+export function vmOverheadBytes(guestBytes: u64): u64 { return hvAreaBytes(guestBytes); }
+/** Create the VM (mode 1..4) in machine RAM, after init(); false if it does not fit. */
+export function vmCreate(mode: u32, guestBytes: u64): bool { return hvCreate(mode, guestBytes); }
+/** Linear-memory address of the 4 KiB guest page holding `gpa`, or 0. */
+export function guestPageHost(gpa: u64): usize { return hvGuestPageHost(gpa); }
+/** Shadow page-table entries that disagree with the guest's tables now (0 = coherent). */
+export function shadowIncoherent(): u32 { return hvShadowIncoherent(); }
+/** The exit log (hv/exits.ts): address, capacity (entries of 32 bytes), and the next index. */
+export function exitLogPtr(): usize { return EXIT_LOG; }
+export function exitLogSize(): u32 { return EXIT_LOG_SIZE; }
+export function exitLogNext(): u64 { return hvExitLogNext(); }

@@ -4,7 +4,7 @@
 // the same instruction on every run.
 
 import { Counter } from './counter-ids';
-import { Hart, hart, machine, REGS, RESERVATION_NONE, STOP_BUDGET, STOP_CONSOLE, STOP_IDLE,
+import { Hart, hart, machine, MODE_NATIVE, REGS, RESERVATION_NONE, STOP_BUDGET, STOP_CONSOLE, STOP_IDLE,
   COUNTERS } from './state';
 import { EXC_NONE } from './riscv/cause';
 import { MIP_STIP, MIP_SEIP, MIP_SSIP, MSTATUS_XLEN64, PRV_M, PRV_S } from './riscv/bits';
@@ -19,6 +19,7 @@ import { plicReset } from './devices/plic';
 import { uartReset } from './devices/uart';
 import { txFree, TX_LOW_WATER } from './devices/console';
 import { tlbFlushAll } from './mmu/tlb';
+import { vmReset } from './hv/hypervisor';
 
 /** Longest chunk under the wall clock, so timers stay within ~0.1 ms of the host's time. */
 const WALL_CHUNK: u64 = 32768;
@@ -48,7 +49,7 @@ export function reset(entry: u64, dtbAddr: u64): void {
   uartReset();
   csrReset();
   tlbFlushAll();
-  if (machine.firmware == FIRMWARE_BUILTIN) {
+  if (machine.firmware == FIRMWARE_BUILTIN || machine.mode != MODE_NATIVE) {
     // What an SBI firmware leaves behind when it enters the kernel in S-mode: every exception
     // the kernel can handle delegated (all but ecall from S, which the firmware serves),
     // the supervisor interrupts delegated, and the counters readable from S and U.
@@ -59,6 +60,7 @@ export function reset(entry: u64, dtbAddr: u64): void {
   } else {
     hart.priv = PRV_M;
   }
+  if (machine.mode != MODE_NATIVE) vmReset(entry, dtbAddr);
 }
 
 /** Instructions until the next timer event under the deterministic clock (NEVER if none). */

@@ -28,6 +28,9 @@ export interface CoreExports {
   rxRingPtr(): number;
   rxRingSize(): number;
   stateEnd(): number;
+  vmOverheadBytes(guestBytes: bigint): bigint;
+  vmCreate(mode: number, guestBytes: bigint): boolean;
+  guestPageHost(gpa: bigint): number;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

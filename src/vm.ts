@@ -11,6 +11,13 @@ import { buildDtb, defaultVirtMachine } from './loader/dtb.js';
 import { namedCounters, structuredStats } from './counters.js';
 
 export type Firmware = 'none' | 'builtin';
+
+/**
+ * The execution modes (DESIGN.md): `native` runs the image on the bare machine; the others
+ * run it in a VM under the core's hypervisor. The numbers are the core's MODE_* values.
+ */
+export const MODES = ['native', 'trap-emulate', 'hvm-shadow', 'hvm-nested'] as const;
+export type Mode = typeof MODES[number];
 export type Clock = 'instret' | 'wall';
 
 export interface VmConfig {
@@ -24,6 +31,8 @@ export interface VmConfig {
   instrPerTick?: number;
   /** Kernel command line for /chosen/bootargs. */
   bootargs?: string;
+  /** The execution mode (default native). Every mode but native needs firmware 'builtin'. */
+  mode?: Mode;
 }
 
 export const RAM_BASE = 0x8000_0000n;
@@ -56,7 +65,14 @@ function validateConfig(c: VmConfig): Required<Omit<VmConfig, 'bootargs'>> & { b
   if (!Number.isInteger(instrPerTick) || instrPerTick < 1 || instrPerTick > 1_000_000) {
     throw new HvlabError('BAD_TICK', `instructions per tick must be a whole number from 1 to 1000000, got ${instrPerTick}`);
   }
-  return { memMiB, firmware, clock, instrPerTick, bootargs: c.bootargs };
+  const mode = c.mode ?? 'native';
+  if (!(MODES as readonly string[]).includes(mode)) {
+    throw new HvlabError('BAD_MODE', `mode must be one of ${MODES.join(', ')}, got '${String(mode)}'`);
+  }
+  if (mode !== 'native' && c.firmware === 'none') {
+    throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: it needs firmware 'builtin', not 'none'`);
+  }
+  return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, clock, instrPerTick, bootargs: c.bootargs, mode };
 }
 
 export class Vm {
@@ -66,6 +82,7 @@ export class Vm {
   private ramHost: number;
   private decoder = new TextDecoder('utf-8');
   private image?: LoadedImage;
+  private dtb: Uint8Array = new Uint8Array(0);
   private dtbAddr = 0n;
   private stopped?: StopInfo;
   private wallStart = 0;
@@ -78,11 +95,25 @@ export class Vm {
   private pendingInput: number[] = [];
   onConsole?: (text: string) => void;
 
-  private constructor(config: ReturnType<typeof validateConfig>, core: CoreExports, memory: WebAssembly.Memory, ramHost: number) {
+  private machineBytes: bigint;
+
+  private constructor(config: ReturnType<typeof validateConfig>, core: CoreExports, memory: WebAssembly.Memory,
+    ramHost: number, machineBytes: bigint) {
     this.config = config;
     this.core = core;
     this.memory = memory;
     this.ramHost = ramHost;
+    this.machineBytes = machineBytes;
+  }
+
+  /** (Re)configure the core's machine and, in a VM mode, lay out the VM. */
+  private initCore(): boolean {
+    const host = this.core.init(RAM_BASE, this.machineBytes, this.config.firmware === 'builtin' ? 1 : 0,
+      this.config.clock === 'wall' ? 1 : 0, BigInt(this.config.instrPerTick));
+    if (host === 0) return false;
+    this.ramHost = host >>> 0;
+    if (this.config.mode !== 'native') return this.core.vmCreate(MODES.indexOf(this.config.mode), this.ramSize);
+    return true;
   }
 
   static async create(config: VmConfig, source: CoreSource): Promise<Vm> {
@@ -90,20 +121,38 @@ export class Vm {
     const t0 = performance.now();
     const { exports, memory } = await instantiateCore(source.instantiate, source.module,
       () => Math.floor((performance.now() - t0) * 10_000));
-    const ramSize = BigInt(cfg.memMiB) * 1024n * 1024n;
-    const ramHost = exports.init(RAM_BASE, ramSize, cfg.firmware === 'builtin' ? 1 : 0,
-      cfg.clock === 'wall' ? 1 : 0, BigInt(cfg.instrPerTick));
-    if (ramHost === 0) {
+    const guestBytes = BigInt(cfg.memMiB) * 1024n * 1024n;
+    // Under the hypervisor the machine has the guest's RAM plus the hypervisor's own.
+    const machineBytes = cfg.mode === 'native' ? guestBytes : guestBytes + exports.vmOverheadBytes(guestBytes);
+    const vm = new Vm(cfg, exports, memory, 0, machineBytes);
+    if (!vm.initCore()) {
       throw new HvlabError('NO_MEMORY', `could not allocate ${cfg.memMiB} MiB of guest RAM in WebAssembly memory`);
     }
-    return new Vm(cfg, exports, memory, ramHost >>> 0);
+    return vm;
   }
 
+  /** Guest RAM in bytes (what the guest sees; the machine may have more for the hypervisor). */
   get ramSize(): bigint { return BigInt(this.config.memMiB) * 1024n * 1024n; }
   private bytes(): Uint8Array { return new Uint8Array(this.memory.buffer); }
 
-  /** Guest RAM as bytes (a view: valid until the memory grows, which it does not after create). */
-  ram(): Uint8Array { return this.bytes().subarray(this.ramHost, this.ramHost + Number(this.ramSize)); }
+  /** Machine RAM as bytes (a view: valid until the memory grows, which it does not after create). */
+  ram(): Uint8Array { return this.bytes().subarray(this.ramHost, this.ramHost + Number(this.machineBytes)); }
+
+  /** Write bytes into guest-physical memory: machine RAM natively, through the VM's map otherwise. */
+  private writeGuest(gpa: bigint, data: Uint8Array): void {
+    if (this.config.mode === 'native') { this.ram().set(data, Number(gpa - RAM_BASE)); return; }
+    const mem = this.bytes();
+    let off = 0;
+    while (off < data.length) {
+      const addr = gpa + BigInt(off);
+      const inPage = Number(addr & 4095n);
+      const n = Math.min(4096 - inPage, data.length - off);
+      const host = this.core.guestPageHost(addr) >>> 0;
+      if (host === 0) throw new HvlabError('IMAGE_OUTSIDE_RAM', `guest address 0x${addr.toString(16)} is not guest RAM`);
+      mem.set(data.subarray(off, off + n), host + inPage);
+      off += n;
+    }
+  }
 
   /**
    * Load an image: an ELF64 RISC-V executable, or with `rawAddress` a raw binary placed there.
@@ -130,25 +179,28 @@ export class Vm {
     if (img.highest > dtbAddr) {
       throw new HvlabError('IMAGE_TOO_BIG', `${name}: the image reaches 0x${img.highest.toString(16)}, into the device tree at 0x${dtbAddr.toString(16)}; give the VM more memory`);
     }
-    const ram = this.ram();
-    // Fresh wasm memory is zeroed; only a second load must clear what the first left.
-    if (this.image) ram.fill(0);
-    for (const seg of img.segments) {
-      const off = Number(seg.paddr - RAM_BASE);
-      ram.set(seg.data, off);
-    }
-    ram.set(dtb, Number(dtbAddr - RAM_BASE));
     this.image = img;
+    this.dtb = dtb;
     this.dtbAddr = dtbAddr;
     this.reset();
     return img;
   }
 
-  /** Reset the hart and devices to the loaded image's entry (RAM keeps its contents). */
+  /** Put the loaded image and the device tree into (cleared) guest RAM. */
+  private writeImage(): void {
+    const img = this.image!;
+    for (const seg of img.segments) this.writeGuest(seg.paddr, seg.data);
+    this.writeGuest(this.dtbAddr, this.dtb);
+  }
+
+  /** Reset the machine: RAM holds the loaded image again, the hart starts at its entry. */
   reset(): void {
     if (!this.image) throw new HvlabError('NO_IMAGE', 'no image loaded');
-    this.core.init(RAM_BASE, this.ramSize, this.config.firmware === 'builtin' ? 1 : 0,
-      this.config.clock === 'wall' ? 1 : 0, BigInt(this.config.instrPerTick));
+    // Clear RAM before laying out the VM: the hypervisor keeps its own tables in machine RAM.
+    this.ram().fill(0);
+    this.initCore();
+    this.writeImage();
+    this.pendingInput = [];
     this.core.reset(this.image.entry, this.dtbAddr);
     this.core.setTohost(this.image.tohost ?? 0n);
     this.stopped = undefined;
@@ -282,12 +334,12 @@ export class Vm {
    */
   snapshot(): Uint8Array {
     this.drainConsole();
-    const end = this.ramHost + Number(this.ramSize);
+    const end = this.ramHost + Number(this.machineBytes);
     return this.bytes().slice(0, end);
   }
 
   restore(snap: Uint8Array): void {
-    const end = this.ramHost + Number(this.ramSize);
+    const end = this.ramHost + Number(this.machineBytes);
     if (snap.length !== end) {
       throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size and core build)`);
     }

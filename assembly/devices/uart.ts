@@ -50,6 +50,7 @@ const MSR_DCD: u32 = 0x80;
 const u = changetype<UartState>(memory.data(offsetof<UartState>(), 16));
 
 export function uartReset(): void {
+  while (rxAvailable() != 0) rxGet(); // input typed before the reset is gone with it
   u.ier = 0; u.lcr = 0; u.mcr = MCR_OUT2; u.fcr = 0; u.scr = 0; u.dll = 0x0C; u.dlm = 0;
   u.thrIp = 0;
 }

@@ -3,11 +3,56 @@
 // target is HS-mode does not vector to stvec: cpu/trap.ts calls hvTrap() instead, with what
 // the hardware would have written to the HS trap CSRs. hvTrap handles the exit and leaves the
 // hart ready to resume the guest (or stops the machine with a reason).
+//
+// The exit path of one guest event, by mode (docs/hypervisor.md walks through them):
+//   trap-emulate   every trap of the guest (kernel or user) exits: privileged instructions
+//                  are emulated (vcpu.ts), page faults fill shadows (shadow.ts), user traps
+//                  are reflected into the guest kernel, ECALLs from the kernel are hypercalls.
 
-import { hart, machine, STOP_ERROR } from '../state';
+import { Counter } from '../counter-ids';
+import { count, hart, machine, MODE_TRAP_EMULATE, STOP_ERROR } from '../state';
+import { CAUSE_INTERRUPT, EXC_ECALL_U, EXC_ILLEGAL_INST, EXC_INST_ACCESS, EXC_INST_PAGE_FAULT,
+  EXC_LOAD_ACCESS, EXC_LOAD_PAGE_FAULT, EXC_STORE_ACCESS, EXC_STORE_PAGE_FAULT, IRQ_S_EXT,
+  IRQ_S_TIMER } from '../riscv/cause';
+import { PRV_S } from '../riscv/bits';
+import { KIND_FETCH, KIND_LOAD, KIND_STORE } from '../mmu/tlb';
+import { sbiCall } from './sbi';
+import { fill, fillGpa, FILL_ACCESS_FAULT, FILL_GUEST_FAULT, FILL_MMIO, FILL_OK, FILL_PT_STORE,
+  guestWalk, teView, writeProtectedStore } from './shadow';
+import { teApplyView, teEmulate, teReflect, teSyncInterrupts, vcpu, vMxr, vSum } from './vcpu';
+import { emulateMmio, storeSize, storeValue } from './mmio';
+import { gpaHost } from './vm';
+import { walkResult, WALK_OK } from '../mmu/walk';
+
+// The exit log: the last EXIT_LOG_SIZE exits, for people (the web page's exit trace) and for
+// debugging. Entry: cause u64 | epc u64 | tval u64 | instret u64 (32 bytes); the next slot is
+// exitLogNext % EXIT_LOG_SIZE.
+export const EXIT_LOG_SIZE: u32 = 256;
+export const EXIT_LOG: usize = memory.data(<i32>EXIT_LOG_SIZE * 32, 16);
+@unmanaged class ExitLogState { next: u64 = 0; }
+const exitLog = changetype<ExitLogState>(memory.data(offsetof<ExitLogState>(), 16));
+export function exitLogNext(): u64 { return exitLog.next; }
+
+function logExit(cause: u64, epc: u64, tval: u64): void {
+  const e = EXIT_LOG + <usize>(<u32>(exitLog.next % EXIT_LOG_SIZE) * 32);
+  store<u64>(e, cause);
+  store<u64>(e, epc, 8);
+  store<u64>(e, tval, 16);
+  store<u64>(e, hart.instret, 24);
+  exitLog.next++;
+}
 
 /** Stop reason detail (machine.haltKind with STOP_ERROR) for an exit the hypervisor refuses. */
 export const ERR_HV_UNHANDLED: u32 = 16;
+
+function unhandled(cause: u64, epc: u64, tval: u64): void {
+  machine.stopReason = STOP_ERROR;
+  machine.haltKind = ERR_HV_UNHANDLED;
+  machine.haltCode = cause;
+  hart.mepc = epc;
+  hart.mtval = tval;
+  hart.chunkBreak = 1;
+}
 
 /**
  * A trap to HS-mode while a VM runs. `cause` as scause would get it (bit 63 for interrupts),
@@ -15,11 +60,90 @@ export const ERR_HV_UNHANDLED: u32 = 16;
  * faults, else 0), `tinst` as htinst (the transformed instruction, or 0).
  */
 export function hvTrap(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64): void {
-  machine.stopReason = STOP_ERROR;
-  machine.haltKind = ERR_HV_UNHANDLED;
-  machine.haltCode = cause;
-  hart.mepc = epc;
-  hart.mtval = tval;
+  count(Counter.EXITS);
+  logExit(cause, epc, tval);
   hart.chunkBreak = 1;
-  if (gpa4 == 0 && tinst == 0) return;
+  if (machine.mode == MODE_TRAP_EMULATE) {
+    teExit(cause, tval, epc);
+    // The exit may have dropped shadow roots (a rebuild, an eviction): reload the current one.
+    teApplyView();
+    teSyncInterrupts();
+    return;
+  }
+  unhandled(cause, epc, tval | (gpa4 & 0) | (tinst & 0));
+}
+
+/**
+ * The guest instruction the hypervisor just emulated retires, as it would have natively: the
+ * guest's instret and time then match a native run exactly, instruction for instruction.
+ */
+export function retireEmulated(): void {
+  hart.instret += 1;
+  hart.now += 1;
+  count(Counter.INSTRET_U + <i32>hart.priv);
+}
+
+/** The instruction at guest virtual `pc`, read through the guest's own translation. */
+function guestFetch(pc: u64): u32 {
+  if (guestWalk(vcpu.satp, pc, KIND_FETCH, vcpu.priv, false, false) != WALK_OK) return 0;
+  const h = gpaHost(walkResult.pa, 4);
+  return h == 0 ? 0 : load<u32>(h);
+}
+
+function teExit(cause: u64, tval: u64, epc: u64): void {
+  hart.pc = epc;
+  if ((cause & CAUSE_INTERRUPT) != 0) {
+    // The guest's timer or a device: teSyncInterrupts() injects it as the guest can take it.
+    const code = <u32>(cause & 63);
+    if (code == IRQ_S_TIMER) count(Counter.EXIT_TIMER);
+    else if (code == IRQ_S_EXT) count(Counter.EXIT_EXTERNAL);
+    return;
+  }
+  const code = <u32>cause;
+  if (code == EXC_ECALL_U && vcpu.priv == PRV_S) {
+    count(Counter.EXIT_SBI);
+    sbiCall();
+    hart.pc = epc + 4;
+    retireEmulated();
+    return;
+  }
+  if (code == EXC_ILLEGAL_INST && vcpu.priv == PRV_S) {
+    teEmulate(<u32>tval, epc);
+    return;
+  }
+  if (code == EXC_INST_PAGE_FAULT || code == EXC_LOAD_PAGE_FAULT || code == EXC_STORE_PAGE_FAULT) {
+    shadowFault(code, tval, epc);
+    return;
+  }
+  count(Counter.EXIT_REFLECT);
+  teReflect(cause, tval, epc);
+}
+
+/** A page fault on a shadow table: fill it, emulate MMIO or a page-table store, or reflect. */
+function shadowFault(code: u32, gva: u64, epc: u64): void {
+  const kind = code == EXC_INST_PAGE_FAULT ? KIND_FETCH : code == EXC_LOAD_PAGE_FAULT ? KIND_LOAD : KIND_STORE;
+  const sum = vSum();
+  const r = fill(vcpu.satp, teView(vcpu.priv, sum), gva, kind, vcpu.priv, sum, vMxr());
+  if (r == FILL_OK) { count(Counter.EXIT_SHADOW_FILL); return; }
+  if (r == FILL_GUEST_FAULT) { count(Counter.EXIT_REFLECT); teReflect(code, gva, epc); return; }
+  const gpa = fillGpa();
+  if (r == FILL_MMIO && kind != KIND_FETCH) {
+    const inst = guestFetch(epc);
+    if (inst != 0 && emulateMmio(inst, gpa)) { hart.pc = epc + 4; retireEmulated(); return; }
+  } else if (r == FILL_PT_STORE) {
+    const inst = guestFetch(epc);
+    const size = storeSize(inst);
+    if (size != 0 && (gpa & <u64>(size - 1)) == 0) {
+      count(Counter.EXIT_SHADOW_WP);
+      writeProtectedStore(gpa, size, storeValue(inst));
+      hart.pc = epc + 4;
+      retireEmulated();
+      return;
+    }
+    // An AMO or misaligned store to a page table: not emulated; the guest sees an access fault.
+  }
+  const access = kind == KIND_FETCH ? EXC_INST_ACCESS : kind == KIND_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS;
+  count(Counter.EXIT_REFLECT);
+  teReflect(access, gva, epc);
+  if (r == FILL_ACCESS_FAULT) return;
 }

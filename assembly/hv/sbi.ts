@@ -5,7 +5,8 @@
 // Every argument is validated; a call refused with an error changes nothing.
 
 import { Counter } from '../counter-ids';
-import { count, hart, machine, rget, rset, HALT_FAIL, HALT_PASS, HALT_RESET } from '../state';
+import { count, hart, machine, rget, rset, HALT_FAIL, HALT_PASS, HALT_RESET, MODE_NATIVE } from '../state';
+import { vcpuRaiseSoft } from './vcpu';
 import { MIP_SSIP, MIP_STIP } from '../riscv/bits';
 import { mtime } from '../devices/clint';
 import { halt } from '../devices/testdev';
@@ -21,6 +22,8 @@ export const EID_RFENCE: u64 = 0x52464E43; // "RFNC"
 export const EID_HSM: u64 = 0x48534D;      // "HSM"
 export const EID_SRST: u64 = 0x53525354;   // "SRST"
 export const EID_DBCN: u64 = 0x4442434E;   // "DBCN"
+/** The hvlab PV extension, in the experimental space (docs/pv-abi.md); offered to VMs only. */
+export const EID_HVLAB: u64 = 0x08484C56;
 
 // Standard error codes (SBI v2.0 section 3.2, table 1).
 export const SBI_SUCCESS: i64 = 0;
@@ -55,6 +58,7 @@ function ret(err: i64, value: u64): void {
 }
 
 function supported(eid: u64): bool {
+  if (eid == EID_HVLAB) return machine.mode != MODE_NATIVE;
   return eid == EID_BASE || eid == EID_TIME || eid == EID_IPI || eid == EID_RFENCE ||
     eid == EID_HSM || eid == EID_SRST || eid == EID_DBCN;
 }
@@ -102,7 +106,11 @@ export function sbiCall(): void {
     if (fid != 0) { ret(SBI_ERR_NOT_SUPPORTED, 0); return; }
     const sel = maskSelectsHart0(a0, a1);
     if (sel < 0) { ret(SBI_ERR_INVALID_PARAM, 0); return; }
-    if (sel == 1) { hart.mipSw |= MIP_SSIP; hart.chunkBreak = 1; }
+    if (sel == 1) {
+      // The caller's own supervisor software interrupt: the hart's, or in a VM the guest's.
+      if (machine.mode == MODE_NATIVE) hart.mipSw |= MIP_SSIP; else vcpuRaiseSoft();
+      hart.chunkBreak = 1;
+    }
     ret(SBI_SUCCESS, 0);
     return;
   }
@@ -131,7 +139,10 @@ export function sbiCall(): void {
         break;
       default: // hart_suspend: only the default retentive suspend, which behaves as WFI
         if (a0 != 0) {
-          ret(a0 < 0x8000_0000 ? SBI_ERR_INVALID_PARAM : SBI_ERR_NOT_SUPPORTED, 0);
+          // Table 26: 0x80000000 (default non-retentive) and the platform-specific ranges
+          // exist but are not implemented here; every other type is reserved.
+          const platform = (a0 >= 0x1000_0000 && a0 <= 0x7FFF_FFFF) || (a0 >= 0x9000_0000 && a0 <= 0xFFFF_FFFF);
+          ret(a0 == 0x8000_0000 || platform ? SBI_ERR_NOT_SUPPORTED : SBI_ERR_INVALID_PARAM, 0);
         } else {
           hart.wfi = 1;
           hart.chunkBreak = 1;
@@ -186,6 +197,12 @@ export function sbiCall(): void {
       return;
     }
     ret(SBI_ERR_NOT_SUPPORTED, 0);
+    return;
+  }
+  if (eid == EID_HVLAB && machine.mode != MODE_NATIVE) {
+    count(Counter.SBI_HVLAB);
+    // info (FID 0): a0 = 0, a1 = the execution mode, so a guest can say where it runs.
+    if (fid == 0) ret(SBI_SUCCESS, machine.mode); else ret(SBI_ERR_NOT_SUPPORTED, 0);
     return;
   }
   count(Counter.SBI_OTHER);

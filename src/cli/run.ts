@@ -10,7 +10,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { HvlabError } from '../errors.js';
-import { passIdleTime, runScripted, Vm, type Firmware, type StopInfo } from '../vm.js';
+import { MODES, passIdleTime, runScripted, Vm, type Firmware, type Mode, type StopInfo } from '../vm.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { isElf, parseElf } from '../loader/elf.js';
 import { Stop } from '../core.js';
@@ -22,6 +22,8 @@ Boot IMAGE (an RV64 ELF executable) on the emulated QEMU-virt machine, with this
 its console.
 
 options:
+  --mode MODE                   native (default): the bare machine; trap-emulate, hvm-shadow,
+                                hvm-nested: a VM under hvlab's hypervisor (docs/hypervisor.md)
   --firmware none|builtin|auto  none: start at the ELF entry in M-mode (bare metal);
                                 builtin: hvlab's SBI firmware, start in S-mode (kernels);
                                 auto (default): builtin if the image starts at or above
@@ -44,6 +46,7 @@ const CTRL_A = 0x01;
 
 interface RunOptions {
   image: string;
+  mode: Mode;
   firmware: Firmware | 'auto';
   memMiB: number;
   clock: 'instret' | 'wall';
@@ -61,6 +64,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
       allowPositionals: true,
       strict: true,
       options: {
+        mode: { type: 'string' },
         firmware: { type: 'string' },
         mem: { type: 'string' },
         clock: { type: 'string' },
@@ -84,6 +88,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
   }
   return {
     image: parsed.positionals[0],
+    mode: v.mode === undefined ? 'native' : parseChoice('--mode', v.mode, MODES),
     firmware: v.firmware === undefined ? 'auto' : parseChoice('--firmware', v.firmware, ['none', 'builtin', 'auto'] as const),
     memMiB: v.mem === undefined ? 128 : parseMemSize(v.mem),
     clock: v.clock === undefined ? 'instret' : parseChoice('--clock', v.clock, ['instret', 'wall'] as const),
@@ -201,8 +206,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const opts = parseRunArgs(argv);
   if (opts === 'help') { console.log(RUN_USAGE); return 0; }
   const bytes = await readImage(opts.image);
-  const firmware = chooseFirmware(opts.firmware, bytes, opts.image, opts.memMiB);
-  const vm = await Vm.create({ memMiB: opts.memMiB, firmware, clock: opts.clock }, await loadCoreModule());
+  const firmware = opts.mode === 'native' ? chooseFirmware(opts.firmware, bytes, opts.image, opts.memMiB) : 'builtin';
+  if (opts.mode !== 'native' && opts.firmware === 'none') {
+    throw new HvlabError('BAD_OPTION', `--mode ${opts.mode} runs a kernel under the hypervisor's SBI: --firmware none does not apply`);
+  }
+  const vm = await Vm.create({ memMiB: opts.memMiB, firmware, clock: opts.clock, mode: opts.mode }, await loadCoreModule());
   vm.load(bytes, opts.image, opts.loadAddress);
   vm.onConsole = (text) => { process.stdout.write(text); };
   let stop: StopInfo;
@@ -214,7 +222,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     stop = await runScripted(vm, await readAllStdin(), opts.maxInstructions);
   }
   if (opts.stats !== undefined) {
-    const json = JSON.stringify({ image: opts.image, firmware, clock: opts.clock, memMiB: opts.memMiB, stop, ...vm.stats() }, null, 2);
+    const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware, clock: opts.clock, memMiB: opts.memMiB, stop, ...vm.stats() }, null, 2);
     if (opts.stats === '-') process.stderr.write(json + '\n');
     else await writeFile(opts.stats, json + '\n');
   }

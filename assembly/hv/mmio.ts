@@ -1,0 +1,52 @@
+// MMIO on behalf of a guest: the hypervisor decodes the load or store that faulted on a
+// device's guest-physical address and performs it on the device model (a light exit: the
+// device lives in the core). Guests see the devices at the same addresses as the machine has
+// them; the CLINT is the firmware's and hypervisor's own, so a guest may read it but its
+// writes are ignored (guests program timers through SBI TIME).
+
+import { Counter } from '../counter-ids';
+import { count, rget, rset } from '../state';
+import { busResult, mmioRead, mmioWrite, MMIO_NONE, CLINT_BASE, CLINT_SIZE, PLIC_BASE, PLIC_SIZE,
+  TEST_BASE, TEST_SIZE, UART_BASE, UART_SIZE, VIRTIO_BASE, VIRTIO_SLOTS, VIRTIO_STRIDE } from '../devices/bus';
+import { extendLoad } from '../mmu/access';
+
+const OP_LOAD: u32 = 0x03;
+const OP_STORE: u32 = 0x23;
+
+function countDevice(gpa: u64): bool {
+  if (gpa - UART_BASE < UART_SIZE) count(Counter.EXIT_MMIO_UART);
+  else if (gpa - PLIC_BASE < PLIC_SIZE) count(Counter.EXIT_MMIO_PLIC);
+  else if (gpa - CLINT_BASE < CLINT_SIZE) count(Counter.EXIT_MMIO_CLINT);
+  else if (gpa - VIRTIO_BASE < VIRTIO_STRIDE * VIRTIO_SLOTS) count(Counter.EXIT_MMIO_VIRTIO);
+  else if (gpa - TEST_BASE < TEST_SIZE) count(Counter.EXIT_MMIO_TEST);
+  else return false;
+  return true;
+}
+
+/**
+ * Emulate the load or store `inst` to device address `gpa`. Returns false if it is not a
+ * plain load or store, or no device answers: the caller reflects an access fault.
+ */
+export function emulateMmio(inst: u32, gpa: u64): bool {
+  const op = inst & 0x7F;
+  const f3 = (inst >> 12) & 7;
+  if (!countDevice(gpa)) return false;
+  if (op == OP_LOAD && f3 != 7) {
+    if (mmioRead(gpa, 1 << (f3 & 3)) == MMIO_NONE) return false;
+    rset((inst >> 7) & 31, extendLoad(busResult.value, f3));
+    return true;
+  }
+  if (op == OP_STORE && f3 <= 3) {
+    if (gpa - CLINT_BASE < CLINT_SIZE) return true; // guests do not program the machine's timer
+    return mmioWrite(gpa, 1 << f3, rget((inst >> 20) & 31)) != MMIO_NONE;
+  }
+  return false;
+}
+
+/** The size and value of a plain store instruction (for emulated page-table writes); size 0 if not one. */
+export function storeSize(inst: u32): u32 {
+  if ((inst & 0x7F) != OP_STORE) return 0;
+  const f3 = (inst >> 12) & 7;
+  return f3 <= 3 ? 1 << f3 : 0;
+}
+export function storeValue(inst: u32): u64 { return rget((inst >> 20) & 31); }

@@ -1,0 +1,502 @@
+// Shadow page tables: the memory strategy of trap-emulate and hvm-shadow (DESIGN.md). The
+// guest keeps its own Sv39 tables (gVA -> gPA); the hardware walks shadow tables the
+// hypervisor builds from them (gVA -> hPA), combining each guest PTE with the gPA->hPA map.
+//
+//  - Lazy: a shadow entry is filled when the hardware faults on it (fill()).
+//  - Guest page-table pages are write-protected in every shadow, so the guest's PTE writes
+//    exit; the write is emulated and the shadow entries derived from that PTE are dropped
+//    (writeProtectedStore()). A frame that becomes a page table while some shadow maps it
+//    writable is downgraded through a small reverse map (rmap).
+//  - Accessed and dirty bits: the fill walks the guest table as hardware would, setting A (and
+//    D for a store). A page whose guest PTE is clean is shadowed read-only, so the first store
+//    faults and sets D.
+//  - One shadow root per guest address space and view, cached in MAX_CONTEXTS contexts with
+//    least-recently-used eviction; when the pool of SHADOW_POOL_PAGES table pages runs out,
+//    everything is dropped and rebuilt lazily.
+//  - A page-table page written WRITE_FLOOD times without being walked in between is assumed
+//    to be a table no more (freed and reused as data): it is unprotected (KVM's heuristic).
+//
+// Views (what a shadow root is for):
+//   VIEW_TE_U, VIEW_TE_S, VIEW_TE_SSUM  trap-emulate: the hart is always in U-mode, so every
+//       shadow leaf has U=1, and the virtual privilege (and SUM) chooses which guest pages
+//       the root maps: guest-U pages, guest-S pages, or both (guest-U ones never executable).
+//   VIEW_HVM  hvm-shadow: the guest runs in VS-mode and the hardware checks U/SUM/MXR
+//       itself, so a shadow leaf copies the guest's U, R, W, X.
+
+import { Counter } from '../counter-ids';
+import { count, machine, MODE_TRAP_EMULATE } from '../state';
+import { PRV_S, PRV_U, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../riscv/bits';
+import { KIND_STORE, tlbFlushTranslated } from '../mmu/tlb';
+import { ramHost } from '../mmu/access';
+import { walk, walkResult, WALK_OK, WALK_PAGE_FAULT, sv39Canonical } from '../mmu/walk';
+import { FRAME_PT, FRAME_PT_SHARED, FRAME_RMAP_FULL, frameFlagsPtr, gfnOf, gpaToHpa, guestLocate,
+  ptInfoPtr, RMAP_SLOTS, rmapPtr, SHADOW_POOL_PAGES, vm, GUEST_RAM_BASE, NO_HPA } from './vm';
+
+export const VIEW_TE_U: u32 = 0;
+export const VIEW_TE_S: u32 = 1;
+export const VIEW_TE_SSUM: u32 = 2;
+export const VIEW_HVM: u32 = 3;
+const VIEWS: u32 = 4;
+export const MAX_CONTEXTS: u32 = 8;
+const WRITE_FLOOD: u64 = 16;
+/** Context key of the guest's untranslated (satp Bare) address space. */
+export const KEY_BARE: u64 = 1;
+const PPN_MASK: u64 = (<u64>1 << 44) - 1;
+
+export const FILL_OK: u32 = 0;
+export const FILL_GUEST_FAULT: u32 = 1;  // the guest's own tables forbid it: reflect
+export const FILL_MMIO: u32 = 2;         // a device: emulate the access (fillGpa)
+export const FILL_PT_STORE: u32 = 3;     // a store to a guest page table: emulate it
+export const FILL_ACCESS_FAULT: u32 = 4; // the guest's PTE is outside its RAM
+
+@unmanaged class Context {
+  key: u64 = 0;      // 0: free; KEY_BARE; else guest root gPA | 2 (never 0 or 1)
+  lastUse: u64 = 0;
+  root0: u64 = 0;    // shadow roots by view (hPA, 0 = none yet)
+  root1: u64 = 0;
+  root2: u64 = 0;
+  root3: u64 = 0;
+}
+const CONTEXT_BYTES: usize = offsetof<Context>();
+const CONTEXTS: usize = memory.data(<i32>(MAX_CONTEXTS * <u32>CONTEXT_BYTES), 16);
+
+@unmanaged class ShadowState {
+  current: u32 = 0;      // index of the current context
+  currentKey: u64 = 0;   // the guest address space that is current (its context may be dropped)
+  clock: u64 = 0;        // LRU clock
+  freeTop: u32 = 0;      // entries on the free stack
+  fillGpa: u64 = 0;      // the guest-physical address of the last fill (for MMIO)
+  pathLen: u32 = 0;
+}
+const st = changetype<ShadowState>(memory.data(offsetof<ShadowState>(), 16));
+const FREE: usize = memory.data(<i32>SHADOW_POOL_PAGES * 4, 16);
+/** gPAs of the guest PTEs the last guest walk read, root first. */
+const PATH: usize = memory.data(3 * 8, 16);
+
+@inline function ctx(i: u32): Context { return changetype<Context>(CONTEXTS + <usize>i * CONTEXT_BYTES); }
+@inline function rootPtr(c: Context, view: u32): usize { return changetype<usize>(c) + 16 + <usize>view * 8; }
+@inline function host(pa: u64): usize { return ramHost(pa, 8); }
+@inline function pteTable(e: u64): u64 { return ((e >> 10) & PPN_MASK) << 12; }
+@inline export function fillGpa(): u64 { return st.fillGpa; }
+
+/** Forget every shadow (VM creation, pool exhaustion). */
+export function shadowReset(): void {
+  memory.fill(CONTEXTS, 0, MAX_CONTEXTS * <u32>CONTEXT_BYTES);
+  for (let i: u32 = 0; i < SHADOW_POOL_PAGES; i++) store<u32>(FREE + <usize>i * 4, SHADOW_POOL_PAGES - 1 - i);
+  st.freeTop = SHADOW_POOL_PAGES;
+  st.current = 0;
+  st.currentKey = 0;
+  st.clock = 0;
+  // Protection marks and reverse maps describe shadows that no longer exist.
+  const frames = vm.guestFrames;
+  memory.fill(ramHost(vm.frameFlags, 1), 0, <usize>(frames * 4));
+  memory.fill(ramHost(vm.ptInfo, 1), 0, <usize>(frames * 8));
+  memory.fill(ramHost(vm.rmap, 1), 0, <usize>(frames * 4 * RMAP_SLOTS));
+}
+
+function allocPage(): u64 {
+  if (st.freeTop == 0) return 0;
+  st.freeTop--;
+  const idx = load<u32>(FREE + <usize>st.freeTop * 4);
+  const pa = vm.shadowPool + (<u64>idx << 12);
+  memory.fill(host(pa), 0, 4096);
+  count(Counter.SHADOW_PAGES);
+  return pa;
+}
+
+function freePage(pa: u64): void {
+  store<u32>(FREE + <usize>st.freeTop * 4, <u32>((pa - vm.shadowPool) >> 12));
+  st.freeTop++;
+}
+
+/** Free a shadow table and, for levels above 0, the tables under it. */
+function freeTree(table: u64, level: i32): void {
+  if (level > 0) {
+    const t = host(table);
+    for (let i: usize = 0; i < 512; i++) {
+      const e = load<u64>(t + i * 8);
+      if ((e & PTE_V) != 0 && (e & (PTE_R | PTE_W | PTE_X)) == 0) freeTree(pteTable(e), level - 1);
+    }
+  }
+  freePage(table);
+}
+
+function dropContext(c: Context): void {
+  for (let v: u32 = 0; v < VIEWS; v++) {
+    const r = load<u64>(rootPtr(c, v));
+    if (r != 0) freeTree(r, 2);
+    store<u64>(rootPtr(c, v), 0);
+  }
+  c.key = 0;
+  // The hardware TLB may hold translations from the freed tables, whose pages get reused.
+  tlbFlushTranslated();
+}
+
+/** Drop every shadow and every protection mark: they are rebuilt lazily. */
+export function shadowRebuild(): void {
+  count(Counter.SHADOW_REBUILDS);
+  shadowReset();
+  tlbFlushTranslated();
+}
+
+/** The context key of a guest satp value (the root table; the ASID is not needed). */
+export function contextKey(guestSatp: u64): u64 {
+  if ((guestSatp >> 60) == 0) return KEY_BARE;
+  return ((guestSatp & PPN_MASK) << 12) | 2;
+}
+
+/** Make the guest address space `key` current, reusing or evicting a context. */
+export function selectContext(key: u64): void {
+  count(Counter.SHADOW_SWITCHES);
+  st.currentKey = key;
+  st.clock++;
+  let victim: u32 = 0;
+  let oldest: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+  for (let i: u32 = 0; i < MAX_CONTEXTS; i++) {
+    const c = ctx(i);
+    if (c.key == key) { c.lastUse = st.clock; st.current = i; return; }
+    const age = c.key == 0 ? 0 : c.lastUse;
+    if (age < oldest) { oldest = age; victim = i; }
+  }
+  const c = ctx(victim);
+  if (c.key != 0) { count(Counter.SHADOW_EVICTIONS); dropContext(c); }
+  c.key = key;
+  c.lastUse = st.clock;
+  st.current = victim;
+}
+
+/** The shadow root for `view` of the current context, allocated if needed (0: pool empty). */
+export function currentRoot(view: u32): u64 {
+  // The current context may have been dropped during this exit: take a context again.
+  if (ctx(st.current).key != st.currentKey) { selectContext(st.currentKey); }
+  const c = ctx(st.current);
+  const p = rootPtr(c, view);
+  let r = load<u64>(p);
+  if (r == 0) {
+    r = allocPage();
+    if (r == 0) {
+      shadowRebuild();
+      selectContext(c.key);
+      r = allocPage();
+      store<u64>(rootPtr(ctx(st.current), view), r);
+      return r;
+    }
+    store<u64>(p, r);
+  }
+  return r;
+}
+
+/** The leaf PTE slot for `gva` under `root`, allocating tables on the way; 0 if the pool is empty. */
+function leafSlot(root: u64, gva: u64): usize {
+  let table = root;
+  for (let level: i32 = 2; level > 0; level--) {
+    const slot = host(table + ((gva >> (12 + 9 * <u64>level)) & 511) * 8);
+    let e = load<u64>(slot);
+    if ((e & PTE_V) == 0) {
+      const page = allocPage();
+      if (page == 0) return 0;
+      e = ((page >> 12) << 10) | PTE_V;
+      store<u64>(slot, e);
+    }
+    table = pteTable(e);
+  }
+  return host(table + ((gva >> 12) & 511) * 8);
+}
+
+/** Remove what maps [va, va + 4K << 9*level) under `root`: a leaf, or a whole subtree. */
+function zapIn(root: u64, va: u64, level: i32): void {
+  let table = root;
+  for (let l: i32 = 2; l > level; l--) {
+    const e = load<u64>(host(table + ((va >> (12 + 9 * <u64>l)) & 511) * 8));
+    if ((e & PTE_V) == 0) return;
+    table = pteTable(e);
+  }
+  const slot = host(table + ((va >> (12 + 9 * <u64>level)) & 511) * 8);
+  const e = load<u64>(slot);
+  if ((e & PTE_V) == 0) return;
+  store<u64>(slot, 0);
+  count(Counter.SHADOW_ZAPS);
+  if (level > 0 && (e & (PTE_R | PTE_W | PTE_X)) == 0) freeTree(pteTable(e), level - 1);
+}
+
+/** Drop every shadow, keeping the protection marks (they still describe the guest). */
+function dropAllContexts(): void {
+  for (let i: u32 = 0; i < MAX_CONTEXTS; i++) { if (ctx(i).key != 0) dropContext(ctx(i)); }
+  count(Counter.SHADOW_REBUILDS);
+}
+
+/** Drop the shadows of the guest address space whose root table is the frame in `key`. */
+function dropContextsKeyed(key: u64): void {
+  for (let i: u32 = 0; i < MAX_CONTEXTS; i++) {
+    const c = ctx(i);
+    if (c.key == key) { dropContext(c); count(Counter.SHADOW_EVICTIONS); }
+  }
+}
+
+/** Drop the shadows of one guest mapping in every context and view. */
+function zapEverywhere(va: u64, level: i32): void {
+  for (let i: u32 = 0; i < MAX_CONTEXTS; i++) {
+    const c = ctx(i);
+    if (c.key == 0 || c.key == KEY_BARE) continue;
+    for (let v: u32 = 0; v < VIEWS; v++) {
+      const r = load<u64>(rootPtr(c, v));
+      if (r != 0) zapIn(r, va, level);
+    }
+  }
+}
+
+/** Sign-extend a 39-bit virtual address. */
+@inline function sext39(va: u64): u64 { return <u64>((<i64>va << 25) >> 25); }
+
+// ptInfo per guest frame: bits 38..12 = base VA (39-bit) of what the table translates,
+// bits 1..0 = its level + 1 (0: not a table), bits 63..56 = writes since the last walk.
+@inline function infoOf(level: i32, vaBase: u64): u64 { return (vaBase & 0x7F_FFFF_F000) | <u64>(level + 1); }
+
+/** A guest frame was just walked as a level-`level` table for `gva`: protect it. */
+function markTable(gfn: u64, level: i32, gva: u64): void {
+  const span = <u64>12 + 9 * <u64>(level + 1);
+  const base = level == 2 ? 0 : gva & ~((<u64>1 << span) - 1);
+  const want = infoOf(level, base);
+  const ip = ptInfoPtr(gfn);
+  const info = load<u64>(ip);
+  const fp = frameFlagsPtr(gfn);
+  if (info == 0) {
+    store<u64>(ip, want);
+    store<u32>(fp, load<u32>(fp) | FRAME_PT);
+    count(Counter.SHADOW_PROTECTED);
+    downgrade(gfn);
+    return;
+  }
+  if ((info & 0x00FF_FFFF_FFFF_FFFF) != want) store<u32>(fp, load<u32>(fp) | FRAME_PT_SHARED);
+  store<u64>(ip, info & 0x00FF_FFFF_FFFF_FFFF); // walked again: reset the write-flood count
+}
+
+/** Remove write permission from every shadow mapping of a guest frame (it became a table). */
+function downgrade(gfn: u64): void {
+  const fp = frameFlagsPtr(gfn);
+  if ((load<u32>(fp) & FRAME_RMAP_FULL) != 0) {
+    store<u32>(fp, load<u32>(fp) & ~FRAME_RMAP_FULL);
+    // Too many mappings to have tracked them: drop all shadows (the marks stay valid).
+    dropAllContexts();
+    tlbFlushTranslated();
+    return;
+  }
+  const rp = rmapPtr(gfn);
+  const hpaPage = gpaToHpa(GUEST_RAM_BASE + (gfn << 12)) & ~(<u64>4095);
+  for (let s: u32 = 0; s < RMAP_SLOTS; s++) {
+    const off = load<u32>(rp + <usize>s * 4);
+    if (off == 0) continue;
+    store<u32>(rp + <usize>s * 4, 0);
+    const slot = host(machine.ramBase + off);
+    const e = load<u64>(slot);
+    // The slot may have been reused since: only touch it if it still maps this frame writable.
+    if ((e & (PTE_V | PTE_W)) == (PTE_V | PTE_W) && pteTable(e) == hpaPage) store<u64>(slot, e & ~PTE_W);
+  }
+  tlbFlushTranslated();
+}
+
+/** Remember that the shadow PTE at `slot` maps guest frame `gfn` writable. */
+function rmapAdd(gfn: u64, slot: usize): void {
+  const off = <u32>(<u64>slot - <u64>ramHost(machine.ramBase, 1));
+  const rp = rmapPtr(gfn);
+  const hpaPage = gpaToHpa(GUEST_RAM_BASE + (gfn << 12)) & ~(<u64>4095);
+  for (let s: u32 = 0; s < RMAP_SLOTS; s++) {
+    const cur = load<u32>(rp + <usize>s * 4);
+    if (cur == off) return;
+    if (cur == 0) { store<u32>(rp + <usize>s * 4, off); return; }
+    // Reuse a stale slot.
+    const e = load<u64>(host(machine.ramBase + cur));
+    if ((e & (PTE_V | PTE_W)) != (PTE_V | PTE_W) || pteTable(e) != hpaPage) {
+      store<u32>(rp + <usize>s * 4, off);
+      return;
+    }
+  }
+  const fp = frameFlagsPtr(gfn);
+  store<u32>(fp, load<u32>(fp) | FRAME_RMAP_FULL);
+}
+
+/** A PteLocator for guest tables that records the path the walk takes. */
+function recordingLocate(gpa: u64): usize {
+  if (st.pathLen < 3) store<u64>(PATH + <usize>st.pathLen * 8, gpa);
+  st.pathLen++;
+  return guestLocate(gpa);
+}
+
+/**
+ * Walk the guest's own table for `gva` (as the hardware would for the guest, setting its A/D
+ * bits) and protect the table pages on the way. Returns a WALK_* result; walkResult has the
+ * guest PTE and gPA.
+ */
+export function guestWalk(guestSatp: u64, gva: u64, kind: u32, priv: u32, sum: bool, mxr: bool): u32 {
+  if ((guestSatp >> 60) == 0) {
+    walkResult.pa = gva;
+    walkResult.pte = PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D | (priv == PRV_U ? PTE_U : 0);
+    walkResult.level = 0;
+    return WALK_OK;
+  }
+  if (!sv39Canonical(gva)) return WALK_PAGE_FAULT;
+  st.pathLen = 0;
+  const r = walk((guestSatp & PPN_MASK) << 12, gva, 9, kind, priv, sum, mxr, recordingLocate, Counter.WALK_REFS_SHADOW);
+  const n = st.pathLen < 3 ? st.pathLen : 3;
+  for (let i: u32 = 0; i < n; i++) {
+    const gpa = load<u64>(PATH + <usize>i * 8);
+    if (gpa - GUEST_RAM_BASE < (vm.guestFrames << 12)) markTable(gfnOf(gpa), 2 - <i32>i, gva);
+  }
+  return r;
+}
+
+/**
+ * Fill the shadow entry for an access of `kind` to `gva` that faulted in `view`.
+ * `priv`/`sum`/`mxr` are the guest's (virtual) privilege and status bits for the access.
+ */
+export function fill(guestSatp: u64, view: u32, gva: u64, kind: u32, priv: u32, sum: bool, mxr: bool): u32 {
+  const r = guestWalk(guestSatp, gva, kind, priv, sum, mxr);
+  if (r != WALK_OK) return r == WALK_PAGE_FAULT ? FILL_GUEST_FAULT : FILL_ACCESS_FAULT;
+  const gpa = walkResult.pa;
+  const gpte = walkResult.pte;
+  st.fillGpa = gpa;
+  const hpa = gpaToHpa(gpa);
+  if (hpa == NO_HPA) return FILL_MMIO;
+  const gfn = gfnOf(gpa);
+  const isTable = (load<u32>(frameFlagsPtr(gfn)) & FRAME_PT) != 0;
+  if (kind == KIND_STORE && isTable) return FILL_PT_STORE;
+  // The shadow leaf: what this view may do with the page.
+  let perm: u64 = gpte & (PTE_R | PTE_W | PTE_X);
+  if (mxr && (gpte & PTE_X) != 0) perm |= PTE_R;
+  if ((gpte & PTE_D) == 0 || isTable) perm &= ~PTE_W;
+  let u: u64 = PTE_U;
+  if (view == VIEW_HVM) {
+    u = gpte & PTE_U;
+  } else if (view == VIEW_TE_SSUM && (gpte & PTE_U) != 0) {
+    perm &= ~PTE_X; // S-mode never executes user pages, even with SUM
+  }
+  let root = currentRoot(view);
+  let slot = leafSlot(root, gva);
+  if (slot == 0) {
+    shadowRebuild();
+    selectContext(contextKey(guestSatp));
+    root = currentRoot(view);
+    slot = leafSlot(root, gva);
+  }
+  store<u64>(slot, ((hpa >> 12) << 10) | PTE_V | PTE_A | PTE_D | u | perm);
+  if ((perm & PTE_W) != 0) rmapAdd(gfn, slot);
+  count(Counter.SHADOW_FILLS);
+  return FILL_OK;
+}
+
+/**
+ * The guest stored `size` bytes of `value` at `gpa`, in one of its page-table pages: do the
+ * store, and drop the shadow entries that came from the PTE it changed. A table written
+ * WRITE_FLOOD times without being walked is released from protection.
+ */
+export function writeProtectedStore(gpa: u64, size: u32, value: u64): void {
+  const h = ramHost(gpaToHpa(gpa), size);
+  if (size == 1) store<u8>(h, <u8>value);
+  else if (size == 2) store<u16>(h, <u16>value);
+  else if (size == 4) store<u32>(h, <u32>value);
+  else store<u64>(h, value);
+  const gfn = gfnOf(gpa);
+  const fp = frameFlagsPtr(gfn);
+  const ip = ptInfoPtr(gfn);
+  const info = load<u64>(ip);
+  const level = <i32>(info & 3) - 1;
+  const base = sext39(info & 0x7F_FFFF_F000);
+  const shared = (load<u32>(fp) & FRAME_PT_SHARED) != 0 || info == 0;
+  if (shared) {
+    // The table is reached through more than one range: no single place to zap.
+    dropAllContexts();
+  } else {
+    const entry = (gpa & 4095) >> 3;
+    zapEverywhere(base + (entry << (12 + 9 * <u64>level)), level);
+  }
+  const writes = (info >> 56) + 1;
+  if (writes >= WRITE_FLOOD) {
+    // Written over and over, never walked: no longer a page table. Unprotect it, and drop
+    // whatever was built from it so that if it is a table still, the next walk re-marks it.
+    store<u64>(ip, 0);
+    store<u32>(fp, load<u32>(fp) & ~(FRAME_PT | FRAME_PT_SHARED));
+    if (shared) dropAllContexts();
+    else if (level < 2) zapEverywhere(base, level + 1);
+    // A root: the address space keyed by this frame may be reborn in it (a new process
+    // whose root reuses the frame), so its shadows must not outlive the protection.
+    dropContextsKeyed((gpa & ~(<u64>4095)) | 2);
+    count(Counter.SHADOW_UNPROTECTED);
+  } else {
+    store<u64>(ip, (info & 0x00FF_FFFF_FFFF_FFFF) | (writes << 56));
+  }
+  tlbFlushTranslated();
+}
+
+/** The shadow view trap-emulate uses for a virtual privilege and SUM. */
+export function teView(vpriv: u32, sum: bool): u32 {
+  return vpriv == PRV_U ? VIEW_TE_U : sum ? VIEW_TE_SSUM : VIEW_TE_S;
+}
+
+/** Is the machine in a mode whose guest the hart runs in U-mode (trap-emulate)? */
+export function hartRunsGuestInU(): bool { return machine.mode == MODE_TRAP_EMULATE; }
+
+
+// ---------------------------------------------------------------------------------------
+// Coherence check (tests and debugging): every shadow leaf must agree with what the guest's
+// own tables say now, in frame and in being no more permissive. Reads only.
+
+/** The guest PTE for `gva` under guest root `rootGpa`, without touching A/D; 0 if none. */
+function peekGuestLeaf(rootGpa: u64, gva: u64): u64 {
+  let table = rootGpa;
+  for (let level: i32 = 2; level >= 0; level--) {
+    const h = guestLocate(table + ((gva >> (12 + 9 * <u64>level)) & 511) * 8);
+    if (h == 0) return 0;
+    const e = load<u64>(h);
+    if ((e & PTE_V) == 0) return 0;
+    if ((e & (PTE_R | PTE_X)) != 0) {
+      // A leaf: report it as a 4 KiB leaf for `gva` (superpage offset folded into the PPN).
+      const span = <u64>1 << (12 + 9 * <u64>level);
+      const pa = ((pteTable(e)) & ~(span - 1)) | (gva & (span - 1) & ~(<u64>4095));
+      return (e & 0x3FF) | ((pa >> 12) << 10);
+    }
+    table = pteTable(e);
+  }
+  return 0;
+}
+
+function checkTree(rootGpa: u64, view: u32, table: u64, level: i32, vaBase: u64): u32 {
+  let bad: u32 = 0;
+  const t = host(table);
+  for (let i: u64 = 0; i < 512; i++) {
+    const e = load<u64>(t + <usize>i * 8);
+    if ((e & PTE_V) == 0) continue;
+    let va = vaBase | (i << (12 + 9 * <u64>level));
+    if (level == 2) va = sext39(va);
+    if ((e & (PTE_R | PTE_W | PTE_X)) == 0) {
+      bad += checkTree(rootGpa, view, pteTable(e), level - 1, va);
+      continue;
+    }
+    let want: u64 = 0;
+    if (rootGpa == 0) {
+      want = gpaToHpa(va);
+    } else {
+      const g = peekGuestLeaf(rootGpa, va);
+      want = g == 0 ? NO_HPA : gpaToHpa(pteTable(g));
+      // Permissions: the shadow may not allow what the guest PTE does not.
+      if (g != 0 && (e & PTE_W) != 0 && ((g & PTE_W) == 0 || (g & PTE_D) == 0)) want = NO_HPA;
+      if (g != 0 && (e & PTE_X) != 0 && (g & PTE_X) == 0) want = NO_HPA;
+    }
+    if (want == NO_HPA || (want & ~(<u64>4095)) != pteTable(e)) bad++;
+  }
+  return bad;
+}
+
+/** Shadow leaves (in every context and view) that disagree with the guest's tables now. */
+export function shadowIncoherent(): u32 {
+  let bad: u32 = 0;
+  for (let i: u32 = 0; i < MAX_CONTEXTS; i++) {
+    const c = ctx(i);
+    if (c.key == 0) continue;
+    const rootGpa = c.key == KEY_BARE ? 0 : c.key & ~(<u64>4095);
+    for (let v: u32 = 0; v < VIEWS; v++) {
+      const r = load<u64>(rootPtr(c, v));
+      if (r != 0) bad += checkTree(rootGpa, v, r, 2, 0);
+    }
+  }
+  return bad;
+}

@@ -1,0 +1,181 @@
+// The VM: its memory and its virtual CPU state, owned by the hypervisor (DESIGN.md "The
+// execution modes"). Guest RAM is made of host frames that are not contiguous, so the
+// gPA->hPA map (and, for hvm-nested, the G-stage table built from it) is real.
+//
+// Machine RAM when a VM runs:
+//   ramBase                    hypervisor area (HV_AREA_BYTES, see layout below)
+//   ramBase + hvBytes          guest frames, handed to the guest in a scrambled order
+//
+// Hypervisor area, in order (all host-physical, reached through ramHost):
+//   frame map     u32 per guest frame: its host frame number
+//   frame flags   u32 per guest frame: FRAME_* bits (page-table page, writably mapped, ...)
+//   pt info       u64 per guest frame: the VA range a guest page-table page translates
+//   rmap          RMAP_SLOTS x u32 per guest frame: shadow PTEs mapping the frame writable
+//   G-stage       root (16 KiB) + tables, for hvm-nested
+//   shadow pool   SHADOW_POOL_PAGES pages for shadow page tables
+
+import { machine, MODE_HVM_NESTED } from '../state';
+import { PAGE_SHIFT, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../riscv/bits';
+import { ramHost } from '../mmu/access';
+
+/** The guest's physical RAM starts where the virt machine's does. */
+export const GUEST_RAM_BASE: u64 = 0x8000_0000;
+export const SHADOW_POOL_PAGES: u32 = 4096; // 16 MiB of shadow page tables
+export const RMAP_SLOTS: u32 = 4;
+const G_ROOT_BYTES: u64 = 16384; // Sv39x4 root: 2^11 entries (privileged spec 8.5.1)
+const TWO_MIB: u64 = 2 << 20;
+
+export const FRAME_PT: u32 = 1;       // the guest uses this frame as a page-table page
+export const FRAME_PT_SHARED: u32 = 2; // ... reached at more than one VA range/level
+export const FRAME_RMAP_FULL: u32 = 4; // more writable shadow mappings than rmap slots
+
+@unmanaged export class VmState {
+  guestFrames: u64 = 0;
+  /** Host-physical addresses of the hypervisor's structures. */
+  frameMap: u64 = 0;
+  frameFlags: u64 = 0;
+  ptInfo: u64 = 0;
+  rmap: u64 = 0;
+  gstageRoot: u64 = 0;
+  gstageNext: u64 = 0;
+  gstageEnd: u64 = 0;
+  shadowPool: u64 = 0;
+  hvBytes: u64 = 0;
+  /** First host frame of guest memory. */
+  guestHfnBase: u64 = 0;
+}
+export const vm = changetype<VmState>(memory.data(offsetof<VmState>(), 16));
+
+/** Bytes of machine RAM the hypervisor needs beside a guest of `guestBytes`. */
+export function hvAreaBytes(guestBytes: u64): u64 {
+  const frames = guestBytes >> PAGE_SHIFT;
+  let b: u64 = frames * (4 + 4 + 8 + 4 * RMAP_SLOTS);
+  b = (b + 4095) & ~(<u64>4095);
+  b += G_ROOT_BYTES + ((frames >> 9) + 8) * 4096; // G-stage: leaf tables + level-1 tables
+  b += <u64>SHADOW_POOL_PAGES * 4096;
+  return (b + TWO_MIB - 1) & ~(TWO_MIB - 1);
+}
+
+@inline function hostOf(pa: u64): usize { return ramHost(pa, 1); }
+
+/**
+ * The host frame behind guest frame `gfn`: a fixed permutation, so that neighbouring guest
+ * pages are far apart in host memory. Within each 2 MiB group the 512 frames are permuted by
+ * multiplication with an odd number (a bijection mod 512); the groups are laid out in reverse.
+ */
+function scramble(gfn: u64, frames: u64): u64 {
+  const groups = (frames + 511) >> 9;
+  const group = gfn >> 9;
+  const inGroup = gfn & 511;
+  const lastGroupSize = frames - ((groups - 1) << 9);
+  const size = group == groups - 1 ? lastGroupSize : 512;
+  const target = groups - 1 - group;
+  // Only full groups are permuted; a partial last group keeps its order.
+  const permuted = size == 512 ? (inGroup * 167) & 511 : inGroup;
+  return (target << 9) + permuted;
+}
+
+/**
+ * Lay out a VM of `guestBytes` in machine RAM (machine.ramSize must be hvAreaBytes + it).
+ * Returns false if it does not fit.
+ */
+export function vmCreate(guestBytes: u64): bool {
+  const hv = hvAreaBytes(guestBytes);
+  if (hv + guestBytes > machine.ramSize) return false;
+  const frames = guestBytes >> PAGE_SHIFT;
+  vm.guestFrames = frames;
+  vm.hvBytes = hv;
+  let p = machine.ramBase;
+  vm.frameMap = p; p += frames * 4;
+  vm.frameFlags = p; p += frames * 4;
+  vm.ptInfo = p; p += frames * 8;
+  vm.rmap = p; p += frames * 4 * RMAP_SLOTS;
+  p = (p + G_ROOT_BYTES - 1) & ~(G_ROOT_BYTES - 1);
+  vm.gstageRoot = p; p += G_ROOT_BYTES;
+  vm.gstageNext = p;
+  p += ((frames >> 9) + 8) * 4096;
+  vm.gstageEnd = p;
+  vm.shadowPool = (p + 4095) & ~(<u64>4095);
+  vm.guestHfnBase = (machine.ramBase + hv) >> PAGE_SHIFT;
+  const map = hostOf(vm.frameMap);
+  for (let g: u64 = 0; g < frames; g++) {
+    store<u32>(map + <usize>(g * 4), <u32>(vm.guestHfnBase + scramble(g, frames)));
+  }
+  memory.fill(hostOf(vm.frameFlags), 0, <usize>(frames * 4));
+  memory.fill(hostOf(vm.ptInfo), 0, <usize>(frames * 8));
+  memory.fill(hostOf(vm.rmap), 0, <usize>(frames * 4 * RMAP_SLOTS));
+  if (machine.mode == MODE_HVM_NESTED) buildGstage();
+  return true;
+}
+
+/** gpaToHpa's answer for a guest-physical address that is not guest RAM. */
+export const NO_HPA: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+
+/** Host-physical address of guest-physical `gpa`, or NO_HPA if it is not guest RAM. */
+export function gpaToHpa(gpa: u64): u64 {
+  const off = gpa - GUEST_RAM_BASE;
+  if (off >= (vm.guestFrames << PAGE_SHIFT)) return NO_HPA;
+  const hfn = <u64>load<u32>(hostOf(vm.frameMap) + <usize>((off >> PAGE_SHIFT) * 4));
+  return (hfn << PAGE_SHIFT) | (gpa & 4095);
+}
+
+/** Host (linear memory) address of `len` bytes of guest RAM at `gpa` within one page, or 0. */
+export function gpaHost(gpa: u64, len: u64): usize {
+  if ((gpa & 4095) + len > 4096) return 0;
+  const hpa = gpaToHpa(gpa);
+  if (hpa == NO_HPA) return 0;
+  return ramHost(hpa, len);
+}
+
+/** The PteLocator for guest page tables: a PTE's gPA through the gPA->hPA map. */
+export function guestLocate(gpa: u64): usize { return gpaHost(gpa, 8); }
+
+@inline export function gfnOf(gpa: u64): u64 { return (gpa - GUEST_RAM_BASE) >> PAGE_SHIFT; }
+@inline export function frameFlagsPtr(gfn: u64): usize { return hostOf(vm.frameFlags) + <usize>(gfn * 4); }
+@inline export function ptInfoPtr(gfn: u64): usize { return hostOf(vm.ptInfo) + <usize>(gfn * 8); }
+@inline export function rmapPtr(gfn: u64): usize { return hostOf(vm.rmap) + <usize>(gfn * 4 * RMAP_SLOTS); }
+
+/**
+ * The G-stage table of hvm-nested (privileged spec 8.5.1, Sv39x4): every guest frame mapped
+ * with a 4 KiB leaf to its host frame, user-accessible (G-stage leaves are checked as U-mode
+ * accesses), readable, writable, executable, with A and D set so the hardware never needs to
+ * update them. Guest-physical addresses outside RAM (the devices) stay unmapped, so the guest
+ * touching them is a guest-page fault: an MMIO exit.
+ */
+function buildGstage(): void {
+  const root = vm.gstageRoot;
+  memory.fill(hostOf(root), 0, <usize>G_ROOT_BYTES);
+  for (let g: u64 = 0; g < vm.guestFrames; g++) {
+    const gpa = GUEST_RAM_BASE + (g << PAGE_SHIFT);
+    const hpa = gpaToHpa(gpa);
+    const leaf = gstageTable(gpa);
+    store<u64>(hostOf(leaf + ((gpa >> 12) & 511) * 8),
+      ((hpa >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D);
+  }
+}
+
+/** The level-0 G-stage table covering `gpa`, allocating the path to it. */
+function gstageTable(gpa: u64): u64 {
+  let table = vm.gstageRoot;
+  for (let level: i32 = 2; level > 0; level--) {
+    const shift = <u64>(12 + 9 * level);
+    const idx = level == 2 ? (gpa >> 30) & 2047 : (gpa >> shift) & 511;
+    const pte = hostOf(table + idx * 8);
+    let e = load<u64>(pte);
+    if ((e & PTE_V) == 0) {
+      const page = vm.gstageNext;
+      vm.gstageNext += 4096;
+      memory.fill(hostOf(page), 0, 4096);
+      e = ((page >> 12) << 10) | PTE_V;
+      store<u64>(pte, e);
+    }
+    table = ((e >> 10) & ((<u64>1 << 44) - 1)) << 12;
+  }
+  return table;
+}
+
+/** hgatp for the VM (mode Sv39x4 = 8, VMID 1, root PPN). */
+export function vmHgatp(): u64 {
+  return (<u64>8 << 60) | (<u64>1 << 44) | (vm.gstageRoot >> 12);
+}
+
