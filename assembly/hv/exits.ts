@@ -10,7 +10,8 @@
 //                  are reflected into the guest kernel, ECALLs from the kernel are hypercalls.
 
 import { Counter } from '../counter-ids';
-import { count, hart, machine, MODE_TRAP_EMULATE, STOP_ERROR } from '../state';
+import { count, hart, machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_TRAP_EMULATE, STOP_ERROR } from '../state';
+import { hvmExit } from './hvm';
 import { CAUSE_INTERRUPT, EXC_ECALL_U, EXC_ILLEGAL_INST, EXC_INST_ACCESS, EXC_INST_PAGE_FAULT,
   EXC_LOAD_ACCESS, EXC_LOAD_PAGE_FAULT, EXC_STORE_ACCESS, EXC_STORE_PAGE_FAULT, IRQ_S_EXT,
   IRQ_S_TIMER } from '../riscv/cause';
@@ -70,7 +71,11 @@ export function hvTrap(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64): 
     teSyncInterrupts();
     return;
   }
-  unhandled(cause, epc, tval | (gpa4 & 0) | (tinst & 0));
+  if (machine.mode == MODE_HVM_SHADOW || machine.mode == MODE_HVM_NESTED) {
+    hvmExit(cause, tval, epc, gpa4, tinst);
+    return;
+  }
+  unhandled(cause, epc, tval);
 }
 
 /**

@@ -1,7 +1,8 @@
 // The hypervisor's entry points for the machine: create a VM in machine RAM and boot the
 // guest in it, in the mode chosen when the VM was created (machine.mode).
 
-import { hart, machine, MODE_TRAP_EMULATE, REGS } from '../state';
+import { hart, machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_TRAP_EMULATE, REGS } from '../state';
+import { hvmReset } from './hvm';
 import { PRV_U } from '../riscv/bits';
 import { hvAreaBytes, vmCreate, gpaHost } from './vm';
 import { KEY_BARE, selectContext, shadowReset } from './shadow';
@@ -33,6 +34,7 @@ export function vmReset(entry: u64, dtbGpa: u64): void {
   hart.scounteren = 7;
   shadowReset();
   vcpuReset();
+  if (machine.mode == MODE_HVM_SHADOW || machine.mode == MODE_HVM_NESTED) hvmReset(entry, dtbGpa);
   if (machine.mode == MODE_TRAP_EMULATE) {
     selectContext(KEY_BARE);
     teApplyView();

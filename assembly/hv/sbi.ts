@@ -6,7 +6,7 @@
 
 import { Counter } from '../counter-ids';
 import { count, hart, machine, rget, rset, HALT_FAIL, HALT_PASS, HALT_RESET, MODE_NATIVE } from '../state';
-import { vcpuRaiseSoft } from './vcpu';
+import { vcpuRaiseSoft, vcpuTimerSet } from './vcpu';
 import { MIP_SSIP, MIP_STIP } from '../riscv/bits';
 import { mtime } from '../devices/clint';
 import { halt } from '../devices/testdev';
@@ -96,6 +96,8 @@ export function sbiCall(): void {
     // set_timer: the next timer event; clears the pending supervisor timer interrupt.
     machine.sbiTimecmp = a0;
     hart.mipSw &= ~MIP_STIP;
+    // In a VM under hardware assist, a new timer also withdraws the injected VSTIP.
+    if (machine.mode != MODE_NATIVE) vcpuTimerSet();
     if (mtime() >= a0) hart.mipSw |= MIP_STIP;
     hart.chunkBreak = 1;
     ret(SBI_SUCCESS, 0);

@@ -362,7 +362,8 @@ export function fill(guestSatp: u64, view: u32, gva: u64, kind: u32, priv: u32, 
   if (kind == KIND_STORE && isTable) return FILL_PT_STORE;
   // The shadow leaf: what this view may do with the page.
   let perm: u64 = gpte & (PTE_R | PTE_W | PTE_X);
-  if (mxr && (gpte & PTE_X) != 0) perm |= PTE_R;
+  // Under trap-emulate the shadow must express MXR itself; in VS-mode the hardware applies it.
+  if (mxr && view != VIEW_HVM && (gpte & PTE_X) != 0) perm |= PTE_R;
   if ((gpte & PTE_D) == 0 || isTable) perm &= ~PTE_W;
   let u: u64 = PTE_U;
   if (view == VIEW_HVM) {

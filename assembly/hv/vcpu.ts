@@ -5,9 +5,9 @@
 // reflected into the guest kernel as the hardware would deliver them to S-mode.
 
 import { Counter } from '../counter-ids';
-import { count, hart, rget, rset } from '../state';
+import { count, hart, machine, MODE_TRAP_EMULATE, rget, rset } from '../state';
 import { CAUSE_INTERRUPT, EXC_ILLEGAL_INST, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from '../riscv/cause';
-import { MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
+import { MIP_SEIP, MIP_SSIP, MIP_STIP, MIP_VSSIP, MIP_VSTIP, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
   MSTATUS_SUM, MSTATUS_XLEN64, PRV_S, PRV_U, SATP_MODE_SHIFT } from '../riscv/bits';
 import * as C from '../riscv/csr';
 import { tlbFlushPage, tlbFlushTranslated } from '../mmu/tlb';
@@ -243,5 +243,13 @@ export function vSum(): bool { return (vcpu.sstatus & MSTATUS_SUM) != 0; }
 export function vMxr(): bool { return (vcpu.sstatus & MSTATUS_MXR) != 0; }
 
 /** Set the guest's software-interrupt pending bit (SBI IPI to itself). */
-export function vcpuRaiseSoft(): void { vcpu.sipSoft |= MIP_SSIP; }
+export function vcpuRaiseSoft(): void {
+  if (machine.mode == MODE_TRAP_EMULATE) vcpu.sipSoft |= MIP_SSIP;
+  else hart.hvip |= MIP_VSSIP;
+}
 
+
+/** SBI set_timer from the guest: under hardware assist it also withdraws the injected VSTIP. */
+export function vcpuTimerSet(): void {
+  if (machine.mode != MODE_TRAP_EMULATE) hart.hvip &= ~MIP_VSTIP;
+}
