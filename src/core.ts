@@ -31,6 +31,10 @@ export interface CoreExports {
   vmOverheadBytes(guestBytes: bigint): bigint;
   vmCreate(mode: number, guestBytes: bigint): boolean;
   guestPageHost(gpa: bigint): number;
+  shadowIncoherent(): number;
+  exitLogPtr(): number;
+  exitLogSize(): number;
+  exitLogNext(): bigint;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

@@ -3,6 +3,7 @@
  * record for tests, and the structured `--stats` JSON documented in docs/counters.md.
  */
 import { Counter } from '../assembly/counter-ids.js';
+import { modeledCycles, type CostTable } from './cost-model.js';
 
 /** Exception cause names (privileged spec v1.12, table 3.6). */
 export const EXCEPTION_NAMES: Record<number, string> = {
@@ -38,8 +39,21 @@ export function namedCounters(values: BigUint64Array): Record<string, bigint> {
 
 const n = (v: bigint) => Number(v);
 
+/** Exit reasons as the stats and the page name them, each with its counter. */
+export const EXIT_REASONS: ReadonlyArray<[string, Counter]> = [
+  ['csr', Counter.EXIT_CSR], ['sret', Counter.EXIT_SRET], ['wfi', Counter.EXIT_WFI],
+  ['sfence', Counter.EXIT_SFENCE], ['satp', Counter.EXIT_SATP], ['hypercall', Counter.EXIT_SBI],
+  ['shadowFill', Counter.EXIT_SHADOW_FILL], ['shadowWriteProtect', Counter.EXIT_SHADOW_WP],
+  ['guestPageFault', Counter.EXIT_GUEST_PAGE_FAULT], ['mmioUart', Counter.EXIT_MMIO_UART],
+  ['mmioPlic', Counter.EXIT_MMIO_PLIC], ['mmioClint', Counter.EXIT_MMIO_CLINT],
+  ['mmioVirtio', Counter.EXIT_MMIO_VIRTIO], ['mmioTest', Counter.EXIT_MMIO_TEST],
+  ['timer', Counter.EXIT_TIMER], ['external', Counter.EXIT_EXTERNAL], ['reflect', Counter.EXIT_REFLECT],
+  ['virtualInstruction', Counter.EXIT_VIRTUAL_INSTRUCTION], ['illegal', Counter.EXIT_ILLEGAL],
+  ['host', Counter.EXIT_HOST],
+];
+
 /** The structured statistics of a run, as `hvlab run --stats` writes them. */
-export function structuredStats(values: BigUint64Array, wallSeconds: number): Record<string, unknown> {
+export function structuredStats(values: BigUint64Array, wallSeconds: number, costs: Partial<CostTable> = {}): Record<string, unknown> {
   const c = (id: number) => values[id];
   const byCause = (base: number, names: Record<number, string>) => {
     const out: Record<string, number> = {};
@@ -69,8 +83,25 @@ export function structuredStats(values: BigUint64Array, wallSeconds: number): Re
     pageWalks: {
       walks: n(c(Counter.WALKS)),
       memoryReferences: n(c(Counter.WALK_REFS)),
+      vsStageReferences: n(c(Counter.WALK_REFS_VS)),
+      gStageReferences: n(c(Counter.WALK_REFS_G)),
+      gStageWalks: n(c(Counter.WALKS_G)),
+      shadowFillReferences: n(c(Counter.WALK_REFS_SHADOW)),
       pageFaults: n(c(Counter.PAGE_FAULTS)),
+      guestPageFaults: n(c(Counter.GUEST_PAGE_FAULTS)),
     },
+    exits: {
+      total: n(c(Counter.EXITS)),
+      byReason: Object.fromEntries(EXIT_REASONS.map(([k, id]) => [k, n(c(id))]).filter(([, v]) => v !== 0)),
+      injections: n(c(Counter.INJECTIONS)),
+    },
+    shadow: {
+      fills: n(c(Counter.SHADOW_FILLS)), zaps: n(c(Counter.SHADOW_ZAPS)),
+      rebuilds: n(c(Counter.SHADOW_REBUILDS)), switches: n(c(Counter.SHADOW_SWITCHES)),
+      evictions: n(c(Counter.SHADOW_EVICTIONS)), pages: n(c(Counter.SHADOW_PAGES)),
+      protected: n(c(Counter.SHADOW_PROTECTED)), unprotected: n(c(Counter.SHADOW_UNPROTECTED)),
+    },
+    modeledCycles: modeledCycles(namedCounters(values), costs),
     mmio: {
       uart: { reads: n(c(Counter.MMIO_UART_READS)), writes: n(c(Counter.MMIO_UART_WRITES)) },
       clint: { reads: n(c(Counter.MMIO_CLINT_READS)), writes: n(c(Counter.MMIO_CLINT_WRITES)) },

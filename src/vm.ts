@@ -9,6 +9,7 @@ import { parseElf, isElf, type LoadedImage } from './loader/elf.js';
 import { loadRaw } from './loader/raw.js';
 import { buildDtb, defaultVirtMachine } from './loader/dtb.js';
 import { namedCounters, structuredStats } from './counters.js';
+import type { CostTable } from './cost-model.js';
 
 export type Firmware = 'none' | 'builtin';
 
@@ -322,11 +323,32 @@ export class Vm {
     return Array.from(new BigUint64Array(this.memory.buffer, base, 32));
   }
 
+  /**
+   * The most recent VM exits, oldest first (at most `max`, at most the core's log size of 256):
+   * each with its trap cause (bit 63 set for interrupts), the guest pc, the trap value and the
+   * instruction count at the exit.
+   */
+  exitLog(max = 256): ExitRecord[] {
+    const size = this.core.exitLogSize();
+    const next = Number(this.core.exitLogNext());
+    const base = (this.core.exitLogPtr() >>> 0) / 8;
+    const words = new BigUint64Array(this.memory.buffer);
+    const out: ExitRecord[] = [];
+    for (let i = Math.max(0, next - Math.min(max, size)); i < next; i++) {
+      const o = base + (i % size) * 4;
+      out.push({ index: i, cause: words[o], pc: words[o + 1], tval: words[o + 2], instructions: words[o + 3] });
+    }
+    return out;
+  }
+
+  /** Shadow page-table entries that disagree with the guest's own tables (0 = coherent). */
+  shadowIncoherence(): number { return this.core.shadowIncoherent(); }
+
   private counterValues(): BigUint64Array {
     return new BigUint64Array(this.memory.buffer, this.core.countersPtr() >>> 0, this.core.counterCount()).slice();
   }
   counters(): Record<string, bigint> { return namedCounters(this.counterValues()); }
-  stats(): Record<string, unknown> { return structuredStats(this.counterValues(), this.wallSeconds); }
+  stats(costs: Partial<CostTable> = {}): Record<string, unknown> { return structuredStats(this.counterValues(), this.wallSeconds, costs); }
 
   /**
    * A snapshot of the stopped machine: all machine state lives in linear memory (the core
@@ -347,6 +369,8 @@ export class Vm {
     this.stopped = undefined;
   }
 }
+
+export interface ExitRecord { index: number; cause: bigint; pc: bigint; tval: bigint; instructions: bigint }
 
 export interface RunGuestOptions extends VmConfig {
   /** Stop after this many instructions (default 2e9). */

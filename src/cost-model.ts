@@ -1,0 +1,111 @@
+/**
+ * The cost model (DESIGN.md "Counters and the cost model"): modeled cycles = sum over events of
+ * count x cost, from one table. The core only counts; this file prices. Every default is
+ * explained, with where its order of magnitude comes from, in docs/cost-model.md. A user can
+ * override any entry (`hvlab run --costs FILE.json`, or `modeledCycles(counters, overrides)`).
+ */
+import { HvlabError } from './errors.js';
+
+export interface CostTable {
+  /** A retired instruction (an in-order core's CPI of 1). */
+  instruction: number;
+  /** One page-table memory reference by the hardware walker (any stage). */
+  walkRef: number;
+  /** One guest PTE read by the hypervisor while filling a shadow entry (software walk). */
+  shadowWalkRef: number;
+  /** A trap taken inside the guest or the bare machine (exception or interrupt entry + xRET). */
+  trap: number;
+  /** The fixed cost of any VM exit: leave the guest, save and restore state, re-enter. */
+  exit: number;
+  /** Extra work per exit, by what the hypervisor did. */
+  emulateInstruction: number;
+  shadowFill: number;
+  shadowWriteProtect: number;
+  shadowSwitch: number;
+  mmio: number;
+  hypercall: number;
+  reflect: number;
+  inject: number;
+  /** An exit handed to the host's user space (a device model in TypeScript). */
+  hostExit: number;
+  /** Flushing the TLB (the refills are counted as misses and walks). */
+  tlbFlush: number;
+}
+
+export const DEFAULT_COSTS: Readonly<CostTable> = Object.freeze({
+  instruction: 1,
+  walkRef: 20,
+  shadowWalkRef: 30,
+  trap: 40,
+  exit: 1000,
+  emulateInstruction: 150,
+  shadowFill: 400,
+  shadowWriteProtect: 600,
+  shadowSwitch: 300,
+  mmio: 300,
+  hypercall: 200,
+  reflect: 300,
+  inject: 150,
+  hostExit: 10000,
+  tlbFlush: 100,
+});
+
+/** Check a user's overrides: known keys, finite non-negative numbers. */
+export function parseCostOverrides(json: unknown, source = 'costs'): Partial<CostTable> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new HvlabError('BAD_COSTS', `${source}: expected a JSON object of costs, e.g. {"exit": 800}`);
+  }
+  const out: Partial<CostTable> = {};
+  for (const [k, v] of Object.entries(json)) {
+    if (!(k in DEFAULT_COSTS)) {
+      throw new HvlabError('BAD_COSTS', `${source}: unknown cost '${k}' (known: ${Object.keys(DEFAULT_COSTS).join(', ')})`);
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new HvlabError('BAD_COSTS', `${source}: cost '${k}' must be a number >= 0, got ${JSON.stringify(v)}`);
+    }
+    (out as Record<string, number>)[k] = v;
+  }
+  return out;
+}
+
+export interface CycleBreakdown {
+  total: number;
+  instructions: number;
+  pageWalks: number;
+  traps: number;
+  exits: number;
+  exitHandling: number;
+  tlbFlushes: number;
+}
+
+const get = (c: Record<string, bigint>, k: string) => Number(c[k] ?? 0n);
+
+/** Modeled cycles of a run from its named counters (Vm.counters()). */
+export function modeledCycles(c: Record<string, bigint>, overrides: Partial<CostTable> = {}): CycleBreakdown {
+  const t = { ...DEFAULT_COSTS, ...overrides };
+  const instructionCount = get(c, 'INSTRET_U') + get(c, 'INSTRET_S') + get(c, 'INSTRET_M');
+  const instructions = instructionCount * t.instruction;
+  const pageWalks = (get(c, 'WALK_REFS') + get(c, 'WALK_REFS_VS') + get(c, 'WALK_REFS_G')) * t.walkRef +
+    get(c, 'WALK_REFS_SHADOW') * t.shadowWalkRef;
+  let trapCount = 0;
+  for (const [k, v] of Object.entries(c)) if (k.startsWith('EXC_') || k.startsWith('IRQ_')) trapCount += Number(v);
+  const exitCount = get(c, 'EXITS');
+  // A trap that exits is priced as an exit, not also as a trap.
+  const traps = Math.max(0, trapCount - exitCount) * t.trap;
+  const exits = exitCount * t.exit + get(c, 'EXIT_HOST') * t.hostExit;
+  const exitHandling =
+    (get(c, 'EXIT_CSR') + get(c, 'EXIT_SRET') + get(c, 'EXIT_WFI') + get(c, 'EXIT_SFENCE')) * t.emulateInstruction +
+    get(c, 'EXIT_SHADOW_FILL') * t.shadowFill +
+    get(c, 'EXIT_SHADOW_WP') * t.shadowWriteProtect +
+    get(c, 'SHADOW_SWITCHES') * t.shadowSwitch +
+    (get(c, 'EXIT_MMIO_UART') + get(c, 'EXIT_MMIO_PLIC') + get(c, 'EXIT_MMIO_CLINT') + get(c, 'EXIT_MMIO_VIRTIO') +
+      get(c, 'EXIT_MMIO_TEST')) * t.mmio +
+    get(c, 'EXIT_SBI') * t.hypercall +
+    get(c, 'EXIT_REFLECT') * t.reflect +
+    get(c, 'INJECTIONS') * t.inject;
+  const tlbFlushes = get(c, 'TLB_FLUSHES') * t.tlbFlush;
+  return {
+    total: instructions + pageWalks + traps + exits + exitHandling + tlbFlushes,
+    instructions, pageWalks, traps, exits, exitHandling, tlbFlushes,
+  };
+}
