@@ -7,6 +7,7 @@
 import { Counter } from '../counter-ids';
 import { count, hart, machine, rget, rset, HALT_FAIL, HALT_PASS, HALT_RESET, MODE_NATIVE } from '../state';
 import { vcpuRaiseSoft, vcpuTimerSet } from './vcpu';
+import { gpaHost, GUEST_RAM_BASE, vm } from './vm';
 import { MIP_SSIP, MIP_STIP } from '../riscv/bits';
 import { mtime } from '../devices/clint';
 import { halt } from '../devices/testdev';
@@ -69,6 +70,20 @@ function maskSelectsHart0(mask: u64, base: u64): i32 {
   if (base != 0) return mask == 0 ? 0 : -1;    // names harts that do not exist
   if ((mask & ~(<u64>1)) != 0) return -1;
   return <i32>(mask & 1);
+}
+
+/** Is [pa, pa + len) all RAM of the caller (machine RAM natively, guest RAM in a VM)? */
+function callerRange(pa: u64, len: u64): bool {
+  if (len == 0) return true;
+  if (pa + len < pa) return false;
+  if (machine.mode == MODE_NATIVE) return physRange(pa, len) != 0;
+  return gpaHost(pa, 1) != 0 && gpaHost(pa + len - 1, 1) != 0 &&
+    (pa - GUEST_RAM_BASE) + len <= (vm.guestFrames << 12);
+}
+
+/** Host address of one byte of the caller's RAM (checked by callerRange first). */
+function callerByte(pa: u64): usize {
+  return machine.mode == MODE_NATIVE ? physRange(pa, 1) : gpaHost(pa, 1);
 }
 
 /** Serve the ECALL an S-mode kernel made to the builtin firmware. */
@@ -170,21 +185,21 @@ export function sbiCall(): void {
     count(Counter.SBI_DBCN);
     if (fid == 0 || fid == 1) {
       // console_write / console_read (num_bytes, base_addr_lo, base_addr_hi): the buffer must
-      // lie inside guest RAM (SBI section 12.1: SBI_ERR_INVALID_PARAM otherwise). On RV64
-      // base_addr_hi carries bits above 64 and must be zero.
+      // lie inside the caller's RAM (SBI section 12.1: SBI_ERR_INVALID_PARAM otherwise). On RV64
+      // base_addr_hi carries bits above 64 and must be zero. In a VM the address is
+      // guest-physical and every byte goes through the VM's gPA->hPA map.
       const len = a0;
-      const h = a2 == 0 ? physRange(a1, len) : 0;
-      if (h == 0) { ret(SBI_ERR_INVALID_PARAM, 0); return; }
+      if (a2 != 0 || !callerRange(a1, len)) { ret(SBI_ERR_INVALID_PARAM, 0); return; }
       let n: u64 = 0;
       if (fid == 0) {
         // Write what fits; the caller retries with the rest, as the spec allows.
         const room = <u64>txFree();
         const todo = len < room ? len : room;
-        for (; n < todo; n++) txPut(load<u8>(h + <usize>n));
+        for (; n < todo; n++) txPut(load<u8>(callerByte(a1 + n)));
         count(Counter.UART_TX_BYTES, n);
         if (txFree() < 2048) hart.chunkBreak = 1;
       } else {
-        while (n < len && rxAvailable() != 0) { store<u8>(h + <usize>n, <u8>rxGet()); n++; }
+        while (n < len && rxAvailable() != 0) { store<u8>(callerByte(a1 + n), <u8>rxGet()); n++; }
         count(Counter.UART_RX_BYTES, n);
       }
       ret(SBI_SUCCESS, n);
