@@ -2,11 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { HvlabError } from '../errors.js';
 import { runCommand } from './run.js';
+import { benchCommand } from './bench.js';
 
 const USAGE = `usage: hvlab <command> [options]
 
 commands:
   run IMAGE     boot an image with this terminal as its console (hvlab run --help)
+  bench         hvos workloads in each execution mode, with their costs (hvlab bench --help)
 
 hvlab is a hypervisor laboratory: a RISC-V RV64 machine in WebAssembly.`;
 
@@ -21,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { console.log(USAGE); return 0; }
     if (cmd === '--version' || cmd === '-v') { console.log(version()); return 0; }
     if (cmd === 'run') return await runCommand(rest);
+    if (cmd === 'bench') return await benchCommand(rest);
     throw new HvlabError('BAD_COMMAND', `unknown command '${cmd}' (see hvlab --help)`);
   } catch (e) {
     if (e instanceof HvlabError) {

@@ -5,7 +5,7 @@
  * describes the protocol.
  */
 
-/** What the page chooses; `mode` is passed through to the VM config as the hypervisor lands. */
+/** What the page chooses; `mode` is passed through to the VM config (src/vm.ts MODES). */
 export interface BootConfig {
   mode: string;
   memMiB: number;
@@ -44,7 +44,15 @@ export interface StatsMessage {
   runSeconds: number;
   /** The core's named counters (src/counters.ts namedCounters). */
   counters: Record<string, bigint>;
+  /** The most recent VM exits, oldest first (vm.exitLog(EXIT_TRACE_LENGTH)); absent in native mode. */
+  exitLog?: ExitEntry[];
 }
+
+/** How many of the latest exits each stats message carries. */
+export const EXIT_TRACE_LENGTH = 30;
+
+/** One VM exit (src/vm.ts ExitRecord): cause with bit 63 set for interrupts, guest pc, tval. */
+export interface ExitEntry { index: number; cause: bigint; pc: bigint; tval: bigint; instructions: bigint }
 
 export type FromWorker =
   | { type: 'console'; text: string }

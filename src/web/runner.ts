@@ -13,7 +13,7 @@
 import { Vm, type VmConfig, type StopInfo } from '../vm.js';
 import { Stop, type Instantiate } from '../core.js';
 import { HvlabError } from '../errors.js';
-import type { BootConfig, FromWorker, RunState, ToWorker } from './protocol.js';
+import { EXIT_TRACE_LENGTH, type BootConfig, type FromWorker, type RunState, type ToWorker } from './protocol.js';
 
 export interface RunnerTiming {
   /** Instructions per call of vm.run(). */
@@ -107,10 +107,9 @@ export class VmRunner {
     this.setState('booting');
     let vm: Vm;
     try {
-      // `mode` selects the hypervisor mode once VmConfig has it; 'native' is the bare machine.
+      // hvos is a kernel: it runs on the builtin SBI natively, and every VM mode needs it anyway.
       const vmConfig: VmConfig = {
-        memMiB: config.memMiB, clock: config.clock, firmware: 'builtin',
-        ...(config.mode !== 'native' ? { mode: config.mode as VmConfig['mode'] } : {}),
+        memMiB: config.memMiB, clock: config.clock, firmware: 'builtin', mode: config.mode as VmConfig['mode'],
       };
       vm = await Vm.create(vmConfig, { module, instantiate: this.instantiate });
       if (gen !== this.gen) return;
@@ -235,6 +234,7 @@ export class VmRunner {
     this.post({
       type: 'stats', t: this.lastStats, state: this.state, instructions: vm.instructions,
       mtime: vm.mtime, runSeconds: vm.wallTime, counters: vm.counters(),
+      ...(this.config && this.config.mode !== 'native' ? { exitLog: vm.exitLog(EXIT_TRACE_LENGTH) } : {}),
     });
   }
 

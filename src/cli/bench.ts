@@ -1,0 +1,104 @@
+/**
+ * `hvlab bench`: run hvos workloads in each execution mode with the deterministic clock and
+ * print what each costs (exits by class, page-walk references, TLB misses, modeled cycles,
+ * wall time); write every counter as JSON. Figures other than wall time reproduce exactly.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { HvlabError } from '../errors.js';
+import { loadCoreModule } from '../node/load-core.js';
+import { parseCostOverrides, type CostTable } from '../cost-model.js';
+import { ALL_MODES, checkNames, measure, WORKLOADS, type Measurement } from '../bench/workloads.js';
+import type { Mode } from '../vm.js';
+
+export const BENCH_USAGE = `usage: hvlab bench [--workloads LIST] [--modes LIST] [--json FILE] [--costs FILE]
+
+Run hvos workloads in each execution mode (deterministic clock) and print their costs.
+
+options:
+  --workloads LIST   comma-separated, from: ${Object.keys(WORKLOADS).join(', ')} (default: all)
+  --modes LIST       comma-separated, from: ${ALL_MODES.join(', ')} (default: all)
+  --json FILE        also write every counter of every run as JSON
+  --costs FILE       JSON object overriding cost-model entries (docs/cost-model.md)
+  -h, --help         this help`;
+
+const n = (c: Record<string, bigint>, k: string) => Number(c[k] ?? 0n);
+
+/** Exits grouped the way the literature talks about them. */
+export function exitClasses(c: Record<string, bigint>): Record<string, number> {
+  return {
+    privileged: n(c, 'EXIT_CSR') + n(c, 'EXIT_SRET') + n(c, 'EXIT_WFI') + n(c, 'EXIT_REFLECT') +
+      n(c, 'EXIT_VIRTUAL_INSTRUCTION') + n(c, 'EXIT_ILLEGAL'),
+    pageTable: n(c, 'EXIT_SHADOW_FILL') + n(c, 'EXIT_SHADOW_WP') + n(c, 'EXIT_SATP') + n(c, 'EXIT_SFENCE') +
+      n(c, 'EXIT_GUEST_PAGE_FAULT'),
+    io: n(c, 'EXIT_MMIO_UART') + n(c, 'EXIT_MMIO_PLIC') + n(c, 'EXIT_MMIO_CLINT') + n(c, 'EXIT_MMIO_VIRTIO') + n(c, 'EXIT_MMIO_TEST'),
+    hypercall: n(c, 'EXIT_SBI'),
+    interrupt: n(c, 'EXIT_TIMER') + n(c, 'EXIT_EXTERNAL'),
+  };
+}
+
+function walkRefs(c: Record<string, bigint>): number {
+  return n(c, 'WALK_REFS') + n(c, 'WALK_REFS_VS') + n(c, 'WALK_REFS_G') + n(c, 'WALK_REFS_SHADOW');
+}
+function tlbMisses(c: Record<string, bigint>): number {
+  return n(c, 'TLB_FETCH_MISSES') + n(c, 'TLB_LOAD_MISSES') + n(c, 'TLB_STORE_MISSES');
+}
+
+export function formatTable(rows: Measurement[]): string {
+  const head = ['workload', 'mode', 'instructions', 'exits', 'priv', 'pt', 'io', 'hcall', 'irq', 'walk refs', 'TLB misses', 'Mcycles', 'wall ms'];
+  const body = rows.map((m) => {
+    const c = m.counters;
+    const e = exitClasses(c);
+    return [m.workload, m.mode, String(n(c, 'INSTRET_U') + n(c, 'INSTRET_S') + n(c, 'INSTRET_M')), String(n(c, 'EXITS')),
+      String(e.privileged), String(e.pageTable), String(e.io), String(e.hypercall), String(e.interrupt),
+      String(walkRefs(c)), String(tlbMisses(c)), (m.cycles.total / 1e6).toFixed(2), (m.wallSeconds * 1000).toFixed(1)];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
+      workloads: { type: 'string' }, modes: { type: 'string' }, json: { type: 'string' }, costs: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    } });
+  } catch (e) {
+    throw new HvlabError('BAD_OPTION', `${(e as Error).message.split('\n')[0]} (see hvlab bench --help)`);
+  }
+  const v = parsed.values;
+  if (v.help) { console.log(BENCH_USAGE); return 0; }
+  const workloads = v.workloads ? v.workloads.split(',') : Object.keys(WORKLOADS);
+  const modes = (v.modes ? v.modes.split(',') : [...ALL_MODES]) as Mode[];
+  checkNames('workload', workloads, Object.keys(WORKLOADS));
+  checkNames('mode', modes, ALL_MODES);
+  let costs: Partial<CostTable> = {};
+  if (v.costs) {
+    let text: string;
+    try { text = await readFile(v.costs, 'utf8'); } catch { throw new HvlabError('BAD_OPTION', `--costs: cannot read ${v.costs}`); }
+    let json: unknown;
+    try { json = JSON.parse(text); } catch (e) { throw new HvlabError('BAD_COSTS', `${v.costs}: not JSON (${(e as Error).message})`); }
+    costs = parseCostOverrides(json, v.costs);
+  }
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const image = new Uint8Array(await readFile(join(root, 'guests', 'hvos', 'prebuilt', 'hvos.elf')));
+  const source = await loadCoreModule();
+  const rows: Measurement[] = [];
+  for (const w of workloads) {
+    for (const m of modes) rows.push(await measure(image, source, m, w, WORKLOADS[w], costs));
+  }
+  console.log(formatTable(rows));
+  if (v.json) {
+    const json = rows.map((r) => ({
+      workload: r.workload, command: r.command, mode: r.mode, wallSeconds: r.wallSeconds,
+      exitClasses: exitClasses(r.counters), modeledCycles: r.cycles,
+      counters: Object.fromEntries(Object.entries(r.counters).map(([k, x]) => [k, Number(x)])),
+    }));
+    await writeFile(v.json, JSON.stringify({ costs, runs: json }, null, 2) + '\n');
+  }
+  return 0;
+}
