@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { QEMU_BINARY, qemuAvailable } from './qemu.js';
+import { normalise, PROMPT } from './support/hvos.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const hvosDir = join(root, 'guests', 'hvos');
@@ -20,22 +21,6 @@ const goldenDir = join(root, 'test', 'golden', 'hvos');
 const sessionIn = readFileSync(join(goldenDir, 'session.in'), 'latin1');
 const sessionOut = join(goldenDir, 'session.out');
 const updateGolden = !!process.env.UPDATE_GOLDEN;
-
-const BANNER = 'hvos v';
-const PROMPT = 'hvos$ ';
-
-/**
- * Make a transcript comparable across platforms and runs: drop what the firmware printed
- * before the banner, turn "\r\n" into "\n", and replace the lines that legitimately differ.
- */
-export function normalise(raw: string): string {
-  const start = raw.indexOf(BANNER);
-  const text = (start < 0 ? raw : raw.slice(start)).replace(/\r\n/g, '\n');
-  return text
-    .replace(/^SBI: .*$/gm, 'SBI: <platform>')
-    .replace(/^(Hypervisor detected|No hypervisor detected).*$/gm, '<hypervisor>')
-    .replace(/ time=.*$/gm, ' time=<t>');
-}
 
 interface Step {
   /** Wait until the console has shown this many occurrences of `text`... */
