@@ -1,11 +1,12 @@
 /**
  * The live counters, in the spirit of kvm_stat: one entry per row, each with a one-sentence
- * explanation and a link into docs/counters.md. A counter the core adds (exits by reason,
- * modeled cycles, as the hypervisor lands) is one entry here; until then any counter the core
- * reports that has no entry is still shown, under "Other", so nothing is hidden. Rows of
- * counters that are zero in every VM are hidden unless `always` is set.
+ * explanation and a link into docs/counters.md (modeled cycles: docs/cost-model.md), with a
+ * total and a per-second column. A counter the core adds is one entry here; until then any
+ * counter the core reports that has no entry is still shown, under "Other", so nothing is
+ * hidden. Rows of counters that are zero in every VM are hidden unless `always` is set.
  */
 import { EXCEPTION_NAMES, INTERRUPT_NAMES } from '../src/counters.js';
+import { modeledCycles, type CycleBreakdown } from '../src/cost-model.js';
 
 export type Counters = Record<string, bigint>;
 
@@ -20,7 +21,7 @@ export interface CounterRow {
   /** Show a per-second rate column. */
   rate?: boolean;
   always?: boolean;
-  /** The anchor in docs/counters.md (default: its group's section, GROUP_DOCS). */
+  /** The anchor in docs/counters.md, or a `file.md#anchor` of docs/ (default: its group's, GROUP_DOCS). */
   doc?: string;
 }
 
@@ -29,6 +30,8 @@ const GROUP_DOCS: Record<string, string> = {
   'Instructions': 'instructions', 'Exceptions by cause': 'traps', 'Interrupts by cause': 'traps',
   'TLB': 'tlb-and-page-walks', 'Page walks': 'tlb-and-page-walks',
   'MMIO by device': 'mmio-firmware-console', 'SBI calls': 'mmio-firmware-console', 'Console': 'mmio-firmware-console',
+  'Exits by reason': 'exits', 'Injections': 'exits', 'Emulated CSR accesses': 'exits',
+  'Shadow paging': 'shadow-paging', 'Modeled cycles': 'cost-model.md',
 };
 
 const sum = (...keys: string[]) => (c: Counters): bigint | undefined => {
@@ -76,14 +79,90 @@ function mmioRows(): CounterRow[] {
   })));
 }
 
+const EXIT_REASONS: [string, string, string][] = [
+  ['CSR', 'csr access', 'A CSR instruction of the deprivileged guest kernel (trap-emulate), emulated on its virtual CSRs.'],
+  ['SRET', 'sret', 'The guest kernel returning to user mode (trap-emulate): the hypervisor switches the virtual privilege.'],
+  ['WFI', 'wfi', 'The guest waiting for an interrupt: the hypervisor lets the hart sleep until the guest\'s next event.'],
+  ['SFENCE', 'sfence.vma', 'A guest TLB flush, intercepted so the hypervisor can drop the matching shadow entries.'],
+  ['SATP', 'satp write', 'A guest address-space switch, intercepted so the hypervisor can switch to the matching shadow root.'],
+  ['SBI', 'hypercall', 'An SBI call of the guest kernel (timer, console, reset), served by the hypervisor.'],
+  ['SHADOW_FILL', 'shadow fill', 'A page fault on an address the shadow tables do not map yet: the hypervisor walks the guest\'s table and fills the entry.'],
+  ['SHADOW_WP', 'shadow write-protect', 'A guest store to one of its own (write-protected) page-table pages, emulated so the shadow stays coherent.'],
+  ['GUEST_PAGE_FAULT', 'guest-page fault', 'A G-stage (guest-physical) fault that was not MMIO.'],
+  ['MMIO_UART', 'mmio uart', 'A guest access to the emulated UART (the console): every register read or write exits.'],
+  ['MMIO_PLIC', 'mmio plic', 'A guest access to the emulated interrupt controller (claim, complete, enable).'],
+  ['MMIO_CLINT', 'mmio clint', 'A guest access to the emulated core-local interruptor (timer compare, software interrupts).'],
+  ['MMIO_VIRTIO', 'mmio virtio', 'A guest access to an emulated virtio-mmio slot.'],
+  ['MMIO_TEST', 'mmio test', 'A guest access to the emulated SiFive test device (poweroff).'],
+  ['TIMER', 'timer interrupt', 'A timer interrupt taken by the hypervisor while the guest ran (then injected into it).'],
+  ['EXTERNAL', 'external interrupt', 'A device (PLIC) interrupt taken by the hypervisor while the guest ran.'],
+  ['REFLECT', 'reflected trap', 'A guest trap (system call, page fault) that the hypervisor forwarded to the guest kernel, as in trap-emulate and shadow modes.'],
+  ['VIRTUAL_INSTRUCTION', 'virtual instruction', 'A virtual-instruction exception: the guest in VS-mode ran something the H extension traps (VTVM, VTW, VTSR, hypervisor CSRs).'],
+  ['ILLEGAL', 'illegal instruction', 'An illegal instruction of the guest, reflected into it.'],
+  ['HOST', 'to host', 'An exit handled outside the core, by a device model in TypeScript (the heaviest kind).'],
+];
+
+const CSRS = ['SSTATUS', 'SIE', 'STVEC', 'SCOUNTEREN', 'SENVCFG', 'SSCRATCH', 'SEPC', 'SCAUSE', 'STVAL', 'SIP', 'SATP'];
+
+function exitRows(): CounterRow[] {
+  return [
+    { key: 'EXITS', label: 'total', group: 'Exits by reason', rate: true, always: true,
+      explain: 'Every VM exit: a trap that left the guest for the hypervisor (zero on the bare machine, which has none).' },
+    ...EXIT_REASONS.map(([k, label, explain]) => ({ key: `EXIT_${k}`, label, group: 'Exits by reason', rate: true, explain })),
+    { key: 'INJECTIONS', label: 'virtual interrupts', group: 'Injections', rate: true,
+      explain: 'Interrupts the hypervisor delivered into the guest (timer, external, software).' },
+    ...CSRS.map((csr) => ({ key: `CSR_${csr}`, label: csr.toLowerCase(), group: 'Emulated CSR accesses', rate: true,
+      explain: `Accesses to the guest's virtual ${csr.toLowerCase()} emulated by the hypervisor (trap-emulate).` })),
+    { key: 'CSR_OTHER', label: 'other', group: 'Emulated CSR accesses', rate: true, explain: 'Emulated accesses to any other CSR.' },
+  ];
+}
+
+function shadowRows(): CounterRow[] {
+  const rows: [string, string, string][] = [
+    ['FILLS', 'fills', 'Shadow page-table entries built from the guest\'s own PTEs, on demand.'],
+    ['ZAPS', 'zaps', 'Shadow entries dropped because the guest changed the PTE they came from.'],
+    ['REBUILDS', 'rebuilds', 'Times everything shadowed was dropped at once (pool exhausted, or a mapping untraceable).'],
+    ['SWITCHES', 'root switches', 'Guest address-space switches (satp writes) that changed the shadow root.'],
+    ['EVICTIONS', 'root evictions', 'Cached shadow roots evicted to make room for another address space.'],
+    ['PAGES', 'pages', 'Shadow page-table pages allocated by the hypervisor.'],
+    ['PROTECTED', 'write-protected', 'Guest page-table pages write-protected so edits to them exit.'],
+    ['UNPROTECTED', 'unprotected', 'Guest page-table pages released from write protection after a flood of writes.'],
+  ];
+  return rows.map(([k, label, explain]) => ({ key: `SHADOW_${k}`, label, group: 'Shadow paging', rate: true, explain }));
+}
+
+/** Modeled cycles from the default cost table (src/cost-model.ts), rounded to whole cycles. */
+const cycles = (part: keyof CycleBreakdown) => (c: Counters): bigint | undefined =>
+  c.INSTRET_U === undefined ? undefined : BigInt(Math.round(modeledCycles(c)[part]));
+
+function cycleRows(): CounterRow[] {
+  const parts: [keyof CycleBreakdown, string, string][] = [
+    ['instructions', 'instructions', 'Retired instructions at one cycle each.'],
+    ['pageWalks', 'page walks', 'Page-table references of every stage (and of shadow fills) at their cost each.'],
+    ['traps', 'traps', 'Traps that stayed inside the guest (or the bare machine), at a trap\'s cost each.'],
+    ['exits', 'exits', 'The fixed cost of leaving and re-entering the guest, once per exit.'],
+    ['exitHandling', 'exit handling', 'What the hypervisor did for each exit: emulate, fill a shadow entry, model a device, inject.'],
+    ['tlbFlushes', 'tlb flushes', 'TLB flushes at their cost each (the refills are counted as page walks).'],
+  ];
+  return [
+    { key: 'CYCLES_TOTAL', label: 'total', group: 'Modeled cycles', rate: true, always: true, value: cycles('total'),
+      explain: 'What the run would cost on a simple in-order core: each event counted times its price in a cost table, not a measurement.' },
+    ...parts.map(([part, label, explain]) => ({
+      key: `CYCLES_${part.toUpperCase()}`, label, group: 'Modeled cycles', rate: true, always: true, value: cycles(part), explain,
+    })),
+  ];
+}
+
 export const COUNTER_ROWS: CounterRow[] = [
   { key: 'INSTRUCTIONS', label: 'total', group: 'Instructions', rate: true, always: true,
     value: sum('INSTRET_U', 'INSTRET_S', 'INSTRET_M'), explain: 'Instructions retired in all modes; the rate is the MIPS.' },
   { key: 'INSTRET_U', label: 'U-mode', group: 'Instructions', rate: true, always: true, explain: 'Instructions retired in user mode (the programs).' },
   { key: 'INSTRET_S', label: 'S-mode', group: 'Instructions', rate: true, always: true, explain: 'Instructions retired in supervisor mode (the guest kernel).' },
   { key: 'INSTRET_M', label: 'M-mode', group: 'Instructions', rate: true, always: true, explain: 'Instructions retired in machine mode (firmware; zero with the builtin SBI, which runs in the core).' },
+  { key: 'INSTRET_V', label: 'in the VM (V=1)', group: 'Instructions', rate: true, explain: 'Instructions retired with V=1, by a guest running under the H extension (also counted in U-mode and S-mode).' },
   { key: 'IDLE_INSTRUCTIONS', label: 'idle skipped', group: 'Instructions', rate: true, explain: 'Instruction times skipped by the deterministic clock while the hart slept in WFI.' },
   ...trapRows(),
+  ...exitRows(),
   { key: 'TLB_FETCH_LOOKUPS', label: 'fetch lookups', group: 'TLB', rate: true, always: true, explain: 'Translations looked up in the TLB for instruction fetches (one per instruction).' },
   { key: 'TLB_FETCH_MISSES', label: 'fetch misses', group: 'TLB', rate: true, always: true, explain: 'Fetch lookups that missed and walked the page table.' },
   { key: 'TLB_LOAD_LOOKUPS', label: 'load lookups', group: 'TLB', rate: true, always: true, explain: 'Translations looked up in the TLB for loads.' },
@@ -91,9 +170,26 @@ export const COUNTER_ROWS: CounterRow[] = [
   { key: 'TLB_STORE_LOOKUPS', label: 'store lookups', group: 'TLB', rate: true, always: true, explain: 'Translations looked up in the TLB for stores.' },
   { key: 'TLB_STORE_MISSES', label: 'store misses', group: 'TLB', rate: true, always: true, explain: 'Store lookups that missed and walked the page table.' },
   { key: 'TLB_FLUSHES', label: 'flushes', group: 'TLB', rate: true, always: true, explain: 'TLB flushes (sfence.vma, satp writes).' },
+  { key: 'TLB_FLUSHES_GUEST', label: 'guest flushes', group: 'TLB', rate: true, explain: 'Flushes of the guest\'s (V=1) TLB view: vsatp and hgatp writes, sfence.vma in VS-mode, hfence.' },
   { key: 'WALKS', label: 'walks', group: 'Page walks', rate: true, always: true, explain: 'Page-table walks made to fill the TLB.' },
-  { key: 'WALK_REFS', label: 'memory references', group: 'Page walks', rate: true, always: true, explain: 'Page-table entries read by those walks: 3 for a full Sv39 walk to a 4 KiB page, fewer for larger pages, up to 15 for a two-stage walk.' },
+  { key: 'WALK_REFS', label: 'native refs', group: 'Page walks', rate: true, always: true, doc: 'tlb-and-page-walks',
+    explain: 'PTEs read by single-stage walks (the bare machine, or the shadow tables): 3 for a full Sv39 walk to a 4 KiB page, fewer for larger pages.' },
+  { key: 'WALK_REFS_VS', label: 'VS-stage refs', group: 'Page walks', rate: true, doc: 'tlb-and-page-walks',
+    explain: 'PTEs of the guest\'s own table read by two-stage walks (hvm-nested), at most 3 per walk.' },
+  { key: 'WALK_REFS_G', label: 'G-stage refs', group: 'Page walks', rate: true, doc: 'tlb-and-page-walks',
+    explain: 'PTEs of the hypervisor\'s Sv39x4 table read to translate guest-physical addresses: up to 12 more per two-stage walk, the price of nesting.' },
+  { key: 'WALKS_G', label: 'G-stage walks', group: 'Page walks', rate: true, doc: 'tlb-and-page-walks',
+    explain: 'G-stage translations made, one for each guest page-table page and one for the final guest-physical address.' },
+  { key: 'WALK_REFS_SHADOW', label: 'shadow fill refs', group: 'Page walks', rate: true, doc: 'tlb-and-page-walks',
+    explain: 'Guest PTEs read in software by the hypervisor while filling shadow entries.' },
+  { key: 'NPWC_HITS', label: 'nested PWC hits', group: 'Page walks', rate: true, doc: 'tlb-and-page-walks',
+    explain: 'G-stage translations of guest page-table pages answered by the nested page-walk cache.' },
+  { key: 'NPWC_MISSES', label: 'nested PWC misses', group: 'Page walks', rate: true, doc: 'tlb-and-page-walks',
+    explain: 'G-stage translations of guest page-table pages that missed the nested page-walk cache and walked.' },
   { key: 'PAGE_FAULTS', label: 'page faults', group: 'Page walks', rate: true, always: true, explain: 'Walks that ended in a page fault.' },
+  { key: 'GUEST_PAGE_FAULTS', label: 'guest-page faults', group: 'Page walks', rate: true, doc: 'tlb-and-page-walks',
+    explain: 'Walks whose G-stage found no mapping (most are the guest\'s MMIO, which the hypervisor emulates).' },
+  ...shadowRows(),
   ...mmioRows(),
   { key: 'SBI_BASE', label: 'base', group: 'SBI calls', explain: 'SBI base extension calls (version and extension probes).' },
   { key: 'SBI_TIME', label: 'time', group: 'SBI calls', rate: true, explain: 'SBI set_timer calls: the kernel arming its next timer interrupt.' },
@@ -102,9 +198,11 @@ export const COUNTER_ROWS: CounterRow[] = [
   { key: 'SBI_HSM', label: 'hsm', group: 'SBI calls', explain: 'SBI hart state management calls.' },
   { key: 'SBI_SRST', label: 'srst', group: 'SBI calls', explain: 'SBI system reset calls (poweroff, reboot).' },
   { key: 'SBI_DBCN', label: 'dbcn', group: 'SBI calls', explain: 'SBI debug console calls.' },
+  { key: 'SBI_HVLAB', label: 'hvlab pv', group: 'SBI calls', rate: true, explain: 'Calls to the hvlab paravirtual extension (VMs only).' },
   { key: 'SBI_OTHER', label: 'unsupported', group: 'SBI calls', explain: 'SBI calls to extensions the firmware does not implement.' },
   { key: 'UART_TX_BYTES', label: 'output bytes', group: 'Console', rate: true, explain: 'Bytes the guest wrote to the UART.' },
   { key: 'UART_RX_BYTES', label: 'input bytes', group: 'Console', rate: true, explain: 'Bytes the guest read from the UART.' },
+  ...cycleRows(),
 ];
 
 const KNOWN = new Set(COUNTER_ROWS.map((r) => r.key));
@@ -127,5 +225,14 @@ export function valueOf(row: CounterRow, c: Counters): bigint | undefined {
 
 export function docHref(row: CounterRow): string {
   const anchor = row.doc ?? GROUP_DOCS[row.group];
-  return anchor ? `docs/counters.md#${anchor}` : 'docs/counters.md';
+  if (!anchor) return 'docs/counters.md';
+  return /\.md(#|$)/.test(anchor) ? `docs/${anchor}` : `docs/counters.md#${anchor}`;
+}
+
+/** The name of an exit's trap cause (bit 63 set: an interrupt). */
+export function causeName(cause: bigint): string {
+  const irq = (cause >> 63n) === 1n;
+  const code = Number(cause & 0x7fff_ffff_ffff_ffffn);
+  const name = (irq ? INTERRUPT_NAMES : EXCEPTION_NAMES)[code];
+  return name ? name.replace(/_/g, ' ') : `${irq ? 'interrupt' : 'exception'} ${code}`;
 }

@@ -10,11 +10,12 @@ import wasmUrl from '../build/core.wasm?url';
 import hvosUrl from '../guests/hvos/prebuilt/hvos.elf?url';
 import { ensureIsolation } from './isolation.js';
 import { MODES } from './modes.js';
-import { MEMORY_CHOICES, readSettings, settingsQuery, type Settings } from './settings.js';
+import { MEMORY_CHOICES, readSettings, settingsQuery, toggledView, type Settings } from './settings.js';
 import { SHORTCUTS, VmPanel } from './vm-panel.js';
-import { docHref, rowsFor, valueOf, type CounterRow, type Counters } from './counters.js';
+import { causeName, docHref, rowsFor, valueOf, type CounterRow, type Counters } from './counters.js';
 import { LivePlot, PLOTS } from './plots.js';
 import type { StatsMessage } from '../src/web/protocol.js';
+import { modeledCycles } from '../src/cost-model.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -36,6 +37,8 @@ class App {
   private rates: Map<string, number | null>[] = [];
   private tableKey = '';
   private race?: RaceLeg[];
+  /** Each panel's exit-trace box (the same index as panels). */
+  private readonly traces: HTMLElement[] = [];
   private autorun: boolean;
 
   constructor(readonly settings: Settings, module: WebAssembly.Module, hvos: Image, autorun: boolean) {
@@ -57,9 +60,12 @@ class App {
     this.panels[0].focus();
   }
 
+  private panelMode(p: VmPanel): string {
+    return this.panels.indexOf(p) === 1 ? this.settings.modeB : this.settings.mode;
+  }
+
   private panelTitle(p: VmPanel): string {
-    const i = this.panels.indexOf(p);
-    const mode = i === 1 ? this.settings.modeB : this.settings.mode;
+    const mode = this.panelMode(p);
     return this.panels.length > 1 ? `${p.name}: ${mode}` : mode;
   }
 
@@ -67,11 +73,14 @@ class App {
     const box = document.createElement('div');
     box.className = 'vm';
     box.innerHTML = `<div class="vm-head"><span class="vm-title"></span><span class="vm-state" data-state="booting">booting</span></div>
-      <div class="term"></div><div class="shortcuts"></div>`;
+      <div class="term"></div><div class="shortcuts"></div>
+      <details class="exit-trace" open><summary>Last VM exits <small>(newest first; <a href="docs/counters.md#exits" target="_blank" rel="noopener">what exits are</a>)</small></summary>
+      <p class="exit-note"></p><div class="exit-scroll"><table><thead><tr><th>#</th><th>cause</th><th>guest pc</th><th>tval</th><th>instr. since prev.</th></tr></thead><tbody></tbody></table></div></details>`;
     parent.append(box);
     (box.querySelector('.shortcuts') as HTMLElement).textContent = SHORTCUTS;
     const panel = new VmPanel(name, box.querySelector('.term') as HTMLElement);
     box.dataset.vm = name;
+    this.traces.push(box.querySelector('.exit-trace') as HTMLElement);
     const title = box.querySelector('.vm-title') as HTMLElement;
     const stateEl = box.querySelector('.vm-state') as HTMLElement;
     const showState = () => {
@@ -108,7 +117,7 @@ class App {
     $<HTMLSelectElement>('clock').value = s.clock;
     const toggle = $<HTMLAnchorElement>('view-toggle');
     toggle.textContent = side ? 'Single VM' : 'Side by side';
-    toggle.href = settingsQuery({ ...s, view: side ? 'single' : 'side' }) || './';
+    toggle.href = settingsQuery(toggledView(s)) || './';
     $<HTMLInputElement>('workload').value = s.workload;
 
     $('mode').onchange = () => { s.mode = $<HTMLSelectElement>('mode').value; this.configChanged(); };
@@ -148,7 +157,7 @@ class App {
   private saveUrl(): void {
     history.replaceState(null, '', settingsQuery(this.settings) || location.pathname);
     const side = this.settings.view === 'side';
-    $<HTMLAnchorElement>('view-toggle').href = settingsQuery({ ...this.settings, view: side ? 'single' : 'side' }) || './';
+    $<HTMLAnchorElement>('view-toggle').href = settingsQuery(toggledView(this.settings)) || './';
   }
 
   private configChanged(): void {
@@ -199,8 +208,11 @@ class App {
       if (leg.done !== undefined && leg.result === undefined && p.stats.t >= leg.start.t) {
         const instr = Number(p.stats.instructions - leg.start.instructions);
         const run = p.stats.runSeconds - leg.start.runSeconds;
+        const exits = (p.stats.counters.EXITS ?? 0n) - (leg.start.counters.EXITS ?? 0n);
+        const cyc = modeledCycles(p.stats.counters).total - modeledCycles(leg.start.counters).total;
         leg.result = `${this.panelTitle(p)}: ${((leg.done - leg.startT) / 1000).toFixed(2)} s, `
-          + `${(instr / 1e6).toFixed(1)} M instructions, ${run > 0 ? (instr / run / 1e6).toFixed(0) : '–'} MIPS`;
+          + `${(instr / 1e6).toFixed(1)} M instructions, ${run > 0 ? (instr / run / 1e6).toFixed(0) : '–'} MIPS, `
+          + `${formatCount(exits)} exits, ${(cyc / 1e6).toFixed(1)} M modeled cycles`;
       }
       this.showRace();
     }
@@ -254,6 +266,31 @@ class App {
     this.plots.forEach((plot, k) => plot.push(plotRates[k]));
     this.renderTable(allCounters);
     this.renderHeadline();
+    this.panels.forEach((p, i) => this.renderTrace(p, this.traces[i]));
+  }
+
+  /** The panel's latest exits, decoded (the worker sends them with each stats message). */
+  private renderTrace(p: VmPanel, box: HTMLElement): void {
+    const note = box.querySelector('.exit-note') as HTMLElement;
+    const scroll = box.querySelector('.exit-scroll') as HTMLElement;
+    const body = box.querySelector('tbody') as HTMLTableSectionElement;
+    if (this.panelMode(p) === 'native') {
+      note.textContent = 'no exits: native mode (no hypervisor runs under the guest)';
+      scroll.hidden = true;
+      body.innerHTML = '';
+      return;
+    }
+    const log = p.stats?.exitLog ?? [];
+    scroll.hidden = log.length === 0;
+    note.textContent = log.length === 0 ? 'no exits yet' : `${formatCount(p.stats?.counters.EXITS ?? 0n)} exits since boot; the last ${log.length}:`;
+    const hex = (v: bigint) => `0x${v.toString(16)}`;
+    const rows: string[] = [];
+    for (let k = log.length - 1; k >= 0; k--) {
+      const e = log[k];
+      const gap = k > 0 ? formatCount(e.instructions - log[k - 1].instructions) : '';
+      rows.push(`<tr><td>${e.index}</td><td class="cause">${escapeHtml(causeName(e.cause))}</td><td>${hex(e.pc)}</td><td>${hex(e.tval)}</td><td>${gap}</td></tr>`);
+    }
+    body.innerHTML = rows.join('');
   }
 
   private renderHeadline(): void {
@@ -265,6 +302,12 @@ class App {
       cards.push(card(`${who}MIPS`, mips == null ? '–' : (mips / 1e6).toFixed(1), 'instructions per second (wall clock), millions'));
       cards.push(card(`${who}instructions`, s ? formatCount(s.instructions) : '–', 'retired since boot'));
       cards.push(card(`${who}guest time`, s ? `${(Number(s.mtime) / 1e7).toFixed(2)} s` : '–', 'mtime at 10 MHz'));
+      const exits = s?.counters.EXITS;
+      const exitRate = this.rates[i]?.get('EXITS');
+      cards.push(card(`${who}exits`, exits === undefined ? '–' : `${formatCount(exits)}${exitRate == null ? '' : ` (${formatRate(exitRate)}/s)`}`,
+        'VM exits since boot, and per second'));
+      cards.push(card(`${who}modeled Mcycles`, s ? (modeledCycles(s.counters).total / 1e6).toFixed(1) : '–',
+        'modeled cycles since boot, millions: counted events priced by the cost table (docs/cost-model.md)'));
     }
     $('headline').innerHTML = cards.join('');
   }

@@ -13,13 +13,19 @@ export interface ModeDef {
 
 export const MODES: ModeDef[] = [
   { id: 'native', label: 'native', available: true, platform: /No hypervisor detected/, explain: 'hvos on the bare machine, no hypervisor' },
-  { id: 'trap-emulate', label: 'trap-emulate', available: false, platform: /Hypervisor detected: hvlab \(trap-emulate\)/, explain: 'guest kernel deprivileged to U-mode; privileged instructions trap and are emulated' },
-  { id: 'hvm-shadow', label: 'hvm-shadow', available: false, platform: /Hypervisor detected: hvlab \(hvm-shadow\)/, explain: 'H extension, shadow page tables' },
-  { id: 'hvm-nested', label: 'hvm-nested', available: false, platform: /Hypervisor detected: hvlab \(hvm-nested\)/, explain: 'H extension, two-stage (nested) page tables' },
+  { id: 'trap-emulate', label: 'trap-emulate', available: true, platform: /Hypervisor detected: hvlab \(trap-emulate\)/, explain: 'guest kernel deprivileged to U-mode; privileged instructions trap and are emulated' },
+  { id: 'hvm-shadow', label: 'hvm-shadow', available: true, platform: /Hypervisor detected: hvlab \(hvm-shadow\)/, explain: 'H extension (guest kernel in VS-mode); the hypervisor keeps shadow page tables, so satp writes, sfences and page-table edits exit' },
+  { id: 'hvm-nested', label: 'hvm-nested', available: true, platform: /Hypervisor detected: hvlab \(hvm-nested\)/, explain: 'H extension with two-stage (nested) translation in hardware: page tables never exit, TLB misses walk both stages' },
   { id: 'pv', label: 'pv', available: false, platform: /Hypervisor detected: hvlab \(pv\)/, explain: 'paravirtualized kernel making hypercalls' },
 ];
 
 export const DEFAULT_MODE = 'native';
+
+/**
+ * The side-by-side view's default race: the same system-call loop deprivileged (every CSR
+ * access and sret of the guest kernel exits) and under the H extension (no exits at all).
+ */
+export const SIDE_DEFAULTS = { a: 'trap-emulate', b: 'hvm-nested', workload: 'syscall 20000' };
 
 export function modeById(id: string): ModeDef | undefined {
   return MODES.find((m) => m.id === id);

@@ -1,7 +1,6 @@
 /**
  * Live plots (uPlot) of rates over time, one series per VM, so two VMs racing side by side
- * share an axis. Each plot is one entry of PLOTS: exits per second joins as one entry when the
- * core counts exits.
+ * share an axis. Each plot is one entry of PLOTS.
  */
 import uPlot from 'uplot';
 import type { Counters } from './counters.js';
@@ -23,6 +22,7 @@ const traps = (c: Counters): bigint => {
 
 export const PLOTS: PlotDef[] = [
   { id: 'mips', title: 'MIPS', value: (_c, instructions) => instructions, scale: 1e6 },
+  { id: 'exits', title: 'VM exits per second', value: (c) => c.EXITS, scale: 1 },
   { id: 'traps', title: 'traps per second', value: traps, scale: 1 },
   { id: 'tlb-misses', title: 'TLB misses per second', scale: 1,
     value: (c) => (c.TLB_FETCH_MISSES ?? 0n) + (c.TLB_LOAD_MISSES ?? 0n) + (c.TLB_STORE_MISSES ?? 0n) },

@@ -1,9 +1,10 @@
 /**
  * The page's configuration and its URL form, so a teacher can share a link: for example
- * `?mode=native&mem=64&clock=wall` or `?view=side&a=native&b=native&run=compute%201000000`.
+ * `?mode=native&mem=64&clock=wall` or `?view=side&a=hvm-shadow&b=hvm-nested&run=ptchurn%2016%2032`. The side-by-side view
+ * defaults to SIDE_DEFAULTS (web/modes.ts): trap-emulate against hvm-nested on `syscall 20000`.
  * Values the page cannot use fall back to the defaults, with a note for the user.
  */
-import { DEFAULT_MODE, modeById } from './modes.js';
+import { DEFAULT_MODE, SIDE_DEFAULTS, modeById } from './modes.js';
 
 export type View = 'single' | 'side';
 export type ClockChoice = 'instret' | 'wall';
@@ -16,29 +17,30 @@ export interface Settings {
   modeB: string;
   memMiB: number;
   clock: ClockChoice;
-  /** The workload the side-by-side race types into both VMs. */
+  /** The workload the side-by-side race types into both VMs (default SIDE_DEFAULTS.workload). */
   workload: string;
 }
 
 export const MEMORY_CHOICES = [32, 64, 128, 256, 512, 1024];
 export const DEFAULTS: Settings = {
-  view: 'single', mode: DEFAULT_MODE, modeB: DEFAULT_MODE, memMiB: 128, clock: 'instret', workload: 'compute 3000000',
+  view: 'single', mode: DEFAULT_MODE, modeB: DEFAULT_MODE, memMiB: 128, clock: 'instret', workload: SIDE_DEFAULTS.workload,
 };
 
-function usableMode(id: string | null, notes: string[]): string {
-  if (id === null) return DEFAULT_MODE;
+function usableMode(id: string | null, notes: string[], fallback = DEFAULT_MODE): string {
+  if (id === null) return fallback;
   const m = modeById(id);
   if (m?.available) return id;
-  notes.push(m ? `mode '${id}' is not available yet; using ${DEFAULT_MODE}` : `unknown mode '${id}'; using ${DEFAULT_MODE}`);
-  return DEFAULT_MODE;
+  notes.push(m ? `mode '${id}' is not available yet; using ${fallback}` : `unknown mode '${id}'; using ${fallback}`);
+  return fallback;
 }
 
 export function readSettings(search: string): { settings: Settings; notes: string[] } {
   const q = new URLSearchParams(search);
   const notes: string[] = [];
   const view: View = q.get('view') === 'side' ? 'side' : 'single';
-  const mode = usableMode(q.get(view === 'side' ? 'a' : 'mode') ?? q.get('mode'), notes);
-  const modeB = usableMode(q.get('b'), notes);
+  const side = view === 'side';
+  const mode = usableMode(q.get(side ? 'a' : 'mode') ?? q.get('mode'), notes, side ? SIDE_DEFAULTS.a : DEFAULT_MODE);
+  const modeB = usableMode(q.get('b'), notes, side ? SIDE_DEFAULTS.b : DEFAULT_MODE);
   let memMiB = DEFAULTS.memMiB;
   const mem = q.get('mem');
   if (mem !== null) {
@@ -50,6 +52,11 @@ export function readSettings(search: string): { settings: Settings; notes: strin
   if (clockParam !== null && clockParam !== 'wall' && clockParam !== 'instret') notes.push(`unknown clock '${clockParam}'; using instret`);
   const workload = q.get('run') ?? DEFAULTS.workload;
   return { settings: { view, mode, modeB, memMiB, clock, workload }, notes };
+}
+
+/** The settings of the other view: side by side starts from the default race's two modes. */
+export function toggledView(s: Settings): Settings {
+  return s.view === 'side' ? { ...s, view: 'single' } : { ...s, view: 'side', mode: SIDE_DEFAULTS.a, modeB: SIDE_DEFAULTS.b };
 }
 
 /** The query string for these settings; defaults are left out so links stay short. */

@@ -1,8 +1,9 @@
 /**
  * The web console in Debian's chromium (docs/web.md): the page is cross-origin isolated, hvos
- * boots to its prompt in each available mode, typed commands run, controls reboot the VM and
- * land in the URL, counters and plots move, Pause and Reset answer a guest that loops forever,
- * a bad upload is explained, the side-by-side page races two VMs (screenshot in
+ * boots to its prompt in each mode (native, trap-emulate, hvm-shadow, hvm-nested), typed
+ * commands run, controls reboot the VM and land in the URL, counters and plots move, exits are
+ * counted, plotted and traced under trap-emulate, Pause and Reset answer a guest that loops
+ * forever, a bad upload is explained, the side-by-side page races two modes (screenshot in
  * dist/browser/), a narrow screen works, the static-host fallback isolates the page, and no
  * console errors occur. Copy and paste go through the system clipboard. Also measures time-to-prompt and worker-vs-Node MIPS
  * (docs/performance.md "Web console").
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { buildSite, previewSite, plainServer, launch, removeDir, watchErrors, screen, waitForScreen, CHROMIUM } from './harness.js';
-import { MODES } from '../../web/modes.js';
+import { MODES, SIDE_DEFAULTS } from '../../web/modes.js';
 import { Vm, runScripted } from '../../src/vm.js';
 import { loadCoreModule } from '../../src/node/load-core.js';
 
@@ -28,7 +29,7 @@ if (!haveChromium && process.env.CI) throw new Error(`chromium not found at ${CH
 type Hook = { hvlab?: {
   promptAt?: number;
   panels: { state: string; stats?: { instructions: bigint; runSeconds: number; t: number } }[];
-  plots: { samples: number; plot: { data: (number | null)[][] } }[];
+  plots: { samples: number; def: { id: string }; plot: { data: (number | null)[][] } }[];
 } };
 
 describe.skipIf(!haveChromium)('web console in chromium', () => {
@@ -85,7 +86,7 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
 
   test('boots to its prompt in each available mode, with that mode\'s platform line', async () => {
     const available = MODES.filter((m) => m.available);
-    expect(available.map((m) => m.id)).toContain('native');
+    expect(available.map((m) => m.id)).toEqual(['native', 'trap-emulate', 'hvm-shadow', 'hvm-nested']);
     for (const mode of available) {
       const page = await open(`?mode=${mode.id}`);
       const text = await waitForScreen(page, PROMPT);
@@ -169,11 +170,54 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     const link = page.locator('#counters tr[data-key="WALK_REFS"] a');
     expect(await link.getAttribute('href')).toBe('docs/counters.md#tlb-and-page-walks');
     expect(await link.getAttribute('title')).toMatch(/\w+ .*\./);
+    // Modeled cycles come from the cost table and say so; the bare machine has no exits.
+    const cyc = page.locator('#counters tr[data-key="CYCLES_TOTAL"] a');
+    expect(await cyc.getAttribute('href')).toBe('docs/cost-model.md');
+    expect(await cyc.getAttribute('title')).toMatch(/cost table/);
+    expect(Number((await cell('CYCLES_TOTAL'))?.replace(/,/g, ''))).toBeGreaterThan(Number(await instructions(page)) - 1);
+    expect(await cell('EXITS')).toBe('0');
+    expect(await page.locator('.exit-trace .exit-note').textContent()).toMatch(/^no exits: native mode/);
+    expect(await page.locator('.exit-trace tbody tr').count()).toBe(0);
     await expect.poll(() => page.evaluate(() => (window as unknown as Hook).hvlab!.plots[0].samples)).toBeGreaterThan(2);
     const plots = await page.evaluate(() => (window as unknown as Hook).hvlab!.plots.map((p) => ({ n: p.samples, max: Math.max(...p.plot.data[1].map((v) => v ?? 0)) })));
     for (const p of plots) expect(p.n).toBeGreaterThan(2);
     expect(plots[0].max).toBeGreaterThan(1); // MIPS
     expect(plots[2].max).toBeGreaterThan(0); // TLB misses per second
+    await page.close();
+  }, 30_000);
+
+  test('under trap-emulate, exits are counted by reason, plotted per second and traced', async () => {
+    const page = await open('?mode=trap-emulate');
+    await waitForScreen(page, PROMPT);
+    const cell = async (key: string, col = 'v') => (await page.locator(`#counters tr[data-key="${key}"] td.${col}`).first().textContent()) ?? '';
+    const count = async (key: string) => Number((await cell(key)).replace(/,/g, ''));
+    await expect.poll(() => count('EXITS')).toBeGreaterThan(0);
+    const before = await count('EXITS');
+    await page.keyboard.type('syscall 1000\n');
+    await waitForScreen(page, /syscall n=1000 errors=0[\s\S]*hvos\$ $/m);
+    // Each system call exits at least twice: the trap reflected into the guest kernel, its sret.
+    await expect.poll(() => count('EXITS')).toBeGreaterThanOrEqual(before + 2000);
+    expect(await count('EXIT_REFLECT')).toBeGreaterThanOrEqual(1000);
+    expect(await count('EXIT_SRET')).toBeGreaterThanOrEqual(1000);
+    expect(await count('EXIT_CSR')).toBeGreaterThan(1000);
+    expect(await page.locator('#counters tr[data-key="EXITS"] a').getAttribute('href')).toBe('docs/counters.md#exits');
+    expect(await page.locator('#counters tr[data-key="SHADOW_FILLS"] a').getAttribute('href')).toBe('docs/counters.md#shadow-paging');
+    // Modeled cycles: the exits dominate (1000 cycles each in the default table).
+    expect(await count('CYCLES_EXITS')).toBeGreaterThan(await count('CYCLES_INSTRUCTIONS'));
+    // The exits plot saw them.
+    await expect.poll(() => page.evaluate(() => {
+      const plot = (window as unknown as Hook).hvlab!.plots.find((p) => p.def.id === 'exits')!;
+      return Math.max(0, ...plot.plot.data[1].map((v) => v ?? 0));
+    })).toBeGreaterThan(1000);
+    // The trace decodes the latest exits: a cause name, the guest pc and tval in hex.
+    await expect.poll(() => page.locator('.exit-trace tbody tr').count()).toBeGreaterThanOrEqual(20);
+    const first = await page.locator('.exit-trace tbody tr').first().locator('td').allTextContents();
+    expect(first[1]).toMatch(/^[a-z]+( [a-z]+)*$/);
+    expect(first[2]).toMatch(/^0x[0-9a-f]+$/);
+    expect(first[3]).toMatch(/^0x[0-9a-f]+$/);
+    const causes = await page.locator('.exit-trace td.cause').allTextContents();
+    expect(causes.join(',')).toMatch(/illegal instruction/);
+    expect(await page.locator('.exit-trace .exit-note').textContent()).toMatch(/exits since boot; the last \d+:/);
     await page.close();
   }, 30_000);
 
@@ -229,17 +273,27 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     await page.close();
   }, 30_000);
 
-  test('side by side: two VMs race the same workload; screenshot', async () => {
-    const page = await open('?view=side&a=native&b=native&run=compute%202000000', { width: 1600, height: 1000 });
-    await waitForScreen(page, PROMPT, 0);
-    await waitForScreen(page, PROMPT, 1);
-    await waitForScreen(page, /compute n=2000000 result=0x[0-9a-f]{16}[\s\S]*hvos\$ $/, 0);
-    await waitForScreen(page, /compute n=2000000 result=0x[0-9a-f]{16}[\s\S]*hvos\$ $/, 1);
+  test('side by side: two modes race the same workload; screenshot', async () => {
+    // The default race (SIDE_DEFAULTS): trap-emulate against hvm-nested, syscall 20000.
+    expect(SIDE_DEFAULTS).toEqual({ a: 'trap-emulate', b: 'hvm-nested', workload: 'syscall 20000' });
+    const page = await open('?view=side&run=syscall%2020000', { width: 1600, height: 1000 });
+    expect(await page.locator('.vm-title').allTextContents()).toEqual(['left: trap-emulate', 'right: hvm-nested']);
+    await waitForScreen(page, /Hypervisor detected: hvlab \(trap-emulate\)[\s\S]*hvos\$ /, 0);
+    await waitForScreen(page, /Hypervisor detected: hvlab \(hvm-nested\)[\s\S]*hvos\$ /, 1);
+    await waitForScreen(page, /syscall n=20000 errors=0[\s\S]*hvos\$ $/, 0, 20_000);
+    await waitForScreen(page, /syscall n=20000 errors=0[\s\S]*hvos\$ $/, 1, 20_000);
     await expect.poll(() => page.locator('#race-result').textContent(), { timeout: 5000 })
-      .toMatch(/left: native: [\d.]+ s, [\d.]+ M instructions, \d+ MIPS .*right: native: [\d.]+ s/);
-    // Both VMs' counters stand next to each other.
+      .toMatch(/left: trap-emulate: [\d.]+ s, [\d.]+ M instructions, \d+ MIPS, [\d,]+ exits, [\d.]+ M modeled cycles .*right: hvm-nested: [\d.]+ s, .*exits/);
+    // Both VMs' counters stand next to each other: trap-emulate exits on every system call.
     expect(await page.locator('#counters thead th').allTextContents()).toEqual(['counter', 'left total', 'left per s', 'right total', 'right per s']);
     await page.waitForTimeout(600);
+    const exits = await page.locator('#counters tr[data-key="EXITS"] td.v').allTextContents();
+    const [left, right] = exits.map((t) => Number(t.replace(/,/g, '')));
+    expect(left).toBeGreaterThan(40_000);
+    expect(left).toBeGreaterThan(10 * right);
+    const cycles = (await page.locator('#counters tr[data-key="CYCLES_TOTAL"] td.v').allTextContents()).map((t) => Number(t.replace(/,/g, '')));
+    expect(cycles[0]).toBeGreaterThan(cycles[1]);
+    console.log(`web console: side by side syscall 20000: exits ${left} vs ${right}, modeled cycles ${cycles[0]} vs ${cycles[1]}`);
     mkdirSync(SHOTS, { recursive: true });
     const file = join(SHOTS, 'side-by-side.png');
     await page.screenshot({ path: file, fullPage: true });
