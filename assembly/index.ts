@@ -80,3 +80,5 @@ export function shadowIncoherent(): u32 { return hvShadowIncoherent(); }
 export function exitLogPtr(): usize { return EXIT_LOG; }
 export function exitLogSize(): u32 { return EXIT_LOG_SIZE; }
 export function exitLogNext(): u64 { return hvExitLogNext(); }
+/** The nested page-walk cache (Bhargava et al., ASPLOS 2008) of two-stage walks: on or off. */
+export function setNestedPwc(on: bool): void { machine.nestedPwc = on ? 1 : 0; }

@@ -32,6 +32,7 @@ export interface CoreExports {
   vmCreate(mode: number, guestBytes: bigint): boolean;
   guestPageHost(gpa: bigint): number;
   shadowIncoherent(): number;
+  setNestedPwc(on: boolean): void;
   exitLogPtr(): number;
   exitLogSize(): number;
   exitLogNext(): bigint;

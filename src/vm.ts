@@ -34,6 +34,8 @@ export interface VmConfig {
   bootargs?: string;
   /** The execution mode (default native). Every mode but native needs firmware 'builtin'. */
   mode?: Mode;
+  /** Cache G-stage translations of the guest's page-table pages in two-stage walks (default off). */
+  nestedPwc?: boolean;
 }
 
 export const RAM_BASE = 0x8000_0000n;
@@ -73,7 +75,8 @@ function validateConfig(c: VmConfig): Required<Omit<VmConfig, 'bootargs'>> & { b
   if (mode !== 'native' && c.firmware === 'none') {
     throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: it needs firmware 'builtin', not 'none'`);
   }
-  return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, clock, instrPerTick, bootargs: c.bootargs, mode };
+  return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, clock, instrPerTick,
+    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false };
 }
 
 export class Vm {
@@ -113,6 +116,7 @@ export class Vm {
       this.config.clock === 'wall' ? 1 : 0, BigInt(this.config.instrPerTick));
     if (host === 0) return false;
     this.ramHost = host >>> 0;
+    this.core.setNestedPwc(this.config.nestedPwc);
     if (this.config.mode !== 'native') return this.core.vmCreate(MODES.indexOf(this.config.mode), this.ramSize);
     return true;
   }

@@ -58,6 +58,7 @@ describe('the trade-offs, from counters (hvlab bench)', () => {
     for (const w of ['compute', 'memwalk', 'ptchurn', 'spawn', 'syscall']) {
       for (const m of MODES) runs.set(`${w}/${m}`, await measure(image, source, m, w, WORKLOADS[w]));
     }
+    runs.set('memwalk/hvm-nested+npwc', await measure(image, source, 'hvm-nested', 'memwalk', WORKLOADS.memwalk, {}, true));
     // A tenth of the system calls, to take the per-call cost by difference.
     for (const m of MODES) runs.set(`syscall-small/${m}`, await measure(image, source, m, 'syscall', 'syscall 2000'));
   }, 120_000);
@@ -87,6 +88,16 @@ describe('the trade-offs, from counters (hvlab bench)', () => {
     expect(nestedRefs).toBeLessThanOrEqual(15);
     expect(nestedRefs / shadowRefs).toBeGreaterThan(4);
     expect(nestedRefs / shadowRefs).toBeLessThan(6);
+  });
+
+  it('memwalk: a nested page-walk cache removes most G-stage references of guest table pages', () => {
+    const off = runs.get('memwalk/hvm-nested')!.counters;
+    const on = runs.get('memwalk/hvm-nested+npwc')!.counters;
+    expect(n(on, 'TLB_LOAD_MISSES')).toBe(n(off, 'TLB_LOAD_MISSES'));
+    expect(n(on, 'WALK_REFS_VS')).toBe(n(off, 'WALK_REFS_VS'));
+    expect(n(on, 'WALK_REFS_G')).toBeLessThan(n(off, 'WALK_REFS_G') / 2);
+    expect(n(on, 'NPWC_HITS')).toBeGreaterThan(n(on, 'NPWC_MISSES'));
+    expect(n(off, 'NPWC_HITS')).toBe(0);
   });
 
   it('ptchurn and spawn: page-table exits under the shadow modes, none under hvm-nested', () => {

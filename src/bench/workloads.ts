@@ -65,12 +65,13 @@ function diff(a: Record<string, bigint>, b: Record<string, bigint>): Record<stri
 const vms = new Map<string, Vm>();
 
 export async function measure(image: Uint8Array, source: CoreSource, mode: Mode, workload: string, command: string,
-  costs: Partial<CostTable> = {}): Promise<Measurement> {
-  let vm = vms.get(mode);
+  costs: Partial<CostTable> = {}, nestedPwc = false): Promise<Measurement> {
+  const key = `${mode}/${nestedPwc}`;
+  let vm = vms.get(key);
   if (!vm) {
-    vm = await Vm.create({ mode, firmware: 'builtin', clock: 'instret' }, source);
+    vm = await Vm.create({ mode, firmware: 'builtin', clock: 'instret', nestedPwc }, source);
     vm.load(image, 'hvos.elf');
-    vms.set(mode, vm);
+    vms.set(key, vm);
   } else {
     vm.reset();
   }

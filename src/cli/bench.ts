@@ -22,6 +22,7 @@ options:
   --modes LIST       comma-separated, from: ${ALL_MODES.join(', ')} (default: all)
   --json FILE        also write every counter of every run as JSON
   --costs FILE       JSON object overriding cost-model entries (docs/cost-model.md)
+  --nested-pwc       turn on the nested page-walk cache for two-stage walks
   -h, --help         this help`;
 
 const n = (c: Record<string, bigint>, k: string) => Number(c[k] ?? 0n);
@@ -65,6 +66,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
       workloads: { type: 'string' }, modes: { type: 'string' }, json: { type: 'string' }, costs: { type: 'string' },
+      'nested-pwc': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     } });
   } catch (e) {
@@ -89,7 +91,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const source = await loadCoreModule();
   const rows: Measurement[] = [];
   for (const w of workloads) {
-    for (const m of modes) rows.push(await measure(image, source, m, w, WORKLOADS[w], costs));
+    for (const m of modes) rows.push(await measure(image, source, m, w, WORKLOADS[w], costs, v['nested-pwc'] ?? false));
   }
   console.log(formatTable(rows));
   if (v.json) {

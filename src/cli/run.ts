@@ -24,6 +24,8 @@ its console.
 options:
   --mode MODE                   native (default): the bare machine; trap-emulate, hvm-shadow,
                                 hvm-nested: a VM under hvlab's hypervisor (docs/hypervisor.md)
+  --nested-pwc                  cache the G-stage translations of guest page-table pages in
+                                two-stage walks (hvm-nested; a nested page-walk cache)
   --firmware none|builtin|auto  none: start at the ELF entry in M-mode (bare metal);
                                 builtin: hvlab's SBI firmware, start in S-mode (kernels);
                                 auto (default): builtin if the image starts at or above
@@ -47,6 +49,7 @@ const CTRL_A = 0x01;
 interface RunOptions {
   image: string;
   mode: Mode;
+  nestedPwc: boolean;
   firmware: Firmware | 'auto';
   memMiB: number;
   clock: 'instret' | 'wall';
@@ -65,6 +68,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
       strict: true,
       options: {
         mode: { type: 'string' },
+        'nested-pwc': { type: 'boolean' },
         firmware: { type: 'string' },
         mem: { type: 'string' },
         clock: { type: 'string' },
@@ -89,6 +93,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
   return {
     image: parsed.positionals[0],
     mode: v.mode === undefined ? 'native' : parseChoice('--mode', v.mode, MODES),
+    nestedPwc: v['nested-pwc'] ?? false,
     firmware: v.firmware === undefined ? 'auto' : parseChoice('--firmware', v.firmware, ['none', 'builtin', 'auto'] as const),
     memMiB: v.mem === undefined ? 128 : parseMemSize(v.mem),
     clock: v.clock === undefined ? 'instret' : parseChoice('--clock', v.clock, ['instret', 'wall'] as const),
@@ -210,7 +215,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (opts.mode !== 'native' && opts.firmware === 'none') {
     throw new HvlabError('BAD_OPTION', `--mode ${opts.mode} runs a kernel under the hypervisor's SBI: --firmware none does not apply`);
   }
-  const vm = await Vm.create({ memMiB: opts.memMiB, firmware, clock: opts.clock, mode: opts.mode }, await loadCoreModule());
+  const vm = await Vm.create({ memMiB: opts.memMiB, firmware, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc }, await loadCoreModule());
   vm.load(bytes, opts.image, opts.loadAddress);
   vm.onConsole = (text) => { process.stdout.write(text); };
   let stop: StopInfo;
