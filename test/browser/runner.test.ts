@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { VmRunner, DEFAULT_TIMING } from '../../src/web/runner.js';
-import type { FromWorker } from '../../src/web/protocol.js';
+import { EXIT_TRACE_LENGTH, type FromWorker } from '../../src/web/protocol.js';
 import { loadCoreModule } from '../../src/node/load-core.js';
 
 const HVOS = new Uint8Array(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../guests/hvos/prebuilt/hvos.elf')));
@@ -17,14 +17,14 @@ class Harness {
   console = '';
   runner!: VmRunner;
 
-  static async boot(image = HVOS, name = 'hvos.elf'): Promise<Harness> {
+  static async boot(image = HVOS, name = 'hvos.elf', mode = 'native'): Promise<Harness> {
     const h = new Harness();
     const { module, instantiate } = await loadCoreModule();
     h.runner = new VmRunner((m) => {
       h.messages.push(m);
       if (m.type === 'console') h.console += m.text;
     }, instantiate, DEFAULT_TIMING);
-    h.runner.handle({ type: 'boot', module, config: { mode: 'native', memMiB: 64, clock: 'instret' }, image, imageName: name });
+    h.runner.handle({ type: 'boot', module, config: { mode, memMiB: 64, clock: 'instret' }, image, imageName: name });
     return h;
   }
 
@@ -51,6 +51,28 @@ let current: Harness | undefined;
 afterEach(() => { current?.runner.dispose(); current = undefined; });
 
 describe('VmRunner', () => {
+  test('runs a VM mode and sends its latest exits with the stats (none natively)', async () => {
+    const h = current = await Harness.boot(HVOS, 'hvos.elf', 'trap-emulate');
+    await h.until('the prompt', () => h.prompts() === 1);
+    expect(h.console).toMatch(/Hypervisor detected: hvlab \(trap-emulate\)/);
+    h.runner.handle({ type: 'input', data: 'syscall 100\r' });
+    await h.until('the second prompt', () => h.prompts() === 2);
+    h.runner.handle({ type: 'ping', id: 1 });
+    const stats = h.messages.filter((m) => m.type === 'stats').at(-1);
+    if (stats?.type !== 'stats') throw new Error('no stats');
+    expect(stats.counters.EXITS).toBeGreaterThan(200n);
+    expect(stats.exitLog).toHaveLength(EXIT_TRACE_LENGTH);
+    const log = stats.exitLog!;
+    for (let i = 1; i < log.length; i++) expect(log[i].index).toBe(log[i - 1].index + 1);
+    expect(BigInt(log[log.length - 1].index + 1)).toBe(stats.counters.EXITS);
+    h.runner.dispose();
+    const n = current = await Harness.boot();
+    await n.until('the prompt', () => n.prompts() === 1);
+    n.runner.handle({ type: 'ping', id: 1 });
+    const native = n.messages.filter((m) => m.type === 'stats').at(-1);
+    expect(native?.type === 'stats' && native.exitLog).toBe(undefined);
+  });
+
   test('boots hvos to its prompt, runs typed commands, and goes idle', async () => {
     const h = current = await Harness.boot();
     await h.until('the prompt', () => h.prompts() === 1);

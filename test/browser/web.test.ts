@@ -218,6 +218,8 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     const causes = await page.locator('.exit-trace td.cause').allTextContents();
     expect(causes.join(',')).toMatch(/illegal instruction/);
     expect(await page.locator('.exit-trace .exit-note').textContent()).toMatch(/exits since boot; the last \d+:/);
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'trap-emulate.png') });
     await page.close();
   }, 30_000);
 
