@@ -171,7 +171,7 @@ export class Vm {
     } else if (isElf(bytes)) {
       img = parseElf(bytes, ramRegion, name);
     } else {
-      throw new HvlabError('NOT_AN_IMAGE', `${name}: not an ELF file (to run a raw binary, give its load address: hvlab run --load-address 0x80000000)`);
+      throw new HvlabError('NOT_AN_IMAGE', `${name}: not an ELF file`);
     }
     if (img.rvc) {
       throw new HvlabError('NEEDS_RVC', `${name}: the image uses compressed (C) instructions, which hvlab does not implement yet; build with -march=rv64ima_zicsr_zifencei`);

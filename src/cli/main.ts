@@ -27,7 +27,9 @@ export async function main(argv: string[]): Promise<number> {
     throw new HvlabError('BAD_COMMAND', `unknown command '${cmd}' (see hvlab --help)`);
   } catch (e) {
     if (e instanceof HvlabError) {
-      process.stderr.write(`hvlab: ${e.message}\n`);
+      // On the command line a raw binary can still be run: say how.
+      const hint = e.code === 'NOT_AN_IMAGE' ? ' (to run a raw binary, give its load address: hvlab run --load-address 0x80000000)' : '';
+      process.stderr.write(`hvlab: ${e.message}${hint}\n`);
       return 2;
     }
     throw e;
