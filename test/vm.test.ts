@@ -64,7 +64,7 @@ describe('Vm.create validates its config', () => {
 
   it('the defaults: native mode, 128 MiB, firmware none, instret clock, 10 instructions per tick', async () => {
     const vm = await Vm.create({}, source);
-    expect(vm.config).toEqual({ memMiB: 128, firmware: 'none', clock: 'instret', instrPerTick: 10, bootargs: undefined, mode: 'native' });
+    expect(vm.config).toEqual({ memMiB: 128, firmware: 'none', clock: 'instret', instrPerTick: 10, bootargs: undefined, mode: 'native', nestedPwc: false });
     expect(vm.ramSize).toBe(128n << 20n);
   });
 });
