@@ -87,12 +87,15 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
   test('boots to its prompt in each available mode, with that mode\'s platform line', async () => {
     const available = MODES.filter((m) => m.available);
     expect(available.map((m) => m.id)).toEqual(['native', 'trap-emulate', 'hvm-shadow', 'hvm-nested']);
-    for (const mode of available) {
-      const page = await open(`?mode=${mode.id}`);
-      const text = await waitForScreen(page, PROMPT);
-      expect(text).toMatch(mode.platform);
-      expect(await page.locator('#mode').inputValue()).toBe(mode.id);
-      await page.close();
+    // Two at a time: the machine has two cores, and each page compiles the core and boots.
+    for (let k = 0; k < available.length; k += 2) {
+      await Promise.all(available.slice(k, k + 2).map(async (mode) => {
+        const page = await open(`?mode=${mode.id}`);
+        const text = await waitForScreen(page, PROMPT);
+        expect(text).toMatch(mode.platform);
+        expect(await page.locator('#mode').inputValue()).toBe(mode.id);
+        await page.close();
+      }));
     }
   }, 60_000);
 
@@ -279,9 +282,9 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     // The default race (SIDE_DEFAULTS): trap-emulate against hvm-nested, syscall 20000.
     expect(SIDE_DEFAULTS).toEqual({ a: 'trap-emulate', b: 'hvm-nested', workload: 'syscall 20000' });
     const page = await open('?view=side&run=syscall%2020000', { width: 1600, height: 1000 });
-    expect(await page.locator('.vm-title').allTextContents()).toEqual(['left: trap-emulate', 'right: hvm-nested']);
     await waitForScreen(page, /Hypervisor detected: hvlab \(trap-emulate\)[\s\S]*hvos\$ /, 0);
     await waitForScreen(page, /Hypervisor detected: hvlab \(hvm-nested\)[\s\S]*hvos\$ /, 1);
+    expect(await page.locator('.vm-title').allTextContents()).toEqual(['left: trap-emulate', 'right: hvm-nested']);
     await waitForScreen(page, /syscall n=20000 errors=0[\s\S]*hvos\$ $/, 0, 20_000);
     await waitForScreen(page, /syscall n=20000 errors=0[\s\S]*hvos\$ $/, 1, 20_000);
     await expect.poll(() => page.locator('#race-result').textContent(), { timeout: 5000 })
