@@ -94,7 +94,7 @@ export function modeledCycles(c: Record<string, bigint>, overrides: Partial<Cost
   const traps = Math.max(0, trapCount - exitCount) * t.trap;
   const exits = exitCount * t.exit + get(c, 'EXIT_HOST') * t.hostExit;
   const exitHandling =
-    (get(c, 'EXIT_CSR') + get(c, 'EXIT_SRET') + get(c, 'EXIT_WFI') + get(c, 'EXIT_SFENCE')) * t.emulateInstruction +
+    (get(c, 'EXIT_CSR') + get(c, 'EXIT_SATP') + get(c, 'EXIT_SRET') + get(c, 'EXIT_WFI') + get(c, 'EXIT_SFENCE')) * t.emulateInstruction +
     get(c, 'EXIT_SHADOW_FILL') * t.shadowFill +
     get(c, 'EXIT_SHADOW_WP') * t.shadowWriteProtect +
     get(c, 'SHADOW_SWITCHES') * t.shadowSwitch +

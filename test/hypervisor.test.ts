@@ -8,6 +8,8 @@ import { MODES, runGuest, Vm, type Mode } from '../src/vm.js';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { measure, WORKLOADS, type Measurement } from '../src/bench/workloads.js';
 import { exitClasses } from '../src/cli/bench.js';
+import { EXIT_REASONS } from '../src/counters.js';
+import { Counter } from '../assembly/counter-ids.js';
 import { HVOS_ELF, normalise, SESSION_IN, SESSION_OUT } from './support/hvos.js';
 
 const image = new Uint8Array(readFileSync(HVOS_ELF));
@@ -22,6 +24,9 @@ describe.each(VM_MODES)('hvos in %s', (mode) => {
     expect(normalise(r.console)).toBe(golden);
     expect(r.console).toContain(`Hypervisor detected: hvlab (${mode})`);
     expect(n(r.counters, 'EXITS')).toBeGreaterThan(0);
+    // Every exit has exactly one reason.
+    const reasons = EXIT_REASONS.reduce((sum, [, id]) => sum + n(r.counters, Counter[id]), 0);
+    expect(reasons).toBe(n(r.counters, 'EXITS'));
   }, 120_000);
 
   it('is deterministic: two runs give identical consoles and counters', async () => {

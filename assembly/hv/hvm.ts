@@ -79,9 +79,11 @@ function applyShadow(): void {
   }
 }
 
-/** Deliver an exception to the guest kernel as VS trap entry would (section 8.6.4). */
+/**
+ * Deliver an exception to the guest kernel as VS trap entry would (section 8.6.4). The caller
+ * counts the exit's reason.
+ */
 function injectException(cause: u64, tval: u64, epc: u64): void {
-  count(Counter.EXIT_REFLECT);
   hart.vscause = cause;
   hart.vsepc = epc;
   hart.vstval = tval;
@@ -126,7 +128,7 @@ function shadowFault(code: u32, gva: u64, epc: u64, priv: u32): void {
   const mxr = (hart.vsstatus & MSTATUS_MXR) != 0;
   const r = fill(vcpu.satp, VIEW_HVM, gva, kind, priv, sum, mxr);
   if (r == FILL_OK) { count(Counter.EXIT_SHADOW_FILL); return; }
-  if (r == FILL_GUEST_FAULT) { injectException(code, gva, epc); return; }
+  if (r == FILL_GUEST_FAULT) { count(Counter.EXIT_REFLECT); injectException(code, gva, epc); return; }
   const gpa = fillGpa();
   if (r == FILL_MMIO && kind != KIND_FETCH) {
     const inst = guestFetch(epc, priv);
@@ -142,6 +144,7 @@ function shadowFault(code: u32, gva: u64, epc: u64, priv: u32): void {
       return;
     }
   }
+  count(Counter.EXIT_REFLECT);
   injectException(accessCause(kind), gva, epc);
 }
 
@@ -171,11 +174,13 @@ function virtualInstruction(inst: u32, epc: u64): void {
       const op = f3 & 3;
       const src: u64 = (f3 & 4) != 0 ? <u64>rs1 : rget(rs1);
       const old = vcpu.satp;
-      if (op == 1 || rs1 != 0) {
+      const writes = op == 1 || rs1 != 0;
+      // Each exit has one reason: a write is an address-space switch, a read a CSR access.
+      count(writes ? Counter.EXIT_SATP : Counter.EXIT_CSR);
+      if (writes) {
         const v = op == 1 ? src : op == 2 ? old | src : old & ~src;
         const mode = v >> SATP_MODE_SHIFT;
         if (mode == 0 || mode == 8) {
-          count(Counter.EXIT_SATP);
           vcpu.satp = mode == 0 ? 0 : v;
           selectContext(contextKey(vcpu.satp));
         }
@@ -228,10 +233,11 @@ export function hvmExit(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64):
       virtualInstruction(<u32>tval, epc);
     } else if (code == EXC_INST_PAGE_FAULT || code == EXC_LOAD_PAGE_FAULT || code == EXC_STORE_PAGE_FAULT) {
       if (shadowMode()) shadowFault(code, tval, epc, priv);
-      else injectException(cause, tval, epc);
+      else { count(Counter.EXIT_REFLECT); injectException(cause, tval, epc); }
     } else if (code == EXC_INST_GUEST_PAGE_FAULT || code == EXC_LOAD_GUEST_PAGE_FAULT || code == EXC_STORE_GUEST_PAGE_FAULT) {
       guestPageFault(code, tval, epc, (gpa4 << 2) | (tval & 3), tinst, priv);
     } else {
+      count(Counter.EXIT_REFLECT);
       injectException(cause, tval, epc);
     }
   }

@@ -13,6 +13,7 @@ import { extendLoad } from '../mmu/access';
 const OP_LOAD: u32 = 0x03;
 const OP_STORE: u32 = 0x23;
 
+/** Count an MMIO exit by device (once the access has succeeded: a refused one is a fault). */
 function countDevice(gpa: u64): bool {
   if (gpa - UART_BASE < UART_SIZE) count(Counter.EXIT_MMIO_UART);
   else if (gpa - PLIC_BASE < PLIC_SIZE) count(Counter.EXIT_MMIO_PLIC);
@@ -30,15 +31,15 @@ function countDevice(gpa: u64): bool {
 export function emulateMmio(inst: u32, gpa: u64): bool {
   const op = inst & 0x7F;
   const f3 = (inst >> 12) & 7;
-  if (!countDevice(gpa)) return false;
   if (op == OP_LOAD && f3 != 7) {
     if (mmioRead(gpa, 1 << (f3 & 3)) == MMIO_NONE) return false;
     rset((inst >> 7) & 31, extendLoad(busResult.value, f3));
-    return true;
+    return countDevice(gpa);
   }
   if (op == OP_STORE && f3 <= 3) {
-    if (gpa - CLINT_BASE < CLINT_SIZE) return true; // guests do not program the machine's timer
-    return mmioWrite(gpa, 1 << f3, rget((inst >> 20) & 31)) != MMIO_NONE;
+    if (gpa - CLINT_BASE < CLINT_SIZE) return countDevice(gpa); // guests do not program the machine's timer
+    if (mmioWrite(gpa, 1 << f3, rget((inst >> 20) & 31)) == MMIO_NONE) return false;
+    return countDevice(gpa);
   }
   return false;
 }

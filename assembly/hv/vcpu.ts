@@ -165,7 +165,6 @@ function writeVcsr(csr: u32, v: u64): bool {
     case C.CSR_SATP: {
       const mode = v >> SATP_MODE_SHIFT;
       if (mode != 0 && mode != 8) return true; // unsupported MODE: the write has no effect
-      count(Counter.EXIT_SATP);
       vcpu.satp = mode == 0 ? 0 : v;
       selectContext(contextKey(vcpu.satp));
       return true;
@@ -209,7 +208,9 @@ function emulatePrivileged(inst: u32, epc: u64): bool {
   if ((inst & 0x7F) == 0x73) {
     if (((inst >> 12) & 7) != 0) {
       if (emulateCsr(inst)) {
-        count(Counter.EXIT_CSR);
+        // Each exit has one reason: a satp write is an address-space switch, not a plain CSR.
+        const writesSatp = (inst >> 20) == C.CSR_SATP && (((inst >> 12) & 3) == 1 || ((inst >> 15) & 31) != 0);
+        count(writesSatp ? Counter.EXIT_SATP : Counter.EXIT_CSR);
         hart.pc = epc + 4;
         teApplyView(); // SUM may have changed the view
         return true;
