@@ -153,12 +153,26 @@ function leaveAfter(ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u3
   hart.excTval = tval;
 }
 
+/**
+ * What the loop needs only at control transfers, kept in memory rather than in locals so the
+ * register allocator gives the per-instruction values (ip, the instruction, the TLB tables)
+ * the registers: the chunk's budget, privilege, fetch table and current code page.
+ */
+@unmanaged class ChunkState {
+  budget: u32 = 0;
+  priv: u32 = 0;
+  fetchTable: usize = 0;
+  fpage: u64 = 0;
+}
+const cs = changetype<ChunkState>(memory.data(offsetof<ChunkState>(), 16));
+
 export function execChunk(budget: u32): u32 {
   computeViews();
-  const ft = tlbTable(hart.fetchView, KIND_FETCH);
+  cs.budget = budget;
+  cs.fetchTable = tlbTable(hart.fetchView, KIND_FETCH);
   const lt = tlbTable(hart.dataView, KIND_LOAD);
   const st = tlbTable(hart.dataView, KIND_STORE);
-  const priv = hart.priv;
+  cs.priv = hart.priv;
   hart.chunkBreak = 0;
   // The loop runs on a host instruction pointer `ip`; the guest pc is ip + pcBase. Guest RAM
   // is 64 KiB aligned in linear memory, so ip and pc share their page offset, and a
@@ -171,7 +185,7 @@ export function execChunk(budget: u32): u32 {
   let blockIp: usize = 0;
   let stopIp: usize = 0;
   let pcBase: u64 = 0;
-  let fpage: u64 = 1; // guest page of ip; odd = none
+  cs.fpage = 1; // guest page of ip; odd = none
   let done: u32 = 0;
   let target = hart.pc;
   let loads: u32 = 0;
@@ -180,25 +194,25 @@ export function execChunk(budget: u32): u32 {
   while (true) {
     // Transfer to `target`: book the run that just ended, check the budget, find the page.
     done += <u32>((ip - blockIp) >> 2);
-    if (done >= budget) return leave(target, done, loads, stores, priv);
-    if ((target & ~(<u64>0xFFC)) == fpage) {
+    if (done >= cs.budget) return leave(target, done, loads, stores, cs.priv);
+    if ((target & ~(<u64>0xFFC)) == cs.fpage) {
       ip = <usize>(target - pcBase);
     } else {
-      const e = tlbEntry(ft, target);
+      const e = tlbEntry(cs.fetchTable, target);
       let add: u64;
       if (load<u64>(e) == (target & ~(<u64>0xFFC))) {
         add = load<u64>(e, 8);
       } else {
         hart.chunkDone = done;
         add = fetchSlow(target);
-        if (excPending()) return trapExit(target, done, loads, stores, priv);
+        if (excPending()) return trapExit(target, done, loads, stores, cs.priv);
       }
       ip = <usize>(target + add);
       pcBase = 0 - add;
-      fpage = target & ~(<u64>0xFFF);
+      cs.fpage = target & ~(<u64>0xFFF);
     }
     blockIp = ip;
-    const left = budget - done;
+    const left = cs.budget - done;
     const pageEnd = (ip | 0xFFF) + 1;
     stopIp = left < 1024 && ip + (<usize>left << 2) < pageEnd ? ip + (<usize>left << 2) : pageEnd;
 
@@ -209,7 +223,7 @@ export function execChunk(budget: u32): u32 {
       const f3 = (inst >> 12) & 7;
 
       // 16-bit (compressed) encodings have low bits other than 0b11; C is not implemented.
-      if ((inst & 3) != 3) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+      if ((inst & 3) != 3) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
       // Dispatch on opcode bits 6:2: dense, so it compiles to one jump table.
       switch ((inst >> 2) & 31) {
         case 0x13 >> 2: { // OP-IMM
@@ -219,7 +233,7 @@ export function execChunk(budget: u32): u32 {
           switch (f3) {
             case 0: v = a + imm; break;
             case 1: {
-              if ((inst >> 26) != 0) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+              if ((inst >> 26) != 0) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
               v = a << (imm & 63); break;
             }
             case 2: v = <i64>a < <i64>imm ? 1 : 0; break;
@@ -229,7 +243,7 @@ export function execChunk(budget: u32): u32 {
               const hi = inst >> 26;
               if (hi == 0) v = a >> (imm & 63);
               else if (hi == 0x10) v = <u64>(<i64>a >> <i64>(imm & 63));
-              else { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+              else { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
               break;
             }
             case 6: v = a | imm; break;
@@ -273,7 +287,7 @@ export function execChunk(budget: u32): u32 {
           } else if (f7 == 0x20 && f3 == 5) {
             v = <u64>(<i64>a >> <i64>(b & 63));
           } else {
-            exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+            exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           }
           rs(rd, v);
           ip += 4;
@@ -283,7 +297,7 @@ export function execChunk(budget: u32): u32 {
         }
         case 0x03 >> 2: { // LOAD
           const va = rg(rs1) + <u64><i64>(<i32>inst >> 20);
-          if (f3 == 7) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          if (f3 == 7) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
           loads++;
           const e = tlbEntry(lt, va);
           let v: u64;
@@ -301,7 +315,7 @@ export function execChunk(budget: u32): u32 {
           } else {
             hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
             v = loadSlow(va, f3);
-            if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+            if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           }
           rs(rd, v);
           ip += 4;
@@ -312,7 +326,7 @@ export function execChunk(budget: u32): u32 {
         case 0x23 >> 2: { // STORE
           const va = rg(rs1) + <u64><i64>(((<i32>inst >> 25) << 5) | <i32>rd);
           const v = rg((inst >> 20) & 31);
-          if (f3 > 3) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          if (f3 > 3) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
           stores++;
           const e = tlbEntry(st, va);
           if (load<u64>(e) == (va & (~(<u64>0xFFF) | ((<u64>1 << f3) - 1)))) {
@@ -326,8 +340,8 @@ export function execChunk(budget: u32): u32 {
           } else {
             hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
             storeSlow(va, 1 << f3, v);
-            if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
-            if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, priv);
+            if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
+            if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           }
           ip += 4;
           if (ip != stopIp) continue;
@@ -345,13 +359,13 @@ export function execChunk(budget: u32): u32 {
             case 5: taken = <i64>a >= <i64>b; break;
             case 6: taken = a < b; break;
             case 7: taken = a >= b; break;
-            default: exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+            default: exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           }
           if (taken) {
             const imm = (<i32>(inst & 0x8000_0000) >> 19) | <i32>((inst & 0x80) << 4) |
               <i32>((inst >> 20) & 0x7E0) | <i32>((inst >> 7) & 0x1E);
             const t = (<u64>ip + pcBase) + <u64><i64>imm;
-            if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+            if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
             ip += 4;
             target = t;
             break;
@@ -374,7 +388,7 @@ export function execChunk(budget: u32): u32 {
           } else if (f3 == 5 && (inst >> 25) == 0x20) {
             v = sext32(<u64>(<i32>a >> (imm & 31)));
           } else {
-            exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+            exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           }
           rs(rd, v);
           ip += 4;
@@ -397,7 +411,7 @@ export function execChunk(budget: u32): u32 {
           else if (f7 == 1 && f3 == 5) v = divu32(a, b);
           else if (f7 == 1 && f3 == 6) v = rem32(a, b);
           else if (f7 == 1 && f3 == 7) v = remu32(a, b);
-          else { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          else { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
           rs(rd, v);
           ip += 4;
           if (ip != stopIp) continue;
@@ -423,17 +437,17 @@ export function execChunk(budget: u32): u32 {
             <i32>((inst >> 9) & 0x800) | <i32>((inst >> 20) & 0x7FE);
           const pc = (<u64>ip + pcBase);
           const t = pc + <u64><i64>imm;
-          if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return trapExit(pc, (done + <u32>((ip - blockIp) >> 2)), loads, stores, priv); }
+          if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return trapExit(pc, (done + <u32>((ip - blockIp) >> 2)), loads, stores, cs.priv); }
           rs(rd, pc + 4);
           ip += 4;
           target = t;
           break;
         }
         case 0x67 >> 2: { // JALR
-          if (f3 != 0) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          if (f3 != 0) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
           const t = (rg(rs1) + <u64><i64>(<i32>inst >> 20)) & ~(<u64>1);
           const pc = (<u64>ip + pcBase);
-          if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return trapExit(pc, (done + <u32>((ip - blockIp) >> 2)), loads, stores, priv); }
+          if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return trapExit(pc, (done + <u32>((ip - blockIp) >> 2)), loads, stores, cs.priv); }
           rs(rd, pc + 4);
           ip += 4;
           target = t;
@@ -443,8 +457,8 @@ export function execChunk(budget: u32): u32 {
           hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
           loads++;
           amo(inst);
-          if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
-          if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, priv);
+          if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
+          if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           ip += 4;
           if (ip != stopIp) continue;
           target = <u64>ip + pcBase;
@@ -452,7 +466,7 @@ export function execChunk(budget: u32): u32 {
         }
         case 0x0F >> 2: { // MISC-MEM: FENCE and FENCE.I are no-ops on one in-order hart that
           // executes from memory directly (there is no decoded-instruction cache to flush).
-          if (f3 > 1) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, priv); }
+          if (f3 > 1) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
           ip += 4;
           if (ip != stopIp) continue;
           target = <u64>ip + pcBase;
@@ -462,19 +476,19 @@ export function execChunk(budget: u32): u32 {
           hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
           if (f3 != 0) {
             if (!(f3 == 4 ? hypervisorAccess(inst) : csrInstruction(inst))) {
-              return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+              return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
             }
-            if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, priv);
+            if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, cs.priv);
             ip += 4;
             if (ip != stopIp) continue;
             target = <u64>ip + pcBase;
             break;
           }
-          return system(inst, (<u64>ip + pcBase), (done + <u32>((ip - blockIp) >> 2)), loads, stores, priv);
+          return system(inst, (<u64>ip + pcBase), (done + <u32>((ip - blockIp) >> 2)), loads, stores, cs.priv);
         }
         default:
           exc(EXC_ILLEGAL_INST, inst);
-          return faultAt(ip, blockIp, pcBase, done, loads, stores, priv);
+          return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
       }
       break; // a control transfer or page crossing: `target` is where execution goes on
     }

@@ -27,17 +27,8 @@ export interface Measurement {
   counters: Record<string, bigint>;
   cycles: CycleBreakdown;
   wallSeconds: number;
-  /** Process CPU time over the workload (Node only; 0 elsewhere): robust on a shared machine. */
-  cpuSeconds: number;
   output: string;
 }
-
-const cpuNow = (): number => {
-  const p = (globalThis as { process?: { cpuUsage(): { user: number; system: number } } }).process;
-  if (!p) return 0;
-  const u = p.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 
 const PROMPT = '$ ';
 
@@ -79,14 +70,12 @@ export async function measure(image: Uint8Array, source: CoreSource, mode: Mode,
   runToPrompt(vm, 50_000_000, seen);
   const before = vm.counters();
   const t0 = vm.wallTime;
-  const c0 = cpuNow();
   vm.sendInput(command + '\n');
   seen.text = '';
   runToPrompt(vm, 2_000_000_000, seen);
-  const cpuSeconds = cpuNow() - c0;
   const counters = diff(before, vm.counters());
   return { mode, workload, command, counters, cycles: modeledCycles(counters, costs), wallSeconds: vm.wallTime - t0,
-    cpuSeconds, output: seen.text };
+    output: seen.text };
 }
 
 export function checkNames(kind: string, names: string[], known: readonly string[]): void {
