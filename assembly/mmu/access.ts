@@ -14,7 +14,8 @@ import { HGATP_PPN_MASK, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_M
   MSTATUS_SUM, PRV_M, PRV_S, PRV_U, SATP_MODE_SHIFT, SATP_PPN_MASK,
   SV39X4_GPA_BITS } from '../riscv/bits';
 import { ioInsert, ioLookup, KIND_FETCH, KIND_LOAD, KIND_STORE, npwcInsert, npwcLookup,
-  tlbInsert, VIEW_PHYS, VIEW_S, VIEW_SSUM, VIEW_U, VIEW_VS, VIEW_VSSUM, VIEW_VU } from './tlb';
+  tlbInsert, VIEW_PHYS, VIEW_S, VIEW_SSUM, VIEW_U, VIEW_VS, VIEW_VSSUM, VIEW_VU,
+  tlbEntry, tlbTable } from './tlb';
 import { sv39Canonical, walk, walkResult, WALK_ACCESS_FAULT, WALK_OK,
   WALK_PAGE_FAULT } from './walk';
 import { busResult, mmioRead, mmioWrite, MMIO_NONE } from '../devices/bus';
@@ -392,6 +393,32 @@ const AMO_MAXU: u32 = 0x1C;
  * the address-misaligned exception) and may only target RAM (MMIO raises an access fault).
  * The reservation is the LR's virtual address, as in QEMU; a trap clears it.
  */
+// Set by amoHost when the word lies on the watched tohost page (whose stores must be seen).
+@unmanaged class AmoState { watched: u32 = 0; pa: u64 = 0; }
+const amoState = changetype<AmoState>(memory.data(offsetof<AmoState>(), 16));
+
+/**
+ * Host address of the naturally aligned word an LR/SC/AMO accesses, through the fast TLB as
+ * any load or store would (filling it on a miss), or 0 with the exception raised.
+ */
+function amoHost(va: u64, kind: u32, size: u32): usize {
+  const view = hart.dataView;
+  const e = tlbEntry(tlbTable(view, kind), va);
+  amoState.watched = 0;
+  if (load<u64>(e) == (va & ~(<u64>0xFFF))) return <usize>(va + load<u64>(e, 8));
+  const pa = translate(va, kind, view);
+  if (excPending()) return 0;
+  const h = ramHost(pa, size);
+  if (h == 0) { raise(kind == KIND_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va); return 0; }
+  if (kind == KIND_STORE && watchedPage(pa)) {
+    amoState.watched = 1;
+    amoState.pa = pa;
+  } else {
+    tlbInsert(view, kind, va, <u64>h - (va & 0xFFF));
+  }
+  return h;
+}
+
 export function amo(inst: u32): void {
   const f3 = (inst >> 12) & 7;
   const f5 = inst >> 27;
@@ -401,14 +428,11 @@ export function amo(inst: u32): void {
   if (f3 != 2 && f3 != 3) { raise(EXC_ILLEGAL_INST, inst); return; }
   const size: u32 = f3 == 2 ? 4 : 8;
   const va = rget(rs1);
-  const view = hart.dataView;
   if (f5 == AMO_LR) {
     if (rs2 != 0) { raise(EXC_ILLEGAL_INST, inst); return; }
     if ((va & <u64>(size - 1)) != 0) { raise(EXC_LOAD_MISALIGNED, va); return; }
-    const pa = translate(va, KIND_LOAD, view);
-    if (excPending()) return;
-    const h = ramHost(pa, size);
-    if (h == 0) { raise(EXC_LOAD_ACCESS, va); return; }
+    const h = amoHost(va, KIND_LOAD, size);
+    if (h == 0) return;
     hart.reservation = va;
     rset(rd, size == 4 ? <u64><i64>load<i32>(h) : load<u64>(h));
     return;
@@ -424,14 +448,12 @@ export function amo(inst: u32): void {
     if (hart.reservation != va) { hart.reservation = RESERVATION_NONE; rset(rd, 1); return; }
     hart.reservation = RESERVATION_NONE;
   }
-  const pa = translate(va, KIND_STORE, view);
-  if (excPending()) return;
-  const h = ramHost(pa, size);
-  if (h == 0) { raise(EXC_STORE_ACCESS, va); return; }
+  const h = amoHost(va, KIND_STORE, size);
+  if (h == 0) return;
   const b = rget(rs2);
   if (f5 == AMO_SC) {
     if (size == 4) store<u32>(h, <u32>b); else store<u64>(h, b);
-    if (watchedPage(pa)) checkTohost(pa, size);
+    if (amoState.watched != 0) checkTohost(amoState.pa, size);
     rset(rd, 0);
     return;
   }
@@ -470,7 +492,7 @@ export function amo(inst: u32): void {
     store<i64>(h, r);
     rset(rd, <u64>old);
   }
-  if (watchedPage(pa)) checkTohost(pa, size);
+  if (amoState.watched != 0) checkTohost(amoState.pa, size);
 }
 
 /** Read guest-physical RAM for firmware services (SBI DBCN); 0 if outside RAM. */
