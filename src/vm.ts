@@ -414,6 +414,22 @@ export function inputLines(input: string): string[] {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * How much of an instruction budget a VM has used: a run() that returns with its budget used
+ * up spent all of it, even when it retired nothing (each trap costs the core one step); any
+ * other return spent what it retired.
+ */
+export class StepMeter {
+  used = 0;
+  private last: bigint;
+  constructor(private vm: Vm) { this.last = vm.instructions; }
+  after(stop: Stop, budget: number): void {
+    const retired = Number(this.vm.instructions - this.last);
+    this.last = this.vm.instructions;
+    this.used += stop === Stop.Budget ? Math.max(budget, retired) : retired;
+  }
+}
+
 /** Longest real-time nap while a wall-clock guest idles (so input and Ctrl-A X stay prompt). */
 export const MAX_IDLE_NAP_MS = 20;
 
@@ -442,10 +458,15 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
   const SLICE = 50_000_000;
   let quietSince: bigint | undefined;
   let outputSeen = -1;
+  // Steps the core spent: retired instructions, and traps that retire nothing (a guest whose
+  // every fetch faults makes no progress in instructions but must still reach its limit).
+  const steps = new StepMeter(vm);
   while (true) {
-    const left = maxInstructions - Number(vm.instructions);
+    const left = maxInstructions - steps.used;
     if (left <= 0) return { reason: 'limit', code: 124, message: `instruction limit ${maxInstructions} reached` };
-    const r = vm.run(Math.min(left, SLICE));
+    const slice = Math.min(left, SLICE);
+    const r = vm.run(slice);
+    steps.after(r.stop, slice);
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
     const next = lines.shift();

@@ -8,6 +8,7 @@ import { Counter } from '../counter-ids';
 import { count, hart, machine, rget, rset, HALT_FAIL, HALT_PASS, HALT_RESET, MODE_NATIVE } from '../state';
 import { vcpuRaiseSoft, vcpuTimerSet } from './vcpu';
 import { gpaHost, GUEST_RAM_BASE, vm } from './vm';
+import { guestStoreByte } from './shadow';
 import { MIP_SSIP, MIP_STIP } from '../riscv/bits';
 import { mtime } from '../devices/clint';
 import { halt } from '../devices/testdev';
@@ -199,7 +200,12 @@ export function sbiCall(): void {
         count(Counter.UART_TX_BYTES, n);
         if (txFree() < 2048) hart.chunkBreak = 1;
       } else {
-        while (n < len && rxAvailable() != 0) { store<u8>(callerByte(a1 + n), <u8>rxGet()); n++; }
+        while (n < len && rxAvailable() != 0) {
+          const b = <u8>rxGet();
+          if (machine.mode == MODE_NATIVE) store<u8>(callerByte(a1 + n), b);
+          else guestStoreByte(a1 + n, b); // a guest page table written this way updates its shadows
+          n++;
+        }
         count(Counter.UART_RX_BYTES, n);
       }
       ret(SBI_SUCCESS, n);

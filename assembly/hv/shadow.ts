@@ -29,7 +29,7 @@ import { PRV_S, PRV_U, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '.
 import { KIND_STORE, tlbFlushTranslated } from '../mmu/tlb';
 import { ramHost } from '../mmu/access';
 import { walk, walkResult, WALK_OK, WALK_PAGE_FAULT, sv39Canonical } from '../mmu/walk';
-import { FRAME_PT, FRAME_PT_SHARED, FRAME_RMAP_FULL, frameFlagsPtr, gfnOf, gpaToHpa, guestLocate,
+import { FRAME_PT, FRAME_PT_SHARED, FRAME_RMAP_FULL, frameFlagsPtr, gfnOf, gpaHost, gpaToHpa, guestLocate,
   ptInfoPtr, RMAP_SLOTS, rmapPtr, SHADOW_POOL_PAGES, vm, GUEST_RAM_BASE, NO_HPA } from './vm';
 
 export const VIEW_TE_U: u32 = 0;
@@ -426,6 +426,18 @@ export function writeProtectedStore(gpa: u64, size: u32, value: u64): void {
     store<u64>(ip, (info & 0x00FF_FFFF_FFFF_FFFF) | (writes << 56));
   }
   tlbFlushTranslated();
+}
+
+/**
+ * The hypervisor writes a byte of guest memory on the guest's behalf (an SBI console read):
+ * if the frame is one of the guest's page tables, the shadows built from it must follow, just
+ * as for the guest's own stores.
+ */
+export function guestStoreByte(gpa: u64, b: u8): void {
+  const h = gpaHost(gpa, 1);
+  if (h == 0) return;
+  if ((load<u32>(frameFlagsPtr(gfnOf(gpa))) & FRAME_PT) != 0) writeProtectedStore(gpa, 1, b);
+  else store<u8>(h, b);
 }
 
 /** The shadow view trap-emulate uses for a virtual privilege and SUM. */

@@ -10,7 +10,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { HvlabError } from '../errors.js';
-import { MODES, passIdleTime, runScripted, Vm, type Firmware, type Mode, type StopInfo } from '../vm.js';
+import { MODES, passIdleTime, runScripted, StepMeter, Vm, type Firmware, type Mode, type StopInfo } from '../vm.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { isElf, parseElf } from '../loader/elf.js';
 import { Stop } from '../core.js';
@@ -151,10 +151,13 @@ async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
   });
   try {
     const SLICE = 2_000_000;
+    const steps = new StepMeter(vm);
     while (!quit) {
-      const left = opts.maxInstructions - Number(vm.instructions);
+      const left = opts.maxInstructions - steps.used;
       if (left <= 0) return { reason: 'limit', code: 124, message: `instruction limit ${opts.maxInstructions} reached` };
-      const r = vm.run(Math.min(left, SLICE));
+      const slice = Math.min(left, SLICE);
+      const r = vm.run(slice);
+      steps.after(r.stop, slice);
       if (r.info) return r.info;
       if (r.stop === Stop.Idle && vm.inputPending === 0) {
         // Let guest time pass at real-time pace (up to the next timer), or wait for a key.
@@ -183,10 +186,12 @@ async function traced(vm: Vm, input: string, opts: RunOptions): Promise<StopInfo
   const PRIV = ['U', 'S', '?', 'M'];
   const lines = input.match(/[^\n]*\n|[^\n]+$/g) ?? [];
   let regs = vm.registers();
-  while (Number(vm.instructions) < opts.maxInstructions) {
+  const steps = new StepMeter(vm);
+  while (steps.used < opts.maxInstructions) {
     const pc = vm.pc;
     const priv = PRIV[vm.privilege];
     const r = vm.run(1);
+    steps.after(r.stop, 1);
     const now = vm.registers();
     const changed = now.map((v, i) => (v !== regs[i] ? `${NAMES[i]}=0x${v.toString(16)}` : '')).filter(Boolean);
     process.stderr.write(`[${priv}] 0x${pc.toString(16).padStart(16, '0')} ${changed.join(' ')}\n`);
