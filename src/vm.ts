@@ -93,6 +93,8 @@ export class Vm {
   private wallSeconds = 0;
   /** Console output not yet taken by readConsole(). */
   private out = '';
+  /** RAM may hold more than zeros: an image was loaded (and perhaps run) since creation. */
+  private ramDirty = false;
   /** Console bytes produced since the last reset. */
   outputBytes = 0;
   /** Input waiting to enter the guest's RX ring. */
@@ -201,8 +203,11 @@ export class Vm {
   /** Reset the machine: RAM holds the loaded image again, the hart starts at its entry. */
   reset(): void {
     if (!this.image) throw new HvlabError('NO_IMAGE', 'no image loaded');
-    // Clear RAM before laying out the VM: the hypervisor keeps its own tables in machine RAM.
-    this.ram().fill(0);
+    // Clear RAM before laying out the VM (the hypervisor keeps its own tables in machine RAM),
+    // unless nothing has touched it yet: fresh wasm memory is zero, and clearing 128 MiB would
+    // cost more than the whole boot.
+    if (this.ramDirty) this.ram().fill(0);
+    this.ramDirty = true;
     this.initCore();
     this.writeImage();
     this.pendingInput = [];
@@ -370,6 +375,7 @@ export class Vm {
       throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size and core build)`);
     }
     this.bytes().set(snap);
+    this.ramDirty = true;
     this.stopped = undefined;
   }
 }
