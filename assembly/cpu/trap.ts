@@ -53,6 +53,16 @@ function addressCause(code: u64): bool {
   return false;
 }
 
+/**
+ * sstatus (or vsstatus) on entry to an S-level trap handler (privileged spec 4.1.1): SPIE
+ * takes SIE, SPP records whether the trap came from S-mode, SIE is cleared.
+ */
+export function sstatusOnTrap(s: u64, fromS: bool): u64 {
+  s = (s & ~MSTATUS_SPIE) | ((s & MSTATUS_SIE) != 0 ? MSTATUS_SPIE : 0);
+  s = (s & ~MSTATUS_SPP) | (fromS ? MSTATUS_SPP : 0);
+  return s & ~MSTATUS_SIE;
+}
+
 /** Enter the trap handler for `cause` (bit 63 set for interrupts), `epc` being the pc to resume. */
 export function takeTrap(cause: u64, tval: u64, epc: u64): void {
   const isIrq = (cause & CAUSE_INTERRUPT) != 0;
@@ -93,11 +103,7 @@ export function takeTrap(cause: u64, tval: u64, epc: u64): void {
     if (v != 0) h = (h & ~HSTATUS_SPVP) | (p == PRV_S ? HSTATUS_SPVP : 0) | HSTATUS_SPV;
     if (gva) h |= HSTATUS_GVA;
     hart.hstatus = h;
-    let s = hart.mstatus;
-    s = (s & ~MSTATUS_SPIE) | ((s & MSTATUS_SIE) != 0 ? MSTATUS_SPIE : 0);
-    s = (s & ~MSTATUS_SPP) | (p == PRV_S ? MSTATUS_SPP : 0);
-    s &= ~MSTATUS_SIE;
-    hart.mstatus = s;
+    hart.mstatus = sstatusOnTrap(hart.mstatus, p == PRV_S);
     hart.virt = 0;
     hart.priv = PRV_S;
     hart.pc = vector(hart.stvec, cause);
@@ -144,11 +150,7 @@ function trapToVs(isIrq: bool, cause: u64, code: u64, tval: u64, epc: u64, p: u3
   hart.vscause = c;
   hart.vsepc = epc;
   hart.vstval = tval;
-  let s = hart.vsstatus;
-  s = (s & ~MSTATUS_SPIE) | ((s & MSTATUS_SIE) != 0 ? MSTATUS_SPIE : 0);
-  s = (s & ~MSTATUS_SPP) | (p == PRV_S ? MSTATUS_SPP : 0);
-  s &= ~MSTATUS_SIE;
-  hart.vsstatus = s;
+  hart.vsstatus = sstatusOnTrap(hart.vsstatus, p == PRV_S);
   hart.priv = PRV_S;
   hart.pc = vector(hart.vstvec, c);
 }

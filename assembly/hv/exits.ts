@@ -18,12 +18,10 @@ import { CAUSE_INTERRUPT, EXC_ECALL_U, EXC_ILLEGAL_INST, EXC_INST_ACCESS, EXC_IN
 import { PRV_S } from '../riscv/bits';
 import { KIND_FETCH, KIND_LOAD, KIND_STORE } from '../mmu/tlb';
 import { sbiCall } from './sbi';
-import { fill, fillGpa, FILL_ACCESS_FAULT, FILL_GUEST_FAULT, FILL_MMIO, FILL_OK, FILL_PT_STORE,
-  guestWalk, teView, writeProtectedStore } from './shadow';
+import { teView } from './shadow';
+import { faultKind, shadowFault, SHADOW_HANDLED, SHADOW_PAGE_FAULT } from './fault';
+import { retireEmulated } from './retire';
 import { teApplyView, teEmulate, teReflect, teSyncInterrupts, vcpu, vMxr, vSum } from './vcpu';
-import { emulateMmio, storeSize, storeValue } from './mmio';
-import { gpaHost } from './vm';
-import { walkResult, WALK_OK } from '../mmu/walk';
 
 // The exit log: the last EXIT_LOG_SIZE exits, for people (the web page's exit trace) and for
 // debugging. Entry: cause u64 | epc u64 | tval u64 | instret u64 (32 bytes); the next slot is
@@ -78,23 +76,6 @@ export function hvTrap(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64): 
   unhandled(cause, epc, tval);
 }
 
-/**
- * The guest instruction the hypervisor just emulated retires, as it would have natively: the
- * guest's instret and time then match a native run exactly, instruction for instruction.
- */
-export function retireEmulated(): void {
-  hart.instret += 1;
-  hart.now += 1;
-  count(Counter.INSTRET_U + <i32>hart.priv);
-}
-
-/** The instruction at guest virtual `pc`, read through the guest's own translation. */
-function guestFetch(pc: u64): u32 {
-  if (guestWalk(vcpu.satp, pc, KIND_FETCH, vcpu.priv, false, false) != WALK_OK) return 0;
-  const h = gpaHost(walkResult.pa, 4);
-  return h == 0 ? 0 : load<u32>(h);
-}
-
 function teExit(cause: u64, tval: u64, epc: u64): void {
   hart.pc = epc;
   if ((cause & CAUSE_INTERRUPT) != 0) {
@@ -117,38 +98,22 @@ function teExit(cause: u64, tval: u64, epc: u64): void {
     return;
   }
   if (code == EXC_INST_PAGE_FAULT || code == EXC_LOAD_PAGE_FAULT || code == EXC_STORE_PAGE_FAULT) {
-    shadowFault(code, tval, epc);
+    teShadowFault(code, tval, epc);
     return;
   }
   count(Counter.EXIT_REFLECT);
   teReflect(cause, tval, epc);
 }
 
-/** A page fault on a shadow table: fill it, emulate MMIO or a page-table store, or reflect. */
-function shadowFault(code: u32, gva: u64, epc: u64): void {
-  const kind = code == EXC_INST_PAGE_FAULT ? KIND_FETCH : code == EXC_LOAD_PAGE_FAULT ? KIND_LOAD : KIND_STORE;
+/** A page fault on a shadow table (hv/fault.ts); the guest's own faults are reflected. */
+function teShadowFault(code: u32, gva: u64, epc: u64): void {
   const sum = vSum();
-  const r = fill(vcpu.satp, teView(vcpu.priv, sum), gva, kind, vcpu.priv, sum, vMxr());
-  if (r == FILL_OK) { count(Counter.EXIT_SHADOW_FILL); return; }
-  if (r == FILL_GUEST_FAULT) { count(Counter.EXIT_REFLECT); teReflect(code, gva, epc); return; }
-  const gpa = fillGpa();
-  if (r == FILL_MMIO && kind != KIND_FETCH) {
-    const inst = guestFetch(epc);
-    if (inst != 0 && emulateMmio(inst, gpa)) { hart.pc = epc + 4; retireEmulated(); return; }
-  } else if (r == FILL_PT_STORE) {
-    const inst = guestFetch(epc);
-    const size = storeSize(inst);
-    if (size != 0 && (gpa & <u64>(size - 1)) == 0) {
-      count(Counter.EXIT_SHADOW_WP);
-      writeProtectedStore(gpa, size, storeValue(inst));
-      hart.pc = epc + 4;
-      retireEmulated();
-      return;
-    }
-    // An AMO or misaligned store to a page table: not emulated; the guest sees an access fault.
-  }
-  const access = kind == KIND_FETCH ? EXC_INST_ACCESS : kind == KIND_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS;
+  const r = shadowFault(vcpu.satp, teView(vcpu.priv, sum), vcpu.priv, sum, vMxr(), code, gva, epc);
+  if (r == SHADOW_HANDLED) return;
   count(Counter.EXIT_REFLECT);
-  teReflect(access, gva, epc);
-  if (r == FILL_ACCESS_FAULT) return;
+  teReflect(r == SHADOW_PAGE_FAULT ? code : accessFaultOf(faultKind(code)), gva, epc);
+}
+
+function accessFaultOf(kind: u32): u32 {
+  return kind == KIND_FETCH ? EXC_INST_ACCESS : kind == KIND_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS;
 }

@@ -23,16 +23,16 @@ import { HSTATUS_VSXL64, HSTATUS_VTVM, MIP_SEIP, MIP_STIP, MIP_VSEIP, MIP_VSSIP,
   SATP_MODE_SHIFT } from '../riscv/bits';
 import * as C from '../riscv/csr';
 import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbFlushGuest, tlbFlushGuestPage } from '../mmu/tlb';
-import { walkResult, WALK_OK } from '../mmu/walk';
 import { updateInterrupts } from '../cpu/irq';
 import { rget, rset } from '../state';
 import { sbiCall } from './sbi';
-import { contextKey, currentRoot, fill, fillGpa, FILL_GUEST_FAULT, FILL_MMIO, FILL_OK, FILL_PT_STORE,
-  guestWalk, KEY_BARE, selectContext, VIEW_HVM, writeProtectedStore } from './shadow';
-import { emulateMmio, storeSize, storeValue } from './mmio';
-import { gpaHost, gpaToHpa, NO_HPA, vmHgatp } from './vm';
+import { contextKey, currentRoot, KEY_BARE, selectContext, VIEW_HVM } from './shadow';
+import { faultKind, guestInstruction, shadowFault, SHADOW_HANDLED, SHADOW_PAGE_FAULT } from './fault';
+import { emulateMmio } from './mmio';
+import { gpaToHpa, NO_HPA, vmHgatp } from './vm';
 import { vcpu } from './vcpu';
-import { retireEmulated } from './exits';
+import { retireEmulated } from './retire';
+import { sstatusOnTrap } from '../cpu/trap';
 
 /** Exceptions the guest kernel handles itself (hedeleg): everything but what must exit. */
 const HEDELEG_COMMON: u64 = (1 << EXC_INST_MISALIGNED) | (1 << EXC_INST_ACCESS) |
@@ -87,11 +87,7 @@ function injectException(cause: u64, tval: u64, epc: u64): void {
   hart.vscause = cause;
   hart.vsepc = epc;
   hart.vstval = tval;
-  let s = hart.vsstatus;
-  s = (s & ~MSTATUS_SPIE) | ((s & MSTATUS_SIE) != 0 ? MSTATUS_SPIE : 0);
-  s = (s & ~MSTATUS_SPP) | (hart.priv == PRV_S ? MSTATUS_SPP : 0);
-  s &= ~MSTATUS_SIE;
-  hart.vsstatus = s;
+  hart.vsstatus = sstatusOnTrap(hart.vsstatus, hart.priv == PRV_S);
   hart.virt = 1;
   hart.priv = PRV_S;
   hart.pc = hart.vstvec & ~(<u64>3);
@@ -99,10 +95,7 @@ function injectException(cause: u64, tval: u64, epc: u64): void {
 
 /** The instruction at guest virtual `pc` (VS-stage through the guest's tables). */
 function guestFetch(pc: u64, priv: u32): u32 {
-  const satp = shadowMode() ? vcpu.satp : hart.vsatp;
-  if (guestWalk(satp, pc, KIND_FETCH, priv, false, false) != WALK_OK) return 0;
-  const h = gpaHost(walkResult.pa, 4);
-  return h == 0 ? 0 : load<u32>(h);
+  return guestInstruction(shadowMode() ? vcpu.satp : hart.vsatp, pc, priv);
 }
 
 /**
@@ -121,31 +114,14 @@ function accessCause(kind: u32): u32 {
   return kind == KIND_FETCH ? EXC_INST_ACCESS : kind == KIND_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS;
 }
 
-/** hvm-shadow: a page fault on the shadow in vsatp. */
-function shadowFault(code: u32, gva: u64, epc: u64, priv: u32): void {
-  const kind = code == EXC_INST_PAGE_FAULT ? KIND_FETCH : code == EXC_LOAD_PAGE_FAULT ? KIND_LOAD : KIND_STORE;
+/** hvm-shadow: a page fault on the shadow in vsatp (hv/fault.ts); the guest's own are injected. */
+function hvmShadowFault(code: u32, gva: u64, epc: u64, priv: u32): void {
   const sum = (hart.vsstatus & MSTATUS_SUM) != 0;
   const mxr = (hart.vsstatus & MSTATUS_MXR) != 0;
-  const r = fill(vcpu.satp, VIEW_HVM, gva, kind, priv, sum, mxr);
-  if (r == FILL_OK) { count(Counter.EXIT_SHADOW_FILL); return; }
-  if (r == FILL_GUEST_FAULT) { count(Counter.EXIT_REFLECT); injectException(code, gva, epc); return; }
-  const gpa = fillGpa();
-  if (r == FILL_MMIO && kind != KIND_FETCH) {
-    const inst = guestFetch(epc, priv);
-    if (inst != 0 && emulateMmio(inst, gpa)) { hart.pc = epc + 4; retireEmulated(); return; }
-  } else if (r == FILL_PT_STORE) {
-    const inst = guestFetch(epc, priv);
-    const size = storeSize(inst);
-    if (size != 0 && (gpa & <u64>(size - 1)) == 0) {
-      count(Counter.EXIT_SHADOW_WP);
-      writeProtectedStore(gpa, size, storeValue(inst));
-      hart.pc = epc + 4;
-      retireEmulated();
-      return;
-    }
-  }
+  const r = shadowFault(vcpu.satp, VIEW_HVM, priv, sum, mxr, code, gva, epc);
+  if (r == SHADOW_HANDLED) return;
   count(Counter.EXIT_REFLECT);
-  injectException(accessCause(kind), gva, epc);
+  injectException(r == SHADOW_PAGE_FAULT ? code : accessCause(faultKind(code)), gva, epc);
 }
 
 /** hvm-nested: a guest-page fault (G-stage). Device addresses are MMIO; the rest faults. */
@@ -232,7 +208,7 @@ export function hvmExit(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64):
     } else if (code == EXC_VIRTUAL_INST) {
       virtualInstruction(<u32>tval, epc);
     } else if (code == EXC_INST_PAGE_FAULT || code == EXC_LOAD_PAGE_FAULT || code == EXC_STORE_PAGE_FAULT) {
-      if (shadowMode()) shadowFault(code, tval, epc, priv);
+      if (shadowMode()) hvmShadowFault(code, tval, epc, priv);
       else { count(Counter.EXIT_REFLECT); injectException(cause, tval, epc); }
     } else if (code == EXC_INST_GUEST_PAGE_FAULT || code == EXC_LOAD_GUEST_PAGE_FAULT || code == EXC_STORE_GUEST_PAGE_FAULT) {
       guestPageFault(code, tval, epc, (gpa4 << 2) | (tval & 3), tinst, priv);

@@ -12,7 +12,8 @@ import { MIP_SEIP, MIP_SSIP, MIP_STIP, MIP_VSSIP, MIP_VSTIP, MSTATUS_MXR, MSTATU
 import * as C from '../riscv/csr';
 import { tlbFlushPage, tlbFlushTranslated } from '../mmu/tlb';
 import { contextKey, currentRoot, selectContext, teView } from './shadow';
-import { retireEmulated } from './exits';
+import { retireEmulated } from './retire';
+import { sstatusOnTrap } from '../cpu/trap';
 
 @unmanaged export class Vcpu {
   /** The privilege the guest believes it runs in: PRV_S or PRV_U. */
@@ -60,11 +61,7 @@ export function teReflect(cause: u64, tval: u64, epc: u64): void {
   vcpu.scause = cause;
   vcpu.sepc = epc;
   vcpu.stval = tval;
-  let s = vcpu.sstatus;
-  s = (s & ~MSTATUS_SPIE) | ((s & MSTATUS_SIE) != 0 ? MSTATUS_SPIE : 0);
-  s = (s & ~MSTATUS_SPP) | (vcpu.priv == PRV_S ? MSTATUS_SPP : 0);
-  s &= ~MSTATUS_SIE;
-  vcpu.sstatus = s;
+  vcpu.sstatus = sstatusOnTrap(vcpu.sstatus, vcpu.priv == PRV_S);
   vcpu.priv = PRV_S;
   const base = vcpu.stvec & ~(<u64>3);
   const vectored = (vcpu.stvec & 3) == 1 && (cause & CAUSE_INTERRUPT) != 0;

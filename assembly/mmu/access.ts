@@ -393,6 +393,21 @@ const AMO_MAXU: u32 = 0x1C;
  * the address-misaligned exception) and may only target RAM (MMIO raises an access fault).
  * The reservation is the LR's virtual address, as in QEMU; a trap clears it.
  */
+/** The value an AMO stores (unprivileged spec 8.4): `mask` selects the operand width. */
+function amoResult(f5: u32, old: i64, x: i64, mask: u64): i64 {
+  switch (f5) {
+    case AMO_ADD: return old + x;
+    case AMO_SWAP: return x;
+    case AMO_XOR: return old ^ x;
+    case AMO_OR: return old | x;
+    case AMO_AND: return old & x;
+    case AMO_MIN: return old < x ? old : x;
+    case AMO_MAX: return old > x ? old : x;
+    case AMO_MINU: return (<u64>old & mask) < (<u64>x & mask) ? old : x;
+    default: return (<u64>old & mask) > (<u64>x & mask) ? old : x; // AMO_MAXU
+  }
+}
+
 // Set by amoHost when the word lies on the watched tohost page (whose stores must be seen).
 @unmanaged class AmoState { watched: u32 = 0; pa: u64 = 0; }
 const amoState = changetype<AmoState>(memory.data(offsetof<AmoState>(), 16));
@@ -457,41 +472,12 @@ export function amo(inst: u32): void {
     rset(rd, 0);
     return;
   }
-  if (size == 4) {
-    const old = load<i32>(h);
-    const x = <i32>b;
-    let r: i32;
-    switch (f5) {
-      case AMO_ADD: r = old + x; break;
-      case AMO_SWAP: r = x; break;
-      case AMO_XOR: r = old ^ x; break;
-      case AMO_OR: r = old | x; break;
-      case AMO_AND: r = old & x; break;
-      case AMO_MIN: r = old < x ? old : x; break;
-      case AMO_MAX: r = old > x ? old : x; break;
-      case AMO_MINU: r = <u32>old < <u32>x ? old : x; break;
-      default: r = <u32>old > <u32>x ? old : x; break;
-    }
-    store<i32>(h, r);
-    rset(rd, <u64><i64>old);
-  } else {
-    const old = load<i64>(h);
-    const x = <i64>b;
-    let r: i64;
-    switch (f5) {
-      case AMO_ADD: r = old + x; break;
-      case AMO_SWAP: r = x; break;
-      case AMO_XOR: r = old ^ x; break;
-      case AMO_OR: r = old | x; break;
-      case AMO_AND: r = old & x; break;
-      case AMO_MIN: r = old < x ? old : x; break;
-      case AMO_MAX: r = old > x ? old : x; break;
-      case AMO_MINU: r = <u64>old < <u64>x ? old : x; break;
-      default: r = <u64>old > <u64>x ? old : x; break;
-    }
-    store<i64>(h, r);
-    rset(rd, <u64>old);
-  }
+  // A .W operation works on the sign-extended words: the low 32 bits of the result are right,
+  // and masking the operands to 32 bits gives the unsigned comparisons.
+  const old: i64 = size == 4 ? <i64>load<i32>(h) : load<i64>(h);
+  const r = amoResult(f5, old, <i64>(size == 4 ? <u64><i64><i32>b : b), size == 4 ? 0xFFFF_FFFF : 0xFFFF_FFFF_FFFF_FFFF);
+  if (size == 4) store<i32>(h, <i32>r); else store<i64>(h, r);
+  rset(rd, <u64>old);
   if (amoState.watched != 0) checkTohost(amoState.pa, size);
 }
 
