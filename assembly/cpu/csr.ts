@@ -12,11 +12,11 @@ import { HEDELEG_WRITABLE, HGATP_MODE_SV39X4, HGATP_PPN_MASK, HGATP_VMID_MASK, H
   HSTATUS_VSXL64, HSTATUS_VTVM, HSTATUS_WRITABLE, MEDELEG_WRITABLE, MIDELEG_FORCED,
   MIDELEG_WRITABLE, MIE_WRITABLE, MIP_S_ALL, MIP_SGEIP, MIP_SSIP, MIP_SW_WRITABLE, MIP_VS_ALL,
   MIP_VSSIP, MISA_MXL64, misaExt, MSTATUS_MPP, MSTATUS_MXR, MSTATUS_TVM, MSTATUS_UXL,
-  MSTATUS_WRITABLE, MSTATUS_XLEN64, PRV_M, PRV_S, PRV_U, SATP_MODE_BARE, SATP_MODE_SHIFT,
+  MSTATUS_WRITABLE, MSTATUS_XLEN64, PRV_M, PRV_S, PRV_U, SATP_ASID_MASK, SATP_ASID_SHIFT, SATP_MODE_BARE, SATP_MODE_SHIFT,
   SATP_MODE_SV39, SSTATUS_VISIBLE, SSTATUS_WRITABLE } from '../riscv/bits';
 import { mtime } from '../devices/clint';
 import { mip, updateInterrupts } from './irq';
-import { tlbFlushGuest, tlbFlushHost, tlbFlushTranslated } from '../mmu/tlb';
+import { tlbFlushGuest, tlbFlushTranslated, tlbSelectGuest, tlbSelectHost } from '../mmu/tlb';
 
 export const MISA_VALUE: u64 = MISA_MXL64 | misaExt(0x41 /* A */) | misaExt(0x48 /* H */) |
   misaExt(0x49 /* I */) | misaExt(0x4D /* M */) | misaExt(0x53 /* S */) | misaExt(0x55 /* U */);
@@ -267,7 +267,8 @@ function writeSatp(v: u64): void {
   const a = legalAtp(v);
   if (a == 1) return;
   hart.satp = a;
-  tlbFlushHost();
+  // A new address space, not a flush (section 4.1.11): its ASID's entries stay usable.
+  tlbSelectHost((a >> SATP_ASID_SHIFT) & SATP_ASID_MASK);
 }
 
 /** vsatp: same format as satp. An unsupported MODE keeps the old value (WARL, 8.2.18). */
@@ -275,7 +276,7 @@ function writeVsatp(v: u64): void {
   const a = legalAtp(v);
   if (a == 1) return;
   hart.vsatp = a;
-  tlbFlushGuest();
+  tlbSelectGuest((hart.hgatp & HGATP_VMID_MASK) >> SATP_ASID_SHIFT, (a >> SATP_ASID_SHIFT) & SATP_ASID_MASK);
 }
 
 /** hgatp (section 8.2.10): Bare or Sv39x4; 14 VMID bits; the 16 KiB root's PPN[1:0] are 0. */
@@ -283,7 +284,7 @@ function writeHgatp(v: u64): void {
   const mode = v >> SATP_MODE_SHIFT;
   if (mode != SATP_MODE_BARE && mode != HGATP_MODE_SV39X4) return;
   hart.hgatp = mode == SATP_MODE_BARE ? 0 : (v & ((<u64>0xF << SATP_MODE_SHIFT) | HGATP_VMID_MASK | HGATP_PPN_MASK));
-  tlbFlushGuest();
+  tlbSelectGuest((hart.hgatp & HGATP_VMID_MASK) >> SATP_ASID_SHIFT, (hart.vsatp >> SATP_ASID_SHIFT) & SATP_ASID_MASK);
 }
 
 /**

@@ -15,9 +15,9 @@ import { count, excPending, hart, REGS } from '../state';
 import { EXC_BREAKPOINT, EXC_ECALL_M, EXC_ECALL_S, EXC_ECALL_U, EXC_ECALL_VS, EXC_ILLEGAL_INST,
   EXC_INST_MISALIGNED, EXC_NONE, EXC_VIRTUAL_INST } from '../riscv/cause';
 import { HSTATUS_HU, HSTATUS_VTSR, HSTATUS_VTVM, HSTATUS_VTW, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW,
-  PRV_M, PRV_S, PRV_U } from '../riscv/bits';
+  PRV_M, PRV_S, PRV_U, SATP_ASID_MASK } from '../riscv/bits';
 import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbEntry, tlbFlushGuest, tlbFlushGuestPage,
-  tlbFlushHost, tlbFlushPage, tlbTable } from '../mmu/tlb';
+  tlbFlushHost, tlbFlushHostAsid, tlbFlushPage, tlbTable } from '../mmu/tlb';
 import { amo, computeViews, fetchSlow, hypervisorLoad, hypervisorStore, loadSlow, storeSlow,
   TINST_TRANSFORM } from '../mmu/access';
 import { csrInstruction } from './csr';
@@ -572,12 +572,18 @@ function system(inst: u32, pc: u64, done: u32, loads: u32, stores: u32, priv: u3
     fault = privFault(true, !tvm, (hart.hstatus & HSTATUS_VTVM) == 0, false, true);
     if (fault == 0) {
       const rs1 = (inst >> 15) & 31;
-      // The fast TLB is not tagged by ASID, so an ASID-only fence (rs2 != 0) flushes all of
-      // the current level's entries. In VS it orders the guest's translations only (8.3.2).
+      // rs2 != x0 names one ASID (section 4.2.1): with rs1 = x0 only its set is emptied; a
+      // page is dropped from every ASID's set (more than required, never less). In VS it
+      // orders the guest's translations only (8.3.2).
+      const rs2 = (inst >> 20) & 31;
       if (v) {
         if (rs1 == 0) tlbFlushGuest(); else tlbFlushGuestPage(rg(rs1));
+      } else if (rs1 != 0) {
+        tlbFlushPage(rg(rs1));
+      } else if (rs2 != 0) {
+        tlbFlushHostAsid(rg(rs2) & SATP_ASID_MASK);
       } else {
-        if (rs1 == 0) tlbFlushHost(); else tlbFlushPage(rg(rs1));
+        tlbFlushHost();
       }
       return leave(pc + 4, done + 1, loads, stores, priv);
     }

@@ -20,13 +20,13 @@ import { CAUSE_INTERRUPT, EXC_BREAKPOINT, EXC_ECALL_U, EXC_ECALL_VS, EXC_ILLEGAL
   EXC_VIRTUAL_INST, IRQ_S_EXT, IRQ_S_TIMER } from '../riscv/cause';
 import { HSTATUS_VSXL64, HSTATUS_VTVM, MIP_SEIP, MIP_STIP, MIP_VSEIP, MIP_VSSIP, MIP_VSTIP,
   MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP, MSTATUS_SUM, PRV_S, PRV_U,
-  SATP_MODE_SHIFT } from '../riscv/bits';
+  SATP_ASID_SHIFT, SATP_MODE_SHIFT } from '../riscv/bits';
 import * as C from '../riscv/csr';
-import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbFlushGuest, tlbFlushGuestPage } from '../mmu/tlb';
+import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbFlushGuest, tlbFlushGuestPage, tlbSelectGuest } from '../mmu/tlb';
 import { updateInterrupts } from '../cpu/irq';
 import { rget, rset } from '../state';
 import { sbiCall } from './sbi';
-import { contextKey, currentRoot, KEY_BARE, selectContext, VIEW_HVM } from './shadow';
+import { contextKey, currentAsid, currentRoot, KEY_BARE, selectContext, VIEW_HVM } from './shadow';
 import { faultKind, guestInstruction, shadowFault, SHADOW_HANDLED, SHADOW_PAGE_FAULT } from './fault';
 import { emulateMmio } from './mmio';
 import { gpaToHpa, NO_HPA, vmHgatp } from './vm';
@@ -72,10 +72,11 @@ export function hvmReset(entry: u64, dtbGpa: u64): void {
 /** hvm-shadow: point vsatp at the shadow root of the guest's current address space. */
 function applyShadow(): void {
   const root = currentRoot(VIEW_HVM);
-  const satp = (<u64>8 << SATP_MODE_SHIFT) | (root >> 12);
+  const asid = currentAsid(VIEW_HVM);
+  const satp = (<u64>8 << SATP_MODE_SHIFT) | (asid << SATP_ASID_SHIFT) | (root >> 12);
   if (hart.vsatp != satp) {
     hart.vsatp = satp;
-    tlbFlushGuest();
+    tlbSelectGuest(0, asid);
   }
 }
 

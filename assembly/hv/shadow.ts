@@ -165,6 +165,13 @@ export function selectContext(key: u64): void {
   st.current = victim;
 }
 
+/**
+ * The ASID the hardware uses for a shadow root: one per context and view, so switching
+ * between them (a guest context switch, or trap-emulate's kernel/user views) keeps each one's
+ * TLB entries. Reusing a context slot for another address space always flushes (dropContext).
+ */
+export function currentAsid(view: u32): u64 { return <u64>(st.current * VIEWS + view + 1); }
+
 /** The shadow root for `view` of the current context, allocated if needed (0: pool empty). */
 export function currentRoot(view: u32): u64 {
   // The current context may have been dropped during this exit: take a context again.

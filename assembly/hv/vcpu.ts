@@ -8,10 +8,10 @@ import { Counter } from '../counter-ids';
 import { count, hart, machine, MODE_TRAP_EMULATE, rget, rset } from '../state';
 import { CAUSE_INTERRUPT, EXC_ILLEGAL_INST, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from '../riscv/cause';
 import { MIP_SEIP, MIP_SSIP, MIP_STIP, MIP_VSSIP, MIP_VSTIP, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
-  MSTATUS_SUM, MSTATUS_XLEN64, PRV_S, PRV_U, SATP_MODE_SHIFT } from '../riscv/bits';
+  MSTATUS_SUM, MSTATUS_XLEN64, PRV_S, PRV_U, SATP_ASID_SHIFT, SATP_MODE_SHIFT } from '../riscv/bits';
 import * as C from '../riscv/csr';
-import { tlbFlushPage, tlbFlushTranslated } from '../mmu/tlb';
-import { contextKey, currentRoot, selectContext, teView } from './shadow';
+import { tlbFlushPage, tlbFlushTranslated, tlbSelectHost } from '../mmu/tlb';
+import { contextKey, currentAsid, currentRoot, selectContext, teView } from './shadow';
 import { retireEmulated } from './retire';
 import { sstatusOnTrap } from '../cpu/trap';
 
@@ -47,11 +47,12 @@ export function vcpuReset(): void {
 export function teApplyView(): void {
   const view = teView(vcpu.priv, (vcpu.sstatus & MSTATUS_SUM) != 0);
   const root = currentRoot(view);
-  const satp = (<u64>8 << SATP_MODE_SHIFT) | (root >> 12);
+  const asid = currentAsid(view);
+  const satp = (<u64>8 << SATP_MODE_SHIFT) | (asid << SATP_ASID_SHIFT) | (root >> 12);
   if (satp != vcpu.loadedSatp || hart.satp != satp) {
     hart.satp = satp;
     vcpu.loadedSatp = satp;
-    tlbFlushTranslated();
+    tlbSelectHost(asid);
   }
   hart.priv = PRV_U;
 }

@@ -16,10 +16,11 @@
 //   VIEW_VU, VIEW_VS, VIEW_VSSUM  the same three for V=1 (H extension, section 8.5): entries
 //              map a guest virtual address straight to the host page, the result of both
 //              translation stages, so warm guest code runs exactly as fast as native code.
-// Entries are not tagged by ASID or VMID: satp writes flush the host views, vsatp and hgatp
-// writes the guest views (tlbFlushGuest). MXR changes also flush, because it widens load
-// permission. (The ASID-tagged *model* TLB of the cost model is a
-// separate structure that this cache stays inside of.)
+// Entries are tagged by address space, the way hardware tags them by ASID and VMID: the
+// translated views exist in ASID_SETS sets each, the host's keyed by satp.ASID, the guest's by
+// hgatp.VMID and vsatp.ASID. A satp (vsatp, hgatp) write selects the set of its address space,
+// keeping what it holds; if none has it, the least recently used set is emptied and given to
+// it. SFENCE.VMA (and the HFENCEs) flush; so do MXR changes, which widen load permission.
 
 import { Counter } from '../counter-ids';
 import { count } from '../state';
@@ -43,17 +44,85 @@ export const KINDS: u32 = 3;
 export const TLB_BITS: u32 = 8;
 export const TLB_ENTRIES: u32 = 1 << TLB_BITS;
 export const TLB_MASK: u64 = TLB_ENTRIES - 1;
+/** Address spaces the host (and, separately, the guest) keeps entries for at once. */
+export const ASID_SETS: u32 = 4;
 const TABLE_BYTES: usize = <usize>TLB_ENTRIES * 16;
-const TLB_MEM: usize = memory.data(<i32>(VIEWS * KINDS * <u32>TABLE_BYTES), 64);
+const SET_VIEWS: u32 = 3;
+const SET_BYTES: u32 = SET_VIEWS * KINDS * <u32>TABLE_BYTES;
+const PHYS_MEM: usize = memory.data(<i32>(KINDS * <u32>TABLE_BYTES), 64);
+const HOST_MEM: usize = memory.data(<i32>(ASID_SETS * SET_BYTES), 64);
+const GUEST_MEM: usize = memory.data(<i32>(ASID_SETS * SET_BYTES), 64);
 const INVALID_BYTE: u8 = 0x01;
+const NO_TAG: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+
+/** Which set is current for the host and for the guest, and the sets' tags and last use. */
+@unmanaged class TlbSets {
+  host: u32 = 0;
+  guest: u32 = 0;
+  clock: u64 = 0;
+}
+const sets = changetype<TlbSets>(memory.data(offsetof<TlbSets>(), 16));
+const HOST_TAGS: usize = memory.data(<i32>ASID_SETS * 8, 16);
+const HOST_USE: usize = memory.data(<i32>ASID_SETS * 8, 16);
+const GUEST_TAGS: usize = memory.data(<i32>ASID_SETS * 8, 16);
+const GUEST_USE: usize = memory.data(<i32>ASID_SETS * 8, 16);
 
 /** The table for one view and access kind; the interpreter keeps these in locals. */
 @inline export function tlbTable(view: u32, kind: u32): usize {
-  return TLB_MEM + <usize>(view * KINDS + kind) * TABLE_BYTES;
+  if (view == VIEW_PHYS) return PHYS_MEM + <usize>kind * TABLE_BYTES;
+  if (view < VIEW_VU) return HOST_MEM + <usize>sets.host * SET_BYTES + <usize>((view - VIEW_U) * KINDS + kind) * TABLE_BYTES;
+  return GUEST_MEM + <usize>sets.guest * SET_BYTES + <usize>((view - VIEW_VU) * KINDS + kind) * TABLE_BYTES;
 }
 
 @inline export function tlbEntry(table: usize, va: u64): usize {
   return table + (<usize>((va >> 12) & TLB_MASK) << 4);
+}
+
+@inline function emptySet(mem: usize, i: u32): void {
+  memory.fill(mem + <usize>i * SET_BYTES, INVALID_BYTE, SET_BYTES);
+}
+
+/** Make the set tagged `tag` current, or empty the least recently used one for it. */
+function selectSet(mem: usize, tags: usize, uses: usize, tag: u64): u32 {
+  sets.clock++;
+  let victim: u32 = 0;
+  let oldest: u64 = NO_TAG;
+  for (let i: u32 = 0; i < ASID_SETS; i++) {
+    if (load<u64>(tags + <usize>i * 8) == tag) {
+      store<u64>(uses + <usize>i * 8, sets.clock);
+      return i;
+    }
+    const use = load<u64>(uses + <usize>i * 8);
+    if (use < oldest) { oldest = use; victim = i; }
+  }
+  emptySet(mem, victim);
+  count(Counter.TLB_FLUSHES);
+  store<u64>(tags + <usize>victim * 8, tag);
+  store<u64>(uses + <usize>victim * 8, sets.clock);
+  return victim;
+}
+
+/** The host switched address space (a satp write): select the set of its ASID. */
+export function tlbSelectHost(asid: u64): void {
+  sets.host = selectSet(HOST_MEM, HOST_TAGS, HOST_USE, asid);
+  ioFlush();
+}
+
+/** The guest switched address space (vsatp or hgatp write): select the set of (VMID, ASID). */
+export function tlbSelectGuest(vmid: u64, asid: u64): void {
+  const tag = (vmid << 16) | asid;
+  sets.guest = selectSet(GUEST_MEM, GUEST_TAGS, GUEST_USE, tag);
+  ioFlush();
+  npwcFlush();
+}
+
+/** Drop the host entries of one ASID (SFENCE.VMA with rs1 = x0 and an ASID in rs2). */
+export function tlbFlushHostAsid(asid: u64): void {
+  for (let i: u32 = 0; i < ASID_SETS; i++) {
+    if (load<u64>(HOST_TAGS + <usize>i * 8) == asid) emptySet(HOST_MEM, i);
+  }
+  ioFlush();
+  count(Counter.TLB_FLUSHES);
 }
 
 export function tlbInsert(view: u32, kind: u32, va: u64, hostPage: u64): void {
@@ -63,16 +132,17 @@ export function tlbInsert(view: u32, kind: u32, va: u64, hostPage: u64): void {
   store<u64>(e, hostPage - vpage, 8);
 }
 
-/** Drop every translated entry, host and guest (MXR change, SBI remote fence). */
+/** Drop every translated entry, host and guest, in every set (MXR change, SBI remote fence). */
 export function tlbFlushTranslated(): void {
-  memory.fill(tlbTable(VIEW_U, 0), INVALID_BYTE, (VIEWS - 1) * KINDS * <u32>TABLE_BYTES);
+  memory.fill(HOST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
+  memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
   count(Counter.TLB_FLUSHES);
 }
 
-/** Drop the host's (V=0) translated entries: satp write, SFENCE.VMA in HS/M of everything. */
+/** Drop the host's (V=0) translated entries of every ASID: SFENCE.VMA in HS/M of everything. */
 export function tlbFlushHost(): void {
-  memory.fill(tlbTable(VIEW_U, 0), INVALID_BYTE, (VIEW_VU - VIEW_U) * KINDS * <u32>TABLE_BYTES);
+  memory.fill(HOST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
   count(Counter.TLB_FLUSHES);
 }
@@ -83,7 +153,7 @@ export function tlbFlushHost(): void {
  * (its shadow tables, the gPA->hPA map). The nested page-walk cache goes too.
  */
 export function tlbFlushGuest(): void {
-  memory.fill(tlbTable(VIEW_VU, 0), INVALID_BYTE, GUEST_VIEWS * KINDS * <u32>TABLE_BYTES);
+  memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
   npwcFlush();
   count(Counter.TLB_FLUSHES);
@@ -92,27 +162,37 @@ export function tlbFlushGuest(): void {
 
 /** Drop everything, the physical view included (reset, RAM remapped, a watch added). */
 export function tlbFlushAll(): void {
-  memory.fill(TLB_MEM, INVALID_BYTE, VIEWS * KINDS * <u32>TABLE_BYTES);
+  memory.fill(PHYS_MEM, INVALID_BYTE, KINDS * <u32>TABLE_BYTES);
+  memory.fill(HOST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
+  memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
+  // No address space owns a set any more; set 0 serves whatever runs next.
+  memory.fill(HOST_TAGS, 0xFF, ASID_SETS * 8);
+  memory.fill(GUEST_TAGS, 0xFF, ASID_SETS * 8);
+  memory.fill(HOST_USE, 0, ASID_SETS * 8);
+  memory.fill(GUEST_USE, 0, ASID_SETS * 8);
+  sets.host = 0;
+  sets.guest = 0;
+  sets.clock = 0;
   ioFlush();
   npwcFlush();
 }
 
-/** Drop the host's translated entries of one page (sfence.vma with an address in HS/M). */
-export function tlbFlushPage(va: u64): void { flushPageIn(va, VIEW_U, VIEW_VU); }
+/** Drop the host's translated entries of one page, any ASID (sfence.vma with an address). */
+export function tlbFlushPage(va: u64): void { flushPageIn(HOST_MEM, va); }
 
 /** Drop the guest's entries of one guest virtual page (SFENCE.VMA in VS, HFENCE.VVMA). */
 export function tlbFlushGuestPage(gva: u64): void {
-  flushPageIn(gva, VIEW_VU, VIEWS);
+  flushPageIn(GUEST_MEM, gva);
   count(Counter.TLB_FLUSHES_GUEST);
 }
 
-function flushPageIn(va: u64, first: u32, end: u32): void {
+/** Drop one page from every table of every set in `mem` (one per view, kind and set). */
+function flushPageIn(mem: usize, va: u64): void {
   const vpage = va & ~(<u64>0xFFF);
-  for (let view: u32 = first; view < end; view++) {
-    for (let kind: u32 = 0; kind < KINDS; kind++) {
-      const e = tlbEntry(tlbTable(view, kind), va);
-      if (load<u64>(e) == vpage) store<u64>(e, 1);
-    }
+  const tables = ASID_SETS * SET_VIEWS * KINDS;
+  for (let t: u32 = 0; t < tables; t++) {
+    const e = tlbEntry(mem + <usize>t * TABLE_BYTES, va);
+    if (load<u64>(e) == vpage) store<u64>(e, 1);
   }
   ioFlush();
   count(Counter.TLB_FLUSHES);
