@@ -290,8 +290,11 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     await expect.poll(() => page.locator('#race-result').textContent(), { timeout: 5000 })
       .toMatch(/left: trap-emulate: [\d.]+ s, [\d.]+ M instructions, \d+ MIPS, [\d,]+ exits, [\d.]+ M modeled cycles .*right: hvm-nested: [\d.]+ s, .*exits/);
     // Both VMs' counters stand next to each other: trap-emulate exits on every system call.
-    expect(await page.locator('#counters thead th').allTextContents()).toEqual(['counter', 'left total', 'left per s', 'right total', 'right per s']);
-    await page.waitForTimeout(600);
+    // The table follows the workers' stats messages (about ten a second): wait for it.
+    await expect.poll(() => page.locator('#counters thead th').allTextContents(), { timeout: 5000 })
+      .toEqual(['counter', 'left total', 'left per s', 'right total', 'right per s']);
+    await expect.poll(async () => Number((await page.locator('#counters tr[data-key="EXITS"] td.v').first().textContent() ?? '0').replace(/,/g, '')),
+      { timeout: 5000 }).toBeGreaterThan(40_000);
     const exits = await page.locator('#counters tr[data-key="EXITS"] td.v').allTextContents();
     const [left, right] = exits.map((t) => Number(t.replace(/,/g, '')));
     expect(left).toBeGreaterThan(40_000);
