@@ -119,7 +119,8 @@ describe('VmRunner', () => {
       t0 = performance.now();
       setTimeout(() => { h.runner.handle({ type: 'reset' }); resolve(performance.now() - t0); }, 0);
     });
-    expect(await answered).toBeLessThan(200);
+    // Between two slices (~30 ms each); a runner that blocked would not answer for minutes.
+    expect(await answered).toBeLessThan(2000);
     await h.until('the prompt after reset', () => h.prompts() === 2);
     expect(h.console.lastIndexOf('hvos v0.1')).toBeGreaterThan(h.console.indexOf('compute 1000000000'));
   });
