@@ -11,6 +11,7 @@ import { RX_RING, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
 import { tlbFlushAll } from './mmu/tlb';
 import { guestPageHost as hvGuestPageHost, hvAreaBytes, hvCreate } from './hv/hypervisor';
 import { shadowIncoherent as hvShadowIncoherent } from './hv/shadow';
+import { completeHostExit as hvCompleteHostExit, hostIo, setHostWindow as hvSetHostWindow } from './hv/hostio';
 import { EXIT_LOG, EXIT_LOG_SIZE, exitLogNext as hvExitLogNext } from './hv/exits';
 
 const PAGE64K: usize = 65536;
@@ -82,3 +83,13 @@ export function exitLogSize(): u32 { return EXIT_LOG_SIZE; }
 export function exitLogNext(): u64 { return hvExitLogNext(); }
 /** The nested page-walk cache (Bhargava et al., ASPLOS 2008) of two-stage walks: on or off. */
 export function setNestedPwc(on: bool): void { machine.nestedPwc = on ? 1 : 0; }
+
+/** Heavy exits (hv/hostio.ts): the guest-physical window the host serves (size 0: none). */
+export function setHostWindow(base: u64, size: u64): void { hvSetHostWindow(base, size); }
+/** The pending heavy exit, after run() returned STOP_HOST: write?, offset in the window, width, value written. */
+export function hostExitIsWrite(): bool { return hostIo.isWrite != 0; }
+export function hostExitOffset(): u64 { return hostIo.offset; }
+export function hostExitWidth(): u32 { return hostIo.width; }
+export function hostExitValue(): u64 { return hostIo.value; }
+/** Finish the pending heavy exit; `value` is a load's result (ignored for a store). */
+export function completeHostExit(value: u64): void { hvCompleteHostExit(value); }

@@ -146,6 +146,7 @@ export const STOP_IDLE: u32 = 1;     // WFI with nothing that can wake the hart 
 export const STOP_HALT: u32 = 2;     // the guest ended the run (haltKind, haltCode)
 export const STOP_CONSOLE: u32 = 3;  // the console output ring needs draining
 export const STOP_ERROR: u32 = 4;    // the machine cannot go on (haltCode = ERR_*)
+export const STOP_HOST: u32 = 5;     // a heavy exit: the host must serve a device access (hv/hostio.ts)
 
 // Ways a guest ends a run (STOP_HALT).
 export const HALT_PASS: u32 = 1;

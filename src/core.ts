@@ -33,6 +33,12 @@ export interface CoreExports {
   guestPageHost(gpa: bigint): number;
   shadowIncoherent(): number;
   setNestedPwc(on: boolean): void;
+  setHostWindow(base: bigint, size: bigint): void;
+  hostExitIsWrite(): boolean;
+  hostExitOffset(): bigint;
+  hostExitWidth(): number;
+  hostExitValue(): bigint;
+  completeHostExit(value: bigint): void;
   exitLogPtr(): number;
   exitLogSize(): number;
   exitLogNext(): bigint;
@@ -41,7 +47,7 @@ export interface CoreExports {
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;
 
 /** Stop reasons of run() (assembly/state.ts STOP_*). */
-export const enum Stop { Budget = 0, Idle = 1, Halt = 2, Console = 3, Error = 4 }
+export const enum Stop { Budget = 0, Idle = 1, Halt = 2, Console = 3, Error = 4, Host = 5 }
 /** Ways a guest ends a run (assembly/state.ts HALT_*). */
 export const enum Halt { Pass = 1, Fail = 2, Reset = 3 }
 

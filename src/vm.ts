@@ -93,6 +93,8 @@ export class Vm {
   private wallSeconds = 0;
   /** Console output not yet taken by readConsole(). */
   private out = '';
+  private hostDevice?: HostDevice;
+  private hostWindow?: [bigint, bigint];
   /** RAM may hold more than zeros: an image was loaded (and perhaps run) since creation. */
   private ramDirty = false;
   /** Console bytes produced since the last reset. */
@@ -209,6 +211,7 @@ export class Vm {
     if (this.ramDirty) this.ram().fill(0);
     this.ramDirty = true;
     this.initCore();
+    if (this.hostWindow) this.core.setHostWindow(...this.hostWindow);
     this.writeImage();
     this.pendingInput = [];
     this.core.reset(this.image.entry, this.dtbAddr);
@@ -265,6 +268,33 @@ export class Vm {
     else this.out += text;
   }
 
+  /**
+   * Serve guest accesses to [base, base + size) with a device modeled here (heavy exits).
+   * Only a guest under the hypervisor can take them: a VM mode is required.
+   */
+  attachDevice(base: bigint, size: bigint, device: HostDevice): void {
+    if (this.config.mode === 'native') {
+      throw new HvlabError('NEEDS_VM', 'host devices are reached through VM exits: use a VM mode (trap-emulate, hvm-shadow, hvm-nested)');
+    }
+    if (size <= 0n || base < 0n) throw new HvlabError('BAD_DEVICE', `device window 0x${base.toString(16)}+0x${size.toString(16)} is empty`);
+    this.hostDevice = device;
+    this.hostWindow = [base, size];
+    this.core.setHostWindow(base, size);
+  }
+
+  /** Serve the pending heavy exit with the attached device. */
+  private serveHostExit(): void {
+    const dev = this.hostDevice!;
+    const offset = Number(this.core.hostExitOffset());
+    const width = this.core.hostExitWidth();
+    if (this.core.hostExitIsWrite()) {
+      dev.write(offset, width, this.core.hostExitValue());
+      this.core.completeHostExit(0n);
+    } else {
+      this.core.completeHostExit(BigInt.asUintN(64, dev.read(offset, width)));
+    }
+  }
+
   /** Take the console output produced so far. */
   readConsole(): string {
     const s = this.out;
@@ -280,7 +310,16 @@ export class Vm {
     if (this.stopped) return { stop: Stop.Halt, info: this.stopped };
     this.pumpInput();
     const t = performance.now();
-    const r = this.core.run(BigInt(Math.max(0, Math.floor(maxInstructions))));
+    const budget = Math.max(0, Math.floor(maxInstructions));
+    const start = this.core.instret();
+    let r = this.core.run(BigInt(budget));
+    // Heavy exits are served here, in the host, and the guest goes on within the same budget.
+    while (r === Stop.Host) {
+      this.serveHostExit();
+      const left = budget - Number(this.core.instret() - start);
+      if (left <= 0) { r = Stop.Budget; break; }
+      r = this.core.run(BigInt(left));
+    }
     this.wallSeconds += (performance.now() - t) / 1000;
     this.drainConsole();
     this.pumpInput();
@@ -378,6 +417,15 @@ export class Vm {
     this.ramDirty = true;
     this.stopped = undefined;
   }
+}
+
+/**
+ * A device modeled in the host (TypeScript), reached by the guest through heavy exits: each
+ * access leaves the core, as a KVM exit to QEMU does. Offsets are into the device's window.
+ */
+export interface HostDevice {
+  read(offset: number, width: number): bigint;
+  write(offset: number, width: number, value: bigint): void;
 }
 
 export interface ExitRecord { index: number; cause: bigint; pc: bigint; tval: bigint; instructions: bigint }

@@ -9,6 +9,7 @@ import { count, rget, rset } from '../state';
 import { busResult, mmioRead, mmioWrite, MMIO_NONE, CLINT_BASE, CLINT_SIZE, PLIC_BASE, PLIC_SIZE,
   TEST_BASE, TEST_SIZE, UART_BASE, UART_SIZE, VIRTIO_BASE, VIRTIO_SLOTS, VIRTIO_STRIDE } from '../devices/bus';
 import { extendLoad } from '../mmu/access';
+import { inHostWindow, requestHostExit } from './hostio';
 
 const OP_LOAD: u32 = 0x03;
 const OP_STORE: u32 = 0x23;
@@ -29,6 +30,8 @@ function countDevice(gpa: u64): bool {
  * plain load or store, or no device answers: the caller reflects an access fault.
  */
 export function emulateMmio(inst: u32, gpa: u64): bool {
+  // A device the host models: a heavy exit (hostio.ts), counted as EXIT_HOST alone.
+  if (inHostWindow(gpa)) return requestHostExit(inst, gpa);
   const op = inst & 0x7F;
   const f3 = (inst >> 12) & 7;
   if (op == OP_LOAD && f3 != 7) {

@@ -5,12 +5,13 @@
  *    exits once its TLB is warm, so it should run at the interpreter's native speed);
  *  - a light exit (an emulated CSR read under trap-emulate, guests/bench/exits.S) at most
  *    150 ns: (wall under trap-emulate - wall native) / number of exits.
+ *  - a heavy exit: a device access served by a device modeled in TypeScript.
  * See docs/performance.md.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { MODES, runGuest } from '../vm.js';
+import { MODES, runGuest, runScripted, Vm } from '../vm.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { measure } from './workloads.js';
 
@@ -55,3 +56,20 @@ const te = { seconds: median(tes), exits: exitCount };
 console.log(`light exit (emulated CSR read, trap-emulate): ${te.exits} exits, ` +
   `${((te.seconds - native.seconds) / te.exits * 1e9).toFixed(0)} ns each ` +
   `(${(te.seconds * 1000).toFixed(1)} ms vs ${(native.seconds * 1000).toFixed(1)} ms native)`);
+
+// Heavy exits: guests/bench/hostio.S makes 2003 accesses to a device modeled in TypeScript;
+// each leaves the core for the host and comes back (compare the light exit above).
+const hostio = new Uint8Array(await readFile(join(root, 'guests', 'prebuilt', 'hostio.elf')));
+const heavy: number[] = [];
+let deviceExits = 0;
+for (let i = 0; i < repeat; i++) {
+  const vm = await Vm.create({ mode: 'hvm-nested' }, source);
+  vm.attachDevice(0x1000_8000n, 0x1000n, { read: () => 1n, write: () => {} });
+  vm.load(hostio, 'hostio.elf');
+  const stop = await runScripted(vm, '', 1e8);
+  if (stop.reason !== 'pass') throw new Error(`hostio.elf: ${stop.reason}`);
+  deviceExits = Number(vm.counters().EXIT_HOST ?? 0n);
+  heavy.push(vm.wallTime);
+}
+console.log(`heavy exit (a device modeled in TypeScript, hvm-nested): ${deviceExits} exits, ` +
+  `${(median(heavy) / deviceExits * 1e9).toFixed(0)} ns each`);
