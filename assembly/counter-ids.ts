@@ -68,6 +68,18 @@ export enum Counter {
   UART_TX_BYTES = 96,
   UART_RX_BYTES = 97,
 
+  // Slots 100..111: virtio (assembly/virtio/, docs/virtio.md), all slots together.
+  /** Queue notifications (kicks): QueueNotify writes to a slot with a device. */
+  VIRTIO_NOTIFIES = 100,
+  /** InterruptStatus bits raised: used-buffer and configuration-change notifications. */
+  VIRTIO_INTERRUPTS = 101,
+  /** Descriptors read from the rings (indirect-table entries included). */
+  VIRTIO_DESCRIPTORS = 102,
+  /** Bytes the devices wrote into (or read from) guest buffers. */
+  VIRTIO_BYTES = 103,
+  /** Times a device entered DEVICE_NEEDS_RESET because the driver broke the rules. */
+  VIRTIO_RESETS = 104,
+
   // Slots 112..127: the H extension's own events (docs/h-extension.md).
   /** Instructions retired with V=1 (also counted in INSTRET_U/INSTRET_S by nominal mode). */
   INSTRET_V = 112,

@@ -13,6 +13,7 @@ import { guestPageHost as hvGuestPageHost, hvAreaBytes, hvCreate } from './hv/hy
 import { shadowIncoherent as hvShadowIncoherent } from './hv/shadow';
 import { completeHostExit as hvCompleteHostExit, hostIo, setHostWindow as hvSetHostWindow } from './hv/hostio';
 import { EXIT_LOG, EXIT_LOG_SIZE, exitLogNext as hvExitLogNext } from './hv/exits';
+import { virtioResetAll, virtioSetDevice } from './virtio/mmio';
 
 const PAGE64K: usize = 65536;
 
@@ -37,7 +38,8 @@ export function init(ramBase: u64, ramSize: u64, firmware: u32, clock: u32, inst
   return ramHost;
 }
 
-export function reset(entry: u64, dtbAddr: u64): void { machineReset(entry, dtbAddr); }
+// A machine reset also resets the virtio slots (keeping which device each holds: virtio/mmio.ts).
+export function reset(entry: u64, dtbAddr: u64): void { machineReset(entry, dtbAddr); virtioResetAll(); }
 
 /** Watch the riscv-tests `tohost` word at this physical address (0: none). */
 export function setTohost(pa: u64): void {
@@ -93,3 +95,6 @@ export function hostExitWidth(): u32 { return hostIo.width; }
 export function hostExitValue(): u64 { return hostIo.value; }
 /** Finish the pending heavy exit; `value` is a load's result (ignored for a store). */
 export function completeHostExit(value: u64): void { hvCompleteHostExit(value); }
+
+/** Put virtio device `deviceId` (4 = entropy; 0 = none) in virtio-mmio slot `slot` (docs/virtio.md). */
+export function setVirtioDevice(slot: u32, deviceId: u32): void { virtioSetDevice(slot, deviceId); }

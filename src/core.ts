@@ -42,6 +42,7 @@ export interface CoreExports {
   exitLogPtr(): number;
   exitLogSize(): number;
   exitLogNext(): bigint;
+  setVirtioDevice(slot: number, deviceId: number): void;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

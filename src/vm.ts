@@ -36,6 +36,8 @@ export interface VmConfig {
   mode?: Mode;
   /** Cache G-stage translations of the guest's page-table pages in two-stage walks (default off). */
   nestedPwc?: boolean;
+  /** Virtio devices (docs/virtio.md): `rng` puts the entropy device in virtio-mmio slot 0. */
+  virtio?: { rng?: boolean };
 }
 
 export const RAM_BASE = 0x8000_0000n;
@@ -51,7 +53,7 @@ export interface StopInfo { reason: StopReason; code: number; message?: string }
 /** How the core and its bindings are obtained (Node reads files; the browser fetches). */
 export interface CoreSource { module: WebAssembly.Module; instantiate: Instantiate }
 
-function validateConfig(c: VmConfig): Required<Omit<VmConfig, 'bootargs'>> & { bootargs?: string } {
+function validateConfig(c: VmConfig): Required<Omit<VmConfig, 'bootargs' | 'virtio'>> & Pick<VmConfig, 'bootargs' | 'virtio'> {
   const memMiB = c.memMiB ?? DEFAULT_MEM_MIB;
   if (!Number.isInteger(memMiB) || memMiB < MIN_MEM_MIB || memMiB > MAX_MEM_MIB) {
     throw new HvlabError('BAD_MEM', `memory size must be a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}, got ${memMiB}`);
@@ -76,7 +78,8 @@ function validateConfig(c: VmConfig): Required<Omit<VmConfig, 'bootargs'>> & { b
     throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: it needs firmware 'builtin', not 'none'`);
   }
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, clock, instrPerTick,
-    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false };
+    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false,
+    virtio: c.virtio?.rng ? { rng: true } : undefined };
 }
 
 export class Vm {
@@ -121,6 +124,8 @@ export class Vm {
     if (host === 0) return false;
     this.ramHost = host >>> 0;
     this.core.setNestedPwc(this.config.nestedPwc);
+    // Virtio: the entropy device (ID 4) in slot 0 when asked; otherwise every slot is empty.
+    this.core.setVirtioDevice(0, this.config.virtio?.rng ? 4 : 0);
     if (this.config.mode !== 'native') return this.core.vmCreate(MODES.indexOf(this.config.mode), this.ramSize);
     return true;
   }

@@ -15,6 +15,7 @@ import { MIDELEG_FORCED, MIP_MSIP, MIP_MTIP, MIP_STIP, MSTATUS_MIE, MSTATUS_SIE,
 import { clintMsip, clintMtimecmp, mtime } from '../devices/clint';
 import { plicMip, plicSetLine } from '../devices/plic';
 import { uartIrq } from '../devices/uart';
+import { virtioIrq, VIRTIO_SLOT_COUNT } from '../virtio/mmio';
 import { FIRMWARE_BUILTIN } from './firmware';
 
 export const UART_IRQ: u32 = 10;
@@ -22,6 +23,8 @@ export const UART_IRQ: u32 = 10;
 /** Sample every device line and recompute mip's hardware bits. */
 export function updateInterrupts(): void {
   plicSetLine(UART_IRQ, uartIrq());
+  // virtio-mmio slot n is PLIC source n + 1 (QEMU virt's VIRTIO_IRQ = 1).
+  for (let n: u32 = 0; n < VIRTIO_SLOT_COUNT; n++) plicSetLine(n + 1, virtioIrq(n));
   const now = mtime();
   let hw: u64 = plicMip();
   if (now >= clintMtimecmp()) hw |= MIP_MTIP;

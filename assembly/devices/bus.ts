@@ -10,7 +10,7 @@ import { clintRead, clintWrite } from './clint';
 import { plicRead, plicWrite } from './plic';
 import { testRead, testWrite } from './testdev';
 import { uartRead, uartWrite } from './uart';
-import { virtioRead, virtioWrite } from './virtio_stub';
+import { virtioRead, virtioWrite } from '../virtio/mmio';
 
 export const TEST_BASE: u64 = 0x0010_0000;
 export const TEST_SIZE: u64 = 0x1000;
@@ -53,7 +53,7 @@ export function mmioRead(pa: u64, size: u32): u32 {
   }
   if (within(pa, VIRTIO_BASE, VIRTIO_STRIDE * VIRTIO_SLOTS)) {
     if (size != 4) return MMIO_NONE;
-    busResult.value = virtioRead(<u32>((pa - VIRTIO_BASE) & (VIRTIO_STRIDE - 1)));
+    busResult.value = virtioRead(<u32>((pa - VIRTIO_BASE) / VIRTIO_STRIDE), <u32>((pa - VIRTIO_BASE) & (VIRTIO_STRIDE - 1)));
     return MMIO_OK;
   }
   if (within(pa, TEST_BASE, TEST_SIZE)) {
@@ -82,7 +82,7 @@ export function mmioWrite(pa: u64, size: u32, v: u64): u32 {
   }
   if (within(pa, VIRTIO_BASE, VIRTIO_STRIDE * VIRTIO_SLOTS)) {
     if (size != 4) return MMIO_NONE;
-    virtioWrite();
+    virtioWrite(<u32>((pa - VIRTIO_BASE) / VIRTIO_STRIDE), <u32>((pa - VIRTIO_BASE) & (VIRTIO_STRIDE - 1)), <u32>v);
     return MMIO_OK;
   }
   if (within(pa, TEST_BASE, TEST_SIZE)) {

@@ -1,0 +1,282 @@
+// The virtio-mmio transport, version 2 (virtio v1.2 section 4.2.2), in the eight slots of the
+// `virt` map. A slot with no device answers as an empty slot does (4.2.2: device ID 0): magic,
+// version 2, vendor, zero elsewhere, writes ignored. A slot with a device has the full register
+// file below. Like every device here it sees only its slot number and the offset.
+//
+//   0x000 MagicValue R        0x034 QueueNumMax R      0x080 QueueDescLow/High W (0x084)
+//   0x004 Version R           0x038 QueueNum W         0x090 QueueDriverLow/High W (0x094)
+//   0x008 DeviceID R          0x044 QueueReady RW      0x0a0 QueueDeviceLow/High W (0x0a4)
+//   0x00c VendorID R          0x050 QueueNotify W      0x0ac SHMSel W, 0x0b0.. SHMLen/Base R
+//   0x010 DeviceFeatures R    0x060 InterruptStatus R  0x0c0 QueueReset RW
+//   0x014 DeviceFeaturesSel W 0x064 InterruptACK W     0x0fc ConfigGeneration R
+//   0x020 DriverFeatures W    0x070 Status RW          0x100+ device configuration space
+//   0x024 DriverFeaturesSel W
+//   0x030 QueueSel W
+//
+// Interrupts: slot n drives PLIC source n + 1 (as QEMU's virt wires it), high while
+// InterruptStatus is nonzero; cpu/irq.ts samples it with the other device lines.
+
+import { Counter } from '../counter-ids';
+import { count } from '../state';
+import { QueueError, vqClear, vqNeedsInterrupt, vqValid, Vq, QUEUE_NUM_MAX } from './queue';
+import { rngReset, rngServe, VIRTIO_ID_RNG } from './rng';
+import { emptySlotRead } from '../devices/virtio_stub';
+
+export const VIRTIO_SLOT_COUNT: u32 = 8;
+const QUEUES_PER_SLOT: u32 = 2;
+
+
+// Registers (4.2.2, table "MMIO Device Register Layout").
+const REG_MAGIC: u32 = 0x000;
+const REG_VERSION: u32 = 0x004;
+const REG_DEVICE_ID: u32 = 0x008;
+const REG_VENDOR_ID: u32 = 0x00C;
+const REG_DEVICE_FEATURES: u32 = 0x010;
+const REG_DEVICE_FEATURES_SEL: u32 = 0x014;
+const REG_DRIVER_FEATURES: u32 = 0x020;
+const REG_DRIVER_FEATURES_SEL: u32 = 0x024;
+const REG_QUEUE_SEL: u32 = 0x030;
+const REG_QUEUE_NUM_MAX: u32 = 0x034;
+const REG_QUEUE_NUM: u32 = 0x038;
+const REG_QUEUE_READY: u32 = 0x044;
+const REG_QUEUE_NOTIFY: u32 = 0x050;
+const REG_INTERRUPT_STATUS: u32 = 0x060;
+const REG_INTERRUPT_ACK: u32 = 0x064;
+const REG_STATUS: u32 = 0x070;
+const REG_QUEUE_DESC_LOW: u32 = 0x080;
+const REG_QUEUE_DESC_HIGH: u32 = 0x084;
+const REG_QUEUE_DRIVER_LOW: u32 = 0x090;
+const REG_QUEUE_DRIVER_HIGH: u32 = 0x094;
+const REG_QUEUE_DEVICE_LOW: u32 = 0x0A0;
+const REG_QUEUE_DEVICE_HIGH: u32 = 0x0A4;
+const REG_SHM_LEN_LOW: u32 = 0x0B0;
+const REG_SHM_LEN_HIGH: u32 = 0x0B4;
+const REG_CONFIG_GENERATION: u32 = 0x0FC;
+const REG_CONFIG: u32 = 0x100;
+
+// Device status bits (2.1).
+export const STATUS_ACKNOWLEDGE: u32 = 1;
+export const STATUS_DRIVER: u32 = 2;
+export const STATUS_DRIVER_OK: u32 = 4;
+export const STATUS_FEATURES_OK: u32 = 8;
+export const STATUS_DEVICE_NEEDS_RESET: u32 = 64;
+export const STATUS_FAILED: u32 = 128;
+
+// InterruptStatus bits (4.2.2).
+export const INT_USED_BUFFER: u32 = 1;
+export const INT_CONFIG_CHANGE: u32 = 2;
+
+// Feature bits (2.7.5.3, 2.7.7, 6).
+export const VIRTIO_F_INDIRECT_DESC: u64 = <u64>1 << 28;
+export const VIRTIO_F_EVENT_IDX: u64 = <u64>1 << 29;
+export const VIRTIO_F_VERSION_1: u64 = <u64>1 << 32;
+
+/** One slot's transport state. */
+@unmanaged class Slot {
+  /** 0: an empty slot (virtio_stub.ts answers); else the virtio device ID (4: entropy, 5.4). */
+  deviceId: u32 = 0;
+  status: u32 = 0;
+  deviceFeaturesSel: u32 = 0;
+  driverFeaturesSel: u32 = 0;
+  queueSel: u32 = 0;
+  interruptStatus: u32 = 0;
+  configGeneration: u32 = 0;
+  pad: u32 = 0;
+  driverFeatures: u64 = 0;
+}
+
+const SLOT_BYTES: usize = offsetof<Slot>();
+const VQ_BYTES: usize = offsetof<Vq>();
+const SLOTS: usize = memory.data(<i32>(SLOT_BYTES * VIRTIO_SLOT_COUNT), 16);
+const QUEUES: usize = memory.data(<i32>(VQ_BYTES * VIRTIO_SLOT_COUNT * QUEUES_PER_SLOT), 16);
+
+@inline function slotAt(n: u32): Slot { return changetype<Slot>(SLOTS + <usize>n * SLOT_BYTES); }
+@inline function queueAt(n: u32, q: u32): Vq {
+  return changetype<Vq>(QUEUES + (<usize>n * QUEUES_PER_SLOT + <usize>q) * VQ_BYTES);
+}
+
+/** Features a device offers: the transport's ones, plus its own (none yet for entropy). */
+function deviceFeatures(s: Slot): u64 {
+  if (s.deviceId == 0) return 0;
+  return VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX;
+}
+
+/** Queues a device has (4.2.2.1: QueueNumMax of any other queue reads 0). */
+function queueCount(s: Slot): u32 {
+  return s.deviceId == VIRTIO_ID_RNG ? 1 : 0;
+}
+
+/** Device reset (2.4, 4.2.2.1): everything but the device's identity back to its initial state. */
+function resetSlot(n: u32): void {
+  const s = slotAt(n);
+  s.status = 0;
+  s.deviceFeaturesSel = 0;
+  s.driverFeaturesSel = 0;
+  s.queueSel = 0;
+  s.interruptStatus = 0; // 4.2.2.1: InterruptStatus is cleared on reset
+  s.configGeneration = 0;
+  s.driverFeatures = 0;
+  for (let q: u32 = 0; q < QUEUES_PER_SLOT; q++) vqClear(queueAt(n, q)); // QueueReady reads 0
+}
+
+/** Reset every slot and the devices' own state (machine reset). Device IDs stay as set. */
+export function virtioResetAll(): void {
+  for (let n: u32 = 0; n < VIRTIO_SLOT_COUNT; n++) resetSlot(n);
+  rngReset();
+}
+
+/** Put device `deviceId` (0 = none) in slot `n`, reset. Unknown IDs leave the slot empty. */
+export function virtioSetDevice(n: u32, deviceId: u32): void {
+  if (n >= VIRTIO_SLOT_COUNT) return;
+  slotAt(n).deviceId = deviceId == VIRTIO_ID_RNG ? deviceId : 0;
+  resetSlot(n);
+  if (deviceId == VIRTIO_ID_RNG) rngReset();
+}
+
+/** The slot's interrupt line: high while any InterruptStatus bit is set (4.2.2). */
+export function virtioIrq(n: u32): bool { return slotAt(n).interruptStatus != 0; }
+
+/**
+ * The device entered an error state it cannot leave without a reset (2.1.2): set
+ * DEVICE_NEEDS_RESET and, if the driver is running (DRIVER_OK), send a configuration change
+ * notification. The queues stop: nothing is served until the driver resets the device.
+ */
+function needsReset(s: Slot): void {
+  if ((s.status & STATUS_DEVICE_NEEDS_RESET) != 0) return;
+  s.status |= STATUS_DEVICE_NEEDS_RESET;
+  count(Counter.VIRTIO_RESETS);
+  if ((s.status & STATUS_DRIVER_OK) != 0) raise(s, INT_CONFIG_CHANGE);
+}
+
+function raise(s: Slot, bit: u32): void {
+  s.interruptStatus |= bit;
+  count(Counter.VIRTIO_INTERRUPTS);
+}
+
+/** Whether the device may serve its queues: features accepted, driver ready, no pending reset. */
+@inline function live(s: Slot): bool {
+  return (s.status & (STATUS_FEATURES_OK | STATUS_DRIVER_OK | STATUS_DEVICE_NEEDS_RESET | STATUS_FAILED))
+    == (STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+}
+
+/** The driver notified queue `qi` (4.2.3.3): serve it in the core. */
+function notify(n: u32, qi: u32): void {
+  const s = slotAt(n);
+  count(Counter.VIRTIO_NOTIFIES);
+  // 4.2.2: QueueNotify names a queue; a notification for a queue the device lacks, or before
+  // DRIVER_OK (3.1.1 step 8: the device is not live until then), is ignored.
+  if (!live(s) || qi >= queueCount(s)) return;
+  const q = queueAt(n, qi);
+  if (q.ready == 0) return;
+  const oldUsed = q.usedIdx;
+  const err = rngServe(q);
+  if (vqNeedsInterrupt(q, oldUsed)) raise(s, INT_USED_BUFFER);
+  if (err != QueueError.NONE) needsReset(s);
+}
+
+/**
+ * Status writes (2.1, 3.1.1). 0 resets the device (2.4.1). FEATURES_OK is kept only if the
+ * features the driver accepted are a subset of those offered and include VERSION_1 (2.2.1,
+ * 6.1/6.2: a device may refuse a driver that does not accept VERSION_1); a driver re-reads the
+ * status to learn the verdict (3.1.1 step 6). DEVICE_NEEDS_RESET belongs to the device: the
+ * driver neither sets nor clears it. Other bits are the driver's (2.1.1) and read back as written.
+ */
+function writeStatus(n: u32, v: u32): void {
+  const s = slotAt(n);
+  if (v == 0) { resetSlot(n); return; }
+  let nv = (v & 0xFF & ~STATUS_DEVICE_NEEDS_RESET) | (s.status & STATUS_DEVICE_NEEDS_RESET);
+  if ((nv & STATUS_FEATURES_OK) != 0 && (s.status & STATUS_FEATURES_OK) == 0) {
+    const offered = deviceFeatures(s);
+    const ok = (s.driverFeatures & ~offered) == 0 && (s.driverFeatures & VIRTIO_F_VERSION_1) != 0;
+    if (!ok) nv &= ~STATUS_FEATURES_OK;
+  }
+  s.status = nv;
+}
+
+function readQueue(n: u32, off: u32): u32 {
+  const s = slotAt(n);
+  if (s.queueSel >= queueCount(s)) return 0; // 4.2.2.1: an absent queue reads 0 (QueueNumMax too)
+  const q = queueAt(n, s.queueSel);
+  if (off == REG_QUEUE_NUM_MAX) return QUEUE_NUM_MAX;
+  return q.ready; // REG_QUEUE_READY
+}
+
+/** Queue configuration writes (4.2.3.2). A queue's layout is fixed once it is ready: writes
+ * to a ready queue's size or addresses are ignored, so the rings cannot move under the device. */
+function writeQueue(n: u32, off: u32, v: u32): void {
+  const s = slotAt(n);
+  if (s.queueSel >= queueCount(s)) return;
+  const q = queueAt(n, s.queueSel);
+  if (off == REG_QUEUE_READY) {
+    if ((v & 1) == 0) { q.ready = 0; return; }
+    if (q.ready != 0) return;
+    // 2.7 and 4.2.3.2: a size and areas the device can use, wholly in guest memory; otherwise
+    // the queue stays not ready (the driver sees QueueReady read 0).
+    if (!vqValid(q)) return;
+    q.eventIdx = (s.driverFeatures & VIRTIO_F_EVENT_IDX) != 0 ? 1 : 0;
+    q.indirect = (s.driverFeatures & VIRTIO_F_INDIRECT_DESC) != 0 ? 1 : 0;
+    q.lastAvail = 0;
+    q.usedIdx = 0;
+    q.ready = 1;
+    return;
+  }
+  if (q.ready != 0) return;
+  const hi = <u64>v << 32;
+  const lo = <u64>v;
+  if (off == REG_QUEUE_NUM) q.num = v;
+  else if (off == REG_QUEUE_DESC_LOW) q.desc = (q.desc & 0xFFFF_FFFF_0000_0000) | lo;
+  else if (off == REG_QUEUE_DESC_HIGH) q.desc = (q.desc & 0xFFFF_FFFF) | hi;
+  else if (off == REG_QUEUE_DRIVER_LOW) q.driver = (q.driver & 0xFFFF_FFFF_0000_0000) | lo;
+  else if (off == REG_QUEUE_DRIVER_HIGH) q.driver = (q.driver & 0xFFFF_FFFF) | hi;
+  else if (off == REG_QUEUE_DEVICE_LOW) q.device = (q.device & 0xFFFF_FFFF_0000_0000) | lo;
+  else if (off == REG_QUEUE_DEVICE_HIGH) q.device = (q.device & 0xFFFF_FFFF) | hi;
+}
+
+/** A 32-bit read at `off` in slot `n`. */
+export function virtioRead(n: u32, off: u32): u32 {
+  count(Counter.MMIO_VIRTIO_READS);
+  const s = slotAt(n);
+  // MagicValue, Version and VendorID are the same in every slot; an empty slot has nothing else.
+  if (s.deviceId == 0 || off == REG_MAGIC || off == REG_VERSION || off == REG_VENDOR_ID) {
+    return emptySlotRead(off);
+  }
+  switch (off) {
+    case REG_DEVICE_ID: return s.deviceId;
+    case REG_DEVICE_FEATURES:
+      // 4.2.2: bits 32 * DeviceFeaturesSel and up; selectors past the offered words read 0.
+      return s.deviceFeaturesSel > 1 ? 0 : <u32>(deviceFeatures(s) >> (32 * <u64>s.deviceFeaturesSel));
+    case REG_QUEUE_NUM_MAX:
+    case REG_QUEUE_READY: return readQueue(n, off);
+    case REG_INTERRUPT_STATUS: return s.interruptStatus;
+    case REG_STATUS: return s.status;
+    case REG_SHM_LEN_LOW:
+    case REG_SHM_LEN_HIGH: return 0xFFFF_FFFF; // 4.2.2: no shared memory region: length -1
+    case REG_CONFIG_GENERATION: return s.configGeneration;
+  }
+  // Write-only registers read 0; so does the configuration space from REG_CONFIG on, as the
+  // entropy device has none (5.4.4).
+  return 0;
+}
+
+/** A 32-bit write of `v` at `off` in slot `n`. */
+export function virtioWrite(n: u32, off: u32, v: u32): void {
+  count(Counter.MMIO_VIRTIO_WRITES);
+  const s = slotAt(n);
+  if (s.deviceId == 0) return; // an empty slot ignores writes
+  switch (off) {
+    case REG_DEVICE_FEATURES_SEL: s.deviceFeaturesSel = v; return;
+    case REG_DRIVER_FEATURES_SEL: s.driverFeaturesSel = v; return;
+    case REG_DRIVER_FEATURES: {
+      // 3.1.1 step 5: features are written before FEATURES_OK; afterwards they are fixed.
+      if ((s.status & STATUS_FEATURES_OK) != 0 || s.driverFeaturesSel > 1) return;
+      const sh = 32 * <u64>s.driverFeaturesSel;
+      s.driverFeatures = (s.driverFeatures & ~(<u64>0xFFFF_FFFF << sh)) | (<u64>v << sh);
+      return;
+    }
+    case REG_QUEUE_SEL: s.queueSel = v; return;
+    case REG_QUEUE_NOTIFY: notify(n, v & 0xFFFF); return;
+    case REG_INTERRUPT_ACK: s.interruptStatus &= ~v; return; // 4.2.2: ACK clears the bits written
+    case REG_STATUS: writeStatus(n, v); return;
+  }
+  writeQueue(n, off, v);
+}
