@@ -115,6 +115,11 @@ export function structuredStats(values: BigUint64Array, wallSeconds: number, cos
       dbcn: n(c(Counter.SBI_DBCN)), unsupported: n(c(Counter.SBI_OTHER)),
     },
     console: { txBytes: n(c(Counter.UART_TX_BYTES)), rxBytes: n(c(Counter.UART_RX_BYTES)) },
+    virtio: {
+      notifies: n(c(Counter.VIRTIO_NOTIFIES)), interrupts: n(c(Counter.VIRTIO_INTERRUPTS)),
+      descriptors: n(c(Counter.VIRTIO_DESCRIPTORS)), bytes: n(c(Counter.VIRTIO_BYTES)),
+      resets: n(c(Counter.VIRTIO_RESETS)),
+    },
     wall: {
       seconds: wallSeconds,
       mips: wallSeconds > 0 ? Number(instructions) / wallSeconds / 1e6 : 0,
