@@ -11,6 +11,7 @@ import {
   type MachineDescription,
 } from '../../src/loader/dtb.js';
 import { fdtCells, fdtNode, fdtStrings, parseFdt, type ParsedFdtNode } from '../../src/loader/fdt-parse.js';
+import { errorOf } from '../support/errors.js';
 
 const MiB = 1n << 20n;
 
@@ -49,15 +50,6 @@ function phandles(root: ParsedFdtNode): Map<number, string> {
   return out;
 }
 
-function errorOf(fn: () => unknown): HvlabError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(HvlabError);
-    return e as HvlabError;
-  }
-  throw new Error('expected an HvlabError, but nothing was thrown');
-}
 
 const be32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off);
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { HvlabError } from '../../src/errors.js';
 import { isElf, parseElf, type LoadedImage, type RamRegion } from '../../src/loader/elf.js';
 import { loadRaw } from '../../src/loader/raw.js';
+import { errorOf } from '../support/errors.js';
 
 const RAM: RamRegion = { base: 0x8000_0000n, size: 128n << 20n };
 const RAM_END = RAM.base + RAM.size;
@@ -153,15 +154,6 @@ function goodSpec(): ElfSpec {
   };
 }
 
-function errorOf(fn: () => unknown): HvlabError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(HvlabError);
-    return e as HvlabError;
-  }
-  throw new Error('expected an HvlabError, but nothing was thrown');
-}
 
 function expectError(bytes: Uint8Array, code: string, ...fragments: (string | RegExp)[]): HvlabError {
   const e = errorOf(() => parseElf(bytes, RAM, 'kernel.elf'));
