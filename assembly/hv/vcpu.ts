@@ -30,8 +30,6 @@ import { sstatusOnTrap } from '../cpu/trap';
   stval: u64 = 0;
   satp: u64 = 0;
   scounteren: u64 = 0;
-  /** The shadow root now in the hart's satp (to skip redundant switches). */
-  loadedSatp: u64 = 0;
 }
 export const vcpu = changetype<Vcpu>(memory.data(offsetof<Vcpu>(), 16));
 
@@ -49,9 +47,8 @@ export function teApplyView(): void {
   const root = currentRoot(view);
   const asid = currentAsid(view);
   const satp = (<u64>8 << SATP_MODE_SHIFT) | (asid << SATP_ASID_SHIFT) | (root >> 12);
-  if (satp != vcpu.loadedSatp || hart.satp != satp) {
+  if (hart.satp != satp) {
     hart.satp = satp;
-    vcpu.loadedSatp = satp;
     tlbSelectHost(asid);
   }
   hart.priv = PRV_U;
