@@ -169,7 +169,7 @@ export const COUNTER_ROWS: CounterRow[] = [
   { key: 'TLB_LOAD_MISSES', label: 'load misses', group: 'TLB', rate: true, always: true, explain: 'Load lookups that missed and walked the page table.' },
   { key: 'TLB_STORE_LOOKUPS', label: 'store lookups', group: 'TLB', rate: true, always: true, explain: 'Translations looked up in the TLB for stores.' },
   { key: 'TLB_STORE_MISSES', label: 'store misses', group: 'TLB', rate: true, always: true, explain: 'Store lookups that missed and walked the page table.' },
-  { key: 'TLB_FLUSHES', label: 'flushes', group: 'TLB', rate: true, always: true, explain: 'TLB flushes (sfence.vma, satp writes).' },
+  { key: 'TLB_FLUSHES', label: 'flushes', group: 'TLB', rate: true, always: true, explain: 'TLB flushes: sfence.vma, hfence, MXR changes, the hypervisor dropping shadows, and an address space evicting the least recently used ASID set (satp writes select a set, they do not flush).' },
   { key: 'TLB_FLUSHES_GUEST', label: 'guest flushes', group: 'TLB', rate: true, explain: 'Flushes of the guest\'s (V=1) TLB view: vsatp and hgatp writes, sfence.vma in VS-mode, hfence.' },
   { key: 'WALKS', label: 'walks', group: 'Page walks', rate: true, always: true, explain: 'Page-table walks made to fill the TLB.' },
   { key: 'WALK_REFS', label: 'native refs', group: 'Page walks', rate: true, always: true, doc: 'tlb-and-page-walks',

@@ -9,35 +9,14 @@
  * with DEVICE_NEEDS_RESET and a configuration-change interrupt, and work
  * again after a reset. Random bytes differ between machines, so only checks,
  * lengths and counts are printed. */
-#include "rt.h"
+#include "virtio.h"
 
 #define VIRTIO_BASE  UL(0x10001000)
 #define VIRTIO_SLOTS 8
-#define RAM_SIZE     (UL(128) << 20)
 
-enum {
-    MAGIC = 0x000, VERSION = 0x004, DEVICE_ID = 0x008, DEV_FEAT = 0x010,
-    DEV_FEAT_SEL = 0x014, DRV_FEAT = 0x020, DRV_FEAT_SEL = 0x024,
-    QUEUE_SEL = 0x030, QUEUE_NUM_MAX = 0x034, QUEUE_NUM = 0x038,
-    QUEUE_READY = 0x044, QUEUE_NOTIFY = 0x050, INT_STATUS = 0x060,
-    INT_ACK = 0x064, STATUS = 0x070, DESC_LO = 0x080, DESC_HI = 0x084,
-    DRIVER_LO = 0x090, DRIVER_HI = 0x094, DEVICE_LO = 0x0a0, DEVICE_HI = 0x0a4,
-};
-#define S_ACK 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
-#define S_FEATURES_OK 8
-#define S_NEEDS_RESET 64
-#define F_INDIRECT (1u << 28)
-#define F_EVENT_IDX (1u << 29)
-#define F_VERSION_1_HI 1u          /* bit 32: bit 0 of the high word */
-#define D_NEXT 1
-#define D_WRITE 2
-#define D_INDIRECT 4
 
 #define QN 8                       /* queue size used (QEMU's rng offers 8) */
 
-struct desc { u64 addr; u32 len; u16 flags; u16 next; };
 struct avail { u16 flags; u16 idx; u16 ring[QN]; u16 used_event; };
 struct used_elem { u32 id; u32 len; };
 struct used { u16 flags; u16 idx; struct used_elem ring[QN]; u16 avail_event; };

@@ -5,34 +5,13 @@
  * DEVICE_NEEDS_RESET, write nothing, and work again after a reset. hvlab
  * only (QEMU 7.2 accepts FEATURES_OK without VERSION_1, offers a queue of 8,
  * and puts the device in slot 7): the golden output is every check passing. */
-#include "rt.h"
+#include "virtio.h"
 
 #define SLOT0 UL(0x10001000)
-#define RAM_SIZE (UL(128) << 20)
 
-enum {
-    MAGIC = 0x000, VERSION = 0x004, DEVICE_ID = 0x008, DEV_FEAT = 0x010,
-    DEV_FEAT_SEL = 0x014, DRV_FEAT = 0x020, DRV_FEAT_SEL = 0x024,
-    QUEUE_SEL = 0x030, QUEUE_NUM_MAX = 0x034, QUEUE_NUM = 0x038,
-    QUEUE_READY = 0x044, QUEUE_NOTIFY = 0x050, INT_STATUS = 0x060,
-    INT_ACK = 0x064, STATUS = 0x070, DESC_LO = 0x080, DESC_HI = 0x084,
-    DRIVER_LO = 0x090, DRIVER_HI = 0x094, DEVICE_LO = 0x0a0, DEVICE_HI = 0x0a4,
-    SHM_LEN_LO = 0x0b0, CONFIG_GEN = 0x0fc,
-};
-#define S_ACK 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
-#define S_FEATURES_OK 8
-#define S_NEEDS_RESET 64
 #define S_UP (S_ACK | S_DRIVER | S_FEATURES_OK)
-#define F_INDIRECT (1u << 28)
-#define F_EVENT_IDX (1u << 29)
-#define D_NEXT 1
-#define D_WRITE 2
-#define D_INDIRECT 4
 #define QN 8
 
-struct desc { u64 addr; u32 len; u16 flags; u16 next; };
 struct avail { u16 flags; u16 idx; u16 ring[QN]; u16 used_event; };
 struct used_elem { u32 id; u32 len; };
 struct used { u16 flags; u16 idx; struct used_elem ring[QN]; u16 avail_event; };
