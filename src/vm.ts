@@ -76,6 +76,22 @@ export const EMUDISK_BASE = 0x1000_9000n;
 /** The largest disk: it shares the 4 GiB wasm memory with guest RAM. */
 export const MAX_DISK_BYTES = 1024 * 1024 * 1024;
 
+/**
+ * The I/O paths a user compares (DESIGN.md "I/O paths"), as one choice: `emulated` is the UART
+ * console and, with a disk, emudisk (every register access an exit); the others give the VM a
+ * virtio console and entropy device (and virtio-blk with a disk) served by that backend.
+ */
+export const IO_PATHS = ['emulated', ...IO_BACKENDS] as const;
+export type IoPath = typeof IO_PATHS[number];
+
+export function ioPathConfig(path: IoPath, disk?: Uint8Array | number): Pick<VmConfig, 'virtio' | 'io' | 'disk' | 'emudisk'> {
+  if (!(IO_PATHS as readonly string[]).includes(path)) {
+    throw new HvlabError('BAD_IO', `I/O path must be one of ${IO_PATHS.join(', ')}, got '${String(path)}'`);
+  }
+  if (path === 'emulated') return { disk, emudisk: disk !== undefined };
+  return { io: path, disk, virtio: { console: true, rng: true, blk: disk !== undefined } };
+}
+
 export const RAM_BASE = 0x8000_0000n;
 export const DEFAULT_MEM_MIB = 128;
 export const MIN_MEM_MIB = 16;
@@ -220,6 +236,13 @@ export class Vm {
   /** The terminal is `cols` x `rows`: a virtio console tells its driver (configuration change). */
   resizeConsole(cols: number, rows: number): void {
     this.core.consoleResize(Math.max(1, Math.min(0xFFFF, cols | 0)), Math.max(1, Math.min(0xFFFF, rows | 0)));
+  }
+
+  /** Release what the VM holds outside the core (the offload backend's worker). */
+  async close(): Promise<void> {
+    const io = this.io;
+    this.io = undefined;
+    if (io) await io.close();
   }
 
   /** End of the state a snapshot holds: machine RAM, and the disk after it. */
