@@ -238,6 +238,12 @@ export class Vm {
     this.core.consoleResize(Math.max(1, Math.min(0xFFFF, cols | 0)), Math.max(1, Math.min(0xFFFF, rows | 0)));
   }
 
+  /** Whether an offload backend has requests the guest made available and it has not served. */
+  ioBusy(): boolean { return this.io?.busy() ?? false; }
+
+  /** Wait (blocking, up to `ms`) for the offload backend to catch up; true if it has. */
+  ioWait(ms: number): boolean { return this.io ? this.io.waitIdle(ms) : true; }
+
   /** Release what the VM holds outside the core (the offload backend's worker). */
   async close(): Promise<void> {
     const io = this.io;
@@ -387,12 +393,20 @@ export class Vm {
     const view = new DataView(this.memory.buffer);
     const head = view.getUint32(base, true);
     let tail = view.getUint32(base + 4, true);
-    if (head === tail) return;
-    const mem = this.bytes();
-    const chunk = new Uint8Array((head - tail) >>> 0);
-    for (let i = 0; i < chunk.length; i++) chunk[i] = mem[base + 8 + ((tail + i) & (size - 1))];
-    tail = head;
-    view.setUint32(base + 4, tail, true);
+    if (head !== tail) {
+      const mem = this.bytes();
+      const chunk = new Uint8Array((head - tail) >>> 0);
+      for (let i = 0; i < chunk.length; i++) chunk[i] = mem[base + 8 + ((tail + i) & (size - 1))];
+      tail = head;
+      view.setUint32(base + 4, tail, true);
+      this.emitConsole(chunk);
+    }
+    // An offload worker's console output arrives beside the core's, through its own ring.
+    const offloaded = this.io?.drainOutput();
+    if (offloaded && offloaded.length) this.emitConsole(offloaded);
+  }
+
+  private emitConsole(chunk: Uint8Array): void {
     this.outputBytes += chunk.length;
     const text = this.decoder.decode(chunk, { stream: true });
     if (this.onConsole) this.onConsole(text);
@@ -659,6 +673,8 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
     steps.after(r.stop, slice);
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
+    // The guest may be waiting for an offload worker, not for input: let it catch up.
+    if (vm.ioBusy()) { vm.ioWait(1000); continue; }
     const next = lines.shift();
     if (next !== undefined) {
       vm.sendInput(next);
