@@ -81,13 +81,18 @@ export class Engine {
     this.count(CounterId.VIRTIO_INTERRUPTS);
   }
 
-  /** 2.1.2: the device cannot go on until reset. */
+  /**
+   * 2.1.2: the device cannot go on until reset. The configuration change interrupt is raised
+   * before the status bit is set: whoever sees DEVICE_NEEDS_RESET (the Vm's busy(), a driver
+   * on the running vCPU) then sees the interrupt too. Only this backend's one thread serves a
+   * slot, so nobody else sets the bit between the test and the Atomics.or.
+   */
   private needsReset(n: number): void {
-    const lin = this.slotLin(n) + SLOT_STATUS;
-    const old = Atomics.or(this.mem.i32, lin >>> 2, STATUS_DEVICE_NEEDS_RESET);
-    if ((old & STATUS_DEVICE_NEEDS_RESET) !== 0) return;
+    const status = this.status(n);
+    if ((status & STATUS_DEVICE_NEEDS_RESET) !== 0) return;
     this.count(CounterId.VIRTIO_RESETS);
-    if ((old & STATUS_DRIVER_OK) !== 0) this.raise(n, INT_CONFIG_CHANGE);
+    if ((status & STATUS_DRIVER_OK) !== 0) this.raise(n, INT_CONFIG_CHANGE);
+    this.mem.atomicOr32(this.slotLin(n) + SLOT_STATUS, STATUS_DEVICE_NEEDS_RESET);
   }
 
   queue(n: number, qi: number): Vq { return readVq(this.mem, this.layout.queues[n][qi]); }
