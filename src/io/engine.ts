@@ -61,6 +61,9 @@ export class Engine {
     this.disk = { lin: layout.disk, bytes: layout.diskBytes };
   }
 
+  /** Where the disk image is (it is placed when the VM is created). */
+  setDisk(lin: number, bytes: number): void { this.disk = { lin, bytes }; }
+
   /** VM reset: the generator is reseeded (the queue records were cleared by the core). */
   reset(): void {
     this.rng.reset();
@@ -144,6 +147,7 @@ export class Engine {
       } else if (dev === VIRTIO_ID_BLOCK) {
         const r = blkChain(g, c, this.disk);
         if (r.used < 0) return { chains, error: QueueError.BAD_REQUEST };
+        this.count(CounterId.VIRTIO_BLK_REQUESTS);
         used = r.used; moved = r.moved;
       } else if (qi === CONSOLE_TRANSMITQ) {
         used = consoleTxChain(g, c, this.out); moved = c.readable;

@@ -7,8 +7,11 @@
  */
 import { ByteRing, CONSOLE_RECEIVEQ, type ConsoleOut } from './console.js';
 import { Engine } from './engine.js';
-import { CounterId, SLOT_COUNT, VIRTIO_ID_CONSOLE, type CoreLayout } from './layout.js';
+import { SLOT_COUNT, VIRTIO_ID_CONSOLE, type CoreLayout, type IoCoreExports } from './layout.js';
 import type { IoBackend } from './types.js';
+
+/** Room kept free in the TX ring for the UART and SBI console, as the core's vconsole.ts does. */
+const TX_MARGIN = 256;
 
 /**
  * Console output: appended to the core's TX ring, which the Vm drains after run() returns.
@@ -20,16 +23,20 @@ import type { IoBackend } from './types.js';
 class HostConsoleOut implements ConsoleOut {
   overflow: Uint8Array[] = [];
   constructor(private readonly ring: ByteRing) {}
+  private put(src: Uint8Array, start: number, end: number): number {
+    const room = this.ring.free() - TX_MARGIN;
+    return room <= 0 ? 0 : this.ring.put(src, start, Math.min(end, start + room));
+  }
   write(src: Uint8Array, start: number, end: number): void {
     let s = start;
-    if (this.overflow.length === 0) s += this.ring.put(src, s, end);
+    if (this.overflow.length === 0) s += this.put(src, s, end);
     if (s < end) this.overflow.push(src.slice(s, end));
   }
   /** Move waiting overflow into the ring, as much as fits. */
   flush(): void {
     while (this.overflow.length > 0) {
       const b = this.overflow[0];
-      const k = this.ring.put(b, 0, b.length);
+      const k = this.put(b, 0, b.length);
       if (k < b.length) { this.overflow[0] = b.slice(k); return; }
       this.overflow.shift();
     }
@@ -50,7 +57,7 @@ export class HostBackend implements IoBackend {
   private readonly engine: Engine;
   private readonly out: HostConsoleOut;
 
-  constructor(memory: WebAssembly.Memory, layout: CoreLayout) {
+  constructor(memory: WebAssembly.Memory, layout: CoreLayout, private readonly exports: IoCoreExports) {
     let out: HostConsoleOut | undefined;
     const sink: ConsoleOut = { write: (s, a, b) => out!.write(s, a, b) };
     this.engine = new Engine(memory, layout, 'host', sink);
@@ -64,7 +71,7 @@ export class HostBackend implements IoBackend {
   notify(slot: number, queue: number): void {
     if (!Number.isInteger(slot) || slot < 0 || slot >= SLOT_COUNT || !Number.isInteger(queue)) return;
     const e = this.engine;
-    e.count(CounterId.VIRTIO_HOST_NOTIFIES);
+    // VIRTIO_HOST_NOTIFIES is the core's: it counts the notification when it stops for it.
     e.mem.refresh();
     e.guest.reload();
     this.out.flush();
@@ -83,7 +90,12 @@ export class HostBackend implements IoBackend {
     }
   }
 
-  reset(): void { this.engine.reset(); }
+  /** VM reset: guest memory described afresh (the VM was re-created), the generator reseeded. */
+  reset(): void {
+    this.exports.guestMapPtr();
+    this.engine.setDisk(this.exports.diskPtr() >>> 0, Number(this.exports.diskBytes()));
+    this.engine.reset();
+  }
   /** The host backend serves synchronously: never anything in flight. */
   busy(): boolean { return false; }
   waitIdle(): boolean { return true; }

@@ -70,8 +70,8 @@ function startWebWorker(url?: URL): WorkerHandle {
 export async function createIoBackend(kind: 'host' | 'offload', core: IoCoreHandle,
   opts: IoBackendOptions = {}): Promise<IoBackend> {
   const layout = readLayout(core.exports);
-  if (kind === 'host') return new HostBackend(core.memory, layout);
+  if (kind === 'host') return new HostBackend(core.memory, layout, core.exports);
   if (kind !== 'offload') throw new Error(`io backend must be 'host' or 'offload', got '${String(kind)}'`);
   const worker = isNode ? await startNodeWorker(opts.workerUrl ?? defaultNodeWorkerUrl()) : startWebWorker(opts.workerUrl);
-  return OffloadBackend.start(core.memory, layout, worker);
+  return OffloadBackend.start(core.memory, layout, core.exports, worker);
 }

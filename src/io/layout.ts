@@ -67,21 +67,8 @@ export const VIRTIO_ID_BLOCK = 2;
 export const VIRTIO_ID_CONSOLE = 3;
 export const VIRTIO_ID_RNG = 4;
 
-/**
- * Counter slots (assembly/counter-ids.ts; docs/counters.md "Virtio"). 105..107 are the
- * backends' own: notifications the host backend served, chains the offload worker served, and
- * offload polling passes that found work.
- */
-export const CounterId = {
-  VIRTIO_NOTIFIES: 100,
-  VIRTIO_INTERRUPTS: 101,
-  VIRTIO_DESCRIPTORS: 102,
-  VIRTIO_BYTES: 103,
-  VIRTIO_RESETS: 104,
-  VIRTIO_HOST_NOTIFIES: 105,
-  VIRTIO_OFFLOAD_REQUESTS: 106,
-  VIRTIO_OFFLOAD_POLLS: 107,
-} as const;
+/** Counter slots: the core's own ids (docs/counters.md "Virtio"). */
+export { Counter as CounterId } from '../../assembly/counter-ids.js';
 
 /** Where the records live; read once from the core's exports (they are static data). */
 export interface CoreLayout {
@@ -119,6 +106,11 @@ export interface IoCoreHandle {
   memory: WebAssembly.Memory;
 }
 
+/**
+ * Where the records are. guestMapPtr() also (re)describes guest memory into its record, so it
+ * is called again at every VM reset (a reset re-creates the VM); the disk is placed once, after
+ * RAM, but is read again then too.
+ */
 export function readLayout(e: IoCoreExports): CoreLayout {
   const slots: number[] = [];
   const queues: number[][] = [];

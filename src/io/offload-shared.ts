@@ -9,6 +9,7 @@
  *     [2] RESET_ACK worker copies RESET_REQ       +8 OUT_SIZE bytes
  *     [3] PASSES    worker increments after each pass that served something (waitIdle waits on it)
  *     [4] FAILED    worker sets 1 if it died; its message is posted
+ *     [5] DISK_LIN  [6] DISK_BYTES  where the disk is, read by the worker at each reset
  */
 import type { CoreLayout } from './layout.js';
 
@@ -17,6 +18,8 @@ export const CTRL_RESET_REQ = 1;
 export const CTRL_RESET_ACK = 2;
 export const CTRL_PASSES = 3;
 export const CTRL_FAILED = 4;
+export const CTRL_DISK_LIN = 5;
+export const CTRL_DISK_BYTES = 6;
 export const CTRL_WORDS = 8;
 
 /** The worker's console output ring: 1 MiB, so a driver's transmit buffers rarely wait. */

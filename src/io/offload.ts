@@ -7,8 +7,8 @@
  */
 import { ByteRing } from './console.js';
 import { Engine } from './engine.js';
-import { SLOT_COUNT, type CoreLayout } from './layout.js';
-import { CTRL_FAILED, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, CTRL_WORDS, OUT_SIZE,
+import { SLOT_COUNT, type CoreLayout, type IoCoreExports } from './layout.js';
+import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_FAILED, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, CTRL_WORDS, OUT_SIZE,
   type OffloadInit, type OffloadReply } from './offload-shared.js';
 import type { IoBackend } from './types.js';
 
@@ -41,13 +41,14 @@ export class OffloadBackend implements IoBackend {
   private failure?: string;
   private closed = false;
 
-  private constructor(private readonly memory: WebAssembly.Memory, private readonly layout: CoreLayout,
-    private readonly worker: WorkerHandle) {
+  private constructor(memory: WebAssembly.Memory, private readonly layout: CoreLayout,
+    private readonly exports: IoCoreExports, private readonly worker: WorkerHandle) {
     this.view = new Engine(memory, layout, 'offload', { write() { /* the view never serves */ } });
   }
 
-  static async start(memory: WebAssembly.Memory, layout: CoreLayout, worker: WorkerHandle): Promise<OffloadBackend> {
-    const b = new OffloadBackend(memory, layout, worker);
+  static async start(memory: WebAssembly.Memory, layout: CoreLayout, exports: IoCoreExports,
+    worker: WorkerHandle): Promise<OffloadBackend> {
+    const b = new OffloadBackend(memory, layout, exports, worker);
     await new Promise<void>((resolve, reject) => {
       worker.onReply((m) => {
         if ('ready' in m) resolve();
@@ -70,10 +71,14 @@ export class OffloadBackend implements IoBackend {
   notify(): void { /* polled */ }
   serviceInput(): void { this.wake(); }
 
-  /** VM reset: the worker reseeds its generator before its next pass; wait for it so that
-   * no request of the new run is served with the old state. */
+  /** VM reset: guest memory is described afresh (the VM was re-created) and the worker
+   * rereads it and reseeds its generator before its next pass; wait for it so that no request
+   * of the new run is served with the old state. */
   reset(): void {
     this.check();
+    this.exports.guestMapPtr();
+    Atomics.store(this.ctrl, CTRL_DISK_LIN, this.exports.diskPtr() | 0);
+    Atomics.store(this.ctrl, CTRL_DISK_BYTES, Number(this.exports.diskBytes()) | 0);
     const req = Atomics.add(this.ctrl, CTRL_RESET_REQ, 1) + 1;
     this.wake();
     const end = Date.now() + 5000;

@@ -14,7 +14,8 @@
 import { ByteRing, type ConsoleOut } from './console.js';
 import { Engine } from './engine.js';
 import { CounterId, QUEUES_PER_SLOT, SLOT_COUNT } from './layout.js';
-import { CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, OUT_SIZE, type OffloadInit } from './offload-shared.js';
+import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, OUT_SIZE,
+  type OffloadInit } from './offload-shared.js';
 import { QueueError } from './queue.js';
 
 const SPIN_PASSES = 200;
@@ -66,6 +67,7 @@ export function runOffloadWorker(init: OffloadInit): void {
   while (Atomics.load(control, CTRL_STOP) === 0) {
     const req = Atomics.load(control, CTRL_RESET_REQ);
     if (req !== Atomics.load(control, CTRL_RESET_ACK)) {
+      engine.setDisk(Atomics.load(control, CTRL_DISK_LIN) >>> 0, Atomics.load(control, CTRL_DISK_BYTES) >>> 0);
       engine.reset();
       Atomics.store(control, CTRL_RESET_ACK, req);
       Atomics.notify(control, CTRL_RESET_ACK);
