@@ -4,6 +4,7 @@
  * all use this one API (DESIGN.md "Interfaces").
  */
 import { HvlabError } from './errors.js';
+import { createIoBackend } from './io/index.js';
 import { Halt, instantiateCore, Stop, WASM_PAGE, type CoreExports, type Instantiate } from './core.js';
 
 /** The heavy-exit kind of a virtio notification (assembly/hv/hostio.ts HOST_EXIT_VIRTIO). */
@@ -14,6 +15,8 @@ export interface IoBackend {
   readonly kind: 'host' | 'offload';
   notify(slot: number, queue: number): void;
   reset(): void;
+  /** Console input was put into the RX ring (host: serve receive queues now; offload: wake). */
+  serviceInput(): void;
   busy(): boolean;
   waitIdle(timeoutMs: number): boolean;
   drainOutput(): Uint8Array | null;
@@ -269,6 +272,8 @@ export class Vm {
     if (!vm.initCore()) {
       throw new HvlabError('NO_MEMORY', `could not allocate ${cfg.memMiB} MiB of guest RAM${cfg.diskBytes ? ` and a ${cfg.diskBytes / 1048576} MiB disk` : ''} in WebAssembly memory`);
     }
+    // The host and offload backends (src/io/), made once the machine and the disk exist.
+    if (cfg.io !== 'core' && cfg.virtio) vm.io = await createIoBackend(cfg.io, { exports, memory });
     return vm;
   }
 
@@ -348,6 +353,7 @@ export class Vm {
     if (this.ramDirty) this.ram().fill(0);
     this.ramDirty = true;
     this.initCore();
+    this.io?.reset();
     if (this.hostWindow) this.core.setHostWindow(...this.hostWindow);
     this.writeImage();
     this.pendingInput = [];
@@ -382,8 +388,10 @@ export class Vm {
       mem[base + 8 + (head & (size - 1))] = this.pendingInput[i++];
       head = (head + 1) >>> 0;
     }
-    view.setUint32(base, head, true);
+    // Atomic: an offload worker may be consuming the ring on its thread.
+    Atomics.store(new Int32Array(this.memory.buffer), base >>> 2, head | 0);
     this.pendingInput.splice(0, i);
+    this.io?.serviceInput();
   }
 
   /** Move console output from the core's TX ring to `out` and the onConsole listener. */
@@ -695,8 +703,13 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
  */
 export async function runGuest(image: Uint8Array, opts: RunGuestOptions = {}): Promise<RunGuestResult> {
   const vm = await Vm.create(opts, opts.source ?? await defaultSource());
-  vm.load(image);
-  const stop = await runScripted(vm, opts.input ?? '', opts.maxInstructions ?? 2e9, opts.idleTimeoutTicks);
+  let stop: StopInfo;
+  try {
+    vm.load(image);
+    stop = await runScripted(vm, opts.input ?? '', opts.maxInstructions ?? 2e9, opts.idleTimeoutTicks);
+  } finally {
+    await vm.close();
+  }
   return {
     console: vm.readConsole(),
     exitCode: stop.code,

@@ -205,7 +205,10 @@ async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
       const r = vm.run(slice);
       steps.after(r.stop, slice);
       if (r.info) return r.info;
-      if (r.stop === Stop.Idle && vm.inputPending === 0) {
+      if (r.stop === Stop.Idle && vm.ioBusy()) {
+        vm.ioWait(5); // the guest waits for the offload worker, not for time
+        await new Promise<void>((r2) => setImmediate(r2));
+      } else if (r.stop === Stop.Idle && vm.inputPending === 0) {
         // Let guest time pass at real-time pace (up to the next timer), or wait for a key.
         const ticks = vm.ticksToNextTimer();
         await new Promise<void>((resolve) => {

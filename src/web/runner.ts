@@ -182,6 +182,8 @@ export class VmRunner {
    */
   private async idleWait(vm: Vm, gen: number): Promise<void> {
     if (vm.inputPending > 0) return this.yieldTask();
+    // The guest may be waiting for the offload worker, not for time: give it a moment.
+    if (vm.ioBusy()) { vm.ioWait(5); return this.yieldTask(); }
     const ticks = vm.ticksToNextTimer();
     const deterministic = this.config?.clock !== 'wall';
     const ms = ticks === undefined ? Infinity
