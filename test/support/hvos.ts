@@ -69,7 +69,7 @@ export function runHvosOnQemu(image: string, steps: QemuStep[], opts: HvosQemuOp
       '-chardev', 'stdio,id=hvc0', '-device', 'virtconsole,chardev=hvc0']
     : ['-serial', 'stdio'];
   const args = ['-machine', 'virt', '-bios', 'default', '-m', '128M', '-nographic',
-    '-monitor', 'none', ...consoleArgs, ...(opts.extraArgs ?? []), '-kernel', HVOS_ELF];
+    '-monitor', 'none', ...consoleArgs, ...(opts.extraArgs ?? []), '-kernel', image];
   return new Promise((resolve, reject) => {
     const child = spawn(QEMU_BINARY, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
