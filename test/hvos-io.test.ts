@@ -116,6 +116,19 @@ describe('hvos I/O drivers on QEMU (reference)', () => {
     expect(freeMem(hideRandom(normalise(r.console)))).toBe(freeMem(golden.replace(MOVE_LINE, '')));
   }, 90_000);
 
+  it.skipIf(!have)(`Ctrl-C and Ctrl-D over virtio-console${why}`, async () => {
+    const r = await runHvosOnQemu(HVOS_ELF, [
+      { text: PROMPT, send: 'compute 1000000000\n' },
+      { text: 'compute 1000000000\r\n', delayMs: 300, send: '\x03' },
+      { text: PROMPT, count: 2, send: 'echo still here\n' },
+      { text: PROMPT, count: 3, send: '\x04' },
+    ], { extraArgs: virtioArgs(freshDisk('keys')), virtioConsole: true });
+    expect(r.timedOut).toBe(false);
+    const text = normalise(r.console);
+    expect(text).toContain(`${PROMPT}compute 1000000000\n^C\n${PROMPT}echo still here\nstill here\n${PROMPT}\n`);
+    expect(text.endsWith('hvos: init (sh) exited with status 0, powering off\n')).toBe(true);
+  }, 90_000);
+
   it.skipIf(!have)(`a read-only disk is reported and refuses writes${why}`, async () => {
     const r = await runHvosOnQemu(HVOS_ELF, [
       { text: PROMPT, send: 'blk\nblk write 0 x\ndisk 8\npoweroff\n' },
