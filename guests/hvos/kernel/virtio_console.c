@@ -93,8 +93,13 @@ static void fall_back(void)
 
 void vcon_putc(int c)
 {
+    if (vdev->broken) {
+        fall_back();
+        pv.console_putc(c);
+        return;
+    }
     if (cur < 0) {
-        cur = vdev->broken ? -1 : tx_get();
+        cur = tx_get();
         if (cur < 0) {
             fall_back();
             pv.console_putc(c);
