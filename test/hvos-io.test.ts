@@ -156,12 +156,38 @@ describe('hvos I/O drivers on QEMU (reference)', () => {
 });
 
 describe('hvos I/O drivers on hvlab', () => {
-  const run = async (input: string, config: { virtio?: { rng?: boolean } }) => {
+  type Config = Omit<import('../src/vm.js').RunGuestOptions, 'input'>;
+  const run = async (input: string, config: Config) => {
     const { runGuest } = await import('../src/vm.js');
     return runGuest(new Uint8Array(readFileSync(HVOS_ELF)), {
-      firmware: 'builtin', memMiB: 128, maxInstructions: 200_000_000, input, ...config,
+      firmware: 'builtin', memMiB: 128, maxInstructions: 500_000_000, input, ...config,
     });
   };
+  const allVirtio: Config = { virtio: { rng: true, console: true, blk: true } };
+
+  it('virtio-blk, virtio-rng, virtio-console (core backend): the QEMU golden session', async () => {
+    const r = await run(IO_IN, { ...allVirtio, disk: diskImage() });
+    expect(r.stop.reason).toBe('pass');
+    expect(hideRandom(normalise(r.console))).toBe(readFileSync(IO_OUT, 'latin1'));
+  }, 120_000);
+
+  it('emudisk: the same session gives the same disk data; only the device lines differ', async () => {
+    const r = await run(IO_IN, { emudisk: true, disk: diskImage() });
+    expect(r.stop.reason).toBe('pass');
+    // The golden (virtio) transcript, with what a machine with only emudisk says instead.
+    const golden = readFileSync(IO_OUT, 'latin1');
+    const noRandom = (t: string) => t.replace(/(hvos\$ rng(?: \d+)?\n)(?:xx[x ]*\n)+/g, '$1rng: no such device\n');
+    const expected = noRandom(golden)
+      .replace('virtio-rng: entropy source\nvirtio-blk: 4096 sectors (2048 KiB)\n' + MOVE_LINE,
+        'emudisk: 4096 sectors (2048 KiB)\n')
+      .replace(/^ {2}rng \[N\] .*\n/m, '')
+      .replace('blk: virtio-blk, 4096 sectors of 512 bytes (2048 KiB), block size 512\nblk: id "hvlab-disk"\n',
+        'blk: emudisk, 4096 sectors of 512 bytes (2048 KiB), block size 512\n')
+      .replace(/driver=virtio-blk/g, 'driver=emudisk');
+    expect(expected).not.toBe(golden);
+    const freeMem = (t: string) => t.replace(/^(mem: .*), \d+ KiB free/m, '$1, <n> KiB free');
+    expect(freeMem(normalise(r.console))).toBe(freeMem(expected));
+  }, 120_000);
 
   it('virtio-rng: random bytes, listed in help, reproducible run to run', async () => {
     const input = 'rng\nrng 40\nhelp\npoweroff\n';
@@ -183,4 +209,63 @@ describe('hvos I/O drivers on hvlab', () => {
     expect(a.counters.VIRTIO_NOTIFIES).toBe(2n);
     expect(a.counters.VIRTIO_INTERRUPTS ?? 0n).toBe(0n);
   }, 120_000);
+
+  it('all three devices: two runs give identical consoles and counters', async () => {
+    const input = 'blk read 0\nblk write 9 a b c\ndisk 64\nrng 8\nio 2\npoweroff\n';
+    const a = await run(input, { ...allVirtio, disk: diskImage() });
+    const b = await run(input, { ...allVirtio, disk: diskImage() });
+    expect(a.stop.reason).toBe('pass');
+    expect(b.console).toBe(a.console);
+    expect(b.instructions).toBe(a.instructions);
+    expect(b.counters).toEqual(a.counters);
+  }, 120_000);
+
+  // The exits the I/O paths cost (issue 6, "Must show"), under a VM (hvm-nested): each figure is
+  // the difference between a run with the workload and one with only the boot and poweroff.
+  describe('exits under a VM', () => {
+    const vm = async (cmd: string, config: Config) => {
+      const base = await run('poweroff\n', { mode: 'hvm-nested', ...config });
+      const work = await run(`${cmd}\npoweroff\n`, { mode: 'hvm-nested', ...config });
+      expect(base.stop.reason).toBe('pass');
+      expect(work.stop.reason).toBe('pass');
+      const d = (k: string) => Number((work.counters[k] ?? 0n) - (base.counters[k] ?? 0n));
+      return { d, console: normalise(work.console) };
+    };
+
+    it('io 64 over the UART: more than one exit per byte', async () => {
+      const { d, console } = await vm('io 64', {});
+      expect(console).toContain('io kib=64 bytes=65536 writes=64');
+      // 65536 bytes, 64 more for "\r", the result line: each byte a THR write (and an LSR read).
+      expect(d('EXIT_MMIO_UART')).toBeGreaterThan(65536 + 1024);
+    }, 60_000);
+
+    it('io 64 over virtio-console: one notify per write, no UART exit', async () => {
+      const { d, console } = await vm('io 64', { virtio: { console: true } });
+      expect(console).toContain('io kib=64 bytes=65536 writes=64');
+      expect(d('EXIT_MMIO_UART')).toBe(0);
+      // 64 writes of 1 KiB, the result line, the prompt and the echoed command: 67 batches.
+      expect(d('VIRTIO_NOTIFIES')).toBe(67);
+      // One descriptor a batch, and the receive buffer that brought the line "io 64".
+      expect(d('VIRTIO_DESCRIPTORS')).toBe(67 + 1);
+      // Besides the notifies only the receive interrupt's InterruptStatus read and ACK.
+      expect(d('VIRTIO_EXITS_CONSOLE')).toBe(67 + 2 * d('VIRTIO_INTERRUPTS'));
+      expect(d('VIRTIO_INTERRUPTS')).toBe(1);
+    }, 60_000);
+
+    it('disk 1024 over emudisk: one exit per 4 bytes', async () => {
+      const { d, console } = await vm('disk 1024', { emudisk: true, disk: diskImage() });
+      expect(console).toContain(`disk kib=1024 requests=256 fnv1a=${fnv1a(diskImage().subarray(0, 1 << 20))} driver=emudisk`);
+      expect(d('EMUDISK_COMMANDS')).toBe(256);
+      // 262144 data reads; per request SECTOR, COUNT, COMMAND and two STATUS reads.
+      expect(d('EXIT_MMIO_EMUDISK')).toBe(262144 + 5 * 256);
+    }, 60_000);
+
+    it('disk 1024 over virtio-blk: one exit per request', async () => {
+      const { d, console } = await vm('disk 1024', { virtio: { blk: true }, disk: diskImage() });
+      expect(console).toContain(`disk kib=1024 requests=256 fnv1a=${fnv1a(diskImage().subarray(0, 1 << 20))} driver=virtio-blk`);
+      expect(d('VIRTIO_BLK_REQUESTS')).toBe(256);
+      expect(d('VIRTIO_EXITS_BLOCK')).toBe(256);
+      expect(d('VIRTIO_INTERRUPTS')).toBe(0);
+    }, 60_000);
+  });
 });
