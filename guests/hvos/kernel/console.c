@@ -65,6 +65,12 @@ void console_flush(void)
         vcon_flush();
 }
 
+void console_drain(void)
+{
+    if (vcon_active)
+        vcon_drain();
+}
+
 static void console_puts(const char *s)
 {
     while (*s)

@@ -13,6 +13,7 @@ struct context;
 void console_init(void);
 void console_putc(int c);                 // with "\n" -> "\r\n"
 void console_flush(void);                 // send buffered output (virtio-console)
+void console_drain(void);                 // before power-off: until the device took it all
 void console_rx(int c);                   // from the UART interrupt
 int  console_read(u64 user_dst, u64 n);
 int  console_write(u64 user_src, u64 n);
@@ -50,6 +51,7 @@ void emudisk_init(void);
 extern int vcon_active;                   // the console is on virtio-console
 void vcon_putc(int c);
 void vcon_flush(void);
+void vcon_drain(void);
 void vcon_rx_resume(void);
 
 // virtio_rng.c

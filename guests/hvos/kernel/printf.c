@@ -27,6 +27,7 @@ void panic(const char *fmt, ...)
     vformat(kput, NULL, fmt, ap);
     va_end(ap);
     kprintf("\n");
+    console_drain();
     sbi_call(SBI_EXT_SRST, SBI_SRST_SYSTEM_RESET, SBI_SRST_TYPE_SHUTDOWN, 1 /* system failure */, 0);
     for (;;)
         ;

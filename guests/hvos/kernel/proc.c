@@ -146,6 +146,7 @@ void proc_exit(int status)
     struct proc *p = curproc;
     if (p->pid == 1) {
         kprintf("hvos: init (%s) exited with status %d, powering off\n", p->name, status);
+        console_drain();
         sbi_call(SBI_EXT_SRST, SBI_SRST_SYSTEM_RESET, SBI_SRST_TYPE_SHUTDOWN,
                  SBI_SRST_REASON_NONE, 0);
         panic("proc_exit: SBI shutdown returned");

@@ -141,6 +141,7 @@ static i64 sys_poweroff(struct trapframe *tf)
 {
     (void)tf;
     kprintf("hvos: powering off\n");
+    console_drain();
     sbi_call(SBI_EXT_SRST, SBI_SRST_SYSTEM_RESET, SBI_SRST_TYPE_SHUTDOWN,
              SBI_SRST_REASON_NONE, 0);
     panic("sys_poweroff: SBI shutdown returned");

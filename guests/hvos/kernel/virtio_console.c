@@ -123,6 +123,22 @@ void vcon_flush(void)
     virtq_kick(&txq);
 }
 
+// Before power-off: a device may take its time over the last buffers (an
+// offload device serves them from another thread), and whatever it has not
+// taken when the machine stops is lost. So wait, polling memory, until it
+// has returned every buffer; bounded, in case it never does.
+void vcon_drain(void)
+{
+    vcon_flush();
+    for (u64 spins = 1; vcon_active && spins < (1UL << 24); spins++) {
+        tx_reclaim();
+        if (tx_nfree == tx_bufs || vdev->broken)
+            return;
+        if ((spins & 0xFFFFF) == 0 && virtio_check_reset(vdev))
+            return;
+    }
+}
+
 // Hand received bytes to the line discipline while it has room; a buffer
 // goes back to the device once all its bytes are delivered. When the line
 // discipline is full we stop (rx_stalled), the device runs out of buffers
