@@ -35,23 +35,37 @@ static struct virtio_dev *vdev;
 static struct virtq rxq, txq;
 static u8 *txbuf[TX_BUFS];       // descriptor i of txq is always txbuf[i]
 static u16 tx_free[TX_BUFS];     // stack of idle buffers
+static u8 tx_out[TX_BUFS];       // 1: the device has it
 static int tx_nfree, tx_bufs;
 static int cur = -1;             // the buffer being filled, -1: none
 static u32 cur_len;
 static u8 *rxbuf;                // descriptor i of rxq is rxbuf + i * RX_SIZE
 static int rx_bufs;
+static u8 rx_out[RX_BUFS];       // 1: the device has it
 static int rx_id = -1;           // a received buffer not yet fully delivered
 static u32 rx_off, rx_len;
 static int rx_stalled;           // stopped because console.c's buffer was full
+
+// A device that returns a buffer it does not have (twice, or one never
+// given) is broken: believing it would put a buffer in use twice.
+static int bogus(int id, int nbufs, u8 *out)
+{
+    if (id < nbufs && out[id]) {
+        out[id] = 0;
+        return 0;
+    }
+    vdev->broken = 1;
+    kprintf("virtio-console: device returned buffer %d it did not have; device not used\n", id);
+    return 1;
+}
 
 // Take back the transmit buffers the device is done with.
 static void tx_reclaim(void)
 {
     u32 len;
     int id;
-    while ((id = virtq_get_used(&txq, &len)) >= 0)
-        if (id < tx_bufs)
-            tx_free[tx_nfree++] = (u16)id;
+    while ((id = virtq_get_used(&txq, &len)) >= 0 && !bogus(id, tx_bufs, tx_out))
+        tx_free[tx_nfree++] = (u16)id;
 }
 
 // An idle transmit buffer; if none, make sure the device has been told about
@@ -75,6 +89,7 @@ static int tx_get(void)
 static void tx_submit(void)
 {
     virtq_set_desc(&txq, (u16)cur, txbuf[cur], cur_len, 0, 0);
+    tx_out[cur] = 1;
     virtq_submit(&txq, (u16)cur);
     cur = -1;
 }
@@ -158,8 +173,8 @@ static void rx_deliver(void)
                     continue;
                 break;
             }
-            if (id >= rx_bufs)
-                continue;
+            if (bogus(id, rx_bufs, rx_out))
+                break;
             rx_id = id;
             rx_off = 0;
             if (rx_len > RX_SIZE)
@@ -173,6 +188,7 @@ static void rx_deliver(void)
             console_rx(rxbuf[rx_id * RX_SIZE + rx_off]);
         }
         virtq_set_desc(&rxq, (u16)rx_id, rxbuf + rx_id * RX_SIZE, RX_SIZE, VIRTQ_DESC_F_WRITE, 0);
+        rx_out[rx_id] = 1;
         virtq_submit(&rxq, (u16)rx_id);
         rx_id = -1;
         reposted = 1;
@@ -222,6 +238,7 @@ int vcon_init(struct virtio_dev *d)
     // it (3.1.1: no notifications before DRIVER_OK).
     for (int i = 0; i < rx_bufs; i++) {
         virtq_set_desc(&rxq, (u16)i, rxbuf + i * RX_SIZE, RX_SIZE, VIRTQ_DESC_F_WRITE, 0);
+        rx_out[i] = 1;
         virtq_submit(&rxq, (u16)i);
     }
     d->intr = vcon_intr;

@@ -46,6 +46,11 @@ int rng_read(u64 user_buf, u64 n)
         int id = virtq_wait_used(&vq, &len);
         if (id < 0)
             return E_IO;
+        if (id != h) {
+            vdev->broken = 1;
+            kprintf("virtio-rng: device returned a chain it was not given; device not used\n");
+            return E_IO;
+        }
         virtq_free_chain(&vq, (u16)id);
         if (len == 0 || len > n - got) {   // 5.4.6.2: at least one byte, at most the buffer
             vdev->broken = 1;
