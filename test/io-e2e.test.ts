@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Vm, type RunGuestResult, type VmConfig } from '../src/vm.js';
+import { runScripted, Vm, type RunGuestResult, type VmConfig } from '../src/vm.js';
+import { loadCoreModule } from '../src/node/load-core.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const prebuilt = (name: string) => join(root, 'guests', 'prebuilt', `${name}.elf`);
@@ -32,7 +33,34 @@ async function run(name: string, cfg: VmConfig): Promise<RunGuestResult> {
   });
 }
 
+/** Run a guest to its end and keep the whole machine: RAM and disk. */
+async function machineAfter(name: string, cfg: VmConfig): Promise<{ ram: Uint8Array; disk?: Uint8Array; console: string }> {
+  const vm = await Vm.create({ firmware: 'none', memMiB: 128, ...cfg }, await loadCoreModule());
+  try {
+    vm.load(new Uint8Array(readFileSync(prebuilt(name))));
+    const stop = await runScripted(vm, '', 200_000_000);
+    expect(stop.reason).toBe('pass');
+    return { ram: vm.ram().slice(), disk: vm.disk()?.slice(), console: vm.readConsole() };
+  } finally {
+    await (vm as unknown as { close(): Promise<void> }).close();
+  }
+}
+
 describe.skipIf(!wired)(`io host: the device models in TypeScript, a heavy exit per notification${why}`, () => {
+  it('virtio-rng leaves guest RAM byte for byte as the core backend does (same random bytes, same rings)', async () => {
+    const core = await machineAfter('virtio-rng', { virtio: { rng: true } });
+    const host = await machineAfter('virtio-rng', { virtio: { rng: true }, io: 'host' });
+    expect(host.console).toBe(core.console);
+    expect(Buffer.compare(host.ram, core.ram)).toBe(0);
+  }, 120_000);
+
+  it('virtio-blk leaves guest RAM and the disk byte for byte as the core backend does', async () => {
+    const core = await machineAfter('virtio-blk', { virtio: { blk: true }, disk: patternDisk() });
+    const host = await machineAfter('virtio-blk', { virtio: { blk: true }, disk: patternDisk(), io: 'host' });
+    expect(Buffer.compare(host.ram, core.ram)).toBe(0);
+    expect(Buffer.compare(host.disk!, core.disk!)).toBe(0);
+  }, 120_000);
+
   it('virtio-rng matches the golden output; every notification is a host exit', async () => {
     const r = await run('virtio-rng', { virtio: { rng: true }, io: 'host' });
     expect(r.console).toBe(golden('virtio-rng'));
