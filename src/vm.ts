@@ -4,6 +4,7 @@
  * all use this one API (DESIGN.md "Interfaces").
  */
 import { HvlabError } from './errors.js';
+import { createIoBackend } from './io/index.js';
 import { Halt, instantiateCore, Stop, WASM_PAGE, type CoreExports, type Instantiate } from './core.js';
 
 /** The heavy-exit kind of a virtio notification (assembly/hv/hostio.ts HOST_EXIT_VIRTIO). */
@@ -14,6 +15,8 @@ export interface IoBackend {
   readonly kind: 'host' | 'offload';
   notify(slot: number, queue: number): void;
   reset(): void;
+  /** Console input was put into the RX ring (host: serve receive queues now; offload: wake). */
+  serviceInput(): void;
   busy(): boolean;
   waitIdle(timeoutMs: number): boolean;
   drainOutput(): Uint8Array | null;
@@ -75,6 +78,22 @@ export const VIRTIO_SLOTS = { rng: { slot: 0, id: 4 }, console: { slot: 1, id: 3
 export const EMUDISK_BASE = 0x1000_9000n;
 /** The largest disk: it shares the 4 GiB wasm memory with guest RAM. */
 export const MAX_DISK_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The I/O paths a user compares (DESIGN.md "I/O paths"), as one choice: `emulated` is the UART
+ * console and, with a disk, emudisk (every register access an exit); the others give the VM a
+ * virtio console and entropy device (and virtio-blk with a disk) served by that backend.
+ */
+export const IO_PATHS = ['emulated', ...IO_BACKENDS] as const;
+export type IoPath = typeof IO_PATHS[number];
+
+export function ioPathConfig(path: IoPath, disk?: Uint8Array | number): Pick<VmConfig, 'virtio' | 'io' | 'disk' | 'emudisk'> {
+  if (!(IO_PATHS as readonly string[]).includes(path)) {
+    throw new HvlabError('BAD_IO', `I/O path must be one of ${IO_PATHS.join(', ')}, got '${String(path)}'`);
+  }
+  if (path === 'emulated') return { disk, emudisk: disk !== undefined };
+  return { io: path, disk, virtio: { console: true, rng: true, blk: disk !== undefined } };
+}
 
 export const RAM_BASE = 0x8000_0000n;
 export const DEFAULT_MEM_MIB = 128;
@@ -222,6 +241,19 @@ export class Vm {
     this.core.consoleResize(Math.max(1, Math.min(0xFFFF, cols | 0)), Math.max(1, Math.min(0xFFFF, rows | 0)));
   }
 
+  /** Whether an offload backend has requests the guest made available and it has not served. */
+  ioBusy(): boolean { return this.io?.busy() ?? false; }
+
+  /** Wait (blocking, up to `ms`) for the offload backend to catch up; true if it has. */
+  ioWait(ms: number): boolean { return this.io ? this.io.waitIdle(ms) : true; }
+
+  /** Release what the VM holds outside the core (the offload backend's worker). */
+  async close(): Promise<void> {
+    const io = this.io;
+    this.io = undefined;
+    if (io) await io.close();
+  }
+
   /** End of the state a snapshot holds: machine RAM, and the disk after it. */
   private stateBytes(): number {
     const disk = Number(this.core.diskBytes());
@@ -240,6 +272,8 @@ export class Vm {
     if (!vm.initCore()) {
       throw new HvlabError('NO_MEMORY', `could not allocate ${cfg.memMiB} MiB of guest RAM${cfg.diskBytes ? ` and a ${cfg.diskBytes / 1048576} MiB disk` : ''} in WebAssembly memory`);
     }
+    // The host and offload backends (src/io/), made once the machine and the disk exist.
+    if (cfg.io !== 'core' && cfg.virtio) vm.io = await createIoBackend(cfg.io, { exports, memory });
     return vm;
   }
 
@@ -319,6 +353,7 @@ export class Vm {
     if (this.ramDirty) this.ram().fill(0);
     this.ramDirty = true;
     this.initCore();
+    this.io?.reset();
     if (this.hostWindow) this.core.setHostWindow(...this.hostWindow);
     this.writeImage();
     this.pendingInput = [];
@@ -353,8 +388,10 @@ export class Vm {
       mem[base + 8 + (head & (size - 1))] = this.pendingInput[i++];
       head = (head + 1) >>> 0;
     }
-    view.setUint32(base, head, true);
+    // Atomic: an offload worker may be consuming the ring on its thread.
+    Atomics.store(new Int32Array(this.memory.buffer), base >>> 2, head | 0);
     this.pendingInput.splice(0, i);
+    this.io?.serviceInput();
   }
 
   /** Move console output from the core's TX ring to `out` and the onConsole listener. */
@@ -364,12 +401,20 @@ export class Vm {
     const view = new DataView(this.memory.buffer);
     const head = view.getUint32(base, true);
     let tail = view.getUint32(base + 4, true);
-    if (head === tail) return;
-    const mem = this.bytes();
-    const chunk = new Uint8Array((head - tail) >>> 0);
-    for (let i = 0; i < chunk.length; i++) chunk[i] = mem[base + 8 + ((tail + i) & (size - 1))];
-    tail = head;
-    view.setUint32(base + 4, tail, true);
+    if (head !== tail) {
+      const mem = this.bytes();
+      const chunk = new Uint8Array((head - tail) >>> 0);
+      for (let i = 0; i < chunk.length; i++) chunk[i] = mem[base + 8 + ((tail + i) & (size - 1))];
+      tail = head;
+      view.setUint32(base + 4, tail, true);
+      this.emitConsole(chunk);
+    }
+    // An offload worker's console output arrives beside the core's, through its own ring.
+    const offloaded = this.io?.drainOutput();
+    if (offloaded && offloaded.length) this.emitConsole(offloaded);
+  }
+
+  private emitConsole(chunk: Uint8Array): void {
     this.outputBytes += chunk.length;
     const text = this.decoder.decode(chunk, { stream: true });
     if (this.onConsole) this.onConsole(text);
@@ -636,6 +681,8 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
     steps.after(r.stop, slice);
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
+    // The guest may be waiting for an offload worker, not for input: let it catch up.
+    if (vm.ioBusy()) { vm.ioWait(1000); continue; }
     const next = lines.shift();
     if (next !== undefined) {
       vm.sendInput(next);
@@ -656,8 +703,13 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
  */
 export async function runGuest(image: Uint8Array, opts: RunGuestOptions = {}): Promise<RunGuestResult> {
   const vm = await Vm.create(opts, opts.source ?? await defaultSource());
-  vm.load(image);
-  const stop = await runScripted(vm, opts.input ?? '', opts.maxInstructions ?? 2e9, opts.idleTimeoutTicks);
+  let stop: StopInfo;
+  try {
+    vm.load(image);
+    stop = await runScripted(vm, opts.input ?? '', opts.maxInstructions ?? 2e9, opts.idleTimeoutTicks);
+  } finally {
+    await vm.close();
+  }
   return {
     console: vm.readConsole(),
     exitCode: stop.code,

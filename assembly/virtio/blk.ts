@@ -69,7 +69,7 @@ function serveOne(): bool {
     // 5.2.6.1: data is a whole number of 512-byte sectors; 5.2.6.2: the device fails a
     // request beyond the capacity with IOERR, touching nothing.
     const len = type == T_IN ? statusOff : chain.readable - 16;
-    const h = sector > diskSectors() ? 0 : diskAt(sector * SECTOR, len);
+    const h: usize = sector > diskSectors() ? 0 : diskAt(sector * SECTOR, len);
     if ((len & (SECTOR - 1)) != 0 || h == 0) {
       status = S_IOERR;
     } else {

@@ -144,7 +144,7 @@ function queueCount(s: Slot): u32 {
 /** Device reset (2.4, 4.2.2.1): everything but the device's identity back to its initial state. */
 function resetSlot(n: u32): void {
   const s = slotAt(n);
-  s.status = 0;
+  atomic.store<u32>(statusAddr(s), 0);
   s.deviceFeaturesSel = 0;
   s.driverFeaturesSel = 0;
   s.queueSel = 0;
@@ -198,9 +198,11 @@ export function virtioDeviceId(n: u32): u32 { return n < VIRTIO_SLOT_COUNT ? slo
  * DEVICE_NEEDS_RESET and, if the driver is running (DRIVER_OK), send a configuration change
  * notification. The queues stop: nothing is served until the driver resets the device.
  */
+@inline function statusAddr(s: Slot): usize { return changetype<usize>(s) + offsetof<Slot>('status'); }
+
 function needsReset(s: Slot): void {
   if ((s.status & STATUS_DEVICE_NEEDS_RESET) != 0) return;
-  s.status |= STATUS_DEVICE_NEEDS_RESET;
+  atomic.or<u32>(statusAddr(s), STATUS_DEVICE_NEEDS_RESET);
   count(Counter.VIRTIO_RESETS);
   if ((s.status & STATUS_DRIVER_OK) != 0) raise(s, INT_CONFIG_CHANGE);
 }
@@ -300,13 +302,19 @@ export function virtioConsoleResize(cols: u32, rows: u32): void {
 function writeStatus(n: u32, v: u32): void {
   const s = slotAt(n);
   if (v == 0) { resetSlot(n); return; }
-  let nv = (v & 0xFF & ~STATUS_DEVICE_NEEDS_RESET) | (s.status & STATUS_DEVICE_NEEDS_RESET);
-  if ((nv & STATUS_FEATURES_OK) != 0 && (s.status & STATUS_FEATURES_OK) == 0) {
-    const offered = deviceFeatures(s);
-    const ok = (s.driverFeatures & ~offered) == 0 && (s.driverFeatures & VIRTIO_F_VERSION_1) != 0;
-    if (!ok) nv &= ~STATUS_FEATURES_OK;
+  // Compare-and-swap: an offload worker may set DEVICE_NEEDS_RESET from its thread meanwhile,
+  // and that bit must not be lost to this read-modify-write.
+  const addr = statusAddr(s);
+  while (true) {
+    const old = atomic.load<u32>(addr);
+    let nv = (v & 0xFF & ~STATUS_DEVICE_NEEDS_RESET) | (old & STATUS_DEVICE_NEEDS_RESET);
+    if ((nv & STATUS_FEATURES_OK) != 0 && (old & STATUS_FEATURES_OK) == 0) {
+      const offered = deviceFeatures(s);
+      const ok = (s.driverFeatures & ~offered) == 0 && (s.driverFeatures & VIRTIO_F_VERSION_1) != 0;
+      if (!ok) nv &= ~STATUS_FEATURES_OK;
+    }
+    if (atomic.cmpxchg<u32>(addr, old, nv) == old) return;
   }
-  s.status = nv;
 }
 
 function readQueue(n: u32, off: u32): u32 {
