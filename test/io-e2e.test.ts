@@ -21,11 +21,6 @@ function patternDisk(): Uint8Array {
   return d;
 }
 
-/** Whether src/vm.ts drives src/io (createIoBackend in Vm.create, Vm.close for the worker):
- * /work/notes/io-vm-wiring.patch until the lead lands it. */
-const wired = typeof (Vm.prototype as { close?: unknown }).close === 'function';
-const why = wired ? '' : ' (skipped: src/vm.ts does not wire src/io yet)';
-
 async function run(name: string, cfg: VmConfig): Promise<RunGuestResult> {
   const { runGuest } = await import('../src/vm.js');
   return runGuest(new Uint8Array(readFileSync(prebuilt(name))), {
@@ -42,11 +37,11 @@ async function machineAfter(name: string, cfg: VmConfig): Promise<{ ram: Uint8Ar
     expect(stop.reason).toBe('pass');
     return { ram: vm.ram().slice(), disk: vm.disk()?.slice(), console: vm.readConsole() };
   } finally {
-    await (vm as unknown as { close(): Promise<void> }).close();
+    await vm.close();
   }
 }
 
-describe.skipIf(!wired)(`io host: the device models in TypeScript, a heavy exit per notification${why}`, () => {
+describe('io host: the device models in TypeScript, a heavy exit per notification', () => {
   it('virtio-rng leaves guest RAM byte for byte as the core backend does (same random bytes, same rings)', async () => {
     const core = await machineAfter('virtio-rng', { virtio: { rng: true } });
     const host = await machineAfter('virtio-rng', { virtio: { rng: true }, io: 'host' });
@@ -91,7 +86,7 @@ describe.skipIf(!wired)(`io host: the device models in TypeScript, a heavy exit 
   }, 120_000);
 });
 
-describe.skipIf(!wired)(`io offload: a worker polls the rings, no exits${why}`, () => {
+describe('io offload: a worker polls the rings, no exits', () => {
   it('virtio-rng matches the golden output: 8 requests served by the worker, 3 hostile ones refused', async () => {
     const r = await run('virtio-rng', { virtio: { rng: true }, io: 'offload' });
     expect(r.console).toBe(golden('virtio-rng'));
