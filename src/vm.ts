@@ -241,8 +241,19 @@ export class Vm {
     this.core.consoleResize(Math.max(1, Math.min(0xFFFF, cols | 0)), Math.max(1, Math.min(0xFFFF, rows | 0)));
   }
 
-  /** Whether an offload backend has requests the guest made available and it has not served. */
-  ioBusy(): boolean { return this.io?.busy() ?? false; }
+  /**
+   * Whether an offload backend has requests the guest made available and it has not finished,
+   * or output it produced since the last run: then an idle guest is waiting for the worker, or
+   * has output the caller has not seen yet (it is moved to the console here).
+   */
+  ioBusy(): boolean {
+    if (!this.io) return false;
+    if (this.io.busy()) return true;
+    const out = this.io.drainOutput();
+    if (!out || out.length === 0) return false;
+    this.emitConsole(out);
+    return true;
+  }
 
   /** Wait (blocking, up to `ms`) for the offload backend to catch up; true if it has. */
   ioWait(ms: number): boolean { return this.io ? this.io.waitIdle(ms) : true; }

@@ -5,7 +5,7 @@
 // notification suppression both ways (2.7.7, 2.7.10) and the guest-memory translation of a VM.
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/io/engine.js';
-import { QueueError, VIRTQ_DESC_F_INDIRECT as INDIRECT, VIRTQ_DESC_F_NEXT as NEXT,
+import { QueueError, readVq, saveCursors, VIRTQ_DESC_F_INDIRECT as INDIRECT, VIRTQ_DESC_F_NEXT as NEXT,
   VIRTQ_DESC_F_WRITE as WRITE, VIRTQ_USED_F_NO_NOTIFY } from '../src/io/queue.js';
 import { FakeCore, GUEST_BASE, type Driver } from './io-fake-core.js';
 
@@ -372,5 +372,23 @@ describe('guest memory in a VM (frames scattered, docs/virtio.md "Guest memory")
     s.d.setDesc(1, GUEST_BASE + s.core.guestBytes - 4, 8, WRITE);
     s.d.add(1);
     expect(s.e.serveQueue(0, 0).error).toBe(QueueError.OUTSIDE_MEMORY);
+  });
+});
+
+describe('the cursors live in the core\'s queue record', () => {
+  it('2.4: a record the core cleared while a pass ran is not overwritten with stale cursors', () => {
+    const s = rng();
+    const lin = s.core.layout.queues[0][0];
+    const q = readVq(s.e.mem, lin);
+    s.core.dv.setUint32(lin + 8, 5, true); // as if 5 requests were served
+    const stale = readVq(s.e.mem, lin);
+    stale.lastAvail = 7; stale.usedIdx = 7;
+    s.core.resetSlot(0); // the driver reset the device meanwhile: the core cleared the record
+    saveCursors(s.e.mem, stale, 5);
+    expect(s.core.queueRecord(0, 0)).toEqual({ ready: 0, lastAvail: 0, usedIdx: 0 });
+    // Unchanged record: the cursors are saved.
+    q.lastAvail = 3; q.usedIdx = 3;
+    saveCursors(s.e.mem, q, 0);
+    expect(s.core.queueRecord(0, 0)).toEqual({ ready: 0, lastAvail: 3, usedIdx: 3 });
   });
 });

@@ -115,9 +115,10 @@ export class Engine {
     if (!q.ready) return none;
     const g = this.guest;
     const oldUsed = q.usedIdx;
+    const oldAvail = q.lastAvail;
     const r = this.serveChains(dev, qi, q);
     if (vqNeedsInterrupt(g, q, oldUsed)) this.raise(n, INT_USED_BUFFER);
-    saveCursors(this.mem, q);
+    saveCursors(this.mem, q, oldAvail);
     if (r.error !== QueueError.NONE) {
       this.needsReset(n);
     } else if (this.kind === 'host') {

@@ -24,11 +24,11 @@ export interface IoBackendOptions {
 const isNode = typeof process !== 'undefined' && !!process.versions?.node &&
   (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === undefined;
 
-/** Node: run from dist/ the worker is beside us; run from src/ (vitest) it is in dist/. */
+/** Node: run from dist/ the worker is beside us; run from src/ (vitest) it is in dist/. The
+ * path is a variable so that Vite, building the page, does not take it for an asset. */
 function defaultNodeWorkerUrl(): URL {
-  return import.meta.url.endsWith('.ts')
-    ? new URL('../../dist/src/io/worker.js', import.meta.url)
-    : new URL('./worker.js', import.meta.url);
+  const rel = import.meta.url.endsWith('.ts') ? '../../dist/src/io/worker.js' : './worker.js';
+  return new URL(rel, import.meta.url);
 }
 
 async function startNodeWorker(url: URL): Promise<WorkerHandle> {

@@ -10,6 +10,8 @@
  *     [3] PASSES    worker increments after each pass that served something (waitIdle waits on it)
  *     [4] FAILED    worker sets 1 if it died; its message is posted
  *     [5] DISK_LIN  [6] DISK_BYTES  where the disk is, read by the worker at each reset
+ *     [7] IN_PASS   worker sets 1 while a pass runs: a chain it has taken from the avail ring
+ *                   (so no longer pending) may not have its output and used entry written yet
  */
 import type { CoreLayout } from './layout.js';
 
@@ -20,6 +22,7 @@ export const CTRL_PASSES = 3;
 export const CTRL_FAILED = 4;
 export const CTRL_DISK_LIN = 5;
 export const CTRL_DISK_BYTES = 6;
+export const CTRL_IN_PASS = 7;
 export const CTRL_WORDS = 8;
 
 /** The worker's console output ring: 1 MiB, so a driver's transmit buffers rarely wait. */

@@ -8,7 +8,7 @@
 import { ByteRing } from './console.js';
 import { Engine } from './engine.js';
 import { SLOT_COUNT, type CoreLayout, type IoCoreExports } from './layout.js';
-import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_FAILED, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, CTRL_WORDS, OUT_SIZE,
+import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_FAILED, CTRL_IN_PASS, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, CTRL_WORDS, OUT_SIZE,
   type OffloadInit, type OffloadReply } from './offload-shared.js';
 import type { IoBackend } from './types.js';
 
@@ -90,6 +90,8 @@ export class OffloadBackend implements IoBackend {
   }
 
   busy(): boolean {
+    // A pass under way may hold chains already taken from the avail ring but not finished.
+    if (Atomics.load(this.ctrl, CTRL_IN_PASS) !== 0) return true;
     this.view.mem.refresh();
     for (let n = 0; n < SLOT_COUNT; n++) if (this.view.pending(n)) return true;
     return false;

@@ -90,10 +90,18 @@ export function readVq(mem: CoreMemory, lin: number): Vq {
   };
 }
 
-/** Write the cursors back to the core's record. */
-export function saveCursors(mem: CoreMemory, q: Vq): void {
-  mem.setU32(q.lin + Q_LAST_AVAIL, q.lastAvail);
-  mem.setU32(q.lin + Q_USED_IDX, q.usedIdx);
+/**
+ * Write the cursors back to the core's record, unless the record changed under us: with the
+ * offload backend the driver may reset the device while the worker serves, and the core then
+ * clears the record (and zeroes it again at the next QueueReady). A compare-and-swap on
+ * lastAvail from the value read at the start keeps a stale pass from overwriting a cleared
+ * record in all but the case where both values are equal; what remains can confuse only that
+ * driver's own queue, never reach outside guest memory.
+ */
+export function saveCursors(mem: CoreMemory, q: Vq, startLastAvail: number): void {
+  const i = (q.lin + Q_LAST_AVAIL) >>> 2;
+  if (Atomics.compareExchange(mem.i32, i, startLastAvail, q.lastAvail) !== startLastAvail) return;
+  Atomics.store(mem.i32, (q.lin + Q_USED_IDX) >>> 2, q.usedIdx);
 }
 
 /** The chain being served: its buffers in order, and totals. */

@@ -14,7 +14,7 @@
 import { ByteRing, type ConsoleOut } from './console.js';
 import { Engine } from './engine.js';
 import { CounterId, QUEUES_PER_SLOT, SLOT_COUNT } from './layout.js';
-import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, OUT_SIZE,
+import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_IN_PASS, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, OUT_SIZE,
   type OffloadInit } from './offload-shared.js';
 import { QueueError } from './queue.js';
 
@@ -74,7 +74,9 @@ export function runOffloadWorker(init: OffloadInit): void {
     }
     engine.mem.refresh();
     const seen = Atomics.load(engine.mem.i32, bell);
+    Atomics.store(control, CTRL_IN_PASS, 1);
     const r = offloadPass(engine);
+    Atomics.store(control, CTRL_IN_PASS, 0);
     if (r.chains > 0 || r.errors > 0) {
       idle = 0;
       Atomics.add(control, CTRL_PASSES, 1);

@@ -22,6 +22,9 @@ export interface OffloadPageResult {
   txUsed: { id: number; len: number };
   requests: string;
   vmRngBytes: number[];
+  /** The same from a VM worker with the io worker nested in it (waitIdle blocking there). */
+  nested: { idle: boolean; used: { id: number; len: number }; bytes: number[]; usedFlags: number;
+    availEvent: number; interrupts: number } | { error: string };
 }
 
 async function until(what: string, pred: () => boolean, ms = 10_000): Promise<void> {
@@ -60,6 +63,7 @@ async function offloadTest(): Promise<OffloadPageResult> {
       txUsed: tx.used(0),
       requests: core.counter(106).toString(),
       vmRngBytes: [] as number[],
+      nested: { error: 'not run' } as OffloadPageResult['nested'],
     };
     await io.close();
     // The same in a VM's scattered frames, across a page boundary.
@@ -75,6 +79,13 @@ async function offloadTest(): Promise<OffloadPageResult> {
     } finally {
       await io2.close();
     }
+    const inner = new Worker(new URL('./offload-worker.ts', import.meta.url), { type: 'module' });
+    result.nested = await new Promise((resolve) => {
+      inner.onmessage = (ev) => resolve(ev.data);
+      inner.onerror = (ev) => resolve({ error: ev.message });
+      inner.postMessage('run');
+    });
+    inner.terminate();
     return result;
   } finally {
     await io.close();

@@ -4,7 +4,8 @@
  * WebAssembly.Memory holding a fake core (test/io-fake-core.ts) and plays the vCPU. The worker
  * must use the requests the "driver" never notified: entropy bytes equal to the core
  * generator's (natively and in a VM's scattered frames), console output through drainOutput(),
- * the used-buffer interrupt raised, the driver told not to notify.
+ * the used-buffer interrupt raised, the driver told not to notify; and the same from a worker
+ * with the io worker nested in it, as the web console runs its VMs (offload-worker.ts).
  */
 import { describe, test, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -78,6 +79,9 @@ describe.skipIf(!haveChromium)('offload backend in chromium', () => {
     expect(r.txUsed).toEqual({ id: 0, len: 0 });
     expect(r.requests).toBe('2');     // VIRTIO_OFFLOAD_REQUESTS
     expect(r.vmRngBytes).toEqual(rngBytes([8, 16]));
+    // From a worker, as the web console's VM worker would: the io worker nested in it.
+    expect(r.nested).toEqual({ idle: true, used: { id: 0, len: 40 }, bytes: rngBytes([40]), usedFlags: 1,
+      availEvent: 0, interrupts: 1 });
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
