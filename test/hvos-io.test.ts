@@ -202,11 +202,6 @@ describe('hvos I/O drivers on hvlab', () => {
     });
   };
   const allVirtio: Config = { virtio: { rng: true, console: true, blk: true } };
-  // With the offload backend the scripted runner can find the guest idle after the worker took
-  // the last input line but before it raised the receive interrupt, and stop it as 'idle'.
-  // A spare empty line after "poweroff" makes the runner run the guest once more (the line
-  // itself is never read: the machine is off by then).
-  const OFFLOAD_SPARE = '\n';
 
   it('virtio-blk, virtio-rng, virtio-console (core backend): the QEMU golden session', async () => {
     const r = await run(IO_IN, { ...allVirtio, disk: diskImage() });
@@ -291,8 +286,7 @@ describe('hvos I/O drivers on hvlab', () => {
     // batches beat its first avail_event write varies: count the workload run alone.
     it('io 64 and disk 1024 with the offload backend: no notify per batch or request', async () => {
       const { ioPathConfig } = await import('../src/vm.js');
-      const r = await run(`io 64\ndisk 1024\npoweroff\n${OFFLOAD_SPARE}`,
-        { mode: 'hvm-nested', ...ioPathConfig('offload', diskImage()) });
+      const r = await run('io 64\ndisk 1024\npoweroff\n', { mode: 'hvm-nested', ...ioPathConfig('offload', diskImage()) });
       expect(r.stop.reason).toBe('pass');
       const text = normalise(r.console);
       expect(text).toContain('io kib=64 bytes=65536 writes=64');
@@ -328,8 +322,7 @@ describe('hvos I/O drivers on hvlab', () => {
     for (const mode of MODES) {
       for (const path of IO_PATHS) {
         it(`${mode}, ${path}`, async () => {
-          const r = await run(MATRIX_IN + (path === 'offload' ? OFFLOAD_SPARE : ''),
-            { mode, ...ioPathConfig(path, diskImage()) });
+          const r = await run(MATRIX_IN, { mode, ...ioPathConfig(path, diskImage()) });
           expect(r.stop.reason).toBe('pass');
           const golden = readFileSync(MATRIX_OUT, 'latin1');
           const got = hideRandom(normalise(r.console));
