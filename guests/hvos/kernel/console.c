@@ -190,8 +190,10 @@ int console_write(u64 user_src, u64 n)
     u64 done = 0;
     while (done < n) {
         u64 chunk = n - done < sizeof(buf) ? n - done : sizeof(buf);
-        if (copyin(buf, user_src + done, chunk) < 0)
+        if (copyin(buf, user_src + done, chunk) < 0) {
+            console_flush();
             return done ? (int)done : E_FAULT;
+        }
         for (u64 i = 0; i < chunk; i++)
             console_putc(buf[i]);
         done += chunk;
