@@ -29,13 +29,16 @@ const n = (c: Record<string, bigint>, k: string) => Number(c[k] ?? 0n);
 
 /** Exits grouped the way the literature talks about them. */
 export function exitClasses(c: Record<string, bigint>): Record<string, number> {
+  // A pv guest's page-table hypercalls are page-table exits; its bounced traps are the
+  // counterpart of trap-emulate's reflections.
+  const pvPageTable = n(c, 'PV_MMU_UPDATE') + n(c, 'PV_PIN') + n(c, 'PV_UNPIN') + n(c, 'PV_SET_ROOT') + n(c, 'PV_TLB_FLUSH');
   return {
     privileged: n(c, 'EXIT_CSR') + n(c, 'EXIT_SRET') + n(c, 'EXIT_WFI') + n(c, 'EXIT_REFLECT') +
-      n(c, 'EXIT_VIRTUAL_INSTRUCTION') + n(c, 'EXIT_ILLEGAL'),
+      n(c, 'EXIT_VIRTUAL_INSTRUCTION') + n(c, 'EXIT_ILLEGAL') + n(c, 'EXIT_PV_BOUNCE') + n(c, 'EXIT_PV_KERNEL_TRAP'),
     pageTable: n(c, 'EXIT_SHADOW_FILL') + n(c, 'EXIT_SHADOW_WP') + n(c, 'EXIT_SATP') + n(c, 'EXIT_SFENCE') +
-      n(c, 'EXIT_GUEST_PAGE_FAULT'),
+      n(c, 'EXIT_GUEST_PAGE_FAULT') + pvPageTable,
     io: n(c, 'EXIT_MMIO_UART') + n(c, 'EXIT_MMIO_PLIC') + n(c, 'EXIT_MMIO_CLINT') + n(c, 'EXIT_MMIO_VIRTIO') + n(c, 'EXIT_MMIO_TEST'),
-    hypercall: n(c, 'EXIT_SBI'),
+    hypercall: n(c, 'EXIT_SBI') - pvPageTable,
     interrupt: n(c, 'EXIT_TIMER') + n(c, 'EXIT_EXTERNAL'),
   };
 }
