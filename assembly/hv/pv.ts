@@ -19,7 +19,7 @@ import { MIP_SEIP, MIP_SSIP, MIP_STIP, PRV_S, PRV_U } from '../riscv/bits';
 import { gpaHost, GUEST_RAM_BASE, vm } from './vm';
 import { PV_BATCH_MAX, PV_ERR_DENIED, PV_ERR_INVALID_ADDRESS, PV_ERR_INVALID_PARAM, PV_M2P_VA, PV_OK,
   PV_P2M_VA, pvApplyRoot, pvBatchDone, pvMmuReset, pvmmu, pvPin, pvP2mFirstMfn, pvSetRoot, pvTlbFlush,
-  pvUnpin, pvUpdateOne } from './pvmmu';
+  pvRangeWritable, pvSetSharedFrame, pvUnpin, pvUpdateOne } from './pvmmu';
 
 // Function IDs of the hvlab PV extension (EID 0x08484C56), docs/pv-abi.md.
 export const PV_FID_INFO: u64 = 0;
@@ -276,7 +276,9 @@ export function pvCall(fid: u64): bool {
     }
     case <u32>PV_FID_SHARED_INFO: {
       if ((a0 & 4095) != 0 || !guestRange(a0, 4096)) { refusedOr(PV_ERR_INVALID_ADDRESS); break; }
+      if (machine.mode == MODE_PV && !pvRangeWritable(a0, 4096)) { refusedOr(PV_ERR_DENIED); break; }
       pv.shared = a0;
+      pvSetSharedFrame(a0);
       const p = gpaHost(a0, 4096);
       memory.fill(p, 0, 4096);
       store<u64>(p + <usize>SH_MASK, 1);

@@ -66,6 +66,8 @@ const FLAG_PINNED: u32 = 4;
   asid: u64 = 0;
   /** Set while an update batch changed or removed a valid entry: the TLB is flushed after it. */
   flushNeeded: u32 = 0;
+  /** The guest frame of the shared info page (the hypervisor writes it: never a table). */
+  sharedGfn: u64 = 0;
 }
 export const pvmmu = changetype<PvMmu>(memory.data(offsetof<PvMmu>(), 16));
 
@@ -154,6 +156,7 @@ function typeGet(gfn: u64, level: u32): i64 {
     return PV_OK;
   }
   if (wcount(gfn) != 0) return PV_ERR_DENIED;                        // mapped writable somewhere
+  if (gfn == pvmmu.sharedGfn) return PV_ERR_DENIED;                   // the hypervisor writes it
   const table = frameMa(gfn);
   if (level == 2) {
     const slot = load<u64>(host(table + PV_HV_SLOT * 8));
@@ -405,7 +408,23 @@ export function pvMmuReset(): void {
   pvmmu.userRoot = 0;
   pvmmu.asid = 0;
   pvmmu.flushNeeded = 0;
+  pvmmu.sharedGfn = NO_GFN;
 }
+
+/**
+ * May the hypervisor write [gpa, gpa + len) of guest RAM on the guest's behalf (a console
+ * read, the shared page)? Not if any of it is a page table: that would bypass validation.
+ */
+export function pvRangeWritable(gpa: u64, len: u64): bool {
+  if (len == 0) return true;
+  const first = (gpa - GUEST_RAM_BASE) >> PAGE_SHIFT;
+  const last = (gpa + len - 1 - GUEST_RAM_BASE) >> PAGE_SHIFT;
+  for (let g = first; g <= last; g++) if (g >= vm.guestFrames || tcount(g) != 0) return false;
+  return true;
+}
+
+/** Register the shared info page's frame (checked by the caller with pvRangeWritable). */
+export function pvSetSharedFrame(gpa: u64): void { pvmmu.sharedGfn = (gpa - GUEST_RAM_BASE) >> PAGE_SHIFT; }
 
 /** What a guest learns about its memory when it registers its shared page (docs/pv-abi.md). */
 export function pvP2mFirstMfn(): u64 { return machine.ramBase >> PAGE_SHIFT; }

@@ -5,7 +5,8 @@
 // Every argument is validated; a call refused with an error changes nothing.
 
 import { Counter } from '../counter-ids';
-import { count, hart, machine, rget, rset, HALT_FAIL, HALT_PASS, HALT_RESET, MODE_NATIVE } from '../state';
+import { count, hart, machine, rget, rset, HALT_FAIL, HALT_PASS, HALT_RESET, MODE_NATIVE, MODE_PV } from '../state';
+import { pvRangeWritable } from './pvmmu';
 import { vcpuRaiseSoft, vcpuTimerSet } from './vcpu';
 import { pvCall, pvHas, PV_FID_CONSOLE_WRITE, PV_FID_SET_TIMER } from './pv';
 import { gpaHost, GUEST_RAM_BASE, vm } from './vm';
@@ -208,13 +209,15 @@ export function sbiCall(): void {
       // guest-physical and every byte goes through the VM's gPA->hPA map.
       const len = a0;
       if (a2 != 0 || !callerRange(a1, len)) { ret(SBI_ERR_INVALID_PARAM, 0); return; }
+      // pv: the hypervisor must not write a validated page table for the guest (hv/pvmmu.ts).
+      if (fid == 1 && machine.mode == MODE_PV && !pvRangeWritable(a1, len)) { ret(SBI_ERR_INVALID_PARAM, 0); return; }
       let n: u64 = 0;
       if (fid == 0) {
         n = consoleWrite(a1, len);
       } else {
         while (n < len && rxAvailable() != 0) {
           const b = <u8>rxGet();
-          if (machine.mode == MODE_NATIVE) store<u8>(callerByte(a1 + n), b);
+          if (machine.mode == MODE_NATIVE || machine.mode == MODE_PV) store<u8>(callerByte(a1 + n), b);
           else guestStoreByte(a1 + n, b); // a guest page table written this way updates its shadows
           n++;
         }
