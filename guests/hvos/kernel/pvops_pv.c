@@ -104,7 +104,10 @@ static pte_t to_guest_pte(pte_t pte)
 #define PV_BATCH 64
 static struct { u64 ptr, val; } batch[PV_BATCH];
 static int nbatch;
+static u64 queued_pages;         // a bit per page (hashed, by address) with a queued update
 static int on_boot = 1;          // still in the hypervisor's boot address space
+
+static u64 page_bit(u64 pa) { return 1UL << ((pa >> PGSHIFT) & 63); }
 
 static void pv_flush(void)
 {
@@ -115,15 +118,18 @@ static void pv_flush(void)
         panic("pv_flush: mmu_update refused entry %ld (ptr 0x%lx val 0x%lx): error %ld",
               r.value, batch[r.value].ptr, batch[r.value].val, r.error);
     nbatch = 0;
+    queued_pages = 0;
 }
 
-static void queue(u64 ma, u64 val)
+// Queue the update of the PTE at kernel address ptep.
+static void queue(pte_t *ptep, u64 val)
 {
     if (nbatch == PV_BATCH)
         pv_flush();
-    batch[nbatch].ptr = ma;
+    batch[nbatch].ptr = to_machine_addr((u64)ptep);
     batch[nbatch].val = val;
     nbatch++;
+    queued_pages |= page_bit((u64)ptep);
 }
 
 // Each process root has a user root beside it: the same user slots, nothing
@@ -146,22 +152,25 @@ static void pv_set_pte(pte_t *ptep, pte_t pte)
         *(volatile pte_t *)ptep = m;
         return;
     }
-    queue(to_machine_addr((u64)ptep), m);
+    queue(ptep, m);
     u64 slot = ((u64)ptep & (PGSIZE - 1)) / sizeof(pte_t);
     if (slot < USER_ROOT_SLOTS) {
         struct twin *t = twin_of((pagetable_t)PGROUNDDOWN((u64)ptep));
         if (t && t->user)
-            queue(to_machine_addr((u64)&t->user[slot]), m);
+            queue(&t->user[slot], m);
     }
 }
 
-// The queue holds the newest value of a PTE not yet sent.
+// The queue holds the newest value of a PTE not yet sent (searched only if
+// an update to its page may be queued).
 static pte_t pv_read_pte(pte_t *ptep)
 {
-    u64 ma = to_machine_addr((u64)ptep);
-    for (int i = nbatch - 1; i >= 0; i--)
-        if (batch[i].ptr == ma)
-            return to_guest_pte(batch[i].val);
+    if (queued_pages & page_bit((u64)ptep)) {
+        u64 ma = to_machine_addr((u64)ptep);
+        for (int i = nbatch - 1; i >= 0; i--)
+            if (batch[i].ptr == ma)
+                return to_guest_pte(batch[i].val);
+    }
     return to_guest_pte(*(volatile pte_t *)ptep);
 }
 
@@ -196,9 +205,9 @@ static void set_writable(void *page, int writable)
 // the root, and the tables below its slots [first, last).
 static void protect_tree(pagetable_t table, int level, int first, int last, int writable)
 {
-    for (int i = first; i < last; i++) {
+    for (int i = first; level > 0 && i < last; i++) {
         pte_t e = pv_read_pte(&table[i]);
-        if ((e & PTE_V) && !(e & PTE_LEAF_BITS) && level > 0)
+        if ((e & PTE_V) && !(e & PTE_LEAF_BITS))
             protect_tree((pagetable_t)PTE2PA(e), level - 1, 0, 512, writable);
     }
     set_writable(table, writable);
