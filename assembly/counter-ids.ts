@@ -51,6 +51,8 @@ export enum Counter {
   MMIO_VIRTIO_READS = 71,
   MMIO_VIRTIO_WRITES = 72,
   MMIO_TEST_READS = 73,
+  MMIO_EMUDISK_READS = 74,
+  MMIO_EMUDISK_WRITES = 75,
 
   // Builtin SBI calls by extension.
   SBI_BASE = 80,
@@ -67,6 +69,10 @@ export enum Counter {
   // Console bytes through the UART.
   UART_TX_BYTES = 96,
   UART_RX_BYTES = 97,
+  /** emudisk (devices/emudisk.ts): bytes moved through its 4-byte data port. */
+  EMUDISK_BYTES = 98,
+  /** emudisk: commands written (READ, WRITE, FLUSH, ABORT, and refused ones). */
+  EMUDISK_COMMANDS = 99,
 
   // Slots 100..111: virtio (assembly/virtio/, docs/virtio.md), all slots together.
   /** Queue notifications (kicks): QueueNotify writes to a slot with a device. */
@@ -79,6 +85,19 @@ export enum Counter {
   VIRTIO_BYTES = 103,
   /** Times a device entered DEVICE_NEEDS_RESET because the driver broke the rules. */
   VIRTIO_RESETS = 104,
+  /** Notifications served by the `host` backend: each one left wasm (a heavy exit natively too). */
+  VIRTIO_HOST_NOTIFIES = 105,
+  /** Chains served by the `offload` backend's worker, beside the running vCPU. */
+  VIRTIO_OFFLOAD_REQUESTS = 106,
+  /** Polling passes of the offload worker that found work. */
+  VIRTIO_OFFLOAD_POLLS = 107,
+  /** VM exits on each virtio device's registers (they add up to EXIT_MMIO_VIRTIO + the heavy
+   * ones of the host backend, which count as EXIT_HOST). */
+  VIRTIO_EXITS_RNG = 108,
+  VIRTIO_EXITS_CONSOLE = 109,
+  VIRTIO_EXITS_BLOCK = 110,
+  /** virtio-blk requests served (any backend, any type). */
+  VIRTIO_BLK_REQUESTS = 111,
 
   // Slots 112..127: the H extension's own events (docs/h-extension.md).
   /** Instructions retired with V=1 (also counted in INSTRET_U/INSTRET_S by nominal mode). */
@@ -124,6 +143,8 @@ export enum Counter {
   INJECTIONS = 148,
   /** Exits that left the core for the TypeScript host (a heavy exit). */
   EXIT_HOST = 149,
+  /** MMIO exit on emudisk's registers: one per 4 bytes of data (devices/emudisk.ts). */
+  EXIT_MMIO_EMUDISK = 150,
   // Exit reasons of the pv mode, slots 152..159 (hv/pv.ts).
   /** A trap of the pv guest's user mode (system call, fault) bounced to its registered handler. */
   EXIT_PV_BOUNCE = 152,

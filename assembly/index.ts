@@ -13,7 +13,11 @@ import { guestPageHost as hvGuestPageHost, hvAreaBytes, hvCreate } from './hv/hy
 import { shadowIncoherent as hvShadowIncoherent } from './hv/shadow';
 import { completeHostExit as hvCompleteHostExit, hostIo, setHostWindow as hvSetHostWindow } from './hv/hostio';
 import { EXIT_LOG, EXIT_LOG_SIZE, exitLogNext as hvExitLogNext } from './hv/exits';
-import { virtioResetAll, virtioSetDevice } from './virtio/mmio';
+import { virtioConsoleResize, virtioDoorbellPtr as vDoorbell, virtioQueuePtr as vQueue, virtioResetAll,
+  virtioSetDevice, virtioSlotPtr as vSlot } from './virtio/mmio';
+import { disk } from './devices/disk';
+import { emudiskSetPresent } from './devices/emudisk';
+import { guestMapDescribe } from './virtio/guestmem';
 
 const PAGE64K: usize = 65536;
 
@@ -96,5 +100,44 @@ export function hostExitValue(): u64 { return hostIo.value; }
 /** Finish the pending heavy exit; `value` is a load's result (ignored for a store). */
 export function completeHostExit(value: u64): void { hvCompleteHostExit(value); }
 
-/** Put virtio device `deviceId` (4 = entropy; 0 = none) in virtio-mmio slot `slot` (docs/virtio.md). */
-export function setVirtioDevice(slot: u32, deviceId: u32): void { virtioSetDevice(slot, deviceId); }
+/**
+ * Put virtio device `deviceId` (2 block, 3 console, 4 entropy; 0 = none) in virtio-mmio slot
+ * `slot`, its queues served by `backend` (0 core, 1 host, 2 offload) (docs/virtio.md).
+ */
+export function setVirtioDevice(slot: u32, deviceId: u32, backend: u32): void { virtioSetDevice(slot, deviceId, backend); }
+
+/** Records the TypeScript backends read in shared memory (layouts in virtio/mmio.ts, guestmem.ts). */
+export function virtioSlotPtr(slot: u32): usize { return vSlot(slot); }
+export function virtioQueuePtr(slot: u32, queue: u32): usize { return vQueue(slot, queue); }
+export function virtioDoorbellPtr(): usize { return vDoorbell(); }
+export function guestMapPtr(): usize { return guestMapDescribe(); }
+
+/** The pending heavy exit's kind (0: MMIO window access, 1: virtio notification), slot, queue. */
+export function hostExitKind(): u32 { return hostIo.kind; }
+export function hostExitSlot(): u32 { return hostIo.slot; }
+export function hostExitQueue(): u32 { return hostIo.queue; }
+
+/** The terminal has `cols` x `rows` cells: a virtio console's configuration change (5.3.6.2). */
+export function consoleResize(cols: u32, rows: u32): void { virtioConsoleResize(cols, rows); }
+
+/**
+ * Give the machine a disk of `bytes` (a multiple of 512; 0 = none), placed in linear memory
+ * right after machine RAM (64 KiB aligned) so snapshots cover it; returns its linear address,
+ * or 0 if memory cannot grow. The host fills it. `emudisk` puts the register-level disk on the
+ * bus at 0x1000_9000 (devices/emudisk.ts); virtio-blk is a virtio slot (setVirtioDevice).
+ */
+export function diskAlloc(bytes: u64, emudisk: bool): usize {
+  if (bytes == 0 || (bytes & 511) != 0) { disk.host = 0; disk.bytes = 0; emudiskSetPresent(false); return 0; }
+  const host = (machine.ramHost + machine.ramSize + PAGE64K - 1) & ~(PAGE64K - 1);
+  const end = host + bytes;
+  if (end > (<u64>1 << 32)) return 0;
+  const needPages = <i32>((end + PAGE64K - 1) / PAGE64K);
+  const have = memory.size();
+  if (needPages > have && memory.grow(needPages - have) < 0) return 0;
+  disk.host = host;
+  disk.bytes = bytes;
+  emudiskSetPresent(emudisk);
+  return <usize>host;
+}
+export function diskPtr(): usize { return <usize>disk.host; }
+export function diskBytes(): u64 { return disk.bytes; }

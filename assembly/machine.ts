@@ -18,6 +18,8 @@ import { clintMtimecmp, clintReset, CLOCK_INSTRET, instructionsUntil, refreshWal
 import { plicReset } from './devices/plic';
 import { uartReset } from './devices/uart';
 import { txFree, TX_LOW_WATER } from './devices/console';
+import { emudiskReset } from './devices/emudisk';
+import { virtioPoll, virtioPollWanted } from './virtio/mmio';
 import { tlbFlushAll } from './mmu/tlb';
 import { vmReset } from './hv/hypervisor';
 
@@ -60,6 +62,7 @@ export function reset(entry: u64, dtbAddr: u64): void {
   } else {
     hart.priv = PRV_M;
   }
+  emudiskReset();
   if (machine.mode != MODE_NATIVE) vmReset(entry, dtbAddr);
 }
 
@@ -82,6 +85,7 @@ export function run(budget: u64): u32 {
   let left = budget;
   while (true) {
     refreshWallClock();
+    if (virtioPollWanted()) virtioPoll();
     updateInterrupts();
     const irq = pendingInterrupt();
     if (irq != 0) {

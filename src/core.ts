@@ -42,7 +42,18 @@ export interface CoreExports {
   exitLogPtr(): number;
   exitLogSize(): number;
   exitLogNext(): bigint;
-  setVirtioDevice(slot: number, deviceId: number): void;
+  setVirtioDevice(slot: number, deviceId: number, backend: number): void;
+  virtioSlotPtr(slot: number): number;
+  virtioQueuePtr(slot: number, queue: number): number;
+  virtioDoorbellPtr(): number;
+  guestMapPtr(): number;
+  hostExitKind(): number;
+  hostExitSlot(): number;
+  hostExitQueue(): number;
+  consoleResize(cols: number, rows: number): void;
+  diskAlloc(bytes: bigint, emudisk: boolean): number;
+  diskPtr(): number;
+  diskBytes(): bigint;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

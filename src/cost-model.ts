@@ -102,7 +102,7 @@ export function modeledCycles(c: Record<string, bigint>, overrides: Partial<Cost
     get(c, 'EXIT_SHADOW_WP') * t.shadowWriteProtect +
     get(c, 'SHADOW_SWITCHES') * t.shadowSwitch +
     (get(c, 'EXIT_MMIO_UART') + get(c, 'EXIT_MMIO_PLIC') + get(c, 'EXIT_MMIO_CLINT') + get(c, 'EXIT_MMIO_VIRTIO') +
-      get(c, 'EXIT_MMIO_TEST')) * t.mmio +
+      get(c, 'EXIT_MMIO_TEST') + get(c, 'EXIT_MMIO_EMUDISK')) * t.mmio +
     get(c, 'EXIT_SBI') * t.hypercall +
     (get(c, 'EXIT_REFLECT') + get(c, 'EXIT_PV_BOUNCE') + get(c, 'EXIT_PV_KERNEL_TRAP')) * t.reflect +
     get(c, 'PV_PTE_UPDATES') * t.pvUpdate +

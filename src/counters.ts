@@ -47,6 +47,7 @@ export const EXIT_REASONS: ReadonlyArray<[string, Counter]> = [
   ['guestPageFault', Counter.EXIT_GUEST_PAGE_FAULT], ['mmioUart', Counter.EXIT_MMIO_UART],
   ['mmioPlic', Counter.EXIT_MMIO_PLIC], ['mmioClint', Counter.EXIT_MMIO_CLINT],
   ['mmioVirtio', Counter.EXIT_MMIO_VIRTIO], ['mmioTest', Counter.EXIT_MMIO_TEST],
+  ['mmioEmudisk', Counter.EXIT_MMIO_EMUDISK],
   ['timer', Counter.EXIT_TIMER], ['external', Counter.EXIT_EXTERNAL], ['reflect', Counter.EXIT_REFLECT],
   ['virtualInstruction', Counter.EXIT_VIRTUAL_INSTRUCTION], ['illegal', Counter.EXIT_ILLEGAL],
   ['host', Counter.EXIT_HOST], ['pvBounce', Counter.EXIT_PV_BOUNCE], ['pvKernelTrap', Counter.EXIT_PV_KERNEL_TRAP],
@@ -124,6 +125,7 @@ export function structuredStats(values: BigUint64Array, wallSeconds: number, cos
       plic: { reads: n(c(Counter.MMIO_PLIC_READS)), writes: n(c(Counter.MMIO_PLIC_WRITES)) },
       test: { reads: n(c(Counter.MMIO_TEST_READS)), writes: n(c(Counter.MMIO_TEST_WRITES)) },
       virtio: { reads: n(c(Counter.MMIO_VIRTIO_READS)), writes: n(c(Counter.MMIO_VIRTIO_WRITES)) },
+      emudisk: { reads: n(c(Counter.MMIO_EMUDISK_READS)), writes: n(c(Counter.MMIO_EMUDISK_WRITES)) },
     },
     sbi: {
       base: n(c(Counter.SBI_BASE)), time: n(c(Counter.SBI_TIME)), ipi: n(c(Counter.SBI_IPI)),
@@ -134,8 +136,12 @@ export function structuredStats(values: BigUint64Array, wallSeconds: number, cos
     virtio: {
       notifies: n(c(Counter.VIRTIO_NOTIFIES)), interrupts: n(c(Counter.VIRTIO_INTERRUPTS)),
       descriptors: n(c(Counter.VIRTIO_DESCRIPTORS)), bytes: n(c(Counter.VIRTIO_BYTES)),
-      resets: n(c(Counter.VIRTIO_RESETS)),
+      resets: n(c(Counter.VIRTIO_RESETS)), blockRequests: n(c(Counter.VIRTIO_BLK_REQUESTS)),
+      hostNotifies: n(c(Counter.VIRTIO_HOST_NOTIFIES)), offloadRequests: n(c(Counter.VIRTIO_OFFLOAD_REQUESTS)),
+      offloadPolls: n(c(Counter.VIRTIO_OFFLOAD_POLLS)),
+      exitsByDevice: { rng: n(c(Counter.VIRTIO_EXITS_RNG)), console: n(c(Counter.VIRTIO_EXITS_CONSOLE)), block: n(c(Counter.VIRTIO_EXITS_BLOCK)) },
     },
+    emudisk: { bytes: n(c(Counter.EMUDISK_BYTES)), commands: n(c(Counter.EMUDISK_COMMANDS)) },
     wall: {
       seconds: wallSeconds,
       mips: wallSeconds > 0 ? Number(instructions) / wallSeconds / 1e6 : 0,

@@ -4,10 +4,27 @@
  * all use this one API (DESIGN.md "Interfaces").
  */
 import { HvlabError } from './errors.js';
+import { createIoBackend } from './io/index.js';
 import { Halt, instantiateCore, Stop, WASM_PAGE, type CoreExports, type Instantiate } from './core.js';
+
+/** The heavy-exit kind of a virtio notification (assembly/hv/hostio.ts HOST_EXIT_VIRTIO). */
+const HOST_EXIT_VIRTIO = 1;
+
+/** What the Vm needs of a TypeScript virtio backend (src/io/). */
+export interface IoBackend {
+  readonly kind: 'host' | 'offload';
+  notify(slot: number, queue: number): void;
+  reset(): void;
+  /** Console input was put into the RX ring (host: serve receive queues now; offload: wake). */
+  serviceInput(): void;
+  busy(): boolean;
+  waitIdle(timeoutMs: number): boolean;
+  drainOutput(): Uint8Array | null;
+  close(): Promise<void>;
+}
 import { parseElf, isElf, type LoadedImage } from './loader/elf.js';
 import { loadRaw } from './loader/raw.js';
-import { buildDtb, defaultVirtMachine } from './loader/dtb.js';
+import { buildDtb, defaultVirtMachine, reg2 } from './loader/dtb.js';
 import { namedCounters, structuredStats } from './counters.js';
 import type { CostTable } from './cost-model.js';
 
@@ -38,8 +55,46 @@ export interface VmConfig {
   mode?: Mode;
   /** Cache G-stage translations of the guest's page-table pages in two-stage walks (default off). */
   nestedPwc?: boolean;
-  /** Virtio devices (docs/virtio.md): `rng` puts the entropy device in virtio-mmio slot 0. */
-  virtio?: { rng?: boolean };
+  /**
+   * Virtio devices (docs/virtio.md): entropy in virtio-mmio slot 0, console in slot 1, block
+   * (needs `disk`) in slot 2. A virtio console takes the keyboard from the UART.
+   */
+  virtio?: { rng?: boolean; console?: boolean; blk?: boolean };
+  /** Who serves the virtio queues (DESIGN.md "I/O paths"): `core` (default), `host`, `offload`. */
+  io?: IoBackendKind;
+  /**
+   * The disk, shared by virtio-blk and emudisk: an image (its length a multiple of 512 bytes;
+   * the VM works on its own copy, see Vm.disk()) or the size in bytes of a zero-filled one.
+   */
+  disk?: Uint8Array | number;
+  /** Put emudisk, the register-level disk, on the bus at 0x1000_9000 (needs `disk`). */
+  emudisk?: boolean;
+}
+
+export const IO_BACKENDS = ['core', 'host', 'offload'] as const;
+export type IoBackendKind = typeof IO_BACKENDS[number];
+/** Core backend numbers (assembly/virtio/mmio.ts BACKEND_*). */
+const BACKEND_NUMBER: Record<IoBackendKind, number> = { core: 0, host: 1, offload: 2 };
+/** Virtio device IDs (virtio v1.2 section 5) and the slots hvlab gives them. */
+export const VIRTIO_SLOTS = { rng: { slot: 0, id: 4 }, console: { slot: 1, id: 3 }, blk: { slot: 2, id: 2 } } as const;
+export const EMUDISK_BASE = 0x1000_9000n;
+/** The largest disk: it shares the 4 GiB wasm memory with guest RAM. */
+export const MAX_DISK_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The I/O paths a user compares (DESIGN.md "I/O paths"), as one choice: `emulated` is the UART
+ * console and, with a disk, emudisk (every register access an exit); the others give the VM a
+ * virtio console and entropy device (and virtio-blk with a disk) served by that backend.
+ */
+export const IO_PATHS = ['emulated', ...IO_BACKENDS] as const;
+export type IoPath = typeof IO_PATHS[number];
+
+export function ioPathConfig(path: IoPath, disk?: Uint8Array | number): Pick<VmConfig, 'virtio' | 'io' | 'disk' | 'emudisk'> {
+  if (!(IO_PATHS as readonly string[]).includes(path)) {
+    throw new HvlabError('BAD_IO', `I/O path must be one of ${IO_PATHS.join(', ')}, got '${String(path)}'`);
+  }
+  if (path === 'emulated') return { disk, emudisk: disk !== undefined };
+  return { io: path, disk, virtio: { console: true, rng: true, blk: disk !== undefined } };
 }
 
 export const RAM_BASE = 0x8000_0000n;
@@ -58,7 +113,43 @@ export interface StopInfo { reason: StopReason; code: number; message?: string }
 /** How the core and its bindings are obtained (Node reads files; the browser fetches). */
 export interface CoreSource { module: WebAssembly.Module; instantiate: Instantiate }
 
-function validateConfig(c: VmConfig): Required<Omit<VmConfig, 'bootargs' | 'virtio'>> & Pick<VmConfig, 'bootargs' | 'virtio'> {
+interface ValidConfig {
+  memMiB: number; firmware: Firmware; clock: Clock; instrPerTick: number; bootargs?: string;
+  mode: Mode; nestedPwc: boolean;
+  virtio?: { rng: boolean; console: boolean; blk: boolean };
+  io: IoBackendKind; diskBytes: number; diskImage?: Uint8Array; emudisk: boolean;
+}
+
+function validateIo(c: VmConfig): Pick<ValidConfig, 'virtio' | 'io' | 'diskBytes' | 'diskImage' | 'emudisk'> {
+  const io = c.io ?? 'core';
+  if (!(IO_BACKENDS as readonly string[]).includes(io)) {
+    throw new HvlabError('BAD_IO', `io backend must be one of ${IO_BACKENDS.join(', ')}, got '${String(io)}'`);
+  }
+  let diskBytes = 0;
+  let diskImage: Uint8Array | undefined;
+  if (c.disk instanceof Uint8Array) {
+    diskImage = c.disk;
+    diskBytes = c.disk.length;
+  } else if (c.disk !== undefined) {
+    diskBytes = c.disk;
+  }
+  if (c.disk !== undefined && (!Number.isInteger(diskBytes) || diskBytes <= 0 || diskBytes % 512 !== 0 || diskBytes > MAX_DISK_BYTES)) {
+    throw new HvlabError('BAD_DISK', `a disk must be a whole number of 512-byte sectors, from 512 bytes to ${MAX_DISK_BYTES / 1048576} MiB; got ${diskBytes} bytes`);
+  }
+  const v = c.virtio;
+  if ((v?.blk || c.emudisk) && diskBytes === 0) {
+    throw new HvlabError('NO_DISK', `${v?.blk ? 'virtio-blk' : 'emudisk'} needs a disk (VmConfig.disk, or --drive FILE)`);
+  }
+  const virtio = v && (v.rng || v.console || v.blk) ? { rng: !!v.rng, console: !!v.console, blk: !!v.blk } : undefined;
+  if (virtio && c.mode === 'pv' && io !== 'core') {
+    // A pv guest's page-table pages must never be written by a device: the core backend
+    // checks every buffer (assembly/virtio/guestmem.ts); the TypeScript ones do not yet.
+    throw new HvlabError('BAD_IO', `a pv guest's virtio devices are served in the core: use io 'core', not '${io}'`);
+  }
+  return { virtio, io, diskBytes, diskImage, emudisk: !!c.emudisk };
+}
+
+function validateConfig(c: VmConfig): ValidConfig {
   const memMiB = c.memMiB ?? DEFAULT_MEM_MIB;
   if (!Number.isInteger(memMiB) || memMiB < MIN_MEM_MIB || memMiB > MAX_MEM_MIB) {
     throw new HvlabError('BAD_MEM', `memory size must be a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}, got ${memMiB}`);
@@ -83,12 +174,11 @@ function validateConfig(c: VmConfig): Required<Omit<VmConfig, 'bootargs' | 'virt
     throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: it needs firmware 'builtin', not 'none'`);
   }
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, clock, instrPerTick,
-    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false,
-    virtio: c.virtio?.rng ? { rng: true } : undefined };
+    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c) };
 }
 
 export class Vm {
-  readonly config: ReturnType<typeof validateConfig>;
+  readonly config: ValidConfig;
   private core: CoreExports;
   private memory: WebAssembly.Memory;
   private ramHost: number;
@@ -102,6 +192,8 @@ export class Vm {
   /** Console output not yet taken by readConsole(). */
   private out = '';
   private hostDevice?: HostDevice;
+  /** The TypeScript device models of the `host` and `offload` backends (src/io/). */
+  private io?: IoBackend;
   private hostWindow?: [bigint, bigint];
   /** RAM may hold more than zeros: an image was loaded (and perhaps run) since creation. */
   private ramDirty = false;
@@ -113,7 +205,7 @@ export class Vm {
 
   private machineBytes: bigint;
 
-  private constructor(config: ReturnType<typeof validateConfig>, core: CoreExports, memory: WebAssembly.Memory,
+  private constructor(config: ValidConfig, core: CoreExports, memory: WebAssembly.Memory,
     ramHost: number, machineBytes: bigint) {
     this.config = config;
     this.core = core;
@@ -129,10 +221,53 @@ export class Vm {
     if (host === 0) return false;
     this.ramHost = host >>> 0;
     this.core.setNestedPwc(this.config.nestedPwc);
-    // Virtio: the entropy device (ID 4) in slot 0 when asked; otherwise every slot is empty.
-    this.core.setVirtioDevice(0, this.config.virtio?.rng ? 4 : 0);
+    // Virtio: each configured device in its slot (VIRTIO_SLOTS), served by the chosen backend;
+    // every other slot is empty.
+    const backend = BACKEND_NUMBER[this.config.io];
+    for (const [name, { slot, id }] of Object.entries(VIRTIO_SLOTS)) {
+      this.core.setVirtioDevice(slot, this.config.virtio?.[name as keyof typeof VIRTIO_SLOTS] ? id : 0, backend);
+    }
+    // The disk lives after machine RAM and survives resets, as a disk does.
+    if (this.config.diskBytes > 0 && this.core.diskBytes() === 0n) {
+      const host = this.core.diskAlloc(BigInt(this.config.diskBytes), this.config.emudisk) >>> 0;
+      if (host === 0) return false;
+      if (this.config.diskImage) this.bytes().set(this.config.diskImage, host);
+    }
     if (this.config.mode !== 'native') return this.core.vmCreate(MODES.indexOf(this.config.mode), this.ramSize);
     return true;
+  }
+
+  /**
+   * The VM's disk image (a view of the core's memory: what virtio-blk and emudisk read and
+   * write), or undefined without a disk. Copy it out to keep it.
+   */
+  disk(): Uint8Array | undefined {
+    const n = Number(this.core.diskBytes());
+    return n === 0 ? undefined : this.bytes().subarray(this.core.diskPtr() >>> 0, (this.core.diskPtr() >>> 0) + n);
+  }
+
+  /** The terminal is `cols` x `rows`: a virtio console tells its driver (configuration change). */
+  resizeConsole(cols: number, rows: number): void {
+    this.core.consoleResize(Math.max(1, Math.min(0xFFFF, cols | 0)), Math.max(1, Math.min(0xFFFF, rows | 0)));
+  }
+
+  /** Whether an offload backend has requests the guest made available and it has not served. */
+  ioBusy(): boolean { return this.io?.busy() ?? false; }
+
+  /** Wait (blocking, up to `ms`) for the offload backend to catch up; true if it has. */
+  ioWait(ms: number): boolean { return this.io ? this.io.waitIdle(ms) : true; }
+
+  /** Release what the VM holds outside the core (the offload backend's worker). */
+  async close(): Promise<void> {
+    const io = this.io;
+    this.io = undefined;
+    if (io) await io.close();
+  }
+
+  /** End of the state a snapshot holds: machine RAM, and the disk after it. */
+  private stateBytes(): number {
+    const disk = Number(this.core.diskBytes());
+    return disk > 0 ? (this.core.diskPtr() >>> 0) + disk : this.ramHost + Number(this.machineBytes);
   }
 
   static async create(config: VmConfig, source: CoreSource): Promise<Vm> {
@@ -145,8 +280,10 @@ export class Vm {
     const machineBytes = cfg.mode === 'native' ? guestBytes : guestBytes + exports.vmOverheadBytes(guestBytes);
     const vm = new Vm(cfg, exports, memory, 0, machineBytes);
     if (!vm.initCore()) {
-      throw new HvlabError('NO_MEMORY', `could not allocate ${cfg.memMiB} MiB of guest RAM in WebAssembly memory`);
+      throw new HvlabError('NO_MEMORY', `could not allocate ${cfg.memMiB} MiB of guest RAM${cfg.diskBytes ? ` and a ${cfg.diskBytes / 1048576} MiB disk` : ''} in WebAssembly memory`);
     }
+    // The host and offload backends (src/io/), made once the machine and the disk exist.
+    if (cfg.io !== 'core' && cfg.virtio) vm.io = await createIoBackend(cfg.io, { exports, memory });
     return vm;
   }
 
@@ -192,6 +329,11 @@ export class Vm {
     }
     const machine = defaultVirtMachine(this.ramSize);
     if (this.config.bootargs !== undefined) machine.bootargs = this.config.bootargs;
+    if (this.config.emudisk) {
+      // hvlab's own device (assembly/devices/emudisk.ts); QEMU's virt has nothing there.
+      machine.extraNodes = [{ parent: '/soc', node: { name: `emudisk@${EMUDISK_BASE.toString(16)}`,
+        props: { reg: reg2(EMUDISK_BASE, 0x1000n), compatible: 'hvlab,emudisk' } } }];
+    }
     const dtb = buildDtb(machine);
     const ramEnd = RAM_BASE + this.ramSize;
     const dtbAddr = (ramEnd - BigInt(dtb.length)) / DTB_ALIGN * DTB_ALIGN;
@@ -221,6 +363,7 @@ export class Vm {
     if (this.ramDirty) this.ram().fill(0);
     this.ramDirty = true;
     this.initCore();
+    this.io?.reset();
     if (this.hostWindow) this.core.setHostWindow(...this.hostWindow);
     this.writeImage();
     this.pendingInput = [];
@@ -255,8 +398,10 @@ export class Vm {
       mem[base + 8 + (head & (size - 1))] = this.pendingInput[i++];
       head = (head + 1) >>> 0;
     }
-    view.setUint32(base, head, true);
+    // Atomic: an offload worker may be consuming the ring on its thread.
+    Atomics.store(new Int32Array(this.memory.buffer), base >>> 2, head | 0);
     this.pendingInput.splice(0, i);
+    this.io?.serviceInput();
   }
 
   /** Move console output from the core's TX ring to `out` and the onConsole listener. */
@@ -266,12 +411,20 @@ export class Vm {
     const view = new DataView(this.memory.buffer);
     const head = view.getUint32(base, true);
     let tail = view.getUint32(base + 4, true);
-    if (head === tail) return;
-    const mem = this.bytes();
-    const chunk = new Uint8Array((head - tail) >>> 0);
-    for (let i = 0; i < chunk.length; i++) chunk[i] = mem[base + 8 + ((tail + i) & (size - 1))];
-    tail = head;
-    view.setUint32(base + 4, tail, true);
+    if (head !== tail) {
+      const mem = this.bytes();
+      const chunk = new Uint8Array((head - tail) >>> 0);
+      for (let i = 0; i < chunk.length; i++) chunk[i] = mem[base + 8 + ((tail + i) & (size - 1))];
+      tail = head;
+      view.setUint32(base + 4, tail, true);
+      this.emitConsole(chunk);
+    }
+    // An offload worker's console output arrives beside the core's, through its own ring.
+    const offloaded = this.io?.drainOutput();
+    if (offloaded && offloaded.length) this.emitConsole(offloaded);
+  }
+
+  private emitConsole(chunk: Uint8Array): void {
     this.outputBytes += chunk.length;
     const text = this.decoder.decode(chunk, { stream: true });
     if (this.onConsole) this.onConsole(text);
@@ -328,7 +481,13 @@ export class Vm {
     let r = this.core.run(BigInt(budget));
     // Heavy exits are served here, in the host, and the guest goes on within the same budget.
     while (r === Stop.Host) {
-      this.serveHostExit();
+      if (this.core.hostExitKind() === HOST_EXIT_VIRTIO) {
+        // A notification for a device modeled in the host (src/io/): serve it, then run on.
+        this.io!.notify(this.core.hostExitSlot(), this.core.hostExitQueue());
+        this.core.completeHostExit(0n);
+      } else {
+        this.serveHostExit();
+      }
       const left = budget - Number(this.core.instret() - start);
       if (left <= 0) { r = Stop.Budget; break; }
       r = this.core.run(BigInt(left));
@@ -423,12 +582,11 @@ export class Vm {
    */
   snapshot(): Uint8Array {
     this.drainConsole();
-    const end = this.ramHost + Number(this.machineBytes);
-    return this.bytes().slice(0, end);
+    return this.bytes().slice(0, this.stateBytes());
   }
 
   restore(snap: Uint8Array): void {
-    const end = this.ramHost + Number(this.machineBytes);
+    const end = this.stateBytes();
     if (snap.length !== end) {
       throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size and core build)`);
     }
@@ -542,6 +700,8 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
     steps.after(r.stop, slice);
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
+    // The guest may be waiting for an offload worker, not for input: let it catch up.
+    if (vm.ioBusy()) { vm.ioWait(1000); continue; }
     const next = lines.shift();
     if (next !== undefined) {
       vm.sendInput(next);
@@ -562,8 +722,13 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
  */
 export async function runGuest(image: Uint8Array, opts: RunGuestOptions = {}): Promise<RunGuestResult> {
   const vm = await Vm.create(opts, opts.source ?? await defaultSource());
-  vm.load(image);
-  const stop = await runScripted(vm, opts.input ?? '', opts.maxInstructions ?? 2e9, opts.idleTimeoutTicks);
+  let stop: StopInfo;
+  try {
+    vm.load(image);
+    stop = await runScripted(vm, opts.input ?? '', opts.maxInstructions ?? 2e9, opts.idleTimeoutTicks);
+  } finally {
+    await vm.close();
+  }
   return {
     console: vm.readConsole(),
     exitCode: stop.code,

@@ -5,14 +5,14 @@
 // from " time=" to the end of a line (timings) are replaced by placeholders.
 //
 // Regenerate the golden file from QEMU: UPDATE_GOLDEN=1 npx vitest run test/hvos.test.ts
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { QEMU_BINARY, qemuAvailable } from './qemu.js';
-import { normalise, PROMPT } from './support/hvos.js';
+import { qemuAvailable } from './qemu.js';
+import { normalise, PROMPT, runHvosOnQemu } from './support/hvos.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const hvosDir = join(root, 'guests', 'hvos');
@@ -21,55 +21,6 @@ const goldenDir = join(root, 'test', 'golden', 'hvos');
 const sessionIn = readFileSync(join(goldenDir, 'session.in'), 'latin1');
 const sessionOut = join(goldenDir, 'session.out');
 const updateGolden = !!process.env.UPDATE_GOLDEN;
-
-interface Step {
-  /** Wait until the console has shown this many occurrences of `text`... */
-  text: string;
-  count?: number;
-  /** ...then wait this long and send `send`. */
-  delayMs?: number;
-  send: string;
-}
-
-/**
- * Boot the image on QEMU (OpenSBI) and play `steps`. Input is written only once the
- * guest has printed what a step waits for: OpenSBI reads the UART while it starts, and
- * bytes sent before the kernel runs could be lost.
- */
-function runOnQemuInteractive(steps: Step[], timeoutMs = 60_000):
-  Promise<{ console: string; exitCode: number | null; timedOut: boolean }> {
-  // No '-cpu rv64,c=off' here (unlike test/qemu.ts): OpenSBI itself is built with the C
-  // extension. hvos has no compressed instruction either way (checked below and by make).
-  const args = ['-machine', 'virt', '-bios', 'default', '-m', '128M', '-nographic',
-    '-serial', 'stdio', '-monitor', 'none', '-kernel', image];
-  return new Promise((resolve, reject) => {
-    const child = spawn(QEMU_BINARY, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let timedOut = false;
-    let next = 0;
-    const pump = () => {
-      while (next < steps.length) {
-        const s = steps[next];
-        const seen = out.split(s.text).length - 1;
-        if (seen < (s.count ?? 1)) return;
-        next++;
-        if (s.delayMs) {
-          setTimeout(() => { child.stdin.write(s.send); pump(); }, s.delayMs);
-          return;
-        }
-        child.stdin.write(s.send);
-      }
-    };
-    child.stdout.on('data', (b: Buffer) => { out += b.toString('latin1'); pump(); });
-    child.stdin.on('error', () => { /* QEMU may exit before reading all input */ });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ console: out, exitCode: timedOut ? null : code, timedOut });
-    });
-  });
-}
 
 describe('hvos on QEMU (reference, OpenSBI)', () => {
   const have = qemuAvailable();
@@ -83,7 +34,7 @@ describe('hvos on QEMU (reference, OpenSBI)', () => {
   it.skipIf(!have)(`scripted session matches the golden transcript${why}`, async () => {
     // The whole script at once after the first prompt: the line discipline buffers it
     // and echoes each line when the shell reads it, as if typed.
-    const r = await runOnQemuInteractive([{ text: PROMPT, send: sessionIn }]);
+    const r = await runHvosOnQemu(image, [{ text: PROMPT, send: sessionIn }]);
     expect(r.timedOut).toBe(false);
     const got = normalise(r.console);
     if (updateGolden) writeFileSync(sessionOut, got, 'latin1');
@@ -93,7 +44,7 @@ describe('hvos on QEMU (reference, OpenSBI)', () => {
   }, 90_000);
 
   it.skipIf(!have)(`Ctrl-C stops the foreground job, Ctrl-D ends the shell${why}`, async () => {
-    const r = await runOnQemuInteractive([
+    const r = await runHvosOnQemu(image, [
       { text: PROMPT, send: 'compute 1000000000\n' },
       { text: 'compute 1000000000\r\n', delayMs: 300, send: '\x03' },
       { text: PROMPT, count: 2, send: 'ctxsw 10000000\n' },

@@ -126,6 +126,23 @@ describe('hostile-pv (guests/tests/hostile-pv.c): a pv guest against the PV MMU'
   });
 });
 
+describe('devices under pv', () => {
+  it('virtio is served in the core, which never lets a device write a page table', async () => {
+    await expect(Vm.create({ mode: 'pv', io: 'host', virtio: { rng: true } }, await loadCoreModule()))
+      .rejects.toThrow(/pv guest's virtio devices are served in the core/);
+  });
+
+  it('hvos drives assigned virtio devices and emudisk directly, without exits', async () => {
+    const disk = new Uint8Array(1 << 20);
+    for (const config of [{ virtio: { rng: true, blk: true }, disk }, { emudisk: true, disk }]) {
+      const r = await runGuest(new Uint8Array(readFileSync(HVOS_ELF)), { mode: 'pv', input: 'disk 64\npoweroff\n', ...config });
+      expect(r.stop.reason).toBe('pass');
+      expect(r.console).toMatch(/disk kib=64 requests=16 fnv1a=[0-9a-f]+ driver=(virtio-blk|emudisk)/);
+      expect(n(r.counters, 'EXIT_MMIO_VIRTIO') + n(r.counters, 'EXIT_MMIO_EMUDISK')).toBe(0);
+    }
+  }, 60_000);
+});
+
 describe('unmodified kernels under pv', () => {
   it('an S-mode kernel traps on its first privileged instruction and stops with a reason', async () => {
     const r = await runGuest(image('sbi'), { mode: 'pv', maxInstructions: 1_000_000 });

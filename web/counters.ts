@@ -71,7 +71,7 @@ function mmioRows(): CounterRow[] {
   const devices: [string, string][] = [
     ['UART', 'the 16550A serial port (the console)'], ['CLINT', 'the core-local interruptor (timer, software interrupts)'],
     ['PLIC', 'the platform-level interrupt controller'], ['TEST', 'the SiFive test device (poweroff)'],
-    ['VIRTIO', 'the virtio-mmio slots'],
+    ['VIRTIO', 'the virtio-mmio slots'], ['EMUDISK', 'emudisk, the register-level disk'],
   ];
   return devices.flatMap(([dev, what]) => (['READS', 'WRITES'] as const).map((op) => ({
     key: `MMIO_${dev}_${op}`, label: `${dev.toLowerCase()} ${op.toLowerCase()}`, group: 'MMIO by device', rate: true,
@@ -94,6 +94,7 @@ const EXIT_REASONS: [string, string, string][] = [
   ['MMIO_CLINT', 'mmio clint', 'A guest access to the emulated core-local interruptor (timer compare, software interrupts).'],
   ['MMIO_VIRTIO', 'mmio virtio', 'A guest access to an emulated virtio-mmio slot.'],
   ['MMIO_TEST', 'mmio test', 'A guest access to the emulated SiFive test device (poweroff).'],
+  ['MMIO_EMUDISK', 'mmio emudisk', 'A guest access to emudisk: one per 4 bytes of data, the price of fully emulated disks.'],
   ['TIMER', 'timer interrupt', 'A timer interrupt taken by the hypervisor while the guest ran (then injected into it).'],
   ['EXTERNAL', 'external interrupt', 'A device (PLIC) interrupt taken by the hypervisor while the guest ran.'],
   ['REFLECT', 'reflected trap', 'A guest trap (system call, page fault) that the hypervisor forwarded to the guest kernel, as in trap-emulate and shadow modes.'],
@@ -237,6 +238,20 @@ export const COUNTER_ROWS: CounterRow[] = [
   { key: 'SBI_OTHER', label: 'unsupported', group: 'SBI calls', explain: 'SBI calls to extensions the firmware does not implement.' },
   { key: 'UART_TX_BYTES', label: 'output bytes', group: 'Console', rate: true, explain: 'Bytes the guest wrote to the UART.' },
   { key: 'UART_RX_BYTES', label: 'input bytes', group: 'Console', rate: true, explain: 'Bytes the guest read from the UART.' },
+  { key: 'VIRTIO_NOTIFIES', label: 'kicks', group: 'Virtio', rate: true, explain: 'Queue notifications: the driver telling a device it has new buffers (each an exit in a VM, unless the device said not to).' },
+  { key: 'VIRTIO_INTERRUPTS', label: 'interrupts', group: 'Virtio', rate: true, explain: 'Interrupts raised by the devices: used buffers returned, or a configuration change.' },
+  { key: 'VIRTIO_DESCRIPTORS', label: 'descriptors', group: 'Virtio', rate: true, explain: 'Ring descriptors the devices read (a request is a chain of one or more).' },
+  { key: 'VIRTIO_BYTES', label: 'bytes', group: 'Virtio', rate: true, explain: 'Bytes the devices moved to or from guest buffers.' },
+  { key: 'VIRTIO_BLK_REQUESTS', label: 'block requests', group: 'Virtio', rate: true, explain: 'Requests served by the block device (read, write, flush, identify).' },
+  { key: 'VIRTIO_RESETS', label: 'needs-reset', group: 'Virtio', explain: 'Times a device stopped because the driver broke a ring rule (a hostile or buggy guest).' },
+  { key: 'VIRTIO_HOST_NOTIFIES', label: 'served by host', group: 'Virtio', rate: true, explain: 'Kicks served by the device model in TypeScript: each one left WebAssembly (a heavy exit), as KVM hands I/O to QEMU.' },
+  { key: 'VIRTIO_OFFLOAD_REQUESTS', label: 'offloaded requests', group: 'Virtio', rate: true, explain: 'Requests served by the offload worker beside the guest, with no exit at all (the Nitro idea).' },
+  { key: 'VIRTIO_OFFLOAD_POLLS', label: 'offload polls', group: 'Virtio', rate: true, explain: 'Passes of the offload worker over the rings that found work.' },
+  { key: 'VIRTIO_EXITS_RNG', label: 'exits: entropy', group: 'Virtio', rate: true, explain: 'VM exits on the entropy device\'s registers.' },
+  { key: 'VIRTIO_EXITS_CONSOLE', label: 'exits: console', group: 'Virtio', rate: true, explain: 'VM exits on the virtio console\'s registers.' },
+  { key: 'VIRTIO_EXITS_BLOCK', label: 'exits: block', group: 'Virtio', rate: true, explain: 'VM exits on the block device\'s registers.' },
+  { key: 'EMUDISK_BYTES', label: 'emudisk bytes', group: 'Virtio', rate: true, explain: 'Bytes through emudisk\'s 4-byte data port, for comparison: one register access per 4 bytes.' },
+  { key: 'EMUDISK_COMMANDS', label: 'emudisk commands', group: 'Virtio', rate: true, explain: 'Commands written to emudisk (read, write, flush).' },
   ...cycleRows(),
 ];
 

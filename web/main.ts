@@ -10,7 +10,8 @@ import wasmUrl from '../build/core.wasm?url';
 import hvosUrl from '../guests/hvos/prebuilt/hvos.elf?url';
 import { ensureIsolation } from './isolation.js';
 import { MODES } from './modes.js';
-import { MEMORY_CHOICES, readSettings, settingsQuery, toggledView, type Settings } from './settings.js';
+import { DISK_CHOICES, IO_CHOICES, MEMORY_CHOICES, readSettings, settingsQuery, toggledView, type DiskChoice,
+  type Settings } from './settings.js';
 import { SHORTCUTS, VmPanel } from './vm-panel.js';
 import { causeName, docHref, rowsFor, valueOf, type CounterRow, type Counters } from './counters.js';
 import { LivePlot, PLOTS } from './plots.js';
@@ -115,6 +116,16 @@ class App {
     const mem = $<HTMLSelectElement>('mem');
     for (const m of MEMORY_CHOICES) mem.add(new Option(`${m} MiB`, String(m), false, m === s.memMiB));
     $<HTMLSelectElement>('clock').value = s.clock;
+    const io = $<HTMLSelectElement>('io');
+    for (const [id, explain] of IO_CHOICES) {
+      const o = new Option(id, id, false, id === s.io);
+      o.title = explain;
+      io.add(o);
+    }
+    const disk = $<HTMLSelectElement>('disk');
+    for (const [id, label] of DISK_CHOICES) disk.add(new Option(label, id, false, id === s.disk));
+    io.onchange = () => { s.io = io.value; this.configChanged(); };
+    disk.onchange = () => { s.disk = disk.value as DiskChoice; this.configChanged(); };
     const toggle = $<HTMLAnchorElement>('view-toggle');
     toggle.textContent = side ? 'Single VM' : 'Side by side';
     toggle.href = settingsQuery(toggledView(s)) || './';
@@ -183,7 +194,7 @@ class App {
   private boot(p: VmPanel): void {
     const mode = this.panels.indexOf(p) === 1 ? this.settings.modeB : this.settings.mode;
     p.boot({ module: this.module, image: this.image.bytes, imageName: this.image.name,
-      config: { mode, memMiB: this.settings.memMiB, clock: this.settings.clock } });
+      config: { mode, memMiB: this.settings.memMiB, clock: this.settings.clock, io: this.settings.io, disk: this.settings.disk } });
     this.race = undefined;
     $('race-result').textContent = '';
   }

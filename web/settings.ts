@@ -8,6 +8,17 @@ import { DEFAULT_MODE, SIDE_DEFAULTS, modeById } from './modes.js';
 
 export type View = 'single' | 'side';
 export type ClockChoice = 'instret' | 'wall';
+/** The I/O paths (src/vm.ts IO_PATHS, docs/io.md) with what the page says about each. */
+export const IO_CHOICES: [string, string][] = [
+  ['emulated', 'emulated: UART and emudisk, every register access an exit'],
+  ['core', 'virtio, core: the device model inside the core (a light exit per kick)'],
+  ['host', 'virtio, host: the device model in TypeScript (a heavy exit per kick)'],
+  ['offload', 'virtio, offload: a worker polls the rings (no exits)'],
+];
+export const DISK_CHOICES: [DiskChoice, string][] = [
+  ['none', 'none'], ['memory', '4 MiB, in memory'], ['keep', '4 MiB, kept in this browser'],
+];
+export type DiskChoice = 'none' | 'memory' | 'keep';
 
 export interface Settings {
   view: View;
@@ -19,11 +30,16 @@ export interface Settings {
   clock: ClockChoice;
   /** The workload the side-by-side race types into both VMs (default SIDE_DEFAULTS.workload). */
   workload: string;
+  /** The I/O path of the VMs (docs/io.md). */
+  io: string;
+  /** The VMs' disk: none, a blank one, or one kept in the origin-private file system. */
+  disk: DiskChoice;
 }
 
 export const MEMORY_CHOICES = [32, 64, 128, 256, 512, 1024];
 export const DEFAULTS: Settings = {
   view: 'single', mode: DEFAULT_MODE, modeB: DEFAULT_MODE, memMiB: 128, clock: 'instret', workload: SIDE_DEFAULTS.workload,
+  io: 'emulated', disk: 'none',
 };
 
 function usableMode(id: string | null, notes: string[], fallback = DEFAULT_MODE): string {
@@ -51,7 +67,19 @@ export function readSettings(search: string): { settings: Settings; notes: strin
   const clock: ClockChoice = clockParam === 'wall' ? 'wall' : 'instret';
   if (clockParam !== null && clockParam !== 'wall' && clockParam !== 'instret') notes.push(`unknown clock '${clockParam}'; using instret`);
   const workload = q.get('run') ?? DEFAULTS.workload;
-  return { settings: { view, mode, modeB, memMiB, clock, workload }, notes };
+  let io = DEFAULTS.io;
+  const ioParam = q.get('io');
+  if (ioParam !== null) {
+    if (IO_CHOICES.some(([id]) => id === ioParam)) io = ioParam;
+    else notes.push(`unknown I/O path '${ioParam}'; using ${io}`);
+  }
+  let disk = DEFAULTS.disk;
+  const diskParam = q.get('disk');
+  if (diskParam !== null) {
+    if (DISK_CHOICES.some(([id]) => id === diskParam)) disk = diskParam as DiskChoice;
+    else notes.push(`unknown disk '${diskParam}'; using ${disk}`);
+  }
+  return { settings: { view, mode, modeB, memMiB, clock, workload, io, disk }, notes };
 }
 
 /** The settings of the other view: side by side starts from the default race's two modes. */
@@ -72,6 +100,8 @@ export function settingsQuery(s: Settings): string {
   }
   if (s.memMiB !== DEFAULTS.memMiB) q.set('mem', String(s.memMiB));
   if (s.clock !== DEFAULTS.clock) q.set('clock', s.clock);
+  if (s.io !== DEFAULTS.io) q.set('io', s.io);
+  if (s.disk !== DEFAULTS.disk) q.set('disk', s.disk);
   const text = q.toString();
   return text === '' ? '' : `?${text}`;
 }

@@ -46,6 +46,8 @@ export class VmPanel {
     new ResizeObserver(() => this.refit()).observe(termHost);
     this.refit();
     this.spawn();
+    // After spawn: the first fit above happens before there is a worker (boot sends the size).
+    this.term.onResize(({ cols, rows }) => this.send({ type: 'resize', cols, rows }));
   }
 
   private spawn(): void {
@@ -82,6 +84,7 @@ export class VmPanel {
     this.tail = '';
     this.stats = this.prevStats = undefined;
     this.setState('booting', '');
+    this.send({ type: 'resize', cols: this.term.cols, rows: this.term.rows });
     this.send({ type: 'boot', ...req });
   }
 

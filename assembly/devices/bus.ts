@@ -4,13 +4,16 @@
 //
 //   0x0010_0000  SiFive test     0x1000       0x1000_0000  UART 16550A   0x100
 //   0x0200_0000  CLINT           0x1_0000     0x1000_1000  virtio-mmio   8 x 0x1000
-//   0x0C00_0000  PLIC            0x60_0000    0x8000_0000  RAM (not here: mmu/access.ts)
+//   0x0C00_0000  PLIC            0x60_0000    0x1000_9000  emudisk       0x1000 (when present)
+//                                             0x8000_0000  RAM (not here: mmu/access.ts)
 
 import { clintRead, clintWrite } from './clint';
 import { plicRead, plicWrite } from './plic';
 import { testRead, testWrite } from './testdev';
 import { uartRead, uartWrite } from './uart';
-import { virtioRead, virtioWrite } from '../virtio/mmio';
+import { virtioAccessOk, virtioRead, virtioWrite } from '../virtio/mmio';
+import { emudiskPresent, emudiskRead, emudiskWrite, EMUDISK_BASE, EMUDISK_SIZE } from './emudisk';
+export { EMUDISK_BASE, EMUDISK_SIZE };
 
 export const TEST_BASE: u64 = 0x0010_0000;
 export const TEST_SIZE: u64 = 0x1000;
@@ -52,8 +55,14 @@ export function mmioRead(pa: u64, size: u32): u32 {
     return MMIO_OK;
   }
   if (within(pa, VIRTIO_BASE, VIRTIO_STRIDE * VIRTIO_SLOTS)) {
+    const off = <u32>((pa - VIRTIO_BASE) & (VIRTIO_STRIDE - 1));
+    if (!virtioAccessOk(off, size)) return MMIO_NONE;
+    busResult.value = virtioRead(<u32>((pa - VIRTIO_BASE) / VIRTIO_STRIDE), off, size);
+    return MMIO_OK;
+  }
+  if (within(pa, EMUDISK_BASE, EMUDISK_SIZE) && emudiskPresent()) {
     if (size != 4) return MMIO_NONE;
-    busResult.value = virtioRead(<u32>((pa - VIRTIO_BASE) / VIRTIO_STRIDE), <u32>((pa - VIRTIO_BASE) & (VIRTIO_STRIDE - 1)));
+    busResult.value = emudiskRead(<u32>(pa - EMUDISK_BASE));
     return MMIO_OK;
   }
   if (within(pa, TEST_BASE, TEST_SIZE)) {
@@ -81,8 +90,14 @@ export function mmioWrite(pa: u64, size: u32, v: u64): u32 {
     return MMIO_OK;
   }
   if (within(pa, VIRTIO_BASE, VIRTIO_STRIDE * VIRTIO_SLOTS)) {
+    const off = <u32>((pa - VIRTIO_BASE) & (VIRTIO_STRIDE - 1));
+    if (!virtioAccessOk(off, size)) return MMIO_NONE;
+    virtioWrite(<u32>((pa - VIRTIO_BASE) / VIRTIO_STRIDE), off, size, <u32>v);
+    return MMIO_OK;
+  }
+  if (within(pa, EMUDISK_BASE, EMUDISK_SIZE) && emudiskPresent()) {
     if (size != 4) return MMIO_NONE;
-    virtioWrite(<u32>((pa - VIRTIO_BASE) / VIRTIO_STRIDE), <u32>((pa - VIRTIO_BASE) & (VIRTIO_STRIDE - 1)), <u32>v);
+    emudiskWrite(<u32>(pa - EMUDISK_BASE), <u32>v);
     return MMIO_OK;
   }
   if (within(pa, TEST_BASE, TEST_SIZE)) {

@@ -32,9 +32,23 @@ export function txPut(b: u32): bool {
 
 export function txFree(): u32 { return TX_SIZE - (tx.head - tx.tail); }
 
-export function rxAvailable(): u32 { return rx.head - rx.tail; }
+@unmanaged class RxOwner { virtio: u32 = 0; }
+const rxOwner = changetype<RxOwner>(memory.data(offsetof<RxOwner>(), 16));
 
-/** Take the next input byte; the caller checks rxAvailable() first. */
+/**
+ * A virtio console claims the input (virtio/vconsole.ts): the terminal has one keyboard, and
+ * its bytes go to the console the guest is expected to use. While claimed, the UART and the SBI
+ * console see no input (rxAvailable reads 0); the virtio console reads rxPending.
+ */
+export function consoleClaimRx(virtio: bool): void { rxOwner.virtio = virtio ? 1 : 0; }
+
+/** Input bytes waiting for the UART or the SBI console (none while a virtio console owns input). */
+export function rxAvailable(): u32 { return rxOwner.virtio != 0 ? 0 : rx.head - rx.tail; }
+
+/** Input bytes waiting, whoever owns them. */
+export function rxPending(): u32 { return rx.head - rx.tail; }
+
+/** Take the next input byte; the caller checks rxAvailable() or rxPending() first. */
 export function rxGet(): u32 {
   const b = load<u8>(RX_RING + 8 + <usize>(rx.tail & (RX_SIZE - 1)));
   rx.tail = rx.tail + 1;

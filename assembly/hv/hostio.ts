@@ -5,11 +5,18 @@
 // and calls completeHostExit(value), which finishes the instruction (a load's register gets
 // the value) before the guest runs on. Light exits (devices in the core) never leave wasm.
 //
-// Only guests under the hypervisor take heavy exits: the bare machine has no host device.
+// Only guests under the hypervisor take MMIO-window exits: the bare machine has no host
+// device there. The second kind, a virtio notification for a slot whose device model is in the
+// host (virtio/mmio.ts BACKEND_HOST), stops the core in every mode, the bare machine included:
+// it is how the host backend is reached at all.
 
 import { Counter } from '../counter-ids';
 import { count, hart, machine, rset, rget, STOP_HOST } from '../state';
 import { extendLoad } from '../mmu/access';
+
+/** What the pending stop asks the host: an access in the MMIO window, or a virtio notification. */
+export const HOST_EXIT_MMIO: u32 = 0;
+export const HOST_EXIT_VIRTIO: u32 = 1;
 
 @unmanaged class HostIo {
   /** The window the host serves: [base, base + size); size 0 = none. */
@@ -24,6 +31,10 @@ import { extendLoad } from '../mmu/access';
   /** For a load: the destination register and funct3 (for the sign extension). */
   rd: u32 = 0;
   f3: u32 = 0;
+  /** HOST_EXIT_*; for HOST_EXIT_VIRTIO the slot and queue notified. */
+  kind: u32 = 0;
+  slot: u32 = 0;
+  queue: u32 = 0;
 }
 export const hostIo = changetype<HostIo>(memory.data(offsetof<HostIo>(), 16));
 
@@ -50,6 +61,7 @@ export function requestHostExit(inst: u32, gpa: u64): bool {
   const width: u32 = 1 << (f3 & 3);
   if ((gpa & <u64>(width - 1)) != 0) return false;
   hostIo.pending = 1;
+  hostIo.kind = HOST_EXIT_MMIO;
   hostIo.isWrite = isStore ? 1 : 0;
   hostIo.offset = gpa - hostIo.base;
   hostIo.width = width;
@@ -61,6 +73,24 @@ export function requestHostExit(inst: u32, gpa: u64): bool {
   hart.chunkBreak = 1;
   return true;
 }
+
+/**
+ * A guest notified virtio queue `queue` of slot `slot`, whose device model is in the host: stop
+ * the core after this instruction (the store has been performed) with STOP_HOST. In a VM the
+ * exit that brought us here is then counted as EXIT_HOST (hv/mmio.ts), not as a light one.
+ */
+export function requestVirtioHostExit(slot: u32, queue: u32): void {
+  hostIo.pending = 1;
+  hostIo.kind = HOST_EXIT_VIRTIO;
+  hostIo.isWrite = 1;
+  hostIo.slot = slot;
+  hostIo.queue = queue;
+  machine.stopReason = STOP_HOST;
+  hart.chunkBreak = 1;
+}
+
+/** Whether a heavy exit is waiting for the host (set during the current instruction). */
+export function hostExitPending(): bool { return hostIo.pending != 0; }
 
 /** The host served the pending request; for a load, `value` is what the device returned. */
 export function completeHostExit(value: u64): void {

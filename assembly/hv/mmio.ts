@@ -6,10 +6,25 @@
 
 import { Counter } from '../counter-ids';
 import { count, rget, rset } from '../state';
-import { busResult, mmioRead, mmioWrite, MMIO_NONE, CLINT_BASE, CLINT_SIZE, PLIC_BASE, PLIC_SIZE,
-  TEST_BASE, TEST_SIZE, UART_BASE, UART_SIZE, VIRTIO_BASE, VIRTIO_SLOTS, VIRTIO_STRIDE } from '../devices/bus';
+import { busResult, mmioRead, mmioWrite, MMIO_NONE, CLINT_BASE, CLINT_SIZE, EMUDISK_BASE, EMUDISK_SIZE,
+  PLIC_BASE, PLIC_SIZE, TEST_BASE, TEST_SIZE, UART_BASE, UART_SIZE, VIRTIO_BASE, VIRTIO_SLOTS,
+  VIRTIO_STRIDE } from '../devices/bus';
 import { extendLoad } from '../mmu/access';
-import { inHostWindow, requestHostExit } from './hostio';
+import { hostExitPending, inHostWindow, requestHostExit } from './hostio';
+import { virtioDeviceId } from '../virtio/mmio';
+import { VIRTIO_ID_RNG } from '../virtio/rng';
+import { VIRTIO_ID_BLOCK } from '../virtio/blk';
+import { VIRTIO_ID_CONSOLE } from '../virtio/vconsole';
+
+/** A virtio register access, counted per device; a notification the host backend serves is a
+ * heavy exit (EXIT_HOST) rather than a light one. */
+function countVirtio(gpa: u64): void {
+  const id = virtioDeviceId(<u32>((gpa - VIRTIO_BASE) / VIRTIO_STRIDE));
+  if (id == VIRTIO_ID_RNG) count(Counter.VIRTIO_EXITS_RNG);
+  else if (id == VIRTIO_ID_CONSOLE) count(Counter.VIRTIO_EXITS_CONSOLE);
+  else if (id == VIRTIO_ID_BLOCK) count(Counter.VIRTIO_EXITS_BLOCK);
+  count(hostExitPending() ? Counter.EXIT_HOST : Counter.EXIT_MMIO_VIRTIO);
+}
 
 const OP_LOAD: u32 = 0x03;
 const OP_STORE: u32 = 0x23;
@@ -19,8 +34,9 @@ function countDevice(gpa: u64): bool {
   if (gpa - UART_BASE < UART_SIZE) count(Counter.EXIT_MMIO_UART);
   else if (gpa - PLIC_BASE < PLIC_SIZE) count(Counter.EXIT_MMIO_PLIC);
   else if (gpa - CLINT_BASE < CLINT_SIZE) count(Counter.EXIT_MMIO_CLINT);
-  else if (gpa - VIRTIO_BASE < VIRTIO_STRIDE * VIRTIO_SLOTS) count(Counter.EXIT_MMIO_VIRTIO);
+  else if (gpa - VIRTIO_BASE < VIRTIO_STRIDE * VIRTIO_SLOTS) countVirtio(gpa);
   else if (gpa - TEST_BASE < TEST_SIZE) count(Counter.EXIT_MMIO_TEST);
+  else if (gpa - EMUDISK_BASE < EMUDISK_SIZE) count(Counter.EXIT_MMIO_EMUDISK);
   else return false;
   return true;
 }

@@ -24,7 +24,7 @@ import { Counter } from '../counter-ids';
 import { count, hart, machine } from '../state';
 import { PAGE_SHIFT, PTE_A, PTE_D, PTE_G, PTE_PPN_MASK, PTE_PPN_SHIFT, PTE_R, PTE_RESERVED, PTE_U,
   PTE_V, PTE_W, PTE_X, SATP_ASID_SHIFT, SATP_MODE_SHIFT } from '../riscv/bits';
-import { PLIC_BASE, PLIC_SIZE, UART_BASE } from '../devices/bus';
+import { EMUDISK_BASE, PLIC_BASE, PLIC_SIZE, UART_BASE, VIRTIO_BASE, VIRTIO_SLOTS, VIRTIO_STRIDE } from '../devices/bus';
 import { ramHost } from '../mmu/access';
 import { tlbFlushHost, tlbFlushHostAsid, tlbFlushPage, tlbSelectHost } from '../mmu/tlb';
 import { frameFlagsPtr, GUEST_RAM_BASE, gpaToHpa, ptInfoPtr, SHADOW_POOL_PAGES, vm } from './vm';
@@ -86,9 +86,17 @@ export function mfnToGfn(mfn: u64): u64 {
 /** Guest frame of the machine address `ma`, or NO_GFN. */
 @inline function maGfn(ma: u64): u64 { return mfnToGfn(ma >> PAGE_SHIFT); }
 
-/** Devices assigned to a pv guest (mapped directly, as Xen's iomem permission): the UART and PLIC. */
+/**
+ * Devices assigned to a pv guest, which maps them and reaches them without exits (as Xen's
+ * iomem permission allows): the UART, the PLIC, the virtio-mmio slots and emudisk. A virtio
+ * device reaches guest memory through the VM's gPA map (virtio/guestmem.ts), as through an
+ * IOMMU, and never a page-table page (pvRangeWritable). The CLINT and the test device stay
+ * the hypervisor's.
+ */
 function assignedDevice(pa: u64): bool {
-  return (pa >> PAGE_SHIFT) == (UART_BASE >> PAGE_SHIFT) || pa - PLIC_BASE < PLIC_SIZE;
+  const page = pa >> PAGE_SHIFT;
+  return page == (UART_BASE >> PAGE_SHIFT) || page == (EMUDISK_BASE >> PAGE_SHIFT) ||
+    pa - PLIC_BASE < PLIC_SIZE || pa - VIRTIO_BASE < VIRTIO_STRIDE * VIRTIO_SLOTS;
 }
 
 @inline function level1(gfn: u64): u32 { return load<u32>(frameFlagsPtr(gfn)) & FLAG_LEVEL_MASK; }

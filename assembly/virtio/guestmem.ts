@@ -4,9 +4,10 @@
 // range is only ever reached one page at a time. Nothing here can fault: a range that is not
 // entirely guest RAM gives 0 (or false), and the caller treats it as the guest's error.
 
-import { machine, MODE_NATIVE } from '../state';
+import { machine, MODE_NATIVE, MODE_PV } from '../state';
 import { ramHost } from '../mmu/access';
-import { gpaHost, vm } from '../hv/vm';
+import { gpaHost, vm, GUEST_RAM_BASE } from '../hv/vm';
+import { pvRangeWritable } from '../hv/pvmmu';
 
 const PAGE: u64 = 4096;
 
@@ -24,6 +25,8 @@ const PAGE: u64 = 4096;
 export function guestMem(addr: u64, len: u64): usize {
   if (len == 0 || len > guestBytes()) return 0;
   if (machine.mode == MODE_NATIVE) return ramHost(addr, len);
+  // pv: a page-table page is not DMA memory (its writes would bypass validation, hv/pvmmu.ts).
+  if (machine.mode == MODE_PV && !pvRangeWritable(addr, len)) return 0;
   return gpaHost(addr, len);
 }
 
@@ -37,6 +40,7 @@ export function guestRangeOk(addr: u64, len: u64): bool {
   while (left > 0) {
     const n = min(left, PAGE - (a & (PAGE - 1)));
     if (gpaHost(a, n) == 0) return false;
+    if (machine.mode == MODE_PV && !pvRangeWritable(a, n)) return false;
     a += n;
     left -= n;
   }
@@ -64,4 +68,35 @@ export function guestStore16(addr: u64, v: u32): void {
 export function guestStore32(addr: u64, v: u32): void {
   const h = guestMem(addr, 4);
   if (h != 0) store<u32>(h, v);
+}
+
+/**
+ * Guest memory described for a device model outside the core (src/io/: the `host` and
+ * `offload` backends), which reads linear memory directly. Filled by guestMapDescribe():
+ *   +0 mode u32 (0 native: guest-physical is machine RAM; else the VM's map)
+ *   +8 guestBase u64    +16 guestBytes u64    +24 ramHost u64 (linear address of machine RAM)
+ *   +32 machineRamBase u64    +40 frameMap u64 (linear address of u32 host frame numbers, one
+ *   per guest frame; 0 natively)
+ * The VM's layout is fixed from its creation on, so the record is good until the next one.
+ */
+@unmanaged class GuestMap {
+  mode: u32 = 0;
+  pad: u32 = 0;
+  guestBase: u64 = 0;
+  guestBytes: u64 = 0;
+  ramHost: u64 = 0;
+  machineRamBase: u64 = 0;
+  frameMap: u64 = 0;
+}
+export const GUEST_MAP: usize = memory.data(offsetof<GuestMap>(), 16);
+
+export function guestMapDescribe(): usize {
+  const m = changetype<GuestMap>(GUEST_MAP);
+  m.mode = machine.mode;
+  m.guestBase = machine.mode == MODE_NATIVE ? machine.ramBase : GUEST_RAM_BASE;
+  m.guestBytes = guestBytes();
+  m.ramHost = machine.ramHost;
+  m.machineRamBase = machine.ramBase;
+  m.frameMap = machine.mode == MODE_NATIVE ? 0 : <u64>ramHost(vm.frameMap, 4);
+  return GUEST_MAP;
 }

@@ -49,6 +49,9 @@ export enum QueueError {
   READABLE_AFTER_WRITABLE = 10,
   /** A chain over 2^32 bytes in total (2.7.5.2). */
   CHAIN_TOO_BIG = 11,
+  /** A device request without the parts its device type requires (virtio-blk: a 16-byte
+   * header and a status byte, 5.2.6): nothing can be answered, so the device needs a reset. */
+  BAD_REQUEST = 12,
 }
 
 /** One virtqueue's configuration (set through the transport, 4.2.3.2) and device-side cursors. */

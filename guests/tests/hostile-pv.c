@@ -51,7 +51,7 @@ int main(void)
     refused("map-frame-zero", update1(ma((u64)p), raw_leaf(0)), SBI_ERR_INVALID_ADDRESS);
     refused("map-test-device", update1(ma((u64)p), raw_leaf(0x100)), SBI_ERR_INVALID_ADDRESS);
     refused("map-clint", update1(ma((u64)p), raw_leaf(0x2000)), SBI_ERR_INVALID_ADDRESS);
-    refused("map-virtio", update1(ma((u64)p), raw_leaf(0x10001)), SBI_ERR_INVALID_ADDRESS);
+    refused("map-unassigned-io", update1(ma((u64)p), raw_leaf(0x1000A)), SBI_ERR_INVALID_ADDRESS);
     refused("map-own-root-writable", update1(ma((u64)p), pte_leaf((u64)K, PTE_R | PTE_W)), SBI_ERR_DENIED);
     refused("map-own-l0-writable", update1(ma((u64)p), pte_leaf((u64)K0, PTE_R | PTE_W)), SBI_ERR_DENIED);
     /* Upgrading the existing read-only mapping of a table page in place. */

@@ -10,16 +10,20 @@ import { dirname, join } from 'node:path';
 import { HvlabError } from '../errors.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { parseCostOverrides, type CostTable } from '../cost-model.js';
-import { ALL_MODES, checkNames, measure, WORKLOADS, type Measurement } from '../bench/workloads.js';
-import type { Mode } from '../vm.js';
+import { ALL_MODES, benchDisk, checkNames, IO_WORKLOADS, measure, WORKLOADS, type Measurement } from '../bench/workloads.js';
+import { IO_PATHS, type IoPath, type Mode } from '../vm.js';
 
-export const BENCH_USAGE = `usage: hvlab bench [--workloads LIST] [--modes LIST] [--json FILE] [--costs FILE]
+export const BENCH_USAGE = `usage: hvlab bench [--workloads LIST] [--modes LIST] [--io LIST] [--json FILE] [--costs FILE]
 
 Run hvos workloads in each execution mode (deterministic clock) and print their costs.
 
 options:
-  --workloads LIST   comma-separated, from: ${Object.keys(WORKLOADS).join(', ')} (default: all)
+  --workloads LIST   comma-separated, from: ${Object.keys(WORKLOADS).join(', ')},
+                     ${Object.keys(IO_WORKLOADS).join(', ')} (default: all of the first set; with --io,
+                     the I/O set)
   --modes LIST       comma-separated, from: ${ALL_MODES.join(', ')} (default: all)
+  --io LIST          the I/O axis: comma-separated, from: ${IO_PATHS.join(', ')}
+                     (default: emulated); the VMs get a 4 MiB disk (docs/io.md)
   --json FILE        also write every counter of every run as JSON
   --costs FILE       JSON object overriding cost-model entries (docs/cost-model.md)
   --nested-pwc       turn on the nested page-walk cache for two-stage walks
@@ -37,7 +41,8 @@ export function exitClasses(c: Record<string, bigint>): Record<string, number> {
       n(c, 'EXIT_VIRTUAL_INSTRUCTION') + n(c, 'EXIT_ILLEGAL') + n(c, 'EXIT_PV_BOUNCE') + n(c, 'EXIT_PV_KERNEL_TRAP'),
     pageTable: n(c, 'EXIT_SHADOW_FILL') + n(c, 'EXIT_SHADOW_WP') + n(c, 'EXIT_SATP') + n(c, 'EXIT_SFENCE') +
       n(c, 'EXIT_GUEST_PAGE_FAULT') + pvPageTable,
-    io: n(c, 'EXIT_MMIO_UART') + n(c, 'EXIT_MMIO_PLIC') + n(c, 'EXIT_MMIO_CLINT') + n(c, 'EXIT_MMIO_VIRTIO') + n(c, 'EXIT_MMIO_TEST'),
+    io: n(c, 'EXIT_MMIO_UART') + n(c, 'EXIT_MMIO_PLIC') + n(c, 'EXIT_MMIO_CLINT') + n(c, 'EXIT_MMIO_VIRTIO') +
+      n(c, 'EXIT_MMIO_TEST') + n(c, 'EXIT_MMIO_EMUDISK') + n(c, 'EXIT_HOST'),
     hypercall: n(c, 'EXIT_SBI') - pvPageTable,
     interrupt: n(c, 'EXIT_TIMER') + n(c, 'EXIT_EXTERNAL'),
   };
@@ -50,17 +55,21 @@ function tlbMisses(c: Record<string, bigint>): number {
   return n(c, 'TLB_FETCH_MISSES') + n(c, 'TLB_LOAD_MISSES') + n(c, 'TLB_STORE_MISSES');
 }
 
-export function formatTable(rows: Measurement[]): string {
-  const head = ['workload', 'mode', 'instructions', 'exits', 'priv', 'pt', 'io', 'hcall', 'irq', 'walk refs', 'TLB misses', 'Mcycles', 'wall ms'];
+/** The table; with `withIo`, the I/O path and the virtio kicks, interrupts and heavy exits too. */
+export function formatTable(rows: Measurement[], withIo = false): string {
+  const head = ['workload', 'mode', ...(withIo ? ['io path'] : []), 'instructions', 'exits', 'priv', 'pt', 'io', 'hcall', 'irq',
+    ...(withIo ? ['kicks', 'vio irqs', 'heavy'] : []), 'walk refs', 'TLB misses', 'Mcycles', 'wall ms'];
+  const labels = withIo ? 3 : 2;
   const body = rows.map((m) => {
     const c = m.counters;
     const e = exitClasses(c);
-    return [m.workload, m.mode, String(n(c, 'INSTRET_U') + n(c, 'INSTRET_S') + n(c, 'INSTRET_M')), String(n(c, 'EXITS')),
-      String(e.privileged), String(e.pageTable), String(e.io), String(e.hypercall), String(e.interrupt),
+    return [m.workload, m.mode, ...(withIo ? [m.io] : []), String(n(c, 'INSTRET_U') + n(c, 'INSTRET_S') + n(c, 'INSTRET_M')),
+      String(n(c, 'EXITS')), String(e.privileged), String(e.pageTable), String(e.io), String(e.hypercall), String(e.interrupt),
+      ...(withIo ? [String(n(c, 'VIRTIO_NOTIFIES')), String(n(c, 'VIRTIO_INTERRUPTS')), String(n(c, 'EXIT_HOST'))] : []),
       String(walkRefs(c)), String(tlbMisses(c)), (m.cycles.total / 1e6).toFixed(2), (m.wallSeconds * 1000).toFixed(1)];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  const line = (r: string[]) => r.map((v, i) => (i < labels ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -69,6 +78,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
       workloads: { type: 'string' }, modes: { type: 'string' }, json: { type: 'string' }, costs: { type: 'string' },
+      io: { type: 'string' },
       'nested-pwc': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     } });
@@ -77,10 +87,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   const v = parsed.values;
   if (v.help) { console.log(BENCH_USAGE); return 0; }
-  const workloads = v.workloads ? v.workloads.split(',') : Object.keys(WORKLOADS);
+  const ioPaths = (v.io ? v.io.split(',') : ['emulated']) as IoPath[];
+  const allWorkloads = { ...WORKLOADS, ...IO_WORKLOADS };
+  const workloads = v.workloads ? v.workloads.split(',') : Object.keys(v.io ? IO_WORKLOADS : WORKLOADS);
   const modes = (v.modes ? v.modes.split(',') : [...ALL_MODES]) as Mode[];
-  checkNames('workload', workloads, Object.keys(WORKLOADS));
+  checkNames('workload', workloads, Object.keys(allWorkloads));
   checkNames('mode', modes, ALL_MODES);
+  checkNames('I/O path', ioPaths, IO_PATHS);
   let costs: Partial<CostTable> = {};
   if (v.costs) {
     let text: string;
@@ -93,13 +106,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const image = new Uint8Array(await readFile(join(root, 'guests', 'hvos', 'prebuilt', 'hvos.elf')));
   const source = await loadCoreModule();
   const rows: Measurement[] = [];
+  // Every VM gets the same disk when a workload needs one, so every path reads the same data.
+  const disk = workloads.some((w) => w in IO_WORKLOADS) ? benchDisk() : undefined;
   for (const w of workloads) {
-    for (const m of modes) rows.push(await measure(image, source, m, w, WORKLOADS[w], costs, v['nested-pwc'] ?? false));
+    for (const m of modes) {
+      for (const io of ioPaths) {
+        rows.push(await measure(image, source, m, w, allWorkloads[w], costs, v['nested-pwc'] ?? false, io, disk));
+      }
+    }
   }
-  console.log(formatTable(rows));
+  console.log(formatTable(rows, v.io !== undefined));
   if (v.json) {
     const json = rows.map((r) => ({
-      workload: r.workload, command: r.command, mode: r.mode, wallSeconds: r.wallSeconds,
+      workload: r.workload, command: r.command, mode: r.mode, io: r.io, wallSeconds: r.wallSeconds,
       exitClasses: exitClasses(r.counters), modeledCycles: r.cycles,
       counters: Object.fromEntries(Object.entries(r.counters).map(([k, x]) => [k, Number(x)])),
     }));

@@ -40,3 +40,15 @@ export function parseAddress(option: string, text: string): bigint {
   if (!/^(0x[0-9a-f_]+|\d+)$/i.test(text)) throw new HvlabError('BAD_OPTION', `${option}: '${text}' is not an address (example: 0x80000000)`);
   return BigInt(text.replace(/_/g, ''));
 }
+
+/** A size in bytes: a number with an optional K, M or G suffix (binary units), a multiple of `unit`. */
+export function parseByteSize(option: string, text: string, unit: number): number {
+  const m = /^(\d+)\s*([KMG])?(?:i?B)?$/i.exec(text.trim());
+  if (!m) throw new HvlabError('BAD_OPTION', `${option}: '${text}' is not a size (examples: 4M, 512K, 1G)`);
+  const mult = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m[2] ?? '').toUpperCase() as 'K' | 'M' | 'G'] ?? 1;
+  const bytes = Number(m[1]) * mult;
+  if (bytes <= 0 || bytes % unit !== 0 || bytes > 1024 ** 3) {
+    throw new HvlabError('BAD_OPTION', `${option}: ${text} must be a whole number of ${unit}-byte units, at most 1G`);
+  }
+  return bytes;
+}

@@ -10,11 +10,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { HvlabError } from '../errors.js';
-import { MODES, passIdleTime, runScripted, StepMeter, Vm, type Firmware, type Mode, type StopInfo } from '../vm.js';
+import { IO_PATHS, ioPathConfig, MODES, passIdleTime, runScripted, StepMeter, Vm, type Firmware, type IoPath,
+  type Mode, type StopInfo } from '../vm.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { isElf, parseElf } from '../loader/elf.js';
 import { Stop } from '../core.js';
-import { parseAddress, parseChoice, parseCount, parseMemSize } from './options.js';
+import { parseAddress, parseByteSize, parseChoice, parseCount, parseMemSize } from './options.js';
 
 export const RUN_USAGE = `usage: hvlab run IMAGE [options]
 
@@ -32,6 +33,13 @@ options:
                                 auto (default): builtin if the image starts at or above
                                 0x80200000 (where SBI firmware expects a kernel), else none
   --mem SIZE                    guest RAM, e.g. 128M (default), 1G
+  --io PATH                     the I/O path (docs/io.md): emulated (default): the UART, and
+                                emudisk with a disk; core, host, offload: virtio console,
+                                entropy and block devices served in the core, in the host
+                                (heavy exits), or by a worker thread polling the rings
+  --drive FILE                  a raw disk image (whole 512-byte sectors); the guest's writes
+                                are saved back to FILE when the run ends
+  --disk SIZE                   a blank in-memory disk instead, e.g. 4M (discarded at the end)
   --clock instret|wall          instret (default): time advances with instructions, runs are
                                 deterministic; wall: time follows the host clock
   --load-address ADDR           IMAGE is a raw binary: load it at ADDR (e.g. 0x80000000)
@@ -58,6 +66,9 @@ interface RunOptions {
   loadAddress?: bigint;
   stats?: string;
   trace: boolean;
+  io: IoPath;
+  drive?: string;
+  diskBytes?: number;
 }
 
 export function parseRunArgs(argv: string[]): RunOptions | 'help' {
@@ -77,6 +88,9 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
         'load-address': { type: 'string' },
         stats: { type: 'string' },
         trace: { type: 'boolean' },
+        io: { type: 'string' },
+        drive: { type: 'string' },
+        disk: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -88,6 +102,9 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
   const v = parsed.values;
   if (v.help) return 'help';
   if (parsed.positionals.length === 0) throw new HvlabError('BAD_OPTION', 'run: no image given (see hvlab run --help)');
+  if (v.drive !== undefined && v.disk !== undefined) {
+    throw new HvlabError('BAD_OPTION', '--drive and --disk both give the VM a disk: choose one');
+  }
   if (parsed.positionals.length > 1) {
     throw new HvlabError('BAD_OPTION', `run: one image expected, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
   }
@@ -102,7 +119,26 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     loadAddress: v['load-address'] === undefined ? undefined : parseAddress('--load-address', v['load-address']),
     stats: v.stats,
     trace: v.trace ?? false,
+    io: v.io === undefined ? 'emulated' : parseChoice('--io', v.io, IO_PATHS),
+    drive: v.drive,
+    diskBytes: v.disk === undefined ? undefined : parseByteSize('--disk', v.disk, 512),
   };
+}
+
+/** A --drive image: readable, and whole 512-byte sectors. */
+async function readDrive(path: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new HvlabError('BAD_DRIVE', `--drive ${path}: ${why}`);
+  }
+  if (bytes.length === 0 || bytes.length % 512 !== 0) {
+    throw new HvlabError('BAD_DRIVE', `--drive ${path}: ${bytes.length} bytes is not a whole number of 512-byte sectors`);
+  }
+  return bytes;
 }
 
 async function readImage(path: string): Promise<Uint8Array> {
@@ -125,6 +161,12 @@ function chooseFirmware(opt: RunOptions['firmware'], bytes: Uint8Array, name: st
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Interactive session: raw TTY, keys to the guest, Ctrl-A escapes. */
 async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
   const stdin = process.stdin;
@@ -133,6 +175,10 @@ async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
   let wake: (() => void) | undefined;
   stdin.setRawMode(true);
   stdin.resume();
+  // A virtio console learns the terminal's size, and every resize (5.3.6.2).
+  const resize = () => vm.resizeConsole(process.stdout.columns ?? 80, process.stdout.rows ?? 24);
+  resize();
+  process.stdout.on('resize', resize);
   stdin.on('data', (buf: Buffer) => {
     const out: number[] = [];
     for (const b of buf) {
@@ -160,7 +206,10 @@ async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
       const r = vm.run(slice);
       steps.after(r.stop, slice);
       if (r.info) return r.info;
-      if (r.stop === Stop.Idle && vm.inputPending === 0) {
+      if (r.stop === Stop.Idle && vm.ioBusy()) {
+        vm.ioWait(5); // the guest waits for the offload worker, not for time
+        await new Promise<void>((r2) => setImmediate(r2));
+      } else if (r.stop === Stop.Idle && vm.inputPending === 0) {
         // Let guest time pass at real-time pace (up to the next timer), or wait for a key.
         const ticks = vm.ticksToNextTimer();
         await new Promise<void>((resolve) => {
@@ -175,6 +224,7 @@ async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
     }
     return { reason: 'pass', code: 0, message: 'quit (Ctrl-A X)' };
   } finally {
+    process.stdout.off('resize', resize);
     stdin.setRawMode(false);
     stdin.pause();
   }
@@ -221,7 +271,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (opts.mode !== 'native' && opts.firmware === 'none') {
     throw new HvlabError('BAD_OPTION', `--mode ${opts.mode} runs a kernel under the hypervisor's SBI: --firmware none does not apply`);
   }
-  const vm = await Vm.create({ memMiB: opts.memMiB, firmware, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc }, await loadCoreModule());
+  const drive = opts.drive === undefined ? undefined : await readDrive(opts.drive);
+  const vm = await Vm.create({ memMiB: opts.memMiB, firmware, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc,
+    ...ioPathConfig(opts.io, drive ?? opts.diskBytes) }, await loadCoreModule());
   vm.load(bytes, opts.image, opts.loadAddress);
   vm.onConsole = (text) => { process.stdout.write(text); };
   let stop: StopInfo;
@@ -232,6 +284,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   } else {
     stop = await runScripted(vm, await readAllStdin(), opts.maxInstructions);
   }
+  // The guest's writes go back to the drive file (only if it wrote anything).
+  const disk = vm.disk();
+  if (opts.drive !== undefined && drive && disk && !equalBytes(disk, drive)) await writeFile(opts.drive, disk);
+  await vm.close();
   if (opts.stats !== undefined) {
     const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware, clock: opts.clock, memMiB: opts.memMiB, stop, ...vm.stats() }, null, 2);
     if (opts.stats === '-') process.stderr.write(json + '\n');

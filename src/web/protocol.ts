@@ -10,7 +10,19 @@ export interface BootConfig {
   mode: string;
   memMiB: number;
   clock: 'instret' | 'wall';
+  /** The I/O path (src/vm.ts IO_PATHS, docs/io.md); default emulated. */
+  io?: string;
+  /**
+   * The VM's disk: none; a blank in-memory one of DISK_MIB; or `keep`: the same size, kept in
+   * the browser's origin-private file system (OPFS) across page loads.
+   */
+  disk?: 'none' | 'memory' | 'keep';
 }
+
+/** The size of the page's disk. */
+export const DISK_MIB = 4;
+/** The OPFS file a kept disk lives in. */
+export const KEPT_DISK_FILE = 'hvlab-disk.img';
 
 export type ToWorker =
   /** Create a fresh VM (dropping any previous one), load the image and start running. */
@@ -22,7 +34,9 @@ export type ToWorker =
   /** Reset the hart and devices and reload the image (the same VM and configuration). */
   | { type: 'reset' }
   /** Ask for a stats message now, then a pong (answered even while paused). */
-  | { type: 'ping'; id: number };
+  | { type: 'ping'; id: number }
+  /** The terminal's size changed: a virtio console tells its driver (5.3.6.2). */
+  | { type: 'resize'; cols: number; rows: number };
 
 /**
  * booting: creating the VM; running: executing instructions; idle: the guest sleeps in WFI

@@ -10,10 +10,23 @@
  * ahead at once; instead the runner sleeps the equivalent wall time first (capped), so a shell
  * waiting at its prompt costs no CPU and `sleep 1000` takes about a second.
  */
-import { Vm, type VmConfig, type StopInfo } from '../vm.js';
+import { ioPathConfig, IO_PATHS, Vm, type IoPath, type VmConfig, type StopInfo } from '../vm.js';
 import { Stop, type Instantiate } from '../core.js';
 import { HvlabError } from '../errors.js';
-import { EXIT_TRACE_LENGTH, type BootConfig, type FromWorker, type RunState, type ToWorker } from './protocol.js';
+import { DISK_MIB, EXIT_TRACE_LENGTH, KEPT_DISK_FILE, type BootConfig, type FromWorker, type RunState,
+  type ToWorker } from './protocol.js';
+
+/**
+ * Where a kept disk is stored (the browser's origin-private file system; src/web/opfs.ts):
+ * load returns the saved image or undefined, save replaces it. Absent in Node.
+ */
+export interface DiskStore {
+  load(name: string): Promise<Uint8Array | undefined>;
+  save(name: string, bytes: Uint8Array): Promise<void>;
+}
+
+/** How often a kept disk the guest has written is saved, at most. */
+const DISK_SAVE_MS = 2000;
 
 export interface RunnerTiming {
   /** Instructions per call of vm.run(). */
@@ -49,9 +62,14 @@ export class VmRunner {
   private wake?: () => void;
   private readonly channel?: MessageChannel;
   private readonly yielders: (() => void)[] = [];
+  private cols = 80;
+  private rows = 24;
+  /** A kept disk: the disk-writing counters at the last save, and when it was. */
+  private diskWrites = 0n;
+  private diskSavedAt = 0;
 
   constructor(private readonly post: (m: FromWorker) => void, private readonly instantiate: Instantiate,
-    private readonly timing: RunnerTiming = DEFAULT_TIMING) {
+    private readonly timing: RunnerTiming = DEFAULT_TIMING, private readonly diskStore?: DiskStore) {
     // A MessageChannel round trip yields to the event loop without setTimeout's 4 ms clamp.
     // Node has setImmediate for that, and drains a port's messages without visiting timers.
     if (!nodeImmediate && typeof MessageChannel !== 'undefined') {
@@ -86,7 +104,36 @@ export class VmRunner {
         this.postStats();
         this.post({ type: 'pong', id: msg.id });
         break;
+      case 'resize':
+        this.cols = msg.cols;
+        this.rows = msg.rows;
+        this.vm?.resizeConsole(msg.cols, msg.rows);
+        break;
     }
+  }
+
+  /** The VM's disk as the page asked for it: none, blank, or the kept one from OPFS. */
+  private async diskFor(config: BootConfig): Promise<Uint8Array | number | undefined> {
+    const bytes = DISK_MIB << 20;
+    if (config.disk === 'memory') return bytes;
+    if (config.disk !== 'keep') return undefined;
+    if (!this.diskStore) throw new HvlabError('NO_OPFS', 'keeping the disk needs the browser\'s origin-private file system, which this browser does not offer');
+    const saved = await this.diskStore.load(KEPT_DISK_FILE);
+    return saved && saved.length === bytes ? saved : bytes;
+  }
+
+  /** Save a kept disk if the guest may have written it since the last save (`force`: now). */
+  private async saveDisk(force: boolean): Promise<void> {
+    const vm = this.vm;
+    if (!vm || this.config?.disk !== 'keep' || !this.diskStore) return;
+    const c = vm.counters();
+    const writes = (c.VIRTIO_BLK_REQUESTS ?? 0n) + (c.EMUDISK_COMMANDS ?? 0n);
+    if (writes === this.diskWrites) return;
+    if (!force && performance.now() - this.diskSavedAt < DISK_SAVE_MS) return;
+    this.diskWrites = writes;
+    this.diskSavedAt = performance.now();
+    const disk = vm.disk();
+    if (disk) await this.diskStore.save(KEPT_DISK_FILE, disk.slice());
   }
 
   /** Stop running and release the message channel (tests; a worker is simply terminated). */
@@ -100,6 +147,12 @@ export class VmRunner {
   private async boot(module: WebAssembly.Module, config: BootConfig, image: Uint8Array, imageName: string): Promise<void> {
     const gen = ++this.gen;
     this.wake?.();
+    // The previous VM: its kept disk saved, its offload worker stopped.
+    const old = this.vm;
+    if (old) {
+      await this.saveDisk(true).catch(() => undefined);
+      void old.close();
+    }
     this.vm = undefined;
     this.paused = false;
     this.halted = false;
@@ -108,10 +161,15 @@ export class VmRunner {
     let vm: Vm;
     try {
       // hvos is a kernel: it runs on the builtin SBI natively, and every VM mode needs it anyway.
+      const io = (config.io ?? 'emulated') as IoPath;
+      if (!(IO_PATHS as readonly string[]).includes(io)) throw new HvlabError('BAD_IO', `unknown I/O path '${io}'`);
       const vmConfig: VmConfig = {
         memMiB: config.memMiB, clock: config.clock, firmware: 'builtin', mode: config.mode as VmConfig['mode'],
+        ...ioPathConfig(io, await this.diskFor(config)),
       };
       vm = await Vm.create(vmConfig, { module, instantiate: this.instantiate });
+      vm.resizeConsole(this.cols, this.rows);
+      this.diskWrites = 0n;
       if (gen !== this.gen) return;
       const img = vm.load(image, imageName);
       this.post({ type: 'booted', imageName, entry: `0x${img.entry.toString(16)}`, memMiB: config.memMiB });
@@ -167,6 +225,7 @@ export class VmRunner {
         if (r.stop === Stop.Idle) { idle = true; break; }
       } while (performance.now() - t0 < busyMs);
       this.flushConsole();
+      await this.saveDisk(stop !== undefined);
       if (stop) { this.onHalt(stop); return; }
       this.setState(idle ? 'idle' : 'running');
       if (performance.now() - this.lastStats >= this.timing.statsMs) this.postStats();
@@ -182,6 +241,8 @@ export class VmRunner {
    */
   private async idleWait(vm: Vm, gen: number): Promise<void> {
     if (vm.inputPending > 0) return this.yieldTask();
+    // The guest may be waiting for the offload worker, not for time: give it a moment.
+    if (vm.ioBusy()) { vm.ioWait(5); return this.yieldTask(); }
     const ticks = vm.ticksToNextTimer();
     const deterministic = this.config?.clock !== 'wall';
     const ms = ticks === undefined ? Infinity

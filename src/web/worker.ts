@@ -6,7 +6,8 @@
 import { instantiate } from '../../build/core.js';
 import type { Instantiate } from '../core.js';
 import type { FromWorker, ToWorker } from './protocol.js';
-import { VmRunner } from './runner.js';
+import { DEFAULT_TIMING, VmRunner } from './runner.js';
+import { opfsDiskStore } from './opfs.js';
 
 interface WorkerScope {
   postMessage(message: FromWorker): void;
@@ -14,5 +15,6 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
-const runner = new VmRunner((m) => scope.postMessage(m), instantiate as unknown as Instantiate);
+const runner = new VmRunner((m) => scope.postMessage(m), instantiate as unknown as Instantiate, DEFAULT_TIMING,
+  opfsDiskStore());
 scope.onmessage = (ev) => runner.handle(ev.data);

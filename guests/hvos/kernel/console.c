@@ -1,5 +1,8 @@
 // The console line discipline: what turns bytes from the UART into lines for
-// read(), and user output into bytes for the UART.
+// read(), and user output into bytes for the UART. With a virtio-console
+// (virtio_console.c) the bytes come from and go to it instead; its output is
+// buffered, and console_flush() sends it: at the end of each write(), each
+// kprintf, and before the reader sleeps for input.
 //
 // Input bytes are buffered raw as they arrive (rx ring) and are edited into a
 // line only when a program reads: echo, backspace and Ctrl-U happen at that
@@ -40,12 +43,26 @@ void console_init(void)
     rx_r = rx_w = 0;
 }
 
+static void out(int c)
+{
+    if (vcon_active)
+        vcon_putc(c);
+    else
+        pv.console_putc(c);
+}
+
 // Output post-processing: '\n' becomes "\r\n" (ONLCR), as terminals expect.
 void console_putc(int c)
 {
     if (c == '\n')
-        pv.console_putc('\r');
-    pv.console_putc(c);
+        out('\r');
+    out(c);
+}
+
+void console_flush(void)
+{
+    if (vcon_active)
+        vcon_flush();
 }
 
 static void console_puts(const char *s)
@@ -63,6 +80,7 @@ void console_rx(int c)
 {
     if (c == CTRL('C') && fg_pgid) {
         console_puts("^C\n");
+        console_flush();
         rx_r = rx_w;                 // drop type-ahead
         proc_kill_group(fg_pgid, STATUS_INTR);
         return;
@@ -88,11 +106,14 @@ static int edit_line(void)
         while (rx_r == rx_w) {
             if (curproc->killed)
                 return E_INTR;
+            console_flush();             // the echo so far, before we wait
             sleep_on(&rx_r);
         }
         int c = rx[rx_r++ % CONSOLE_RXBUF];
-        if (console_rx_room() >= CONSOLE_RXBUF / 2)
+        if (console_rx_room() >= CONSOLE_RXBUF / 2) {
             uart_rx_enable(1);
+            vcon_rx_resume();
+        }
 
         if (c == '\n' && prev_cr) {
             prev_cr = 0;
@@ -144,6 +165,7 @@ int console_read(u64 user_dst, u64 n)
 {
     if (ready_off == ready_len) {
         int r = edit_line();
+        console_flush();
         if (r != 0)
             return r == 1 ? 0 : r;
     }
@@ -168,5 +190,6 @@ int console_write(u64 user_src, u64 n)
             console_putc(buf[i]);
         done += chunk;
     }
+    console_flush();
     return (int)done;
 }

@@ -12,6 +12,7 @@ struct context;
 // console.c: the line discipline
 void console_init(void);
 void console_putc(int c);                 // with "\n" -> "\r\n"
+void console_flush(void);                 // send buffered output (virtio-console)
 void console_rx(int c);                   // from the UART interrupt
 int  console_read(u64 user_dst, u64 n);
 int  console_write(u64 user_src, u64 n);
@@ -19,10 +20,46 @@ void console_set_foreground(int pgid);
 int  console_foreground(void);
 int  console_rx_room(void);
 
+// devices.c: the I/O devices beyond the UART (virtio, emudisk)
+void devices_init(void);
+int  devices_intr(u32 irq);               // 1 if irq belongs to one of them
+
+// blk.c: the block device (virtio-blk, else emudisk) for the system calls
+#define SECTOR_SIZE 512
+#define BLK_REQ_SECTORS 8                 // one request moves at most 4 KiB
+struct blkdev {
+    const char *driver;
+    u64 sectors;
+    u32 block_size;                       // the device's preferred unit (bytes)
+    int readonly;
+    char id[24];
+    // Move count (1..BLK_REQ_SECTORS) sectors between the disk and buf, a
+    // kernel page. 0 or a negative E_ code.
+    int (*rw)(int write, u64 sector, void *buf, u32 count);
+    int (*flush)(void);                   // NULL: nothing to flush
+};
+int blk_register(struct blkdev *b);       // 1 if it becomes the block device
+int blk_info(u64 user_info);
+int blk_rw(int write, u64 sector, u64 user_buf, u64 count);
+int blk_flush(void);
+
+// emudisk.c
+void emudisk_init(void);
+
+// virtio_console.c
+extern int vcon_active;                   // the console is on virtio-console
+void vcon_putc(int c);
+void vcon_flush(void);
+void vcon_rx_resume(void);
+
+// virtio_rng.c
+int rng_read(u64 user_buf, u64 n);
+
 // elf.c
 int elf_load(struct proc *p, const u8 *image, u64 size, u64 *entry);
 
 // fdt.c: what hvos learned from the device tree
+#define MAX_VIRTIO_SLOTS 8
 struct platform_info {
     u64 mem_base, mem_size;
     u64 uart_base; u32 uart_irq;
@@ -30,6 +67,8 @@ struct platform_info {
     u64 timebase_hz;
     int virtio_slots;
     int found_uart, found_plic, found_memory;
+    u64 virtio_base[MAX_VIRTIO_SLOTS]; u32 virtio_irq[MAX_VIRTIO_SLOTS];
+    u64 emudisk_base; int found_emudisk;
 };
 extern struct platform_info plat;
 int fdt_parse(u64 dtb_pa, u64 hartid);
@@ -46,6 +85,7 @@ extern int hvlab_mode;                    // -1: not under hvlab
 
 // plic.c
 void plic_init(void);
+void plic_enable(u32 irq);
 u32  plic_claim(void);
 void plic_complete(u32 irq);
 

@@ -1,6 +1,6 @@
 // A flattened device tree reader: just enough to find memory, the UART, the
-// PLIC (and our hart's S-mode context in it), the timebase frequency and the
-// virtio-mmio slots. Format: Devicetree Specification v0.4, chapter 5.
+// PLIC (and our hart's S-mode context in it), the timebase frequency, the
+// virtio-mmio slots and hvlab's emudisk. Format: Devicetree Specification v0.4, chapter 5.
 //
 // The blob is big-endian. Its structure block is a stream of tokens:
 //   BEGIN_NODE name\0 (padded to 4)   PROP len nameoff value (padded)
@@ -87,8 +87,18 @@ static void node_done(struct node *n, struct node *parent, u64 hartid)
         plic_irq_ext_len = n->irq_ext_len;
         plat.found_plic = 1;
     }
-    if (has_string(n->compat, n->compat_len, "virtio,mmio"))
+    if (has_string(n->compat, n->compat_len, "virtio,mmio")) {
+        // Each slot is probed for its DeviceID later (devices.c).
+        if (n->has_reg && plat.virtio_slots < MAX_VIRTIO_SLOTS) {
+            plat.virtio_base[plat.virtio_slots] = n->reg_addr;
+            plat.virtio_irq[plat.virtio_slots] = n->interrupt;
+        }
         plat.virtio_slots++;
+    }
+    if (!plat.found_emudisk && n->has_reg && has_string(n->compat, n->compat_len, "hvlab,emudisk")) {
+        plat.emudisk_base = n->reg_addr;
+        plat.found_emudisk = 1;
+    }
     // A hart's interrupt controller is the child of its cpu@N node, whose
     // reg is the hart ID: remember its phandle to find our PLIC context.
     if (parent && parent->has_reg && parent->reg_addr == hartid &&

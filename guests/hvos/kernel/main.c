@@ -55,6 +55,7 @@ void kmain(u64 hartid, u64 dtb)
     timer_init();
     plic_init();
     console_init();
+    devices_init();
     proc_init();
     kprintf("mem: kernel 0x%lx-0x%lx, %lu KiB free, Sv39 paging on\n",
             KERNEL_BASE, (u64)__kernel_end, kalloc_free_pages() * 4);

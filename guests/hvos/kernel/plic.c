@@ -1,5 +1,5 @@
 // The platform-level interrupt controller (RISC-V PLIC specification v1.0.0).
-// hvos uses one source, the UART, routed to this hart's S-mode context.
+// hvos routes the UART and its virtio devices to this hart's S-mode context.
 #include "defs.h"
 #include "memlayout.h"
 
@@ -19,6 +19,16 @@ void plic_init(void)
     *reg(PLIC_PRIORITY(irq)) = 1;
     *reg(PLIC_ENABLE(ctx) + 4 * (irq / 32)) = 1U << (irq % 32);
     *reg(PLIC_THRESHOLD(ctx)) = 0;
+}
+
+// Enable one more source (read-modify-write: the enable words hold 32 sources).
+void plic_enable(u32 irq)
+{
+    if (irq == 0 || irq >= 1024)
+        return;
+    volatile u32 *en = reg(PLIC_ENABLE(plat.plic_context) + 4 * (irq / 32));
+    *reg(PLIC_PRIORITY(irq)) = 1;
+    *en = *en | (1U << (irq % 32));
 }
 
 u32 plic_claim(void)

@@ -15,6 +15,7 @@ void kprintf(const char *fmt, ...)
     va_start(ap, fmt);
     vformat(kput, NULL, fmt, ap);
     va_end(ap);
+    console_flush();
 }
 
 // Panics name the function that gave up, e.g. panic("kalloc: bad free %p", pa).

@@ -146,6 +146,32 @@ static i64 sys_poweroff(struct trapframe *tf)
     panic("sys_poweroff: SBI shutdown returned");
 }
 
+static i64 sys_blkinfo(struct trapframe *tf)
+{
+    return blk_info(arg(tf, 0));
+}
+
+static i64 sys_blkread(struct trapframe *tf)
+{
+    return blk_rw(0, arg(tf, 0), arg(tf, 1), arg(tf, 2));
+}
+
+static i64 sys_blkwrite(struct trapframe *tf)
+{
+    return blk_rw(1, arg(tf, 0), arg(tf, 1), arg(tf, 2));
+}
+
+static i64 sys_blkflush(struct trapframe *tf)
+{
+    (void)tf;
+    return blk_flush();
+}
+
+static i64 sys_random(struct trapframe *tf)
+{
+    return rng_read(arg(tf, 0), arg(tf, 1));
+}
+
 static i64 (*const syscalls[])(struct trapframe *) = {
     [SYS_write] = sys_write,
     [SYS_read] = sys_read,
@@ -160,6 +186,11 @@ static i64 (*const syscalls[])(struct trapframe *) = {
     [SYS_time] = sys_time,
     [SYS_ps] = sys_ps,
     [SYS_poweroff] = sys_poweroff,
+    [SYS_blkinfo] = sys_blkinfo,
+    [SYS_blkread] = sys_blkread,
+    [SYS_blkwrite] = sys_blkwrite,
+    [SYS_blkflush] = sys_blkflush,
+    [SYS_random] = sys_random,
 };
 
 void syscall(struct trapframe *tf)

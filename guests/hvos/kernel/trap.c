@@ -25,6 +25,8 @@ static int handle_interrupt(u64 code)
         u32 irq = plic_claim();
         if (irq == plat.uart_irq)
             uart_intr();
+        else if (irq)
+            devices_intr(irq);
         if (irq)
             plic_complete(irq);
         return 0;

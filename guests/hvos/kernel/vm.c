@@ -99,6 +99,14 @@ void kvm_init(void)
     // Priorities, enables and this hart's threshold/claim registers.
     u64 plic_size = PGROUNDUP(0x200000 + 0x1000 * (u64)(plat.plic_context + 1));
     kmap(DEV_VA(plat.plic_base), plat.plic_base, plic_size, PTE_R | PTE_W);
+    // One register page per virtio-mmio slot and for emudisk (devices.c).
+    for (int i = 0; i < plat.virtio_slots && i < MAX_VIRTIO_SLOTS; i++)
+        if (plat.virtio_base[i])
+            kmap(DEV_VA(PGROUNDDOWN(plat.virtio_base[i])), PGROUNDDOWN(plat.virtio_base[i]),
+                 PGSIZE, PTE_R | PTE_W);
+    if (plat.found_emudisk)
+        kmap(DEV_VA(PGROUNDDOWN(plat.emudisk_base)), PGROUNDDOWN(plat.emudisk_base), PGSIZE,
+             PTE_R | PTE_W);
     kernel_satp = MAKE_SATP(kernel_root, 0);
 }
 

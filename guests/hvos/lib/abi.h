@@ -20,6 +20,11 @@
 #define SYS_time     11   // time() -> microseconds since boot
 #define SYS_ps       12   // ps(struct procinfo *buf, max) -> number of entries
 #define SYS_poweroff 13   // poweroff(): shut the machine down via SBI SRST
+#define SYS_blkinfo  14   // blkinfo(struct blkinfo *) -> 0: the block device
+#define SYS_blkread  15   // blkread(sector, buf, count) -> count: read 512-byte sectors
+#define SYS_blkwrite 16   // blkwrite(sector, buf, count) -> count: write sectors
+#define SYS_blkflush 17   // blkflush() -> 0: make written sectors durable
+#define SYS_random   18   // random(buf, len) -> len: bytes from the entropy device
 
 // Error returns.
 #define E_FAULT   -1   // bad user pointer
@@ -30,6 +35,9 @@
 #define E_CHILD   -6   // no such child
 #define E_INTR    -7   // interrupted (Ctrl-C)
 #define E_NOSYS   -8   // unknown system call
+#define E_NODEV   -9   // no such device (no block device, no entropy device)
+#define E_IO      -10  // the device failed the request, or stopped working
+#define E_ROFS    -11  // the disk is read-only
 
 // Exit statuses set by the kernel when it kills a process.
 #define STATUS_FAULT     -11   // killed after a fault it could not handle
@@ -38,6 +46,8 @@
 #define MAXARGS   16     // spawn: at most this many arguments (including argv[0])
 #define MAXARGLEN 512    // spawn: total bytes of argument strings
 #define MAXNAME   16     // program and process names
+#define BLK_MAX_SECTORS 256   // blkread/blkwrite: at most this many sectors a call
+#define RANDOM_MAX      4096  // random: at most this many bytes a call
 
 // The user address space (Sv39, lower half; see kernel/memlayout.h).
 #define USER_TEXT_BASE   0x10000UL
@@ -53,6 +63,14 @@ struct procinfo {
     char state[12];
     char name[MAXNAME];
     u64 pages;        // user pages mapped (text, data, stack, anonymous)
+};
+
+struct blkinfo {
+    u64 sectors;      // capacity in 512-byte sectors
+    u32 block_size;   // the device's preferred I/O unit in bytes
+    u32 readonly;
+    char driver[16];  // "virtio-blk" or "emudisk"
+    char id[24];      // the device's ID string (virtio-blk GET_ID), may be empty
 };
 #endif
 

@@ -1,7 +1,8 @@
 // io KIB: write KIB KiB of text to the console, one write() of 1 KiB at a
 // time, each KiB 16 lines of 64 bytes. The I/O path: system call, copy from
 // user memory, and one UART register write per byte (each an exit when the
-// UART is emulated).
+// UART is emulated); with a virtio-console, one buffer per write() and at
+// most one notification (kernel/virtio_console.c).
 #include "user.h"
 
 #define USAGE "io [KIB]   (KiB to write, 1..1024, default 4)"

@@ -40,13 +40,30 @@ static const char *const help_text =
     "  io [KIB]                 write KIB KiB of text to the console (4)\n"
     "  sleep [MS]               sleep MS milliseconds (100)\n"
     "  fault [KIND]             fault on purpose: store load exec illegal priv kernel badptr (store)\n"
-    "  true                     do nothing, successfully\n"
+    "  true                     do nothing, successfully\n";
+
+// Listed only on a machine that has the device, so the help of a machine
+// without them reads as before they existed.
+static const char *const help_blk =
+    "  blk                      the block device: driver, size, id\n"
+    "  blk read SECTOR [COUNT]  hex dump of COUNT sectors (1)\n"
+    "  blk write SECTOR WORD... write the words, zero-padded, to one sector\n"
+    "  disk [KIB]               read KIB KiB from sector 0, 4 KiB a request, checksum it (1024)\n";
+static const char *const help_rng =
+    "  rng [N]                  N random bytes from the entropy device (16)\n";
+static const char *const help_keys =
     "Keys: Ctrl-C stops the running program; Ctrl-D on an empty line ends the shell.\n";
 
 static void cmd_help(int argc, char **argv)
 {
     (void)argc, (void)argv;
+    struct blkinfo bi;
     write(1, help_text, strlen(help_text));
+    if (blkinfo(&bi) == 0)
+        write(1, help_blk, strlen(help_blk));
+    if (random(NULL, 0) == 0)
+        write(1, help_rng, strlen(help_rng));
+    write(1, help_keys, strlen(help_keys));
 }
 
 static void cmd_echo(int argc, char **argv)

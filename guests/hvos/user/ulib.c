@@ -60,3 +60,18 @@ void check_argc(int argc, char **argv, int max, const char *usage)
         exit(2);
     }
 }
+
+const char *errstr(long e)
+{
+    static const char *const names[] = {
+        [-E_FAULT] = "bad address", [-E_INVAL] = "invalid argument",
+        [-E_NOENT] = "no such program", [-E_NOMEM] = "out of memory",
+        [-E_AGAIN] = "too many processes", [-E_CHILD] = "no such child",
+        [-E_INTR] = "interrupted", [-E_NOSYS] = "no such system call",
+        [-E_NODEV] = "no such device", [-E_IO] = "I/O error",
+        [-E_ROFS] = "read-only disk",
+    };
+    if (e < 0 && -e < (long)ARRAY_SIZE(names) && names[-e])
+        return names[-e];
+    return "unknown error";
+}

@@ -20,6 +20,11 @@ long unmap(u64 va, u64 len);
 u64  time_us(void);
 long ps(struct procinfo *buf, long max);
 void poweroff(void) __attribute__((noreturn));
+long blkinfo(struct blkinfo *info);
+long blkread(u64 sector, void *buf, u64 count);
+long blkwrite(u64 sector, const void *buf, u64 count);
+long blkflush(void);
+long random(void *buf, u64 len);
 
 // ulib.c
 int printf(const char *fmt, ...);
@@ -28,6 +33,8 @@ int printf(const char *fmt, ...);
 u64 arg_number(int argc, char **argv, int i, u64 def, u64 min, u64 max,
                const char *what, const char *usage);
 void check_argc(int argc, char **argv, int max, const char *usage);
+// A system call's error code as text: "no such device" for E_NODEV...
+const char *errstr(long e);
 // Timings in result lines: printf("... " TIME_FMT " ...\n", TIME_ARGS(us))
 // prints " time=<ms>.<3 digits>ms". Everything from " time=" to the end of a
 // line is timing-dependent, and the tests normalise it.

@@ -22,3 +22,8 @@
     SYSCALL time_us,  SYS_time
     SYSCALL ps,       SYS_ps
     SYSCALL poweroff, SYS_poweroff
+    SYSCALL blkinfo,  SYS_blkinfo
+    SYSCALL blkread,  SYS_blkread
+    SYSCALL blkwrite, SYS_blkwrite
+    SYSCALL blkflush, SYS_blkflush
+    SYSCALL random,   SYS_random

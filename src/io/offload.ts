@@ -1,0 +1,129 @@
+/**
+ * The `offload` backend, main side (DESIGN.md "I/O paths", the Nitro idea): the device models
+ * run on another worker over the shared guest memory (worker-loop.ts), polling the rings with
+ * notifications suppressed, so the guest makes no exit per request and a completion raises the
+ * interrupt without stopping the vCPU. The Vm talks to the worker only through shared memory:
+ * the control block and the output ring (offload-shared.ts).
+ */
+import { ByteRing } from './console.js';
+import { Engine } from './engine.js';
+import { SLOT_COUNT, type CoreLayout, type IoCoreExports } from './layout.js';
+import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_FAILED, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, CTRL_WORDS, OUT_SIZE,
+  type OffloadInit, type OffloadReply } from './offload-shared.js';
+import type { IoBackend } from './types.js';
+
+/** A started worker, whichever kind the environment has. */
+export interface WorkerHandle {
+  post(m: OffloadInit): void;
+  onReply(f: (m: OffloadReply) => void): void;
+  /** Resolves when the worker has ended (Node), or after terminating it (browser). */
+  stop(): Promise<void>;
+}
+
+/** Atomics.wait where the thread may block; elsewhere (a page's main thread) a short spin. */
+function waitOn(a: Int32Array, i: number, v: number, ms: number): void {
+  try {
+    Atomics.wait(a, i, v, ms);
+  } catch {
+    const end = performance.now() + Math.min(ms, 1);
+    while (Atomics.load(a, i) === v && performance.now() < end) { /* spin */ }
+  }
+}
+
+export class OffloadBackend implements IoBackend {
+  readonly kind = 'offload' as const;
+  private readonly control = new SharedArrayBuffer(CTRL_WORDS * 4);
+  private readonly ctrl = new Int32Array(this.control);
+  private readonly output = new SharedArrayBuffer(8 + OUT_SIZE);
+  private readonly out = new ByteRing({ i32: new Int32Array(this.output), u8: new Uint8Array(this.output) }, 0, OUT_SIZE);
+  /** A main-side view of the same records, to answer busy() without asking the worker. */
+  private readonly view: Engine;
+  private failure?: string;
+  private closed = false;
+
+  private constructor(memory: WebAssembly.Memory, private readonly layout: CoreLayout,
+    private readonly exports: IoCoreExports, private readonly worker: WorkerHandle) {
+    this.view = new Engine(memory, layout, 'offload', { write() { /* the view never serves */ } });
+  }
+
+  static async start(memory: WebAssembly.Memory, layout: CoreLayout, exports: IoCoreExports,
+    worker: WorkerHandle): Promise<OffloadBackend> {
+    const b = new OffloadBackend(memory, layout, exports, worker);
+    await new Promise<void>((resolve, reject) => {
+      worker.onReply((m) => {
+        if ('ready' in m) resolve();
+        else { b.failure = m.error; reject(new Error(`hvlab offload worker failed: ${m.error}`)); }
+      });
+      worker.post({ memory, layout, control: b.control, output: b.output });
+    });
+    return b;
+  }
+
+  private check(): void {
+    if (this.failure !== undefined || Atomics.load(this.ctrl, CTRL_FAILED) !== 0) {
+      throw new Error(`hvlab offload worker failed: ${this.failure ?? 'see its message'}`);
+    }
+  }
+
+  private wake(): void { Atomics.notify(this.view.mem.i32, this.layout.doorbell >>> 2); }
+
+  /** The worker polls; a notification needs nothing from the Vm (the core rang the doorbell). */
+  notify(): void { /* polled */ }
+  serviceInput(): void { this.wake(); }
+
+  /** VM reset: guest memory is described afresh (the VM was re-created) and the worker
+   * rereads it and reseeds its generator before its next pass; wait for it so that no request
+   * of the new run is served with the old state. */
+  reset(): void {
+    this.check();
+    this.exports.guestMapPtr();
+    Atomics.store(this.ctrl, CTRL_DISK_LIN, this.exports.diskPtr() | 0);
+    Atomics.store(this.ctrl, CTRL_DISK_BYTES, Number(this.exports.diskBytes()) | 0);
+    const req = Atomics.add(this.ctrl, CTRL_RESET_REQ, 1) + 1;
+    this.wake();
+    const end = Date.now() + 5000;
+    while (Atomics.load(this.ctrl, CTRL_RESET_ACK) !== req) {
+      if (Date.now() > end) throw new Error('hvlab offload worker did not answer a reset in 5 s');
+      this.check();
+      waitOn(this.ctrl, CTRL_RESET_ACK, Atomics.load(this.ctrl, CTRL_RESET_ACK), 10);
+    }
+  }
+
+  busy(): boolean {
+    this.view.mem.refresh();
+    for (let n = 0; n < SLOT_COUNT; n++) if (this.view.pending(n)) return true;
+    return false;
+  }
+
+  waitIdle(timeoutMs: number): boolean {
+    const end = Date.now() + timeoutMs;
+    this.wake();
+    for (;;) {
+      this.check();
+      const seq = Atomics.load(this.ctrl, CTRL_PASSES);
+      if (!this.busy()) return true;
+      const left = end - Date.now();
+      if (left <= 0) return false;
+      waitOn(this.ctrl, CTRL_PASSES, seq, Math.min(left, 5));
+    }
+  }
+
+  drainOutput(): Uint8Array | null {
+    const n = this.out.available();
+    if (n === 0) return null;
+    const bytes = new Uint8Array(n);
+    let at = 0;
+    this.out.take(n, (src, s, e) => { bytes.set(src.subarray(s, e), at); at += e - s; });
+    Atomics.notify(new Int32Array(this.output), 1); // a worker waiting for room (tail word)
+    return bytes;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.ctrl, CTRL_STOP, 1);
+    this.wake();
+    Atomics.notify(new Int32Array(this.output), 1);
+    await this.worker.stop();
+  }
+}

@@ -1,0 +1,20 @@
+/** The I/O backends' interface, as the Vm (src/vm.ts) drives it. */
+export interface IoBackend {
+  readonly kind: 'host' | 'offload';
+  /** host: serve that queue now (synchronously, the core stopped). offload: nothing to do. */
+  notify(slot: number, queue: number): void;
+  /** Input was put in the core's RX ring: host delivers it to console receive buffers now;
+   * offload's worker polls the ring and needs nothing. */
+  serviceInput(): void;
+  /** VM reset: the generator reseeded; queue cursors live in the core's records, which it clears. */
+  reset(): void;
+  /** offload: requests made available and not yet used (host: never). */
+  busy(): boolean;
+  /** offload: wait (Atomics.wait) until !busy(); false on timeout (host: true at once). */
+  waitIdle(timeoutMs: number): boolean;
+  /** Console output not in the core's TX ring: offload's whole output since the last call;
+   * host's overflow when a transmit buffer did not fit the TX ring. null when there is none. */
+  drainOutput(): Uint8Array | null;
+  /** Stop the worker (offload). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,86 @@
+/**
+ * The offload worker's body, environment-neutral (worker.ts is the entry for Node's
+ * worker_threads and the browser's Web Worker). It polls the rings of every offload slot over
+ * the shared guest memory: the guest was told not to notify (queue.ts vqSuppressNotify), so a
+ * request costs the vCPU no exit at all, and a completion is an Atomics.or on InterruptStatus
+ * that the core samples at its next chunk boundary, without stopping.
+ *
+ * Polling: after a pass that found nothing it spins SPIN_PASSES more passes (a driver often
+ * adds the next request right away), then sleeps on the core's doorbell word with Atomics.wait
+ * and a 1 ms timeout. The core bumps and notifies the doorbell on any QueueNotify of an
+ * offload slot (a driver that ignores the suppression, or one before its queues are set up),
+ * and the main side notifies it to wake the worker for a reset or to stop.
+ */
+import { ByteRing, type ConsoleOut } from './console.js';
+import { Engine } from './engine.js';
+import { CounterId, QUEUES_PER_SLOT, SLOT_COUNT } from './layout.js';
+import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, OUT_SIZE,
+  type OffloadInit } from './offload-shared.js';
+import { QueueError } from './queue.js';
+
+const SPIN_PASSES = 200;
+const SLEEP_MS = 1;
+
+/** Console output into the shared ring; when it is full, wait for the Vm to drain it. */
+class OffloadConsoleOut implements ConsoleOut {
+  constructor(private readonly ring: ByteRing, private readonly control: Int32Array) {}
+  write(src: Uint8Array, start: number, end: number): void {
+    const tailIdx = (this.ring.lin + 4) >>> 2;
+    let s = start;
+    while (s < end) {
+      const tail = Atomics.load(this.ring.mem.i32, tailIdx);
+      s += this.ring.put(src, s, end);
+      if (s < end) {
+        if (Atomics.load(this.control, CTRL_STOP) !== 0) return;
+        Atomics.wait(this.ring.mem.i32, tailIdx, tail, SLEEP_MS);
+      }
+    }
+  }
+}
+
+/** One polling pass over every offload slot; returns the chains served and errors met. */
+export function offloadPass(engine: Engine): { chains: number; errors: number } {
+  let chains = 0;
+  let errors = 0;
+  for (let n = 0; n < SLOT_COUNT; n++) {
+    if (!engine.mine(n) || !engine.live(n)) continue;
+    for (let qi = 0; qi < QUEUES_PER_SLOT; qi++) {
+      const r = engine.serveQueue(n, qi);
+      chains += r.chains;
+      if (r.error !== QueueError.NONE) errors++;
+    }
+  }
+  if (chains > 0) engine.count(CounterId.VIRTIO_OFFLOAD_REQUESTS, chains);
+  if (chains > 0 || errors > 0) engine.count(CounterId.VIRTIO_OFFLOAD_POLLS);
+  return { chains, errors };
+}
+
+/** Run until told to stop. */
+export function runOffloadWorker(init: OffloadInit): void {
+  const control = new Int32Array(init.control);
+  const outMem = { i32: new Int32Array(init.output), u8: new Uint8Array(init.output) };
+  const out = new OffloadConsoleOut(new ByteRing(outMem, 0, OUT_SIZE), control);
+  const engine = new Engine(init.memory, init.layout, 'offload', out);
+  const bell = init.layout.doorbell >>> 2;
+  engine.reset();
+  let idle = 0;
+  while (Atomics.load(control, CTRL_STOP) === 0) {
+    const req = Atomics.load(control, CTRL_RESET_REQ);
+    if (req !== Atomics.load(control, CTRL_RESET_ACK)) {
+      engine.setDisk(Atomics.load(control, CTRL_DISK_LIN) >>> 0, Atomics.load(control, CTRL_DISK_BYTES) >>> 0);
+      engine.reset();
+      Atomics.store(control, CTRL_RESET_ACK, req);
+      Atomics.notify(control, CTRL_RESET_ACK);
+    }
+    engine.mem.refresh();
+    const seen = Atomics.load(engine.mem.i32, bell);
+    const r = offloadPass(engine);
+    if (r.chains > 0 || r.errors > 0) {
+      idle = 0;
+      Atomics.add(control, CTRL_PASSES, 1);
+      Atomics.notify(control, CTRL_PASSES);
+    } else if (++idle > SPIN_PASSES) {
+      Atomics.wait(engine.mem.i32, bell, seen, SLEEP_MS);
+    }
+  }
+}
