@@ -26,6 +26,74 @@ static struct sbiret update1(u64 ptr, u64 val)
 /* A leaf for machine frame `mfn`, read-write. */
 static u64 raw_leaf(u64 mfn) { return (mfn << 10) | PTE_V | PTE_R | PTE_W | PTE_U | PTE_A | PTE_D; }
 
+/* virtio-mmio (virtio v1.2 section 4.2.2): the registers the attack needs. */
+enum { V_MAGIC = 0x000, V_DEVICE_ID = 0x008, V_DRV_FEAT = 0x020, V_DRV_FEAT_SEL = 0x024,
+       V_QUEUE_SEL = 0x030, V_QUEUE_NUM = 0x038, V_QUEUE_READY = 0x044, V_QUEUE_NOTIFY = 0x050,
+       V_STATUS = 0x070, V_DESC_LO = 0x080, V_DESC_HI = 0x084, V_DRIVER_LO = 0x090,
+       V_DRIVER_HI = 0x094, V_DEVICE_LO = 0x0a0, V_DEVICE_HI = 0x0a4 };
+#define VIRTIO_VA 0x803E0000UL
+#define V_NEEDS_RESET 64
+
+struct vdesc { u64 addr; u32 len; unsigned short flags, next; };
+static volatile u32 *vregs = (volatile u32 *)VIRTIO_VA;
+
+/* Set up the entropy device's queue 0 in data[0]: descriptors, avail ring, used ring. */
+static void virtio_rng_up(void)
+{
+    vregs[V_STATUS / 4] = 0;
+    vregs[V_STATUS / 4] = 1 | 2;                  /* ACKNOWLEDGE, DRIVER */
+    vregs[V_DRV_FEAT_SEL / 4] = 1;
+    vregs[V_DRV_FEAT / 4] = 1;                    /* VIRTIO_F_VERSION_1 (bit 32) */
+    vregs[V_DRV_FEAT_SEL / 4] = 0;
+    vregs[V_DRV_FEAT / 4] = 0;
+    vregs[V_STATUS / 4] = 1 | 2 | 8;              /* FEATURES_OK */
+    for (int i = 0; i < 512; i++)
+        data[0][i] = 0;
+    u64 q = (u64)data[0];
+    vregs[V_QUEUE_SEL / 4] = 0;
+    vregs[V_QUEUE_NUM / 4] = 8;
+    vregs[V_DESC_LO / 4] = (u32)q;          vregs[V_DESC_HI / 4] = (u32)(q >> 32);
+    vregs[V_DRIVER_LO / 4] = (u32)(q + 256); vregs[V_DRIVER_HI / 4] = (u32)((q + 256) >> 32);
+    vregs[V_DEVICE_LO / 4] = (u32)(q + 512); vregs[V_DEVICE_HI / 4] = (u32)((q + 512) >> 32);
+    vregs[V_QUEUE_READY / 4] = 1;
+    vregs[V_STATUS / 4] = 1 | 2 | 8 | 4;          /* DRIVER_OK */
+}
+
+/* Offer one device-writable buffer; returns the length the device reports having written. */
+static u64 virtio_rng_fill(u64 buf, u32 len, unsigned short n)
+{
+    struct vdesc *d = (struct vdesc *)data[0];
+    volatile unsigned short *avail = (volatile unsigned short *)((u64)data[0] + 256);
+    volatile u32 *used = (volatile u32 *)((u64)data[0] + 512);
+    d[0] = (struct vdesc){ buf, len, 2 /* WRITE */, 0 };
+    avail[2 + (n % 8)] = 0;
+    asm volatile("fence" ::: "memory");
+    avail[1] = n + 1;
+    asm volatile("fence" ::: "memory");
+    vregs[V_QUEUE_NOTIFY / 4] = 0;
+    return (used[0] >> 16) == (u32)(n + 1) ? used[1 + 2 * (n % 8) + 1] : ~0UL;
+}
+
+/* An assigned virtio device writes guest memory by guest-physical address: never a page
+ * table (assembly/virtio/guestmem.ts). */
+static void virtio_dma(void)
+{
+    refused("map-virtio", update1(ma((u64)&K0[VPN(0, VIRTIO_VA)]), raw_leaf(0x10001)), SBI_SUCCESS);
+    check("virtio-rng-present", vregs[V_MAGIC / 4] == 0x74726976 && vregs[V_DEVICE_ID / 4] == 4, 1);
+    virtio_rng_up();
+    check("virtio-rng-fills-a-page", virtio_rng_fill((u64)data[1], 64, 0), 64);
+    u64 sum = 0;
+    for (int i = 0; i < 8; i++)
+        sum += K0[i] ^ (K0[i] >> 7);
+    u64 got = virtio_rng_fill((u64)K0, 64, 1);
+    u64 after = 0;
+    for (int i = 0; i < 8; i++)
+        after += K0[i] ^ (K0[i] >> 7);
+    check("virtio-dma-into-table-unchanged", after, sum);
+    check("virtio-dma-into-table-refused", got != 64 || (vregs[V_STATUS / 4] & V_NEEDS_RESET) != 0, 1);
+    check("virtio-dma-device-needs-reset", vregs[V_STATUS / 4] & V_NEEDS_RESET, V_NEEDS_RESET);
+}
+
 int main(void)
 {
     print("hostile-pv: a pv guest against the PV MMU\n");
@@ -93,6 +161,7 @@ int main(void)
     *(volatile u32 *)shared.p2m_va = 0;
     check("p2m-read-only", k_cause, CAUSE_STORE_PAGE_FAULT);
     check("p2m-unchanged", p2m[0] != 0, 1);
+    virtio_dma();
     finish();
     return 0;
 }
