@@ -89,7 +89,7 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
 
   test('boots to its prompt in each available mode, with that mode\'s platform line', async () => {
     const available = MODES.filter((m) => m.available);
-    expect(available.map((m) => m.id)).toEqual(['native', 'trap-emulate', 'hvm-shadow', 'hvm-nested']);
+    expect(available.map((m) => m.id)).toEqual(['native', 'trap-emulate', 'hvm-shadow', 'hvm-nested', 'pv']);
     // Two at a time: the machine has two cores, and each page compiles the core and boots.
     for (let k = 0; k < available.length; k += 2) {
       await Promise.all(available.slice(k, k + 2).map(async (mode) => {
