@@ -24,6 +24,8 @@ options:
   --modes LIST       comma-separated, from: ${ALL_MODES.join(', ')} (default: all)
   --io LIST          the I/O axis: comma-separated, from: ${IO_PATHS.join(', ')}
                      (default: emulated); the VMs get a 4 MiB disk (docs/io.md)
+  --bootargs TEXT    the kernel command line; 'nopv' keeps hvos's native operations under
+                     hardware assist (its console on the UART: compare I/O paths with it)
   --json FILE        also write every counter of every run as JSON
   --costs FILE       JSON object overriding cost-model entries (docs/cost-model.md)
   --nested-pwc       turn on the nested page-walk cache for two-stage walks
@@ -78,7 +80,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
       workloads: { type: 'string' }, modes: { type: 'string' }, json: { type: 'string' }, costs: { type: 'string' },
-      io: { type: 'string' },
+      io: { type: 'string' }, bootargs: { type: 'string' },
       'nested-pwc': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     } });
@@ -114,7 +116,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       for (const io of ioPaths) {
         // A pv guest's virtio devices are served in the core only (docs/pv-abi.md "Validation").
         if (m === 'pv' && (io === 'host' || io === 'offload')) { skipped.push(`${w}/pv/${io}`); continue; }
-        rows.push(await measure(image, source, m, w, allWorkloads[w], costs, v['nested-pwc'] ?? false, io, disk));
+        rows.push(await measure(image, source, m, w, allWorkloads[w], { costs, nestedPwc: v['nested-pwc'] ?? false, io, disk, bootargs: v.bootargs }));
       }
     }
   }

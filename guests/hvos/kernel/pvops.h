@@ -62,5 +62,6 @@ struct pv_ops {
 extern struct pv_ops pv;
 
 void pvops_init(void);   // choose the implementation for this platform
+void pvops_cmdline(const char *args);   // apply the command line (`nopv`)
 
 #endif
