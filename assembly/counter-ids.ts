@@ -145,6 +145,11 @@ export enum Counter {
   EXIT_HOST = 149,
   /** MMIO exit on emudisk's registers: one per 4 bytes of data (devices/emudisk.ts). */
   EXIT_MMIO_EMUDISK = 150,
+  // Exit reasons of the pv mode, slots 152..159 (hv/pv.ts).
+  /** A trap of the pv guest's user mode (system call, fault) bounced to its registered handler. */
+  EXIT_PV_BOUNCE = 152,
+  /** A trap of the pv guest's kernel (a fault) bounced to its kernel handler. */
+  EXIT_PV_KERNEL_TRAP = 153,
   // Emulated CSR accesses by CSR (trap-emulate), slots 160..175.
   CSR_SSTATUS = 160,
   CSR_SIE = 161,
@@ -172,6 +177,36 @@ export enum Counter {
   /** Guest page-table pages write-protected, and ones released after a write flood. */
   SHADOW_PROTECTED = 182,
   SHADOW_UNPROTECTED = 183,
+
+  // Slots 192..223: paravirtualization (hv/pv.ts, hv/pvmmu.ts; docs/pv-abi.md).
+  /** Calls to the hvlab PV extension by function (PV_INFO + FID). */
+  PV_INFO = 192,
+  PV_VERSION = 193,
+  PV_MMU_UPDATE = 194,
+  PV_PIN = 195,
+  PV_UNPIN = 196,
+  PV_SET_ROOT = 197,
+  PV_TLB_FLUSH = 198,
+  PV_SET_CALLBACKS = 199,
+  PV_IRET = 200,
+  PV_SHARED_INFO = 201,
+  PV_SET_TIMER = 202,
+  PV_YIELD = 203,
+  PV_BLOCK = 204,
+  PV_CONSOLE_WRITE = 205,
+  /** Page-table entries written by mmu_update (PV_PTE_UPDATES / PV_MMU_UPDATE: per batch). */
+  PV_PTE_UPDATES = 208,
+  /** PV calls refused with an error (a refused update, a bad argument): nothing changed. */
+  PV_REFUSED = 209,
+  /** Page-table pages validated (each entry checked once, when the page becomes a table). */
+  PV_TABLES_VALIDATED = 210,
+  /** Traps and virtual interrupts bounced to the guest's user handler, and to its kernel handler. */
+  PV_BOUNCES = 211,
+  PV_KERNEL_TRAPS = 212,
+  /** Virtual interrupts delivered: bounced, or returned by the block hypercall. */
+  PV_VIRQS = 213,
+  /** TLB flushes the hypervisor made after an update batch changed or removed a valid entry. */
+  PV_IMPLIED_FLUSHES = 214,
 
   /** Number of slots reserved; the counter block is COUNT * 8 bytes. */
   COUNT = 256,

@@ -26,6 +26,8 @@ export interface CostTable {
   hypercall: number;
   reflect: number;
   inject: number;
+  /** Validating one page-table entry a pv guest writes through mmu_update (PV_PTE_UPDATES). */
+  pvUpdate: number;
   /** An exit handed to the host's user space (a device model in TypeScript). */
   hostExit: number;
   /** Flushing the TLB (the refills are counted as misses and walks). */
@@ -46,6 +48,7 @@ export const DEFAULT_COSTS: Readonly<CostTable> = Object.freeze({
   hypercall: 200,
   reflect: 300,
   inject: 150,
+  pvUpdate: 50,
   hostExit: 10000,
   tlbFlush: 100,
 });
@@ -101,7 +104,8 @@ export function modeledCycles(c: Record<string, bigint>, overrides: Partial<Cost
     (get(c, 'EXIT_MMIO_UART') + get(c, 'EXIT_MMIO_PLIC') + get(c, 'EXIT_MMIO_CLINT') + get(c, 'EXIT_MMIO_VIRTIO') +
       get(c, 'EXIT_MMIO_TEST') + get(c, 'EXIT_MMIO_EMUDISK')) * t.mmio +
     get(c, 'EXIT_SBI') * t.hypercall +
-    get(c, 'EXIT_REFLECT') * t.reflect +
+    (get(c, 'EXIT_REFLECT') + get(c, 'EXIT_PV_BOUNCE') + get(c, 'EXIT_PV_KERNEL_TRAP')) * t.reflect +
+    get(c, 'PV_PTE_UPDATES') * t.pvUpdate +
     get(c, 'INJECTIONS') * t.inject;
   const tlbFlushes = get(c, 'TLB_FLUSHES') * t.tlbFlush;
   return {

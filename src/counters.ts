@@ -50,7 +50,16 @@ export const EXIT_REASONS: ReadonlyArray<[string, Counter]> = [
   ['mmioEmudisk', Counter.EXIT_MMIO_EMUDISK],
   ['timer', Counter.EXIT_TIMER], ['external', Counter.EXIT_EXTERNAL], ['reflect', Counter.EXIT_REFLECT],
   ['virtualInstruction', Counter.EXIT_VIRTUAL_INSTRUCTION], ['illegal', Counter.EXIT_ILLEGAL],
-  ['host', Counter.EXIT_HOST],
+  ['host', Counter.EXIT_HOST], ['pvBounce', Counter.EXIT_PV_BOUNCE], ['pvKernelTrap', Counter.EXIT_PV_KERNEL_TRAP],
+];
+
+/** The hvlab PV extension's functions (docs/pv-abi.md), with their counters. */
+export const PV_CALLS: ReadonlyArray<[string, Counter]> = [
+  ['info', Counter.PV_INFO], ['version', Counter.PV_VERSION], ['mmuUpdate', Counter.PV_MMU_UPDATE],
+  ['pin', Counter.PV_PIN], ['unpin', Counter.PV_UNPIN], ['setRoot', Counter.PV_SET_ROOT],
+  ['tlbFlush', Counter.PV_TLB_FLUSH], ['setCallbacks', Counter.PV_SET_CALLBACKS], ['iret', Counter.PV_IRET],
+  ['sharedInfo', Counter.PV_SHARED_INFO], ['setTimer', Counter.PV_SET_TIMER], ['yield', Counter.PV_YIELD],
+  ['block', Counter.PV_BLOCK], ['consoleWrite', Counter.PV_CONSOLE_WRITE],
 ];
 
 /** The structured statistics of a run, as `hvlab run --stats` writes them. */
@@ -101,6 +110,13 @@ export function structuredStats(values: BigUint64Array, wallSeconds: number, cos
       rebuilds: n(c(Counter.SHADOW_REBUILDS)), switches: n(c(Counter.SHADOW_SWITCHES)),
       evictions: n(c(Counter.SHADOW_EVICTIONS)), pages: n(c(Counter.SHADOW_PAGES)),
       protected: n(c(Counter.SHADOW_PROTECTED)), unprotected: n(c(Counter.SHADOW_UNPROTECTED)),
+    },
+    pv: {
+      calls: Object.fromEntries(PV_CALLS.map(([k, id]) => [k, n(c(id))]).filter(([, v]) => v !== 0)),
+      pteUpdates: n(c(Counter.PV_PTE_UPDATES)), refused: n(c(Counter.PV_REFUSED)),
+      tablesValidated: n(c(Counter.PV_TABLES_VALIDATED)), bounces: n(c(Counter.PV_BOUNCES)),
+      kernelTraps: n(c(Counter.PV_KERNEL_TRAPS)), virtualInterrupts: n(c(Counter.PV_VIRQS)),
+      impliedFlushes: n(c(Counter.PV_IMPLIED_FLUSHES)),
     },
     modeledCycles: modeledCycles(namedCounters(values), costs),
     mmio: {

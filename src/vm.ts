@@ -34,8 +34,10 @@ export type Firmware = 'none' | 'builtin';
  * The execution modes (DESIGN.md): `native` runs the image on the bare machine; the others
  * run it in a VM under the core's hypervisor. The numbers are the core's MODE_* values.
  */
-export const MODES = ['native', 'trap-emulate', 'hvm-shadow', 'hvm-nested'] as const;
+export const MODES = ['native', 'trap-emulate', 'hvm-shadow', 'hvm-nested', 'pv'] as const;
 export type Mode = typeof MODES[number];
+/** The modes that run an unmodified kernel; `pv` runs only a kernel made for it (docs/pv-abi.md). */
+export const UNMODIFIED_MODES: readonly Mode[] = MODES.filter((m) => m !== 'pv');
 export type Clock = 'instret' | 'wall';
 
 export interface VmConfig {
@@ -98,6 +100,9 @@ export function ioPathConfig(path: IoPath, disk?: Uint8Array | number): Pick<VmC
 export const RAM_BASE = 0x8000_0000n;
 export const DEFAULT_MEM_MIB = 128;
 export const MIN_MEM_MIB = 16;
+/** Stop details (haltKind with Stop.Error) from assembly/hv/exits.ts and assembly/hv/pv.ts. */
+const ERR_HV_UNHANDLED = 16;
+const ERR_PV_NO_HANDLER = 17;
 export const MAX_MEM_MIB = 3072;
 /** QEMU's virt puts the device tree 2 MiB-aligned at the top of RAM; so do we. */
 const DTB_ALIGN = 2n * 1024n * 1024n;
@@ -136,6 +141,11 @@ function validateIo(c: VmConfig): Pick<ValidConfig, 'virtio' | 'io' | 'diskBytes
     throw new HvlabError('NO_DISK', `${v?.blk ? 'virtio-blk' : 'emudisk'} needs a disk (VmConfig.disk, or --drive FILE)`);
   }
   const virtio = v && (v.rng || v.console || v.blk) ? { rng: !!v.rng, console: !!v.console, blk: !!v.blk } : undefined;
+  if (virtio && c.mode === 'pv' && io !== 'core') {
+    // A pv guest's page-table pages must never be written by a device: the core backend
+    // checks every buffer (assembly/virtio/guestmem.ts); the TypeScript ones do not yet.
+    throw new HvlabError('BAD_IO', `a pv guest's virtio devices are served in the core: use io 'core', not '${io}'`);
+  }
   return { virtio, io, diskBytes, diskImage, emudisk: !!c.emudisk };
 }
 
@@ -440,6 +450,9 @@ export class Vm {
     if (this.config.mode === 'native') {
       throw new HvlabError('NEEDS_VM', 'host devices are reached through VM exits: use a VM mode (trap-emulate, hvm-shadow, hvm-nested)');
     }
+    if (this.config.mode === 'pv') {
+      throw new HvlabError('NEEDS_VM', 'a pv guest has no emulated devices (its devices are assigned, or paravirtual): use trap-emulate, hvm-shadow or hvm-nested');
+    }
     if (size <= 0n || base < 0n) throw new HvlabError('BAD_DEVICE', `device window 0x${base.toString(16)}+0x${size.toString(16)} is empty`);
     this.hostDevice = device;
     this.hostWindow = [base, size];
@@ -503,9 +516,15 @@ export class Vm {
     }
     if (r === Stop.Error) {
       const cause = this.core.haltCode();
+      const at = `0x${cause.toString(16)}) at pc 0x${this.core.pc().toString(16)}`;
+      // The ERR_* kinds of assembly/state.ts and assembly/hv/.
+      const kind = this.core.haltKind();
       this.stopped = {
         reason: 'error', code: 1,
-        message: `trap to M-mode with the builtin firmware (mcause 0x${cause.toString(16)}) at pc 0x${this.core.pc().toString(16)}`,
+        message: kind === ERR_PV_NO_HANDLER
+          ? `pv: a trap of the guest kernel with no handler registered (scause ${at}; a pv guest registers its handlers with set_callbacks, docs/pv-abi.md)`
+          : kind === ERR_HV_UNHANDLED ? `the hypervisor cannot handle this exit (cause ${at}`
+          : `trap to M-mode with the builtin firmware (mcause ${at}`,
       };
       return { stop: r, info: this.stopped };
     }

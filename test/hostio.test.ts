@@ -3,7 +3,7 @@
 // device's answers. guests/bench/hostio.S drives it.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MODES, Vm, runScripted, type HostDevice } from '../src/vm.js';
+import { UNMODIFIED_MODES, Vm, runScripted, type HostDevice } from '../src/vm.js';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { HvlabError } from '../src/errors.js';
 
@@ -27,7 +27,7 @@ function recorder(): HostDevice & { writes: [number, number, bigint][]; reads: n
   return dev;
 }
 
-describe.each(MODES.filter((m) => m !== 'native'))('heavy exits in %s', (mode) => {
+describe.each(UNMODIFIED_MODES.filter((m) => m !== 'native'))('heavy exits in %s', (mode) => {
   it('the host device answers every load and sees every store', async () => {
     const vm = await Vm.create({ mode }, await loadCoreModule());
     const dev = recorder();
@@ -50,6 +50,11 @@ describe.each(MODES.filter((m) => m !== 'native'))('heavy exits in %s', (mode) =
 });
 
 describe('host devices', () => {
+  it('are not offered to a pv guest, whose devices are assigned or paravirtual', async () => {
+    const vm = await Vm.create({ mode: 'pv' }, await loadCoreModule());
+    expect(() => vm.attachDevice(BASE, 0x1000n, recorder())).toThrow(/pv guest has no emulated devices/);
+  });
+
   it('need a VM: the bare machine has no exits to take', async () => {
     const vm = await Vm.create({ mode: 'native', firmware: 'builtin' }, await loadCoreModule());
     expect(() => vm.attachDevice(BASE, 0x1000n, recorder())).toThrow(HvlabError);

@@ -101,6 +101,8 @@ const EXIT_REASONS: [string, string, string][] = [
   ['VIRTUAL_INSTRUCTION', 'virtual instruction', 'A virtual-instruction exception: the guest in VS-mode ran something the H extension traps (VTVM, VTW, VTSR, hypervisor CSRs).'],
   ['ILLEGAL', 'illegal instruction', 'An illegal instruction of the guest, reflected into it.'],
   ['HOST', 'to host', 'An exit handled outside the core, by a device model in TypeScript (the heaviest kind).'],
+  ['PV_BOUNCE', 'pv bounce', 'A trap of a pv guest\'s user mode (system call, fault) that the hypervisor bounced to the handler the guest registered.'],
+  ['PV_KERNEL_TRAP', 'pv kernel trap', 'A fault of a pv guest\'s kernel, bounced to its kernel handler.'],
 ];
 
 const CSRS = ['SSTATUS', 'SIE', 'STVEC', 'SCOUNTEREN', 'SENVCFG', 'SSCRATCH', 'SEPC', 'SCAUSE', 'STVAL', 'SIP', 'SATP'];
@@ -130,6 +132,38 @@ function shadowRows(): CounterRow[] {
     ['UNPROTECTED', 'unprotected', 'Guest page-table pages released from write protection after a flood of writes.'],
   ];
   return rows.map(([k, label, explain]) => ({ key: `SHADOW_${k}`, label, group: 'Shadow paging', rate: true, explain }));
+}
+
+function pvRows(): CounterRow[] {
+  const calls: [string, string, string][] = [
+    ['INFO', 'info', 'Calls asking which hvlab mode the guest runs in.'],
+    ['VERSION', 'version', 'Calls asking the PV ABI version.'],
+    ['MMU_UPDATE', 'mmu_update', 'Batches of page-table updates, each entry validated before it is written.'],
+    ['PIN', 'pin', 'Page-table pages pinned: validated once, then kept read-only to the guest.'],
+    ['UNPIN', 'unpin', 'Page-table pages unpinned (ordinary pages again once nothing uses them as tables).'],
+    ['SET_ROOT', 'set_root', 'Address-space switches: the guest kernel\'s and its user\'s roots.'],
+    ['TLB_FLUSH', 'tlb_flush', 'TLB flushes the guest asked for (one address, an ASID, or all).'],
+    ['SET_CALLBACKS', 'set_callbacks', 'Registrations of the guest\'s trap handlers.'],
+    ['IRET', 'iret', 'Returns from the guest kernel to its user mode (or to itself after a trap).'],
+    ['SHARED_INFO', 'shared_info', 'Registrations of the shared info page (interrupt mask, pending bits, trap information).'],
+    ['SET_TIMER', 'set_timer', 'Timer deadlines set through the PV extension (pv, and PV-on-HVM).'],
+    ['YIELD', 'yield', 'Yields to the hypervisor (also how a guest has an unmasked interrupt delivered).'],
+    ['BLOCK', 'block', 'Waits for a virtual interrupt (the pv kernel\'s idle).'],
+    ['CONSOLE_WRITE', 'console_write', 'Console output through the PV extension: a line per exit instead of UART register exits.'],
+  ];
+  const events: [string, string, string][] = [
+    ['PTE_UPDATES', 'PTE updates', 'Page-table entries written through mmu_update; divided by the mmu_update calls, the batch size.'],
+    ['REFUSED', 'refused', 'PV calls refused with an SBI error (a bad frame, a writable mapping of a table, a bad address): each changed nothing.'],
+    ['TABLES_VALIDATED', 'tables validated', 'Pages that became page tables, each entry checked once.'],
+    ['BOUNCES', 'bounced traps', 'Traps and virtual interrupts of the guest\'s user mode bounced to its handler.'],
+    ['KERNEL_TRAPS', 'kernel traps', 'Traps of the guest kernel bounced to its kernel handler.'],
+    ['VIRQS', 'virtual interrupts', 'Virtual interrupts delivered: bounced, or returned by block.'],
+    ['IMPLIED_FLUSHES', 'implied flushes', 'TLB flushes the hypervisor made after a batch changed or removed a valid entry.'],
+  ];
+  return [
+    ...calls.map(([k, label, explain]) => ({ key: `PV_${k}`, label, group: 'PV hypercalls', rate: true, explain })),
+    ...events.map(([k, label, explain]) => ({ key: `PV_${k}`, label, group: 'PV events', rate: true, explain })),
+  ];
 }
 
 /** Modeled cycles from the default cost table (src/cost-model.ts), rounded to whole cycles. */
@@ -191,6 +225,7 @@ export const COUNTER_ROWS: CounterRow[] = [
   { key: 'GUEST_PAGE_FAULTS', label: 'guest-page faults', group: 'Page walks', rate: true, doc: 'tlb-and-page-walks',
     explain: 'Walks whose G-stage found no mapping (most are the guest\'s MMIO, which the hypervisor emulates).' },
   ...shadowRows(),
+  ...pvRows(),
   ...mmioRows(),
   { key: 'SBI_BASE', label: 'base', group: 'SBI calls', explain: 'SBI base extension calls (version and extension probes).' },
   { key: 'SBI_TIME', label: 'time', group: 'SBI calls', rate: true, explain: 'SBI set_timer calls: the kernel arming its next timer interrupt.' },

@@ -16,7 +16,7 @@ export const MODES: ModeDef[] = [
   { id: 'trap-emulate', label: 'trap-emulate', available: true, platform: /Hypervisor detected: hvlab \(trap-emulate\)/, explain: 'guest kernel deprivileged to U-mode; privileged instructions trap and are emulated' },
   { id: 'hvm-shadow', label: 'hvm-shadow', available: true, platform: /Hypervisor detected: hvlab \(hvm-shadow\)/, explain: 'H extension (guest kernel in VS-mode); the hypervisor keeps shadow page tables, so satp writes, sfences and page-table edits exit' },
   { id: 'hvm-nested', label: 'hvm-nested', available: true, platform: /Hypervisor detected: hvlab \(hvm-nested\)/, explain: 'H extension with two-stage (nested) translation in hardware: page tables never exit, TLB misses walk both stages' },
-  { id: 'pv', label: 'pv', available: false, platform: /Hypervisor detected: hvlab \(pv\)/, explain: 'paravirtualized kernel making hypercalls' },
+  { id: 'pv', label: 'pv', available: true, platform: /Hypervisor detected: hvlab \(pv\)/, explain: 'paravirtualized kernel in U-mode making hypercalls (Xen PV): its page tables hold machine frames, every update validated in batches; user traps bounced to its handler' },
 ];
 
 export const DEFAULT_MODE = 'native';

@@ -10,7 +10,8 @@
 //                  are reflected into the guest kernel, ECALLs from the kernel are hypercalls.
 
 import { Counter } from '../counter-ids';
-import { count, hart, machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_TRAP_EMULATE, STOP_ERROR } from '../state';
+import { count, hart, machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_PV, MODE_TRAP_EMULATE, STOP_ERROR } from '../state';
+import { pvApplyView, pvIsHypercall, pvSyncInterrupts, pvTrap } from './pv';
 import { hvmExit } from './hvm';
 import { CAUSE_INTERRUPT, EXC_ECALL_U, EXC_ILLEGAL_INST, EXC_INST_ACCESS, EXC_INST_PAGE_FAULT,
   EXC_LOAD_ACCESS, EXC_LOAD_PAGE_FAULT, EXC_STORE_ACCESS, EXC_STORE_PAGE_FAULT, IRQ_S_EXT,
@@ -73,7 +74,34 @@ export function hvTrap(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64): 
     hvmExit(cause, tval, epc, gpa4, tinst);
     return;
   }
+  if (machine.mode == MODE_PV) {
+    pvExit(cause, tval, epc);
+    pvApplyView();
+    pvSyncInterrupts();
+    return;
+  }
   unhandled(cause, epc, tval);
+}
+
+/**
+ * pv: the guest kernel's ECALLs are hypercalls; every other trap (a user system call, a
+ * fault, an interrupt) is bounced to the handler the guest registered (hv/pv.ts).
+ */
+function pvExit(cause: u64, tval: u64, epc: u64): void {
+  hart.pc = epc;
+  if ((cause & CAUSE_INTERRUPT) != 0) {
+    // pvSyncInterrupts() delivers it as the guest can take it.
+    count((cause & 63) == IRQ_S_TIMER ? Counter.EXIT_TIMER : Counter.EXIT_EXTERNAL);
+    return;
+  }
+  if (<u32>cause == EXC_ECALL_U && pvIsHypercall()) {
+    count(Counter.EXIT_SBI);
+    hart.pc = epc + 4; // iret replaces it
+    sbiCall();
+    retireEmulated();
+    return;
+  }
+  pvTrap(cause, tval, epc);
 }
 
 function teExit(cause: u64, tval: u64, epc: u64): void {

@@ -1,7 +1,8 @@
 // The hypervisor's entry points for the machine: create a VM in machine RAM and boot the
 // guest in it, in the mode chosen when the VM was created (machine.mode).
 
-import { hart, machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_TRAP_EMULATE, REGS } from '../state';
+import { hart, machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_PV, MODE_TRAP_EMULATE, REGS } from '../state';
+import { pvReset } from './pv';
 import { hvmReset } from './hvm';
 import { PRV_U } from '../riscv/bits';
 import { hvAreaBytes, vmCreate, gpaHost } from './vm';
@@ -41,4 +42,6 @@ export function vmReset(entry: u64, dtbGpa: u64): void {
     teSyncInterrupts();
     hart.priv = PRV_U;
   }
+  // pv: the guest kernel starts in U-mode on the hypervisor's boot address space (hv/pvmmu.ts).
+  if (machine.mode == MODE_PV) pvReset();
 }

@@ -5,8 +5,10 @@
 // Every argument is validated; a call refused with an error changes nothing.
 
 import { Counter } from '../counter-ids';
-import { count, hart, machine, rget, rset, HALT_FAIL, HALT_PASS, HALT_RESET, MODE_NATIVE } from '../state';
+import { count, hart, machine, rget, rset, HALT_FAIL, HALT_PASS, HALT_RESET, MODE_NATIVE, MODE_PV } from '../state';
+import { pvRangeWritable } from './pvmmu';
 import { vcpuRaiseSoft, vcpuTimerSet } from './vcpu';
+import { pvCall, pvHas, PV_FID_CONSOLE_WRITE, PV_FID_SET_TIMER } from './pv';
 import { gpaHost, GUEST_RAM_BASE, vm } from './vm';
 import { guestStoreByte } from './shadow';
 import { MIP_SSIP, MIP_STIP } from '../riscv/bits';
@@ -87,6 +89,28 @@ function callerByte(pa: u64): usize {
   return machine.mode == MODE_NATIVE ? physRange(pa, 1) : gpaHost(pa, 1);
 }
 
+/** set_timer: the next timer event; clears the pending supervisor timer interrupt. */
+function setTimer(t: u64): void {
+  machine.sbiTimecmp = t;
+  hart.mipSw &= ~MIP_STIP;
+  // In a VM under hardware assist, a new timer also withdraws the injected VSTIP.
+  if (machine.mode != MODE_NATIVE) vcpuTimerSet();
+  if (mtime() >= t) hart.mipSw |= MIP_STIP;
+  hart.chunkBreak = 1;
+}
+
+/** Write what fits of `len` bytes of the caller's RAM at `pa` (checked) to the console. */
+function consoleWrite(pa: u64, len: u64): u64 {
+  // The caller retries with the rest, as the SBI spec allows for DBCN.
+  const room = <u64>txFree();
+  const todo = len < room ? len : room;
+  let n: u64 = 0;
+  for (; n < todo; n++) txPut(load<u8>(callerByte(pa + n)));
+  count(Counter.UART_TX_BYTES, n);
+  if (txFree() < 2048) hart.chunkBreak = 1;
+  return n;
+}
+
 /** Serve the ECALL an S-mode kernel made to the builtin firmware. */
 export function sbiCall(): void {
   const eid = rget(17);
@@ -109,13 +133,7 @@ export function sbiCall(): void {
   if (eid == EID_TIME) {
     count(Counter.SBI_TIME);
     if (fid != 0) { ret(SBI_ERR_NOT_SUPPORTED, 0); return; }
-    // set_timer: the next timer event; clears the pending supervisor timer interrupt.
-    machine.sbiTimecmp = a0;
-    hart.mipSw &= ~MIP_STIP;
-    // In a VM under hardware assist, a new timer also withdraws the injected VSTIP.
-    if (machine.mode != MODE_NATIVE) vcpuTimerSet();
-    if (mtime() >= a0) hart.mipSw |= MIP_STIP;
-    hart.chunkBreak = 1;
+    setTimer(a0);
     ret(SBI_SUCCESS, 0);
     return;
   }
@@ -191,18 +209,15 @@ export function sbiCall(): void {
       // guest-physical and every byte goes through the VM's gPA->hPA map.
       const len = a0;
       if (a2 != 0 || !callerRange(a1, len)) { ret(SBI_ERR_INVALID_PARAM, 0); return; }
+      // pv: the hypervisor must not write a validated page table for the guest (hv/pvmmu.ts).
+      if (fid == 1 && machine.mode == MODE_PV && !pvRangeWritable(a1, len)) { ret(SBI_ERR_INVALID_PARAM, 0); return; }
       let n: u64 = 0;
       if (fid == 0) {
-        // Write what fits; the caller retries with the rest, as the spec allows.
-        const room = <u64>txFree();
-        const todo = len < room ? len : room;
-        for (; n < todo; n++) txPut(load<u8>(callerByte(a1 + n)));
-        count(Counter.UART_TX_BYTES, n);
-        if (txFree() < 2048) hart.chunkBreak = 1;
+        n = consoleWrite(a1, len);
       } else {
         while (n < len && rxAvailable() != 0) {
           const b = <u8>rxGet();
-          if (machine.mode == MODE_NATIVE) store<u8>(callerByte(a1 + n), b);
+          if (machine.mode == MODE_NATIVE || machine.mode == MODE_PV) store<u8>(callerByte(a1 + n), b);
           else guestStoreByte(a1 + n, b); // a guest page table written this way updates its shadows
           n++;
         }
@@ -223,9 +238,22 @@ export function sbiCall(): void {
     return;
   }
   if (eid == EID_HVLAB && machine.mode != MODE_NATIVE) {
+    // The hvlab PV extension (docs/pv-abi.md; hv/pv.ts). Its timer and console functions
+    // are the TIME and DBCN services under other IDs, so they are served here.
     count(Counter.SBI_HVLAB);
-    // info (FID 0): a0 = 0, a1 = the execution mode, so a guest can say where it runs.
-    if (fid == 0) ret(SBI_SUCCESS, machine.mode); else ret(SBI_ERR_NOT_SUPPORTED, 0);
+    if (!pvHas(fid)) { ret(SBI_ERR_NOT_SUPPORTED, 0); return; }
+    if (fid == PV_FID_SET_TIMER) {
+      count(Counter.PV_SET_TIMER);
+      setTimer(a0);
+      ret(SBI_SUCCESS, 0);
+    } else if (fid == PV_FID_CONSOLE_WRITE) {
+      // console_write(gpa, len): the buffer must be the caller's RAM.
+      count(Counter.PV_CONSOLE_WRITE);
+      if (!callerRange(a0, a1)) { count(Counter.PV_REFUSED); ret(SBI_ERR_INVALID_ADDRESS, 0); return; }
+      ret(SBI_SUCCESS, consoleWrite(a0, a1));
+    } else {
+      pvCall(fid);
+    }
     return;
   }
   count(Counter.SBI_OTHER);

@@ -5,7 +5,8 @@
 // reflected into the guest kernel as the hardware would deliver them to S-mode.
 
 import { Counter } from '../counter-ids';
-import { count, hart, machine, MODE_TRAP_EMULATE, rget, rset } from '../state';
+import { count, hart, machine, MODE_PV, MODE_TRAP_EMULATE, rget, rset } from '../state';
+import { pvRaiseSoft } from './pv';
 import { CAUSE_INTERRUPT, EXC_ILLEGAL_INST, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from '../riscv/cause';
 import { MIP_SEIP, MIP_SSIP, MIP_STIP, MIP_VSSIP, MIP_VSTIP, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
   MSTATUS_SUM, MSTATUS_XLEN64, PRV_S, PRV_U, SATP_ASID_SHIFT, SATP_MODE_SHIFT } from '../riscv/bits';
@@ -241,11 +242,12 @@ export function vMxr(): bool { return (vcpu.sstatus & MSTATUS_MXR) != 0; }
 /** Set the guest's software-interrupt pending bit (SBI IPI to itself). */
 export function vcpuRaiseSoft(): void {
   if (machine.mode == MODE_TRAP_EMULATE) vcpu.sipSoft |= MIP_SSIP;
+  else if (machine.mode == MODE_PV) pvRaiseSoft();
   else hart.hvip |= MIP_VSSIP;
 }
 
 
 /** SBI set_timer from the guest: under hardware assist it also withdraws the injected VSTIP. */
 export function vcpuTimerSet(): void {
-  if (machine.mode != MODE_TRAP_EMULATE) hart.hvip &= ~MIP_VSTIP;
+  if (machine.mode != MODE_TRAP_EMULATE && machine.mode != MODE_PV) hart.hvip &= ~MIP_VSTIP;
 }

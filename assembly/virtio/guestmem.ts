@@ -4,9 +4,10 @@
 // range is only ever reached one page at a time. Nothing here can fault: a range that is not
 // entirely guest RAM gives 0 (or false), and the caller treats it as the guest's error.
 
-import { machine, MODE_NATIVE } from '../state';
+import { machine, MODE_NATIVE, MODE_PV } from '../state';
 import { ramHost } from '../mmu/access';
 import { gpaHost, vm, GUEST_RAM_BASE } from '../hv/vm';
+import { pvRangeWritable } from '../hv/pvmmu';
 
 const PAGE: u64 = 4096;
 
@@ -24,6 +25,8 @@ const PAGE: u64 = 4096;
 export function guestMem(addr: u64, len: u64): usize {
   if (len == 0 || len > guestBytes()) return 0;
   if (machine.mode == MODE_NATIVE) return ramHost(addr, len);
+  // pv: a page-table page is not DMA memory (its writes would bypass validation, hv/pvmmu.ts).
+  if (machine.mode == MODE_PV && !pvRangeWritable(addr, len)) return 0;
   return gpaHost(addr, len);
 }
 
@@ -37,6 +40,7 @@ export function guestRangeOk(addr: u64, len: u64): bool {
   while (left > 0) {
     const n = min(left, PAGE - (a & (PAGE - 1)));
     if (gpaHost(a, n) == 0) return false;
+    if (machine.mode == MODE_PV && !pvRangeWritable(a, n)) return false;
     a += n;
     left -= n;
   }

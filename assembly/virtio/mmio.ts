@@ -22,7 +22,7 @@ import { availPending, QueueError, vqClear, vqNeedsInterrupt, vqValid, Vq, QUEUE
 import { rngReset, rngServe, VIRTIO_ID_RNG } from './rng';
 import { blkConfigRead, blkServe, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_ID_BLOCK } from './blk';
 import { CONSOLE_RX_QUEUE, CONSOLE_TX_QUEUE, vconsoleConfigRead, vconsoleReset, vconsoleRx,
-  vconsoleSetSize, vconsoleTx, vconsoleTxWaiting, VIRTIO_CONSOLE_F_SIZE, VIRTIO_ID_CONSOLE } from './vconsole';
+  vconsoleDefaultSize, vconsoleSetSize, vconsoleTx, vconsoleTxWaiting, VIRTIO_CONSOLE_F_SIZE, VIRTIO_ID_CONSOLE } from './vconsole';
 import { consoleClaimRx, rxPending } from '../devices/console';
 import { emptySlotRead } from '../devices/virtio_stub';
 import { requestVirtioHostExit } from '../hv/hostio';
@@ -172,6 +172,7 @@ export function virtioSetDevice(n: u32, deviceId: u32, backend: u32): void {
   s.backend = s.deviceId != 0 && backend <= BACKEND_OFFLOAD ? backend : BACKEND_CORE;
   resetSlot(n);
   if (deviceId == VIRTIO_ID_RNG) rngReset();
+  if (s.deviceId == VIRTIO_ID_CONSOLE) vconsoleDefaultSize();
   let console = false;
   let coreConsole = false;
   for (let i: u32 = 0; i < VIRTIO_SLOT_COUNT; i++) {

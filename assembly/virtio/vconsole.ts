@@ -19,9 +19,11 @@ export const VIRTIO_CONSOLE_F_SIZE: u64 = <u64>1 << 0;
 export const CONSOLE_RX_QUEUE: u32 = 0;
 export const CONSOLE_TX_QUEUE: u32 = 1;
 
+// Static memory starts zeroed (these initializers are never run): vconsoleDefaultSize sets
+// the size a terminal has until the host says otherwise.
 @unmanaged class ConsoleState {
-  cols: u32 = 80;
-  rows: u32 = 24;
+  cols: u32 = 0;
+  rows: u32 = 0;
   /** Bytes of the transmitq's head chain already copied out when the TX ring filled. */
   txDone: u64 = 0;
   /** The head chain is partly copied: serve the transmitq again once the host has drained. */
@@ -34,6 +36,9 @@ const BUF = memory.data(<i32>BUF_BYTES, 16);
 const TX_MARGIN: u32 = 256;
 
 export function vconsoleReset(): void { con.txDone = 0; con.txWaiting = 0; }
+
+/** 80 x 24, unless the host has given a size (Vm.resizeConsole). */
+export function vconsoleDefaultSize(): void { if (con.cols == 0) { con.cols = 80; con.rows = 24; } }
 
 export function vconsoleSetSize(cols: u32, rows: u32): void { con.cols = cols & 0xFFFF; con.rows = rows & 0xFFFF; }
 

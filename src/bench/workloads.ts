@@ -78,12 +78,23 @@ function diff(a: Record<string, bigint>, b: Record<string, bigint>): Record<stri
 /** One VM per mode, reset between measurements: creating a VM faults in all of its memory. */
 const vms = new Map<string, Vm>();
 
+/** How to measure: the cost table, the nested PWC, the I/O path, its disk, a kernel command line. */
+export interface MeasureOptions {
+  costs?: Partial<CostTable>;
+  nestedPwc?: boolean;
+  io?: IoPath;
+  disk?: Uint8Array;
+  /** e.g. `nopv`: hvos keeps its native operations under hardware assist (docs/io.md). */
+  bootargs?: string;
+}
+
 export async function measure(image: Uint8Array, source: CoreSource, mode: Mode, workload: string, command: string,
-  costs: Partial<CostTable> = {}, nestedPwc = false, io: IoPath = 'emulated', disk?: Uint8Array): Promise<Measurement> {
-  const key = `${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}`;
+  opts: MeasureOptions = {}): Promise<Measurement> {
+  const { costs = {}, nestedPwc = false, io = 'emulated', disk, bootargs } = opts;
+  const key = `${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}/${bootargs ?? ''}`;
   let vm = vms.get(key);
   if (!vm) {
-    vm = await Vm.create({ mode, firmware: 'builtin', clock: 'instret', nestedPwc, ...ioPathConfig(io, disk) }, source);
+    vm = await Vm.create({ mode, firmware: 'builtin', clock: 'instret', nestedPwc, bootargs, ...ioPathConfig(io, disk) }, source);
     vm.load(image, 'hvos.elf');
     vms.set(key, vm);
   } else {

@@ -24,7 +24,8 @@ its console.
 
 options:
   --mode MODE                   native (default): the bare machine; trap-emulate, hvm-shadow,
-                                hvm-nested: a VM under hvlab's hypervisor (docs/hypervisor.md)
+                                hvm-nested, pv: a VM under hvlab's hypervisor
+                                (docs/hypervisor.md; pv runs a PV kernel: docs/pv-abi.md)
   --nested-pwc                  cache the G-stage translations of guest page-table pages in
                                 two-stage walks (hvm-nested; a nested page-walk cache)
   --firmware none|builtin|auto  none: start at the ELF entry in M-mode (bare metal);

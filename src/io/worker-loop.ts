@@ -5,8 +5,10 @@
  * request costs the vCPU no exit at all, and a completion is an Atomics.or on InterruptStatus
  * that the core samples at its next chunk boundary, without stopping.
  *
- * Polling: after a pass that found nothing it spins SPIN_PASSES more passes (a driver often
- * adds the next request right away), then sleeps on the core's doorbell word with Atomics.wait
+ * Polling: after a pass that found work it keeps polling for SPIN_MS of wall time (a driver
+ * usually adds the next request right away; a device asleep would answer up to a sleep late,
+ * and a driver that waits for each completion pays that per request), then sleeps on the
+ * core's doorbell word with Atomics.wait
  * and a 1 ms timeout. The core bumps and notifies the doorbell on any QueueNotify of an
  * offload slot (a driver that ignores the suppression, or one before its queues are set up),
  * and the main side notifies it to wake the worker for a reset or to stop.
@@ -18,7 +20,8 @@ import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_IN_PASS, CTRL_PASSES, CTRL_RESET_A
   type OffloadInit } from './offload-shared.js';
 import { QueueError } from './queue.js';
 
-const SPIN_PASSES = 200;
+/** How long the worker keeps polling after its last work before it sleeps. */
+const SPIN_MS = 5;
 const SLEEP_MS = 1;
 
 /** Console output into the shared ring; when it is full, wait for the Vm to drain it. */
@@ -63,7 +66,7 @@ export function runOffloadWorker(init: OffloadInit): void {
   const engine = new Engine(init.memory, init.layout, 'offload', out);
   const bell = init.layout.doorbell >>> 2;
   engine.reset();
-  let idle = 0;
+  let lastWork = performance.now();
   while (Atomics.load(control, CTRL_STOP) === 0) {
     const req = Atomics.load(control, CTRL_RESET_REQ);
     if (req !== Atomics.load(control, CTRL_RESET_ACK)) {
@@ -78,10 +81,10 @@ export function runOffloadWorker(init: OffloadInit): void {
     const r = offloadPass(engine);
     Atomics.store(control, CTRL_IN_PASS, 0);
     if (r.chains > 0 || r.errors > 0) {
-      idle = 0;
+      lastWork = performance.now();
       Atomics.add(control, CTRL_PASSES, 1);
       Atomics.notify(control, CTRL_PASSES);
-    } else if (++idle > SPIN_PASSES) {
+    } else if (performance.now() - lastWork > SPIN_MS) {
       Atomics.wait(engine.mem.i32, bell, seen, SLEEP_MS);
     }
   }

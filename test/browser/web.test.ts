@@ -5,7 +5,8 @@
  * counted, plotted and traced under trap-emulate, Pause and Reset answer a guest that loops
  * forever, a bad upload is explained, the side-by-side page races two modes (screenshot in
  * dist/browser/), a narrow screen works, the static-host fallback isolates the page, and no
- * console errors occur. Copy and paste go through the system clipboard. Also measures time-to-prompt and worker-vs-Node MIPS
+ * console errors occur; with io=offload the page runs the offload backend (a Web Worker over
+ * shared memory) for hvos's virtio console and disk. Copy and paste go through the system clipboard. Also measures time-to-prompt and worker-vs-Node MIPS
  * (docs/performance.md "Web console").
  */
 import { describe, test, expect, beforeAll, afterAll } from 'vitest';
@@ -89,7 +90,7 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
 
   test('boots to its prompt in each available mode, with that mode\'s platform line', async () => {
     const available = MODES.filter((m) => m.available);
-    expect(available.map((m) => m.id)).toEqual(['native', 'trap-emulate', 'hvm-shadow', 'hvm-nested']);
+    expect(available.map((m) => m.id)).toEqual(['native', 'trap-emulate', 'hvm-shadow', 'hvm-nested', 'pv']);
     // Two at a time: the machine has two cores, and each page compiles the core and boots.
     for (let k = 0; k < available.length; k += 2) {
       await Promise.all(available.slice(k, k + 2).map(async (mode) => {
@@ -101,6 +102,39 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
       }));
     }
   }, 60_000);
+
+  // The I/O paths in the page (docs/io.md): hvos finds a virtio console and a disk, and under
+  // offload (the device model on a Web Worker started by the VM's worker, polling the rings in
+  // shared memory) a workload's console and disk traffic costs the vCPU no virtio exit.
+  test('io=offload&disk=memory: virtio console and disk served by the offload worker with no virtio exits', async () => {
+    const page = await open('?mode=hvm-nested&io=offload&disk=memory');
+    const text = await waitForScreen(page, PROMPT, 0, 20_000);
+    expect(text).toMatch(/virtio-console: the console moves here/);
+    expect(text).toMatch(/virtio-blk: 8192 sectors \(4096 KiB\)/);
+    expect(await page.locator('#io').inputValue()).toBe('offload');
+    const counters = () => page.evaluate(async () => {
+      const h = (window as unknown as { hvlab: { panels: { requestStats(): void; stats?: { counters: Record<string, bigint> } }[] } }).hvlab;
+      h.panels[0].requestStats();
+      await new Promise((r) => setTimeout(r, 300));
+      return h.panels[0].stats?.counters ?? {};
+    });
+    // Setting the queues up may notify (before the device has said not to); the workloads not.
+    const before = await counters();
+    await page.keyboard.type('disk 256\n');
+    await waitForScreen(page, /disk kib=256 requests=64 fnv1a=[0-9a-f]{8} driver=virtio-blk/, 0, 30_000);
+    await page.keyboard.type('io 4\n');
+    await waitForScreen(page, /io kib=4 bytes=4096 writes=4/, 0, 30_000);
+    const after = await counters();
+    const delta = (k: string) => (after[k] ?? 0n) - (before[k] ?? 0n);
+    expect(delta('VIRTIO_OFFLOAD_REQUESTS')).toBeGreaterThan(64n);
+    expect(delta('VIRTIO_NOTIFIES')).toBe(0n);
+    // The disk costs no exit at all; the console's exits are its input interrupts (reading
+    // and acknowledging InterruptStatus for the 14 typed bytes), none for output.
+    expect(delta('VIRTIO_EXITS_BLOCK')).toBe(0n);
+    expect(delta('VIRTIO_EXITS_CONSOLE')).toBeLessThanOrEqual(2n * 14n);
+    expect(delta('EXIT_HOST')).toBe(0n);
+    await page.close();
+  }, 90_000);
 
   test('the terminal has the focus: typing a command shows its output', async () => {
     const page = await open();

@@ -71,6 +71,7 @@ struct platform_info {
     int found_uart, found_plic, found_memory;
     u64 virtio_base[MAX_VIRTIO_SLOTS]; u32 virtio_irq[MAX_VIRTIO_SLOTS];
     u64 emudisk_base; int found_emudisk;
+    char bootargs[128];            // /chosen/bootargs (copied: the tree's memory is reused)
 };
 extern struct platform_info plat;
 int fdt_parse(u64 dtb_pa, u64 hartid);

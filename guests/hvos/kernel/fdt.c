@@ -113,6 +113,11 @@ static void prop(struct node *n, struct node *parent, const char *name, const u8
         n->addr_cells = be32(val);
     else if (strcmp(name, "#size-cells") == 0 && len >= 4)
         n->size_cells = be32(val);
+    else if (strcmp(name, "bootargs") == 0 && strcmp(n->name, "chosen") == 0 && len > 0) {
+        u32 k = len < sizeof plat.bootargs ? len : sizeof plat.bootargs - 1;
+        memcpy(plat.bootargs, val, k);
+        plat.bootargs[k] = 0;
+    }
     else if (strcmp(name, "reg") == 0 && parent) {
         u32 ac = parent->addr_cells, sc = parent->size_cells;
         if (len >= 4 * (ac + sc) && ac <= 2 && sc <= 2) {

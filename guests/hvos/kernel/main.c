@@ -38,6 +38,7 @@ void kmain(u64 hartid, u64 dtb)
 {
     pvops_init();
     find_platform(hartid, dtb);
+    pvops_cmdline(plat.bootargs);
 
     kprintf("\nhvos v0.1: the hvlab teaching kernel (RV64, Sv39), hart %lu\n", hartid);
     platform_detect();

@@ -2,10 +2,11 @@
 // kernel performs, after Linux's pv_ops. The rest of the kernel never writes a
 // CSR, a PTE, or executes sfence.vma/sret/wfi itself: it calls pv.<op>().
 //
-// Today the only implementation is pvops_native.c (real instructions, for
-// S-mode on bare metal or under hardware-assisted virtualization). A PV
-// implementation (hypercalls into hvlab's PV extension) installs a different
-// table in pvops_init() without touching any other file.
+// pvops_native.c has the real instructions (S-mode on bare metal, under
+// trap-and-emulate, under hardware assist); pvops_pv.c the hypercalls of
+// hvlab's PV extension (the `pv` mode, docs/pv-abi.md), and the PV pieces
+// that still help under hardware assist (console and timer: PV-on-HVM).
+// pvops_init() picks one at boot.
 #ifndef HVOS_PVOPS_H
 #define HVOS_PVOPS_H
 #include "riscv.h"
@@ -22,6 +23,14 @@ struct pv_ops {
     void (*flush_tlb_page)(u64 va, u64 asid);   // sfence.vma va, asid
     void (*flush_tlb_asid)(u64 asid);           // sfence.vma zero, asid
     void (*flush_tlb_all)(void);                // sfence.vma
+    // Every read of a live page table: the PTE as the kernel built it (its
+    // frame a physical address). Under pv the tables hold machine frames.
+    pte_t (*read_pte)(pte_t *ptep);
+    // `page` (zeroed) is about to become a page-table page; the tables of
+    // the address space `root` are about to be freed (it is not running).
+    void (*alloc_table)(pagetable_t page);
+    void (*release_tables)(pagetable_t root);
+    unsigned mmu_flags;                         // PVMMU_* below
 
     // --- trap state ---
     u64  (*read_sstatus)(void);
@@ -46,8 +55,13 @@ struct pv_ops {
     void (*console_putc)(int c);
 };
 
+// Map RAM with 4 KiB pages only: under pv every page-table page must be
+// read-only in the kernel's map of RAM, page by page (as Xen PV requires).
+#define PVMMU_4K_ONLY 1
+
 extern struct pv_ops pv;
 
 void pvops_init(void);   // choose the implementation for this platform
+void pvops_cmdline(const char *args);   // apply the command line (`nopv`)
 
 #endif

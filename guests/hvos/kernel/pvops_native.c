@@ -35,6 +35,15 @@ static void native_flush_tlb_all(void)
     asm volatile("sfence.vma" ::: "memory");
 }
 
+static pte_t native_read_pte(pte_t *ptep)
+{
+    return *(volatile pte_t *)ptep;
+}
+
+// Page-table pages are ordinary memory to the hardware: nothing to do.
+static void native_alloc_table(pagetable_t page) { (void)page; }
+static void native_release_tables(pagetable_t root) { (void)root; }
+
 static u64 native_read_sstatus(void)      { return csr_read(sstatus); }
 static void native_sstatus_set(u64 bits)  { csr_set(sstatus, bits); }
 static void native_sstatus_clear(u64 bits){ csr_clear(sstatus, bits); }
@@ -94,6 +103,10 @@ const struct pv_ops pv_native_ops = {
     .flush_tlb_page = native_flush_tlb_page,
     .flush_tlb_asid = native_flush_tlb_asid,
     .flush_tlb_all = native_flush_tlb_all,
+    .read_pte = native_read_pte,
+    .alloc_table = native_alloc_table,
+    .release_tables = native_release_tables,
+    .mmu_flags = 0,
     .read_sstatus = native_read_sstatus,
     .sstatus_set = native_sstatus_set,
     .sstatus_clear = native_sstatus_clear,

@@ -25,7 +25,24 @@
 #define SBI_SRST_TYPE_SHUTDOWN    0
 #define SBI_SRST_REASON_NONE      0
 
+// The hvlab PV extension's functions (docs/pv-abi.md)
 #define SBI_HVLAB_INFO            0   // -> value: the hvlab execution mode
+#define SBI_HVLAB_VERSION         1
+#define SBI_HVLAB_MMU_UPDATE      2   // (list, count) -> value: updates applied
+#define SBI_HVLAB_PIN             3   // (table, level)
+#define SBI_HVLAB_UNPIN           4   // (table)
+#define SBI_HVLAB_SET_ROOT        5   // (kernel root, user root, asid)
+#define SBI_HVLAB_TLB_FLUSH       6   // (kind, arg)
+#define SBI_HVLAB_SET_CALLBACKS   7   // (user trap handler, kernel trap handler)
+#define SBI_HVLAB_IRET            8   // (frame, to_kernel)
+#define SBI_HVLAB_SHARED_INFO     9   // (page)
+#define SBI_HVLAB_SET_TIMER       10  // (deadline)
+#define SBI_HVLAB_YIELD           11
+#define SBI_HVLAB_BLOCK           12  // -> value: pending virtual interrupts
+#define SBI_HVLAB_CONSOLE_WRITE   13  // (buffer, length) -> value: bytes written
+#define PV_FLUSH_PAGE 0
+#define PV_FLUSH_ASID 1
+#define PV_FLUSH_ALL  2
 
 // hvlab execution modes reported by SBI_HVLAB_INFO
 #define HVLAB_MODE_NATIVE       0

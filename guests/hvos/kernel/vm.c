@@ -6,7 +6,8 @@
 // ASID) and a trap needs no satp switch. User pages carry PTE_U, which makes
 // them inaccessible to the kernel unless sstatus.SUM is set (uaccess.c).
 //
-// Every PTE store goes through pv.set_pte and every TLB flush through pv.flush_*.
+// Every PTE store goes through pv.set_pte, every PTE read through pv.read_pte
+// and every TLB flush through pv.flush_*.
 #include "defs.h"
 #include "memlayout.h"
 #include "proc.h"
@@ -34,16 +35,18 @@ static pte_t *walk(pagetable_t root, u64 va, int level, int alloc)
     pagetable_t table = root;
     for (int l = 2; l > level; l--) {
         pte_t *pte = &table[PX(l, va)];
-        if (*pte & PTE_V) {
-            if (*pte & PTE_LEAF_BITS)
+        pte_t e = pv.read_pte(pte);
+        if (e & PTE_V) {
+            if (e & PTE_LEAF_BITS)
                 return NULL;
-            table = (pagetable_t)PTE2PA(*pte);
+            table = (pagetable_t)PTE2PA(e);
         } else {
             if (!alloc)
                 return NULL;
             pagetable_t next = kalloc();
             if (!next)
                 return NULL;
+            pv.alloc_table(next);
             pv.set_pte(pte, PA2PTE(next) | PTE_V);
             table = next;
         }
@@ -65,11 +68,12 @@ static void kmap(u64 va, u64 pa, u64 size, u64 perm)
 {
     u64 end = va + size;
     while (va < end) {
-        int level = ((va | pa) & (MEGAPAGE - 1)) == 0 && end - va >= MEGAPAGE ? 1 : 0;
+        int level = ((va | pa) & (MEGAPAGE - 1)) == 0 && end - va >= MEGAPAGE &&
+                    !(pv.mmu_flags & PVMMU_4K_ONLY) ? 1 : 0;
         pte_t *pte = walk(kernel_root, va, level, 1);
         if (!pte)
             panic("kmap: out of memory at %p", (void *)va);
-        if (*pte & PTE_V)
+        if (pv.read_pte(pte) & PTE_V)
             panic("kmap: remap %p", (void *)va);
         pv.set_pte(pte, PA2PTE(pa) | leaf_bits(perm | PTE_G));
         u64 step = level ? MEGAPAGE : PGSIZE;
@@ -84,6 +88,7 @@ static void kmap(u64 va, u64 pa, u64 size, u64 perm)
 void kvm_init(void)
 {
     kernel_root = kalloc();
+    pv.alloc_table(kernel_root);
     u64 text = KERNEL_BASE, rodata = (u64)__text_end, data = (u64)__data_start;
     u64 ram_end = plat.mem_base + plat.mem_size;
     kmap(text, text, rodata - text, PTE_R | PTE_X);
@@ -145,9 +150,12 @@ pagetable_t uvm_create(void)
     pagetable_t root = kalloc();
     if (!root)
         return NULL;
-    for (int i = USER_ROOT_SLOTS; i < 512; i++)
-        if (kernel_root[i] & PTE_V)
-            pv.set_pte(&root[i], kernel_root[i]);
+    pv.alloc_table(root);
+    for (int i = USER_ROOT_SLOTS; i < 512; i++) {
+        pte_t e = pv.read_pte(&kernel_root[i]);
+        if (e & PTE_V)
+            pv.set_pte(&root[i], e);
+    }
     return root;
 }
 
@@ -159,9 +167,9 @@ int uvm_alloc(struct proc *p, u64 va, u64 npages, u64 perm)
         u64 a = va + i * PGSIZE;
         pte_t *pte = walk(p->pagetable, a, 0, 1);
         void *page = NULL;
-        if (!pte || (*pte & PTE_V) || !(page = kalloc())) {
+        if (!pte || (pv.read_pte(pte) & PTE_V) || !(page = kalloc())) {
             uvm_unmap(p, va, i);
-            return pte && (*pte & PTE_V) ? E_INVAL : E_NOMEM;
+            return pte && (pv.read_pte(pte) & PTE_V) ? E_INVAL : E_NOMEM;
         }
         pv.set_pte(pte, PA2PTE(page) | leaf_bits(perm | PTE_U));
         p->pages++;
@@ -182,9 +190,10 @@ void uvm_unmap(struct proc *p, u64 va, u64 npages)
     for (u64 i = 0; i < npages; i++) {
         u64 a = va + i * PGSIZE;
         pte_t *pte = walk(p->pagetable, a, 0, 0);
-        if (!pte || !(*pte & PTE_V))
+        pte_t e = pte ? pv.read_pte(pte) : 0;
+        if (!(e & PTE_V))
             continue;
-        u64 pa = PTE2PA(*pte);
+        u64 pa = PTE2PA(e);
         pv.set_pte(pte, 0);
         pv.flush_tlb_page(a, p->asid);
         kfree((void *)pa);
@@ -195,7 +204,7 @@ void uvm_unmap(struct proc *p, u64 va, u64 npages)
 static void free_table(pagetable_t table, int level)
 {
     for (int i = 0; i < 512; i++) {
-        pte_t pte = table[i];
+        pte_t pte = pv.read_pte(&table[i]);
         if (!(pte & PTE_V))
             continue;
         if (level > 0 && !(pte & PTE_LEAF_BITS))
@@ -213,9 +222,12 @@ void uvm_destroy(struct proc *p)
     pagetable_t root = p->pagetable;
     if (!root)
         return;
-    for (int i = 0; i < USER_ROOT_SLOTS; i++)
-        if (root[i] & PTE_V)
-            free_table((pagetable_t)PTE2PA(root[i]), 1);
+    pv.release_tables(root);
+    for (int i = 0; i < USER_ROOT_SLOTS; i++) {
+        pte_t e = pv.read_pte(&root[i]);
+        if (e & PTE_V)
+            free_table((pagetable_t)PTE2PA(e), 1);
+    }
     kfree(root);
     p->pagetable = NULL;
     p->pages = 0;
@@ -227,13 +239,13 @@ pte_t *uvm_lookup(pagetable_t pt, u64 va)
     if (va >= USER_TOP)
         return NULL;
     pte_t *pte = walk(pt, va, 0, 0);
-    return pte && (*pte & PTE_V) ? pte : NULL;
+    return pte && (pv.read_pte(pte) & PTE_V) ? pte : NULL;
 }
 
 u64 uvm_user_pa(pagetable_t pt, u64 va)
 {
     pte_t *pte = uvm_lookup(pt, va);
-    return pte ? PTE2PA(*pte) | (va & (PGSIZE - 1)) : 0;
+    return pte ? PTE2PA(pv.read_pte(pte)) | (va & (PGSIZE - 1)) : 0;
 }
 
 // May the kernel access [va, va+len) on the user's behalf? Checked page by
@@ -246,7 +258,8 @@ int uvm_range_ok(pagetable_t pt, u64 va, u64 len, int write)
         return 0;
     for (u64 a = PGROUNDDOWN(va); a < va + len; a += PGSIZE) {
         pte_t *pte = uvm_lookup(pt, a);
-        if (!pte || !(*pte & PTE_U) || !(*pte & (write ? PTE_W : PTE_R)))
+        pte_t e = pte ? pv.read_pte(pte) : 0;
+        if (!(e & PTE_U) || !(e & (write ? PTE_W : PTE_R)))
             return 0;
     }
     return 1;
