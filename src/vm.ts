@@ -672,6 +672,9 @@ export class StepMeter {
   }
 }
 
+/** Seconds an idle guest may wait for an offload worker that makes no progress before a run gives up. */
+export const IO_STALL_LIMIT = 30;
+
 /** Longest real-time nap while a wall-clock guest idles (so input and Ctrl-A X stay prompt). */
 export const MAX_IDLE_NAP_MS = 20;
 
@@ -703,6 +706,7 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
   // Steps the core spent: retired instructions, and traps that retire nothing (a guest whose
   // every fetch faults makes no progress in instructions but must still reach its limit).
   const steps = new StepMeter(vm);
+  let stalls = 0;
   while (true) {
     const left = maxInstructions - steps.used;
     if (left <= 0) return { reason: 'limit', code: 124, message: `instruction limit ${maxInstructions} reached` };
@@ -711,8 +715,14 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
     steps.after(r.stop, slice);
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
-    // The guest may be waiting for an offload worker, not for input: let it catch up.
-    if (vm.ioBusy()) { vm.ioWait(1000); continue; }
+    // The guest may be waiting for an offload worker, not for input: let it catch up (but a
+    // worker that stops serving must not hang the run).
+    if (vm.ioBusy()) {
+      if (vm.ioWait(1000)) { stalls = 0; continue; }
+      if (++stalls < IO_STALL_LIMIT) continue;
+      return { reason: 'error', code: 1, message: `the offload backend left the guest's requests unserved for ${IO_STALL_LIMIT} s` };
+    }
+    stalls = 0;
     const next = lines.shift();
     if (next !== undefined) {
       vm.sendInput(next);

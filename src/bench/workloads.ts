@@ -4,7 +4,7 @@
  * `hvlab bench` and by the tests that assert the trade-offs the literature reports.
  */
 import { Stop } from '../core.js';
-import { ioPathConfig, MODES, Vm, type CoreSource, type IoPath, type Mode } from '../vm.js';
+import { IO_STALL_LIMIT, ioPathConfig, MODES, Vm, type CoreSource, type IoPath, type Mode } from '../vm.js';
 import { modeledCycles, type CostTable, type CycleBreakdown } from '../cost-model.js';
 import { HvlabError } from '../errors.js';
 
@@ -57,12 +57,17 @@ const PROMPT = '$ ';
  */
 function runToPrompt(vm: Vm, max: number, seen: { text: string }): void {
   const limit = Number(vm.instructions) + max;
+  let stalls = 0;
   while (Number(vm.instructions) < limit) {
     const r = vm.run(10_000_000);
     seen.text += vm.readConsole();
     if (r.info) throw new HvlabError('BENCH_STOPPED', `the guest stopped: ${r.info.reason} ${r.info.message ?? ''}`);
     if (r.stop !== Stop.Idle) continue;
-    if (vm.ioBusy()) { vm.ioWait(1000); continue; }
+    if (vm.ioBusy()) {
+      stalls = vm.ioWait(1000) ? 0 : stalls + 1;
+      if (stalls >= IO_STALL_LIMIT) throw new HvlabError('BENCH_STUCK', `the offload backend left the guest's requests unserved for ${IO_STALL_LIMIT} s`);
+      continue;
+    }
     if (seen.text.endsWith(PROMPT)) return;
     if (!vm.idleSkip()) throw new HvlabError('BENCH_STUCK', 'the guest waits for input outside its prompt');
   }
