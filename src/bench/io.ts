@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadCoreModule } from '../node/load-core.js';
-import { benchDisk, IO_WORKLOADS, measure, type Measurement } from './workloads.js';
+import { benchDisk, IO_WORKLOADS, measure, releaseVms, type Measurement } from './workloads.js';
 import { IO_PATHS, MODES, type IoPath, type Mode } from '../vm.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -59,3 +59,4 @@ for (const [workload, command] of Object.entries(IO_WORKLOADS)) {
     if (!m.output.includes('\n')) throw new Error(`${command} over ${io}: no output`);
   }
 }
+await releaseVms();

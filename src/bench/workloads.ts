@@ -83,6 +83,13 @@ function diff(a: Record<string, bigint>, b: Record<string, bigint>): Record<stri
 /** One VM per mode, reset between measurements: creating a VM faults in all of its memory. */
 const vms = new Map<string, Vm>();
 
+/** Close the VMs measure() keeps (an offload backend's worker would keep the process alive). */
+export async function releaseVms(): Promise<void> {
+  const all = [...vms.values()];
+  vms.clear();
+  for (const vm of all) await vm.close();
+}
+
 /** How to measure: the cost table, the nested PWC, the I/O path, its disk, a kernel command line. */
 export interface MeasureOptions {
   costs?: Partial<CostTable>;

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { HvlabError } from '../errors.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { parseCostOverrides, type CostTable } from '../cost-model.js';
-import { ALL_MODES, benchDisk, checkNames, IO_WORKLOADS, measure, WORKLOADS, type Measurement } from '../bench/workloads.js';
+import { ALL_MODES, benchDisk, checkNames, IO_WORKLOADS, measure, releaseVms, WORKLOADS, type Measurement } from '../bench/workloads.js';
 import { IO_PATHS, type IoPath, type Mode } from '../vm.js';
 
 export const BENCH_USAGE = `usage: hvlab bench [--workloads LIST] [--modes LIST] [--io LIST] [--json FILE] [--costs FILE]
@@ -111,14 +111,18 @@ export async function benchCommand(argv: string[]): Promise<number> {
   // Every VM gets the same disk when a workload needs one, so every path reads the same data.
   const disk = workloads.some((w) => w in IO_WORKLOADS) ? benchDisk() : undefined;
   const skipped: string[] = [];
-  for (const w of workloads) {
-    for (const m of modes) {
-      for (const io of ioPaths) {
-        // A pv guest's virtio devices are served in the core only (docs/pv-abi.md "Validation").
-        if (m === 'pv' && (io === 'host' || io === 'offload')) { skipped.push(`${w}/pv/${io}`); continue; }
-        rows.push(await measure(image, source, m, w, allWorkloads[w], { costs, nestedPwc: v['nested-pwc'] ?? false, io, disk, bootargs: v.bootargs }));
+  try {
+    for (const w of workloads) {
+      for (const m of modes) {
+        for (const io of ioPaths) {
+          // A pv guest's virtio devices are served in the core only (docs/pv-abi.md "Validation").
+          if (m === 'pv' && (io === 'host' || io === 'offload')) { skipped.push(`${w}/pv/${io}`); continue; }
+          rows.push(await measure(image, source, m, w, allWorkloads[w], { costs, nestedPwc: v['nested-pwc'] ?? false, io, disk, bootargs: v.bootargs }));
+        }
       }
     }
+  } finally {
+    await releaseVms();
   }
   console.log(formatTable(rows, v.io !== undefined));
   if (skipped.length) console.log(`not run (pv serves virtio in the core only): ${skipped.join(', ')}`);
