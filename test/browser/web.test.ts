@@ -6,7 +6,8 @@
  * forever, a bad upload is explained, the side-by-side page races two modes (screenshot in
  * dist/browser/), a narrow screen works, the static-host fallback isolates the page, and no
  * console errors occur; with io=offload the page runs the offload backend (a Web Worker over
- * shared memory) for hvos's virtio console and disk. Copy and paste go through the system clipboard. Also measures time-to-prompt and worker-vs-Node MIPS
+ * shared memory) for hvos's virtio console and disk, and a disk=keep disk survives a reload
+ * (OPFS). Copy and paste go through the system clipboard. Also measures time-to-prompt and worker-vs-Node MIPS
  * (docs/performance.md "Web console").
  */
 import { describe, test, expect, beforeAll, afterAll } from 'vitest';
@@ -134,6 +135,24 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     expect(delta('VIRTIO_EXITS_CONSOLE')).toBeLessThanOrEqual(2n * 14n);
     expect(delta('EXIT_HOST')).toBe(0n);
     await page.close();
+  }, 90_000);
+
+  test('disk=keep: what the guest writes survives a reload (the origin-private file system)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    watchErrors(page, errors);
+    await page.goto(server.url + '?io=core&disk=keep');
+    await waitForScreen(page, PROMPT, 0, 20_000);
+    await page.keyboard.type('blk write 7 kept across page loads\n');
+    await waitForScreen(page, /blk: wrote 23 bytes to sector 7/);
+    // The worker saves a written kept disk at most every 2 s, and when the guest stops.
+    await page.keyboard.type('poweroff\n');
+    await waitState(page, 'halted', 0, 10_000);
+    await page.reload();
+    await waitForScreen(page, PROMPT, 0, 20_000);
+    await page.keyboard.type('blk read 7 1\n');
+    await waitForScreen(page, /\|kept across page\|\n.*\| loads\.{10}\|/);
+    await context.close();
   }, 90_000);
 
   test('the terminal has the focus: typing a command shows its output', async () => {
