@@ -18,7 +18,7 @@
 
 import { Counter } from '../counter-ids';
 import { count, hart, machine, STOP_HOST } from '../state';
-import { availPending, QueueError, vqClear, vqNeedsInterrupt, vqValid, Vq, QUEUE_NUM_MAX } from './queue';
+import { availPending, QueueError, vqClear, vqNeedsInterrupt, vqSuppressNotify, vqValid, Vq, QUEUE_NUM_MAX } from './queue';
 import { rngReset, rngServe, VIRTIO_ID_RNG } from './rng';
 import { blkConfigRead, blkServe, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_ID_BLOCK } from './blk';
 import { CONSOLE_RX_QUEUE, CONSOLE_TX_QUEUE, vconsoleConfigRead, vconsoleReset, vconsoleRx,
@@ -343,6 +343,9 @@ function writeQueue(n: u32, off: u32, v: u32): void {
     q.lastAvail = 0;
     q.usedIdx = 0;
     q.ready = 1;
+    // An offload worker polls this queue: the driver is told not to notify from the start,
+    // before the worker has even seen the queue (its first request would otherwise kick).
+    if (s.backend == BACKEND_OFFLOAD) vqSuppressNotify(q);
     return;
   }
   if (q.ready != 0) return;

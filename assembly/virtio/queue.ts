@@ -23,6 +23,7 @@ export const VIRTQ_DESC_F_NEXT: u32 = 1;
 export const VIRTQ_DESC_F_WRITE: u32 = 2;
 export const VIRTQ_DESC_F_INDIRECT: u32 = 4;
 export const VIRTQ_AVAIL_F_NO_INTERRUPT: u32 = 1;
+export const VIRTQ_USED_F_NO_NOTIFY: u32 = 1;
 
 /** What a hostile or broken driver did wrong; each is checked where named in queue.ts. */
 export enum QueueError {
@@ -224,6 +225,17 @@ export function vqPush(q: Vq, head: u32, len: u32): void {
  */
 export function vqSetAvailEvent(q: Vq): void {
   if (q.eventIdx != 0) guestStore16(q.device + 4 + 8 * <u64>q.num, q.lastAvail);
+}
+
+/**
+ * Tell the driver not to notify (2.7.10): VIRTQ_USED_F_NO_NOTIFY in used.flags, and with
+ * EVENT_IDX avail_event = lastAvail - 1, an index the driver's next ones never cross. For a
+ * queue the offload worker polls; written when the queue is made ready, so even the driver's
+ * first request needs no kick (the worker keeps it up to date from then on, src/io/queue.ts).
+ */
+export function vqSuppressNotify(q: Vq): void {
+  guestStore16(q.device, VIRTQ_USED_F_NO_NOTIFY);
+  if (q.eventIdx != 0) guestStore16(q.device + 4 + 8 * <u64>q.num, (q.lastAvail - 1) & 0xFFFF);
 }
 
 /**

@@ -141,6 +141,9 @@ export class Engine {
       const err = vqPop(g, q, c);
       this.count(CounterId.VIRTIO_DESCRIPTORS, c.descriptors);
       if (err !== QueueError.NONE) return { chains, error: err };
+      // Offload: move avail_event with lastAvail before the used entry appears, so a driver
+      // that sees its buffer returned also sees the device's current "do not notify".
+      if (this.kind === 'offload') vqSuppressNotify(g, q);
       let used: number;
       let moved: number;
       if (dev === VIRTIO_ID_RNG) {

@@ -121,10 +121,16 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     });
     // Setting the queues up may notify (before the device has said not to); the workloads not.
     const before = await counters();
+    // On a timeout, say what the VM was doing (its state and its virtio counters).
+    const why = async (e: unknown) => {
+      const st = await page.evaluate(() => { const p = (window as unknown as { hvlab: { panels: { state: string; stateMessage: string }[] } }).hvlab.panels[0]; return `${p.state} ${p.stateMessage}`; });
+      const c = await counters();
+      throw new Error(`${(e as Error).message}\nVM state: ${st}; offload requests ${c.VIRTIO_OFFLOAD_REQUESTS}, polls ${c.VIRTIO_OFFLOAD_POLLS}, resets ${c.VIRTIO_RESETS}, instructions ${c.INSTRET_S}/${c.INSTRET_U}`);
+    };
     await page.keyboard.type('disk 256\n');
-    await waitForScreen(page, /disk kib=256 requests=64 fnv1a=[0-9a-f]{8} driver=virtio-blk/, 0, 30_000);
+    await waitForScreen(page, /disk kib=256 requests=64 fnv1a=[0-9a-f]{8} driver=virtio-blk/, 0, 30_000).catch(why);
     await page.keyboard.type('io 4\n');
-    await waitForScreen(page, /io kib=4 bytes=4096 writes=4/, 0, 30_000);
+    await waitForScreen(page, /io kib=4 bytes=4096 writes=4/, 0, 30_000).catch(why);
     const after = await counters();
     const delta = (k: string) => (after[k] ?? 0n) - (before[k] ?? 0n);
     expect(delta('VIRTIO_OFFLOAD_REQUESTS')).toBeGreaterThan(64n);
