@@ -125,31 +125,27 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
   };
 }
 
+/** Read a file the user named; a failure is one line naming the file (`label`) and why. */
+async function readUserFile(path: string, code: string, label: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code;
+    const why = errno === 'ENOENT' ? 'no such file' : errno === 'EISDIR' ? 'is a directory' : errno === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new HvlabError(code, `${label}: ${why}`);
+  }
+}
+
 /** A --drive image: readable, and whole 512-byte sectors. */
 async function readDrive(path: string): Promise<Uint8Array> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new HvlabError('BAD_DRIVE', `--drive ${path}: ${why}`);
-  }
+  const bytes = await readUserFile(path, 'BAD_DRIVE', `--drive ${path}`);
   if (bytes.length === 0 || bytes.length % 512 !== 0) {
     throw new HvlabError('BAD_DRIVE', `--drive ${path}: ${bytes.length} bytes is not a whole number of 512-byte sectors`);
   }
   return bytes;
 }
 
-async function readImage(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new HvlabError('BAD_IMAGE', `${path}: ${why}`);
-  }
-}
+const readImage = (path: string) => readUserFile(path, 'BAD_IMAGE', path);
 
 /** `auto`: an image at or above 0x80200000 is a kernel expecting SBI firmware below it. */
 function chooseFirmware(opt: RunOptions['firmware'], bytes: Uint8Array, name: string, memMiB: number): Firmware {
