@@ -9,7 +9,7 @@
 import { Counter } from '../counter-ids';
 import { count } from '../state';
 import { chainCopy } from './chainio';
-import { availPending, chain, QueueError, vqPop, vqPush, vqSetAvailEvent, Vq } from './queue';
+import { chain, QueueError, vqServeAll, Vq } from './queue';
 import { diskAt, diskSectors, SECTOR } from '../devices/disk';
 
 export const VIRTIO_ID_BLOCK: u32 = 2;
@@ -91,24 +91,12 @@ function serveOne(): bool {
   return true;
 }
 
-/** Serve every available request (see rngServe for the loop's shape). */
-export function blkServe(q: Vq): QueueError {
-  let pending = availPending(q);
-  if (pending < 0) return QueueError.AVAIL_JUMP;
-  while (pending > 0) {
-    const err = vqPop(q);
-    count(Counter.VIRTIO_DESCRIPTORS, chain.descriptors);
-    if (err != QueueError.NONE) return err;
-    if (!serveOne()) return QueueError.BAD_REQUEST;
-    // The used length is every device-writable byte (data, ID and status), as QEMU reports it;
-    // 2.7.8.1 only asks that it not be less than what was written.
-    vqPush(q, chain.head, <u32>chain.writable);
-    pending--;
-    if (pending == 0) {
-      pending = availPending(q);
-      if (pending < 0) return QueueError.AVAIL_JUMP;
-    }
-  }
-  vqSetAvailEvent(q);
-  return QueueError.NONE;
+/** Serve every available request. */
+export function blkServe(q: Vq): QueueError { return vqServeAll(q, blkChain); }
+
+function blkChain(): i64 {
+  if (!serveOne()) return -1;
+  // The used length is every device-writable byte (data, ID and status), as QEMU reports it;
+  // 2.7.8.1 only asks that it not be less than what was written.
+  return <i64>chain.writable;
 }

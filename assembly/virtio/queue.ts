@@ -10,6 +10,8 @@
 //   used ring         device  6 + 8 * num bytes, 4-aligned  (2.7.8)
 //     +0 flags u16  +2 idx u16  +4 ring[num] {id u32, len u32}  +4+8*num avail_event u16
 
+import { Counter } from '../counter-ids';
+import { count } from '../state';
 import { guestLoad16, guestRangeOk, guestStore16, guestStore32 } from './guestmem';
 import { guestMem } from './guestmem';
 
@@ -216,6 +218,34 @@ export function vqPush(q: Vq, head: u32, len: u32): void {
   guestStore32(e + 4, len);
   q.usedIdx = (q.usedIdx + 1) & 0xFFFF;
   guestStore16(q.device + 2, q.usedIdx);
+}
+
+/**
+ * Serve every available chain of `q` with `device`, which handles the chain just taken
+ * (`chain`) and returns its used length, or -1 for a request it cannot answer at all
+ * (BAD_REQUEST). Stops at the first error (the transport then needs a reset); at the end asks
+ * for the next notification (vqSetAvailEvent).
+ */
+export function vqServeAll(q: Vq, device: () => i64): QueueError {
+  let pending = availPending(q);
+  if (pending < 0) return QueueError.AVAIL_JUMP;
+  while (pending > 0) {
+    const err = vqPop(q);
+    count(Counter.VIRTIO_DESCRIPTORS, chain.descriptors);
+    if (err != QueueError.NONE) return err;
+    const used = device();
+    if (used < 0) return QueueError.BAD_REQUEST;
+    vqPush(q, chain.head, <u32>used);
+    pending--;
+    // The driver may have added more while we served (not in the core backend: the vCPU is
+    // stopped; kept so the loop is right for a device that runs beside the guest).
+    if (pending == 0) {
+      pending = availPending(q);
+      if (pending < 0) return QueueError.AVAIL_JUMP;
+    }
+  }
+  vqSetAvailEvent(q);
+  return QueueError.NONE;
 }
 
 /**

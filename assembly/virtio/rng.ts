@@ -10,8 +10,7 @@
 import { Counter } from '../counter-ids';
 import { count } from '../state';
 import { guestMem } from './guestmem';
-import { availPending, chain, QueueError, segAddr, segLen, segWritable, vqPop, vqPush,
-  vqSetAvailEvent, Vq } from './queue';
+import { chain, QueueError, segAddr, segLen, segWritable, vqServeAll, Vq } from './queue';
 
 export const VIRTIO_ID_RNG: u32 = 4;
 const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -57,26 +56,12 @@ function fill(addr: u64, len: u64): void {
  * buffers, which a driver should not send, are left alone and count for nothing). Stops at the
  * first error, which the transport turns into DEVICE_NEEDS_RESET.
  */
-export function rngServe(q: Vq): QueueError {
-  let pending = availPending(q);
-  if (pending < 0) return QueueError.AVAIL_JUMP;
-  while (pending > 0) {
-    const err = vqPop(q);
-    count(Counter.VIRTIO_DESCRIPTORS, chain.descriptors);
-    if (err != QueueError.NONE) return err;
-    for (let i: u32 = 0; i < chain.count; i++) {
-      if (segWritable(i)) fill(segAddr(i), <u64>segLen(i));
-    }
-    count(Counter.VIRTIO_BYTES, chain.writable);
-    vqPush(q, chain.head, <u32>chain.writable);
-    pending--;
-    // The driver may have added more while we served (not in the core backend: the vCPU is
-    // stopped; kept so the loop is right for a device that runs beside the guest).
-    if (pending == 0) {
-      pending = availPending(q);
-      if (pending < 0) return QueueError.AVAIL_JUMP;
-    }
+export function rngServe(q: Vq): QueueError { return vqServeAll(q, rngChain); }
+
+function rngChain(): i64 {
+  for (let i: u32 = 0; i < chain.count; i++) {
+    if (segWritable(i)) fill(segAddr(i), <u64>segLen(i));
   }
-  vqSetAvailEvent(q);
-  return QueueError.NONE;
+  count(Counter.VIRTIO_BYTES, chain.writable);
+  return <i64>chain.writable;
 }
