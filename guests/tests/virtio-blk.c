@@ -9,11 +9,8 @@
  * request with no status byte and one with a short header, which leave the
  * device nothing to answer with, so it must need a reset (QEMU's "virtio-blk
  * missing headers"). QEMU 7.2 gives the same output (test/golden). */
-#include "virtio.h"
+#include "virtq.h"
 
-#define VIRTIO_BASE  UL(0x10001000)
-#define VIRTIO_SLOTS 8
-#define QN 8
 #define SECTORS 2048               /* 1 MiB */
 #define T_IN 0
 #define T_OUT 1
@@ -22,39 +19,12 @@
 #define F_BLK_SIZE (1u << 6)
 #define F_FLUSH (1u << 9)
 
-struct avail { u16 flags; u16 idx; u16 ring[QN]; u16 used_event; };
-struct used_elem { u32 id; u32 len; };
-struct used { u16 flags; u16 idx; struct used_elem ring[QN]; u16 avail_event; };
 struct hdr { u32 type; u32 reserved; u64 sector; };
 
-static struct desc table[QN] __attribute__((aligned(4096)));
-static struct avail av __attribute__((aligned(4096)));
-static struct used us __attribute__((aligned(4096)));
 static struct desc itable[4] __attribute__((aligned(64)));
 static struct hdr h __attribute__((aligned(64)));
 static u8 data[2048] __attribute__((aligned(64)));
 static u8 st;
-
-static u64 base;
-static u16 avail_idx, used_seen;
-
-static u32 rd(u32 off) { return mmio_read32(base + off); }
-static void wr(u32 off, u32 v) { mmio_write32(base + off, v); }
-static void fence(void) { asm volatile("fence rw, rw" ::: "memory"); }
-static volatile u16 *used_idx_p(void) { return (volatile u16 *)&us.idx; }
-
-static int probe(void)
-{
-    for (int n = 0; n < VIRTIO_SLOTS; n++) {
-        u64 b = VIRTIO_BASE + (u64)n * 0x1000;
-        if (mmio_read32(b + MAGIC) == 0x74726976 && mmio_read32(b + VERSION) == 2 &&
-            mmio_read32(b + DEVICE_ID) == 2) {
-            base = b;
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /* 3.1.1: VERSION_1, FLUSH, BLK_SIZE, INDIRECT_DESC; no EVENT_IDX (interrupt per request). */
 static int init(int verbose)
@@ -76,22 +46,9 @@ static int init(int verbose)
     u32 max = rd(QUEUE_NUM_MAX);
     wr(QUEUE_SEL, 1);
     u32 max1 = rd(QUEUE_NUM_MAX);
-    wr(QUEUE_SEL, 0);
-    wr(QUEUE_NUM, QN);
-    wr(DESC_LO, (u32)(u64)table);
-    wr(DESC_HI, (u32)((u64)table >> 32));
-    wr(DRIVER_LO, (u32)(u64)&av);
-    wr(DRIVER_HI, (u32)((u64)&av >> 32));
-    wr(DEVICE_LO, (u32)(u64)&us);
-    wr(DEVICE_HI, (u32)((u64)&us >> 32));
-    for (unsigned i = 0; i < sizeof av; i++) ((volatile u8 *)&av)[i] = 0;
-    for (unsigned i = 0; i < sizeof us; i++) ((volatile u8 *)&us)[i] = 0;
-    fence();
-    wr(QUEUE_READY, 1);
+    virtq_setup();
     wr(STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
     u32 st2 = rd(STATUS);
-    avail_idx = 0;
-    used_seen = 0;
     if (verbose) {
         check_true("offers-version-1", hi & F_VERSION_1_HI);
         check_true("offers-flush", lo & F_FLUSH);
@@ -104,32 +61,6 @@ static int init(int verbose)
     return (st2 & S_DRIVER_OK) != 0;
 }
 
-static int wait_used(void)
-{
-    for (long i = 0; i < 20000000; i++) {
-        fence();
-        if (*used_idx_p() != used_seen) return 1;
-    }
-    return 0;
-}
-
-static u32 wait_int(u32 bit)
-{
-    u32 v = 0;
-    for (long i = 0; i < 2000000 && !(v & bit); i++) v = rd(INT_STATUS);
-    return v;
-}
-
-static void kick(u16 head)
-{
-    av.ring[avail_idx % QN] = head;
-    fence();
-    avail_idx++;
-    av.idx = avail_idx;
-    fence();
-    wr(QUEUE_NOTIFY, 0);
-}
-
 /* Submit chain `head`; check it comes back with used length `len` and status `want`. */
 static void submit(const char *name, u16 head, u32 len, u8 want)
 {
@@ -137,7 +68,7 @@ static void submit(const char *name, u16 head, u32 len, u8 want)
     println(name);
     st = 0xee;
     fence();
-    kick(head);
+    kick(head, 0);
     check_true("used-returned", wait_used());
     struct used_elem e = us.ring[used_seen % QN];
     used_seen++;
@@ -198,7 +129,7 @@ static void expect_needs_reset(const char *name)
 int main(void)
 {
     println("virtio-blk: virtio-mmio v2, split virtqueue, block device");
-    int found = probe();
+    int found = virtq_probe(2);
     check_true("probe-found-blk", found);
     if (!found) return summary();
     check_true("init", init(1));
@@ -279,13 +210,13 @@ int main(void)
     h = (struct hdr){ T_OUT, 0, 0 };
     table[0] = (struct desc){ (u64)&h, 16, D_NEXT, 1 };
     table[1] = (struct desc){ (u64)data, 512, 0, 0 };
-    kick(0);
+    kick(0, 0);
     expect_needs_reset("no-status");
 
     println("hostile: header shorter than 16 bytes");
     table[0] = (struct desc){ (u64)&h, 8, D_NEXT, 2 };
     table[2] = (struct desc){ (u64)&st, 1, D_WRITE, 0 };
-    kick(0);
+    kick(0, 0);
     expect_needs_reset("short-header");
 
     return summary();

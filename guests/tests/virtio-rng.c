@@ -9,47 +9,11 @@
  * with DEVICE_NEEDS_RESET and a configuration-change interrupt, and work
  * again after a reset. Random bytes differ between machines, so only checks,
  * lengths and counts are printed. */
-#include "virtio.h"
+#include "virtq.h"
 
-#define VIRTIO_BASE  UL(0x10001000)
-#define VIRTIO_SLOTS 8
-
-
-#define QN 8                       /* queue size used (QEMU's rng offers 8) */
-
-struct avail { u16 flags; u16 idx; u16 ring[QN]; u16 used_event; };
-struct used_elem { u32 id; u32 len; };
-struct used { u16 flags; u16 idx; struct used_elem ring[QN]; u16 avail_event; };
-
-static struct desc table[QN] __attribute__((aligned(4096)));
-static struct avail av __attribute__((aligned(4096)));
-static struct used us __attribute__((aligned(4096)));
 static struct desc itable[4] __attribute__((aligned(64)));
 static u8 buf[512] __attribute__((aligned(64)));
-
-static u64 base;
-static int slot;
-static u16 avail_idx, used_seen;
 static int event_idx;
-
-static u32 rd(u32 off) { return mmio_read32(base + off); }
-static void wr(u32 off, u32 v) { mmio_write32(base + off, v); }
-static void fence(void) { asm volatile("fence rw, rw" ::: "memory"); }
-static volatile u16 *used_idx_p(void) { return (volatile u16 *)&us.idx; }
-
-static int probe(void)
-{
-    for (int n = 0; n < VIRTIO_SLOTS; n++) {
-        u64 b = VIRTIO_BASE + (u64)n * 0x1000;
-        if (mmio_read32(b + MAGIC) == 0x74726976 && mmio_read32(b + VERSION) == 2 &&
-            mmio_read32(b + DEVICE_ID) == 4) {
-            base = b;
-            slot = n;
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /* 3.1.1 driver initialization; returns 1 when the queue is live. */
 static int init(int verbose)
@@ -72,22 +36,10 @@ static int init(int verbose)
     wr(QUEUE_SEL, 0);
     u32 ready0 = rd(QUEUE_READY);
     u32 max = rd(QUEUE_NUM_MAX);
-    wr(QUEUE_NUM, QN);
-    wr(DESC_LO, (u32)(u64)table);
-    wr(DESC_HI, (u32)((u64)table >> 32));
-    wr(DRIVER_LO, (u32)(u64)&av);
-    wr(DRIVER_HI, (u32)((u64)&av >> 32));
-    wr(DEVICE_LO, (u32)(u64)&us);
-    wr(DEVICE_HI, (u32)((u64)&us >> 32));
-    for (unsigned i = 0; i < sizeof av; i++) ((volatile u8 *)&av)[i] = 0;
-    for (unsigned i = 0; i < sizeof us; i++) ((volatile u8 *)&us)[i] = 0;
-    fence();
-    wr(QUEUE_READY, 1);
+    virtq_setup();
     u32 ready1 = rd(QUEUE_READY);
     wr(STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
     u32 st2 = rd(STATUS);
-    avail_idx = 0;
-    used_seen = 0;
     event_idx = (want & F_EVENT_IDX) != 0;
     if (verbose) {
         check("reset-status-0", st0, 0);
@@ -101,36 +53,6 @@ static int init(int verbose)
         check("status-driver-ok", st2, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
     }
     return (st2 & S_DRIVER_OK) && ready1 == 1;
-}
-
-/* Make chain `head` available and notify; with EVENT_IDX ask for an
- * interrupt after `irq_after` more used entries (0: this one). */
-static void kick(u16 head, u16 irq_after)
-{
-    av.ring[avail_idx % QN] = head;
-    av.used_event = (u16)(used_seen + irq_after);
-    fence();
-    avail_idx++;
-    av.idx = avail_idx;
-    fence();
-    wr(QUEUE_NOTIFY, 0);
-}
-
-/* Wait (bounded) for the device to return a buffer; 1 if it did. */
-static int wait_used(void)
-{
-    for (long i = 0; i < 20000000; i++) {
-        fence();
-        if (*used_idx_p() != used_seen) return 1;
-    }
-    return 0;
-}
-
-static u32 wait_int(u32 bit)
-{
-    u32 v = 0;
-    for (long i = 0; i < 2000000 && !(v & bit); i++) v = rd(INT_STATUS);
-    return v;
 }
 
 static u32 plic_pending(void)
@@ -205,7 +127,7 @@ static void expect_needs_reset(const char *name)
 int main(void)
 {
     println("virtio-rng: virtio-mmio v2, split virtqueue, entropy device");
-    int found = probe();
+    int found = virtq_probe(4);
     check_true("probe-found-rng", found);
     if (!found) return summary();
     check_true("init", init(1));
