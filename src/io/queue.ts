@@ -17,6 +17,7 @@
  * written back (saveCursors) when it ends.
  */
 import type { CoreMemory, GuestMemory } from './memory.js';
+import { QueueError } from '../../assembly/virtio/queue-error.js';
 import { Q_DESC, Q_DEVICE, Q_DRIVER, Q_EVENT_IDX, Q_INDIRECT, Q_LAST_AVAIL, Q_NUM, Q_READY, Q_USED_IDX } from './layout.js';
 
 /** The largest queue the devices offer (QueueNumMax, 2.7: a power of 2). */
@@ -31,35 +32,8 @@ export const VIRTQ_DESC_F_INDIRECT = 4;
 export const VIRTQ_AVAIL_F_NO_INTERRUPT = 1;
 export const VIRTQ_USED_F_NO_NOTIFY = 1;
 
-/** What a hostile or broken driver did wrong; the numbers are the core's (queue.ts). */
-export enum QueueError {
-  NONE = 0,
-  /** avail.idx moved more than the queue size past the last entry served (2.7.6, 2.7.13.3). */
-  AVAIL_JUMP = 1,
-  /** An avail ring entry names a descriptor beyond the table (2.7.5, 2.7.6). */
-  HEAD_OUT_OF_RANGE = 2,
-  /** A descriptor's `next` is beyond its table (2.7.5). */
-  NEXT_OUT_OF_RANGE = 3,
-  /** More descriptors than the table holds: a loop or an overlong chain (2.7.5.2, 2.7.5.3.1). */
-  CHAIN_TOO_LONG = 4,
-  /** A buffer or an indirect table not entirely in guest memory (2.7.5). */
-  OUTSIDE_MEMORY = 5,
-  /** INDIRECT used without VIRTIO_F_INDIRECT_DESC negotiated (2.7.5.3.1). */
-  INDIRECT_NOT_NEGOTIATED = 6,
-  /** INDIRECT inside an indirect table (2.7.5.3.1). */
-  INDIRECT_NESTED = 7,
-  /** INDIRECT and NEXT set together (2.7.5.3.1). */
-  INDIRECT_WITH_NEXT = 8,
-  /** An indirect table whose length is not a nonzero multiple of 16 (2.7.5.3). */
-  INDIRECT_BAD_SIZE = 9,
-  /** A device-readable buffer after a device-writable one (2.7.4.2). */
-  READABLE_AFTER_WRITABLE = 10,
-  /** A chain over 2^32 bytes in total (2.7.5.2). */
-  CHAIN_TOO_BIG = 11,
-  /** A block request without a whole header or a status byte (5.2.6, 5.2.6.1); the device's
-   * error, not the queue's, but it ends the same way. Not a core QueueError. */
-  BAD_REQUEST = 12,
-}
+// What a hostile or broken driver did wrong: the core's list (one for both).
+export { QueueError };
 
 /** A queue record, copied (2.7, 4.2.3.2; the core validated the areas when it became ready). */
 export interface Vq {
