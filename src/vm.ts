@@ -15,6 +15,8 @@ export interface IoBackend {
   readonly kind: 'host' | 'offload';
   notify(slot: number, queue: number): void;
   reset(): void;
+  /** Changes whenever the backend served something beside the core (src/io/types.ts). */
+  progress(): number;
   /** Console input was put into the RX ring (host: serve receive queues now; offload: wake). */
   serviceInput(): void;
   busy(): boolean;
@@ -194,6 +196,8 @@ export class Vm {
   private hostDevice?: HostDevice;
   /** The TypeScript device models of the `host` and `offload` backends (src/io/). */
   private io?: IoBackend;
+  /** io.progress() when the last run() began. */
+  private ioProgress = 0;
   private hostWindow?: [bigint, bigint];
   /** RAM may hold more than zeros: an image was loaded (and perhaps run) since creation. */
   private ramDirty = false;
@@ -259,6 +263,9 @@ export class Vm {
   ioBusy(): boolean {
     if (!this.io) return false;
     if (this.io.busy()) return true;
+    // The worker completed something after the last run() began: its interrupt may be raised
+    // after the core last looked, so an idle guest may be about to wake. Run again first.
+    if (this.io.progress() !== this.ioProgress) return true;
     const out = this.io.drainOutput();
     if (!out || out.length === 0) return false;
     this.emitConsole(out);
@@ -486,6 +493,7 @@ export class Vm {
   run(maxInstructions: number): { stop: Stop; info?: StopInfo } {
     if (this.stopped) return { stop: Stop.Halt, info: this.stopped };
     this.pumpInput();
+    this.ioProgress = this.io?.progress() ?? 0;
     const t = performance.now();
     const budget = Math.max(0, Math.floor(maxInstructions));
     const start = this.core.instret();

@@ -98,6 +98,7 @@ export class HostBackend implements IoBackend {
   }
   /** The host backend serves synchronously: never anything in flight. */
   busy(): boolean { return false; }
+  progress(): number { return 0; }
   waitIdle(): boolean { return true; }
   drainOutput(): Uint8Array | null { return this.out.take(); }
   async close(): Promise<void> { /* nothing runs apart from the Vm */ }

@@ -97,6 +97,8 @@ export class OffloadBackend implements IoBackend {
     return false;
   }
 
+  progress(): number { return Atomics.load(this.ctrl, CTRL_PASSES); }
+
   waitIdle(timeoutMs: number): boolean {
     const end = Date.now() + timeoutMs;
     this.wake();

@@ -10,6 +10,9 @@ export interface IoBackend {
   reset(): void;
   /** offload: requests made available and not yet used (host: never). */
   busy(): boolean;
+  /** A number that changes whenever the backend has served something on its own (offload: its
+   * worker's passes that found work; host: always 0, it serves only inside run()). */
+  progress(): number;
   /** offload: wait (Atomics.wait) until !busy(); false on timeout (host: true at once). */
   waitIdle(timeoutMs: number): boolean;
   /** Console output not in the core's TX ring: offload's whole output since the last call;
