@@ -16,6 +16,8 @@ import { EXIT_LOG, EXIT_LOG_SIZE, exitLogNext as hvExitLogNext } from './hv/exit
 import { virtioConsoleResize, virtioDoorbellPtr as vDoorbell, virtioQueuePtr as vQueue, virtioResetAll,
   virtioSetDevice, virtioSlotPtr as vSlot } from './virtio/mmio';
 import { disk } from './devices/disk';
+import { MROM, MROM_BYTES } from './devices/mrom';
+import { MISA_VALUE } from './cpu/csr';
 import { emudiskSetPresent } from './devices/emudisk';
 import { guestMapDescribe } from './virtio/guestmem';
 
@@ -68,6 +70,11 @@ export function mtimeTicks(): u64 { return hart.now; }
 export function countersPtr(): usize { return COUNTERS; }
 export function counterCount(): u32 { return <u32>Counter.COUNT; }
 export function regsPtr(): usize { return REGS; }
+/** The mask ROM's contents (devices/mrom.ts): the host writes QEMU's reset vector there. */
+export function mromPtr(): usize { return MROM; }
+export function mromBytes(): u32 { return MROM_BYTES; }
+/** misa as the core implements it: the host builds the device tree's riscv,isa from it. */
+export function misa(): u64 { return MISA_VALUE; }
 export function txRingPtr(): usize { return TX_RING; }
 export function txRingSize(): u32 { return TX_SIZE; }
 export function rxRingPtr(): usize { return RX_RING; }

@@ -23,6 +23,9 @@ export interface CoreExports {
   countersPtr(): number;
   counterCount(): number;
   regsPtr(): number;
+  mromPtr(): number;
+  mromBytes(): number;
+  misa(): bigint;
   txRingPtr(): number;
   txRingSize(): number;
   rxRingPtr(): number;

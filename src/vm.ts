@@ -24,13 +24,20 @@ export interface IoBackend {
   drainOutput(): Uint8Array | null;
   close(): Promise<void>;
 }
-import { parseElf, isElf, type LoadedImage } from './loader/elf.js';
-import { loadRaw } from './loader/raw.js';
+import { type LoadedImage } from './loader/elf.js';
 import { buildDtb, defaultVirtMachine, reg2 } from './loader/dtb.js';
+import { planBoot, type BootPlan, type NamedFile } from './loader/boot.js';
+import { isaFromMisa, marchFor, misaHasH, unmetRequirement } from './loader/isa.js';
 import { namedCounters, structuredStats } from './counters.js';
 import type { CostTable } from './cost-model.js';
 
-export type Firmware = 'none' | 'builtin';
+/**
+ * `none`: the kernel image starts in M-mode; `builtin`: the core's SBI, the kernel starts in
+ * S-mode; `file`: an M-mode firmware from a file (OpenSBI), as QEMU's -bios.
+ */
+export type Firmware = 'none' | 'builtin' | 'file';
+/** An M-mode firmware file (VmConfig.firmware): an ELF, or a raw binary loaded at 0x80000000. */
+export interface FirmwareFile { file: Uint8Array; name?: string }
 
 /**
  * The execution modes (DESIGN.md): `native` runs the image on the bare machine; the others
@@ -45,13 +52,16 @@ export type Clock = 'instret' | 'wall';
 export interface VmConfig {
   /** Guest RAM in MiB (default 128). */
   memMiB?: number;
-  /** `none`: the image starts at its entry in M-mode; `builtin`: the core's SBI, S-mode entry. */
-  firmware?: Firmware;
+  /**
+   * `none`: the image starts at its entry in M-mode; `builtin`: the core's SBI, S-mode entry;
+   * a FirmwareFile: that firmware starts in M-mode with the kernel after it (docs/loading.md).
+   */
+  firmware?: 'none' | 'builtin' | FirmwareFile;
   /** `instret` (deterministic, default) or `wall`. */
   clock?: Clock;
   /** Retired instructions per 10 MHz timer tick under the instret clock (default 10). */
   instrPerTick?: number;
-  /** Kernel command line for /chosen/bootargs. */
+  /** Kernel command line for /chosen/bootargs (the CLI's --append). */
   bootargs?: string;
   /** The execution mode (default native). Every mode but native needs firmware 'builtin'. */
   mode?: Mode;
@@ -106,8 +116,8 @@ export const MIN_MEM_MIB = 16;
 const ERR_HV_UNHANDLED = 16;
 const ERR_PV_NO_HANDLER = 17;
 export const MAX_MEM_MIB = 3072;
-/** QEMU's virt puts the device tree 2 MiB-aligned at the top of RAM; so do we. */
-const DTB_ALIGN = 2n * 1024n * 1024n;
+/** The boot registers (integer register numbers): hart id, device tree, fw_dynamic_info. */
+const REG_A0 = 10, REG_A1 = 11, REG_A2 = 12, REG_T0 = 5;
 
 export type StopReason = 'pass' | 'fail' | 'reset' | 'limit' | 'idle' | 'error';
 export interface StopInfo { reason: StopReason; code: number; message?: string }
@@ -116,7 +126,7 @@ export interface StopInfo { reason: StopReason; code: number; message?: string }
 export interface CoreSource { module: WebAssembly.Module; instantiate: Instantiate }
 
 interface ValidConfig {
-  memMiB: number; firmware: Firmware; clock: Clock; instrPerTick: number; bootargs?: string;
+  memMiB: number; firmware: Firmware; firmwareFile?: NamedFile; clock: Clock; instrPerTick: number; bootargs?: string;
   mode: Mode; nestedPwc: boolean;
   virtio?: { rng: boolean; console: boolean; blk: boolean };
   io: IoBackendKind; diskBytes: number; diskImage?: Uint8Array; emudisk: boolean;
@@ -156,10 +166,13 @@ function validateConfig(c: VmConfig): ValidConfig {
   if (!Number.isInteger(memMiB) || memMiB < MIN_MEM_MIB || memMiB > MAX_MEM_MIB) {
     throw new HvlabError('BAD_MEM', `memory size must be a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}, got ${memMiB}`);
   }
-  const firmware = c.firmware ?? 'none';
-  if (firmware !== 'none' && firmware !== 'builtin') {
-    throw new HvlabError('BAD_FIRMWARE', `firmware must be 'none' or 'builtin', got '${String(firmware)}'`);
+  const fw = c.firmware ?? 'none';
+  const isFile = typeof fw === 'object' && fw !== null && fw.file instanceof Uint8Array;
+  if (fw !== 'none' && fw !== 'builtin' && !isFile) {
+    throw new HvlabError('BAD_FIRMWARE', `firmware must be 'none', 'builtin' or a firmware file, got '${String(fw)}'`);
   }
+  const firmware: Firmware = isFile ? 'file' : fw as Firmware;
+  const firmwareFile = isFile ? { bytes: (fw as FirmwareFile).file, name: (fw as FirmwareFile).name ?? 'firmware' } : undefined;
   const clock = c.clock ?? 'instret';
   if (clock !== 'instret' && clock !== 'wall') {
     throw new HvlabError('BAD_CLOCK', `clock must be 'instret' or 'wall', got '${String(clock)}'`);
@@ -175,7 +188,10 @@ function validateConfig(c: VmConfig): ValidConfig {
   if (mode !== 'native' && c.firmware === 'none') {
     throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: it needs firmware 'builtin', not 'none'`);
   }
-  return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, clock, instrPerTick,
+  if (mode !== 'native' && firmwareFile) {
+    throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: an M-mode firmware file (${firmwareFile.name}) runs only natively`);
+  }
+  return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, firmwareFile, clock, instrPerTick,
     bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c) };
 }
 
@@ -186,8 +202,7 @@ export class Vm {
   private ramHost: number;
   private decoder = new TextDecoder('utf-8');
   private image?: LoadedImage;
-  private dtb: Uint8Array = new Uint8Array(0);
-  private dtbAddr = 0n;
+  private plan?: BootPlan;
   private stopped?: StopInfo;
   private wallStart = 0;
   private wallSeconds = 0;
@@ -330,51 +345,71 @@ export class Vm {
 
   /**
    * Load an image: an ELF64 RISC-V executable, or with `rawAddress` a raw binary placed there.
-   * Then reset the hart to the image's entry with the device tree in a1.
+   * It is the kernel (under a firmware file or `builtin`) or the bare-metal program (`none`).
+   * Then reset the hart with the device tree in a1. Same as boot({ kernel, kernelAddress }).
    */
   load(bytes: Uint8Array, name = 'image', rawAddress?: bigint): LoadedImage {
+    const plan = this.boot({ kernel: bytes, kernelName: name, kernelAddress: rawAddress });
+    return plan.kernel!;
+  }
+
+  /**
+   * Lay out the firmware (VmConfig.firmware), a kernel, an initrd and the device tree as QEMU's
+   * virt does (src/loader/boot.ts, docs/loading.md), then reset the hart: at the firmware's
+   * entry in M-mode, or at the kernel's without a firmware file.
+   */
+  boot(images: BootImages): BootPlan {
     const ramRegion = { base: RAM_BASE, size: this.ramSize };
-    let img: LoadedImage;
-    if (rawAddress !== undefined) {
-      img = loadRaw(bytes, rawAddress, ramRegion, name);
-    } else if (isElf(bytes)) {
-      img = parseElf(bytes, ramRegion, name);
-    } else {
-      throw new HvlabError('NOT_AN_IMAGE', `${name}: not an ELF file`);
+    if (images.kernel === undefined && images.initrd !== undefined) {
+      throw new HvlabError('INITRD_WITHOUT_KERNEL', `${images.initrdName ?? 'initrd'}: an initrd needs a kernel (--kernel FILE)`);
     }
-    if (img.rvc) {
-      throw new HvlabError('NEEDS_RVC', `${name}: the image uses compressed (C) instructions, which hvlab does not implement yet; build with -march=rv64ima_zicsr_zifencei`);
+    if (images.kernel === undefined && this.config.bootargs !== undefined) {
+      throw new HvlabError('APPEND_WITHOUT_KERNEL', 'a kernel command line (--append) needs a kernel (--kernel FILE)');
     }
-    const machine = defaultVirtMachine(this.ramSize);
+    const misa = this.core.misa();
+    const machine = defaultVirtMachine(this.ramSize, isaFromMisa(misa));
+    // Natively the kernel may use the H extension; a guest of the hypervisor is in VS-mode
+    // (or deprivileged) and must not be told it has one.
+    machine.hypervisor = this.config.mode === 'native' && misaHasH(misa);
     if (this.config.bootargs !== undefined) machine.bootargs = this.config.bootargs;
     if (this.config.emudisk) {
       // hvlab's own device (assembly/devices/emudisk.ts); QEMU's virt has nothing there.
       machine.extraNodes = [{ parent: '/soc', node: { name: `emudisk@${EMUDISK_BASE.toString(16)}`,
         props: { reg: reg2(EMUDISK_BASE, 0x1000n), compatible: 'hvlab,emudisk' } } }];
     }
-    const dtb = buildDtb(machine);
-    const ramEnd = RAM_BASE + this.ramSize;
-    const dtbAddr = (ramEnd - BigInt(dtb.length)) / DTB_ALIGN * DTB_ALIGN;
-    if (img.highest > dtbAddr) {
-      throw new HvlabError('IMAGE_TOO_BIG', `${name}: the image reaches 0x${img.highest.toString(16)}, into the device tree at 0x${dtbAddr.toString(16)}; give the VM more memory`);
+    const plan = planBoot({
+      ram: ramRegion,
+      firmware: this.config.firmware,
+      firmwareFile: this.config.firmwareFile,
+      kernel: images.kernel === undefined ? undefined : { bytes: images.kernel, name: images.kernelName ?? 'image' },
+      kernelAddress: images.kernelAddress,
+      initrd: images.initrd === undefined ? undefined : { bytes: images.initrd, name: images.initrdName ?? 'initrd' },
+      makeDtb: (initrd) => buildDtb({ ...machine, initrd }),
+    });
+    for (const [img, name] of [[plan.firmware, this.config.firmwareFile?.name], [plan.kernel, images.kernelName ?? 'image']] as const) {
+      const unmet = img?.eFlags === undefined ? undefined : unmetRequirement(img.eFlags, misa);
+      if (unmet) {
+        throw new HvlabError(unmet.code, `${name}: the image uses ${unmet.what}, which hvlab does not implement yet; build with -march=${marchFor(misa)}`);
+      }
     }
-    this.image = img;
-    this.dtb = dtb;
-    this.dtbAddr = dtbAddr;
+    this.plan = plan;
+    this.image = plan.kernel ?? plan.firmware;
     this.reset();
-    return img;
+    return plan;
   }
 
   /** Put the loaded image and the device tree into (cleared) guest RAM. */
   private writeImage(): void {
-    const img = this.image!;
-    for (const seg of img.segments) this.writeGuest(seg.paddr, seg.data);
-    this.writeGuest(this.dtbAddr, this.dtb);
+    const plan = this.plan!;
+    for (const seg of plan.segments) this.writeGuest(seg.paddr, seg.data);
+    this.writeGuest(plan.dtbAddr, plan.dtb);
+    this.bytes().set(plan.rom, this.core.mromPtr() >>> 0);
   }
 
   /** Reset the machine: RAM holds the loaded image again, the hart starts at its entry. */
   reset(): void {
-    if (!this.image) throw new HvlabError('NO_IMAGE', 'no image loaded');
+    const plan = this.plan;
+    if (!plan || !this.image) throw new HvlabError('NO_IMAGE', 'no image loaded');
     // Clear RAM before laying out the VM (the hypervisor keeps its own tables in machine RAM),
     // unless nothing has touched it yet: fresh wasm memory is zero, and clearing 128 MiB would
     // cost more than the whole boot.
@@ -385,8 +420,18 @@ export class Vm {
     if (this.hostWindow) this.core.setHostWindow(...this.hostWindow);
     this.writeImage();
     this.pendingInput = [];
-    this.core.reset(this.image.entry, this.dtbAddr);
-    this.core.setTohost(this.image.tohost ?? 0n);
+    this.core.reset(plan.entry, plan.dtbAddr);
+    if (this.config.firmware === 'file') {
+      // The registers QEMU's reset vector leaves (the core set a0 = hart id, a1 = FDT): a2 points
+      // at fw_dynamic_info in the mask ROM, t0 holds the start address it jumped through.
+      const regs = new BigUint64Array(this.memory.buffer, this.core.regsPtr() >>> 0, 32);
+      regs[REG_A0] = 0n;
+      regs[REG_A1] = plan.dtbAddr;
+      regs[REG_A2] = plan.a2;
+      regs[REG_T0] = plan.entry;
+    }
+    // tohost belongs to a bare-metal program: the image the hart starts in.
+    this.core.setTohost(plan.firmware ? 0n : this.image.tohost ?? 0n);
     this.stopped = undefined;
     this.out = '';
     this.outputBytes = 0;
@@ -622,6 +667,17 @@ export class Vm {
 export interface HostDevice {
   read(offset: number, width: number): bigint;
   write(offset: number, width: number, value: bigint): void;
+}
+
+/** What Vm.boot() loads beside the firmware (VmConfig.firmware). */
+export interface BootImages {
+  /** the kernel: an ELF, a RISC-V Linux Image, or with `kernelAddress` a raw binary */
+  kernel?: Uint8Array;
+  kernelName?: string;
+  kernelAddress?: bigint;
+  /** an initial ramdisk, placed as QEMU places it; /chosen gets its range */
+  initrd?: Uint8Array;
+  initrdName?: string;
 }
 
 export interface ExitRecord { index: number; cause: bigint; pc: bigint; tval: bigint; instructions: bigint }

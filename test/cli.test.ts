@@ -77,7 +77,7 @@ describe('hvlab: bad input is one line on stderr and exit status 2', () => {
     ['--mem 99999G', ['run', '--mem', '99999G', hello], '--mem: 102398976 MiB is outside 16M..3072M'],
     ['--mem 1.5M', ['run', '--mem', '1.5M', hello], "--mem: '1.5M' is not a whole number of MiB"],
     ['--clock fast', ['run', '--clock', 'fast', hello], "--clock: 'fast' is not one of instret, wall"],
-    ['--firmware bios', ['run', '--firmware', 'bios', hello], "--firmware: 'bios' is not one of none, builtin, auto"],
+    ['--firmware bios (a file that does not exist)', ['run', '--firmware', join(tmp, 'bios'), hello], `--firmware ${join(tmp, 'bios')}: no such file`],
     ['unknown option', ['run', '--turbo', hello], "Unknown option '--turbo' (see hvlab run --help)"],
     ['option without its value', ['run', hello, '--stats'], "Option '--stats <value>' argument missing (see hvlab run --help)"],
     ['two images', ['run', hello, hvos], `run: one image expected, got 2: ${hello} ${hvos}`],
@@ -114,8 +114,8 @@ describe('hvlab: help', () => {
   it('run --help prints the run usage with every option and exits 0', () => {
     const r = hvlab(['run', '--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^usage: hvlab run IMAGE \[options\]\n/);
-    for (const opt of ['--firmware', '--mem', '--clock', '--load-address', '--max-instructions', '--stats', '--trace']) {
+    expect(r.stdout).toMatch(/^usage: hvlab run \[IMAGE\] \[options\]\n/);
+    for (const opt of ['--firmware', '--mem', '--clock', '--load-address', '--max-instructions', '--stats', '--trace', '--kernel', '--initrd', '--append']) {
       expect(r.stdout, opt).toContain(opt);
     }
     expect(r.stderr).toBe('');

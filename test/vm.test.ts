@@ -50,7 +50,7 @@ describe('Vm.create validates its config', () => {
     ['memMiB 8', { memMiB: 8 }, 'BAD_MEM', 'memory size must be a whole number of MiB from 16 to 3072, got 8'],
     ['memMiB 1.5', { memMiB: 1.5 }, 'BAD_MEM', 'memory size must be a whole number of MiB from 16 to 3072, got 1.5'],
     ['memMiB 5000', { memMiB: 5000 }, 'BAD_MEM', 'memory size must be a whole number of MiB from 16 to 3072, got 5000'],
-    ['firmware bios', { firmware: 'bios' as never }, 'BAD_FIRMWARE', "firmware must be 'none' or 'builtin', got 'bios'"],
+    ['firmware bios', { firmware: 'bios' as never }, 'BAD_FIRMWARE', "firmware must be 'none', 'builtin' or a firmware file, got 'bios'"],
     ['clock fast', { clock: 'fast' as never }, 'BAD_CLOCK', "clock must be 'instret' or 'wall', got 'fast'"],
     ['instrPerTick 0', { instrPerTick: 0 }, 'BAD_TICK', 'instructions per tick must be a whole number from 1 to 1000000, got 0'],
     ['instrPerTick 2.5', { instrPerTick: 2.5 }, 'BAD_TICK', 'instructions per tick must be a whole number from 1 to 1000000, got 2.5'],

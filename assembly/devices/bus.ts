@@ -2,6 +2,7 @@
 // sees only the offset into its own range (as in Firecracker). An access no device claims, or
 // one a device cannot take (wrong size, misaligned), is an access fault for the guest.
 //
+//   0x0000_1000  mask ROM        0xF000       (reads only: the reset vector and fw_dynamic_info)
 //   0x0010_0000  SiFive test     0x1000       0x1000_0000  UART 16550A   0x100
 //   0x0200_0000  CLINT           0x1_0000     0x1000_1000  virtio-mmio   8 x 0x1000
 //   0x0C00_0000  PLIC            0x60_0000    0x1000_9000  emudisk       0x1000 (when present)
@@ -12,6 +13,7 @@ import { plicRead, plicWrite } from './plic';
 import { testRead, testWrite } from './testdev';
 import { uartRead, uartWrite } from './uart';
 import { virtioAccessOk, virtioRead, virtioWrite } from '../virtio/mmio';
+import { mromRead, MROM_BASE, MROM_SIZE } from './mrom';
 import { emudiskPresent, emudiskRead, emudiskWrite, EMUDISK_BASE, EMUDISK_SIZE } from './emudisk';
 export { EMUDISK_BASE, EMUDISK_SIZE };
 
@@ -69,6 +71,10 @@ export function mmioRead(pa: u64, size: u32): u32 {
     busResult.value = testRead();
     return MMIO_OK;
   }
+  if (within(pa, MROM_BASE, MROM_SIZE)) {
+    busResult.value = mromRead(<u32>(pa - MROM_BASE), size);
+    return MMIO_OK;
+  }
   return MMIO_NONE;
 }
 
@@ -105,5 +111,7 @@ export function mmioWrite(pa: u64, size: u32, v: u64): u32 {
     testWrite(<u32>(pa - TEST_BASE), <u32>v);
     return MMIO_OK;
   }
+  // A ROM ignores writes (QEMU's memory_region_init_rom behaves so).
+  if (within(pa, MROM_BASE, MROM_SIZE)) return MMIO_OK;
   return MMIO_NONE;
 }

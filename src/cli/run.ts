@@ -14,13 +14,14 @@ import { IO_PATHS, ioPathConfig, MODES, passIdleTime, runScripted, StepMeter, Vm
   type Mode, type StopInfo } from '../vm.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { isElf, parseElf } from '../loader/elf.js';
+import { looksLikeLinuxImage } from '../loader/linux-image.js';
 import { Stop } from '../core.js';
 import { parseAddress, parseByteSize, parseChoice, parseCount, parseMemSize } from './options.js';
 
-export const RUN_USAGE = `usage: hvlab run IMAGE [options]
+export const RUN_USAGE = `usage: hvlab run [IMAGE] [options]
 
-Boot IMAGE (an RV64 ELF executable) on the emulated QEMU-virt machine, with this terminal as
-its console.
+Boot IMAGE (an RV64 ELF executable; the same as --kernel IMAGE) on the emulated QEMU-virt
+machine, with this terminal as its console.
 
 options:
   --mode MODE                   native (default): the bare machine; trap-emulate, hvm-shadow,
@@ -28,10 +29,17 @@ options:
                                 (docs/hypervisor.md; pv runs a PV kernel: docs/pv-abi.md)
   --nested-pwc                  cache the G-stage translations of guest page-table pages in
                                 two-stage walks (hvm-nested; a nested page-walk cache)
-  --firmware none|builtin|auto  none: start at the ELF entry in M-mode (bare metal);
+  --firmware none|builtin|auto|FILE
+                                none: start at the ELF entry in M-mode (bare metal);
                                 builtin: hvlab's SBI firmware, start in S-mode (kernels);
                                 auto (default): builtin if the image starts at or above
-                                0x80200000 (where SBI firmware expects a kernel), else none
+                                0x80200000 (where SBI firmware expects a kernel), else none;
+                                FILE: an M-mode firmware such as OpenSBI's fw_jump.elf or
+                                fw_dynamic.bin (an ELF, or raw at 0x80000000), as QEMU's -bios
+  --kernel FILE                 the kernel (an ELF, or a RISC-V Linux Image placed after the
+                                firmware on a 2 MiB boundary); IMAGE is the same thing
+  --initrd FILE                 an initial ramdisk (/chosen linux,initrd-start/-end)
+  --append TEXT                 the kernel command line (/chosen bootargs)
   --mem SIZE                    guest RAM, e.g. 128M (default), 1G
   --io PATH                     the I/O path (docs/io.md): emulated (default): the UART, and
                                 emudisk with a disk; core, host, offload: virtio console,
@@ -56,7 +64,11 @@ const KERNEL_BASE = 0x8020_0000n;
 const CTRL_A = 0x01;
 
 interface RunOptions {
-  image: string;
+  /** the kernel (IMAGE or --kernel); absent only with a firmware file */
+  image?: string;
+  firmwareFile?: string;
+  initrd?: string;
+  append?: string;
   mode: Mode;
   nestedPwc: boolean;
   firmware: Firmware | 'auto';
@@ -82,6 +94,9 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
         mode: { type: 'string' },
         'nested-pwc': { type: 'boolean' },
         firmware: { type: 'string' },
+        kernel: { type: 'string' },
+        initrd: { type: 'string' },
+        append: { type: 'string' },
         mem: { type: 'string' },
         clock: { type: 'string' },
         'max-instructions': { type: 'string' },
@@ -101,7 +116,17 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
   }
   const v = parsed.values;
   if (v.help) return 'help';
-  if (parsed.positionals.length === 0) throw new HvlabError('BAD_OPTION', 'run: no image given (see hvlab run --help)');
+  const FIRMWARE_KEYWORDS = ['none', 'builtin', 'auto'] as const;
+  const firmwareFile = v.firmware !== undefined && !(FIRMWARE_KEYWORDS as readonly string[]).includes(v.firmware) ? v.firmware : undefined;
+  if (v.kernel !== undefined && parsed.positionals.length > 0) {
+    throw new HvlabError('BAD_OPTION', `run: the kernel is given twice (IMAGE ${parsed.positionals[0]} and --kernel ${v.kernel}): give one`);
+  }
+  const image = v.kernel ?? parsed.positionals[0];
+  if (image === undefined) {
+    if (v.initrd !== undefined) throw new HvlabError('BAD_OPTION', '--initrd needs a kernel (--kernel FILE or IMAGE)');
+    if (v.append !== undefined) throw new HvlabError('BAD_OPTION', '--append needs a kernel (--kernel FILE or IMAGE)');
+    if (firmwareFile === undefined) throw new HvlabError('BAD_OPTION', 'run: no image given (see hvlab run --help)');
+  }
   if (v.drive !== undefined && v.disk !== undefined) {
     throw new HvlabError('BAD_OPTION', '--drive and --disk both give the VM a disk: choose one');
   }
@@ -109,10 +134,13 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     throw new HvlabError('BAD_OPTION', `run: one image expected, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
   }
   return {
-    image: parsed.positionals[0],
+    image,
+    firmwareFile,
+    initrd: v.initrd,
+    append: v.append,
     mode: v.mode === undefined ? 'native' : parseChoice('--mode', v.mode, MODES),
     nestedPwc: v['nested-pwc'] ?? false,
-    firmware: v.firmware === undefined ? 'auto' : parseChoice('--firmware', v.firmware, ['none', 'builtin', 'auto'] as const),
+    firmware: v.firmware === undefined ? 'auto' : firmwareFile !== undefined ? 'file' : v.firmware as Firmware | 'auto',
     memMiB: v.mem === undefined ? 128 : parseMemSize(v.mem),
     clock: v.clock === undefined ? 'instret' : parseChoice('--clock', v.clock, ['instret', 'wall'] as const),
     maxInstructions: v['max-instructions'] === undefined ? Number.MAX_SAFE_INTEGER : parseCount('--max-instructions', v['max-instructions']),
@@ -150,6 +178,8 @@ const readImage = (path: string) => readUserFile(path, 'BAD_IMAGE', path);
 /** `auto`: an image at or above 0x80200000 is a kernel expecting SBI firmware below it. */
 function chooseFirmware(opt: RunOptions['firmware'], bytes: Uint8Array, name: string, memMiB: number): Firmware {
   if (opt !== 'auto') return opt;
+  // A Linux Image is a kernel: it needs an SBI below it.
+  if (looksLikeLinuxImage(bytes)) return 'builtin';
   if (!isElf(bytes)) return 'none';
   const img = parseElf(bytes, { base: 0x8000_0000n, size: BigInt(memMiB) << 20n }, name);
   return img.lowest >= KERNEL_BASE ? 'builtin' : 'none';
@@ -262,15 +292,19 @@ async function readAllStdin(): Promise<string> {
 export async function runCommand(argv: string[]): Promise<number> {
   const opts = parseRunArgs(argv);
   if (opts === 'help') { console.log(RUN_USAGE); return 0; }
-  const bytes = await readImage(opts.image);
-  const firmware = opts.mode === 'native' ? chooseFirmware(opts.firmware, bytes, opts.image, opts.memMiB) : 'builtin';
-  if (opts.mode !== 'native' && opts.firmware === 'none') {
-    throw new HvlabError('BAD_OPTION', `--mode ${opts.mode} runs a kernel under the hypervisor's SBI: --firmware none does not apply`);
+  if (opts.mode !== 'native' && (opts.firmware === 'none' || opts.firmware === 'file')) {
+    throw new HvlabError('BAD_OPTION', `--mode ${opts.mode} runs a kernel under the hypervisor's SBI: --firmware ${opts.firmwareFile ?? 'none'} does not apply`);
   }
+  const fwBytes = opts.firmwareFile === undefined ? undefined : await readUserFile(opts.firmwareFile, 'BAD_FIRMWARE', `--firmware ${opts.firmwareFile}`);
+  const bytes = opts.image === undefined ? undefined : await readImage(opts.image);
+  const initrd = opts.initrd === undefined ? undefined : await readUserFile(opts.initrd, 'BAD_INITRD', `--initrd ${opts.initrd}`);
+  const firmware: Firmware = opts.mode !== 'native' ? 'builtin' : opts.firmware === 'file' ? 'file'
+    : chooseFirmware(opts.firmware, bytes!, opts.image!, opts.memMiB);
   const drive = opts.drive === undefined ? undefined : await readDrive(opts.drive);
-  const vm = await Vm.create({ memMiB: opts.memMiB, firmware, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc,
-    ...ioPathConfig(opts.io, drive ?? opts.diskBytes) }, await loadCoreModule());
-  vm.load(bytes, opts.image, opts.loadAddress);
+  const vm = await Vm.create({ memMiB: opts.memMiB, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc,
+    firmware: fwBytes ? { file: fwBytes, name: opts.firmwareFile } : firmware as 'none' | 'builtin',
+    bootargs: opts.append, ...ioPathConfig(opts.io, drive ?? opts.diskBytes) }, await loadCoreModule());
+  vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });
   vm.onConsole = (text) => { process.stdout.write(text); };
   let stop: StopInfo;
   if (opts.trace) {
@@ -285,7 +319,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (opts.drive !== undefined && drive && disk && !equalBytes(disk, drive)) await writeFile(opts.drive, disk);
   await vm.close();
   if (opts.stats !== undefined) {
-    const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware, clock: opts.clock, memMiB: opts.memMiB, stop, ...vm.stats() }, null, 2);
+    const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware: opts.firmwareFile ?? firmware, clock: opts.clock, memMiB: opts.memMiB, stop, ...vm.stats() }, null, 2);
     if (opts.stats === '-') process.stderr.write(json + '\n');
     else await writeFile(opts.stats, json + '\n');
   }

@@ -267,6 +267,8 @@ export interface MachineDescription {
   timebaseFrequency: number;
   /** kernel command line; /chosen/bootargs is omitted when undefined */
   bootargs?: string;
+  /** the initrd's physical range: /chosen linux,initrd-start and linux,initrd-end */
+  initrd?: { start: bigint; end: bigint };
   /** the harts implement the H extension and the guest may use it: adds 'h' to riscv,isa */
   hypervisor?: boolean;
   uart: MmioRegion & { irq: number; clockFrequency: number };
@@ -317,12 +319,12 @@ const TEST_PASS_POWEROFF = 0x5555;
 const TEST_RESET = 0x7777;
 
 /** The machine QEMU's `virt` board describes, with the devices hvlab emulates. */
-export function defaultVirtMachine(ramSize: bigint): MachineDescription {
+export function defaultVirtMachine(ramSize: bigint, isa = 'rv64ima_zicsr_zifencei'): MachineDescription {
   return {
     ramBase: VIRT_DRAM,
     ramSize,
     harts: 1,
-    isa: 'rv64ima_zicsr_zifencei',
+    isa,
     mmuType: 'riscv,sv39',
     timebaseFrequency: TIMEBASE,
     uart: { base: VIRT_UART0, size: 0x100n, irq: UART0_IRQ, clockFrequency: UART_CLOCK },
@@ -401,6 +403,9 @@ function checkMachine(m: MachineDescription): void {
     const other = irqs.get(irq);
     if (other !== undefined) throw bad(`${what} and ${other} both use PLIC source ${irq}`);
     irqs.set(irq, what);
+  }
+  if (m.initrd && (m.initrd.start < 0n || m.initrd.end < m.initrd.start || m.initrd.end >= 1n << 64n)) {
+    throw bad(`initrd [${hex(m.initrd.start)}, ${hex(m.initrd.end)}) is not a 64-bit range`);
   }
   for (const [what, s] of [['mmu-type', m.mmuType], ['bootargs', m.bootargs ?? '']] as const) {
     if (s.includes('\0')) throw bad(`${what} contains a NUL character`);
@@ -517,6 +522,13 @@ export function machineTree(m: MachineDescription): FdtNode {
   };
 
   const chosen: FdtNode = { name: 'chosen', props: {} };
+  if (m.initrd) {
+    // One cell when the address fits in 32 bits, as QEMU writes them; two (a u64) otherwise.
+    // Linux reads either length (drivers/of/fdt.c early_init_dt_check_for_initrd).
+    const cells = (v: bigint) => (v >> 32n === 0n ? [Number(v)] : u64Cells(v));
+    chosen.props['linux,initrd-start'] = cells(m.initrd.start);
+    chosen.props['linux,initrd-end'] = cells(m.initrd.end);
+  }
   if (m.bootargs !== undefined) chosen.props.bootargs = m.bootargs;
   chosen.props['stdout-path'] = `/soc/${at('serial', m.uart.base)}`;
 

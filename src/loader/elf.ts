@@ -41,6 +41,8 @@ export interface LoadedImage {
    * The loader accepts such images; the VM decides whether its core can run them.
    */
   rvc?: boolean;
+  /** the ELF header's e_flags (RISC-V psABI: RVC, float ABI, RVE, TSO); the VM checks them */
+  eFlags?: number;
 }
 
 export interface RamRegion {
@@ -298,6 +300,7 @@ export function parseElf(bytes: Uint8Array, ram: RamRegion, name = 'image'): Loa
     lowest: loads[0].paddr,
     highest: end(loads[loads.length - 1]),
     rvc,
+    eFlags,
   };
   const tohost = hostWord(symbols, loads, 'tohost', name);
   if (tohost !== undefined) image.tohost = tohost;
