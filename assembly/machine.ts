@@ -7,13 +7,13 @@ import { Counter } from './counter-ids';
 import { Hart, hart, machine, MODE_NATIVE, REGS, RESERVATION_NONE, STOP_BUDGET, STOP_CONSOLE, STOP_IDLE,
   COUNTERS } from './state';
 import { EXC_NONE } from './riscv/cause';
-import { MIP_STIP, MIP_SEIP, MIP_SSIP, MSTATUS_XLEN64, PRV_M, PRV_S } from './riscv/bits';
+import { ENVCFG_STCE, MIP_STIP, MIP_SEIP, MIP_SSIP, MIP_VSTIP, MSTATUS_XLEN64, PRV_M, PRV_S } from './riscv/bits';
 import { execChunk } from './cpu/exec';
 import { mip, pendingInterrupt, updateInterrupts } from './cpu/irq';
 import { takeTrap } from './cpu/trap';
 import { csrReset } from './cpu/csr';
 import { FIRMWARE_BUILTIN } from './cpu/firmware';
-import { clintMtimecmp, clintReset, CLOCK_INSTRET, instructionsUntil, refreshWallClock,
+import { clintMtimecmp, clintReset, CLOCK_INSTRET, instructionsUntil, mtime, refreshWallClock,
   skipIdle } from './devices/clint';
 import { plicReset } from './devices/plic';
 import { uartReset } from './devices/uart';
@@ -72,6 +72,22 @@ function untilTimer(): u64 {
   if (machine.firmware == FIRMWARE_BUILTIN && (hart.mipSw & MIP_STIP) == 0) {
     const s = instructionsUntil(machine.sbiTimecmp);
     if (s < t) t = s;
+  }
+  const c = instructionsUntil(sstcTimecmp());
+  return c < t ? c : t;
+}
+
+/**
+ * The mtime at which Sstc's next supervisor timer line rises (stimecmp, or vstimecmp in host
+ * time), or NEVER: the chunk must end there so the interrupt lands on the same instruction.
+ */
+function sstcTimecmp(): u64 {
+  if ((hart.menvcfg & ENVCFG_STCE) == 0) return NEVER;
+  let t = (hart.mipHw & MIP_STIP) == 0 ? hart.stimecmp : NEVER;
+  if ((hart.henvcfg & ENVCFG_STCE) != 0 && (hart.mipHw & MIP_VSTIP) == 0) {
+    // time + htimedelta >= vstimecmp  <=>  time >= vstimecmp - htimedelta (when that is ahead).
+    const v = hart.vstimecmp - hart.htimedelta;
+    if (v > mtime() && v < t) t = v;
   }
   return t;
 }
@@ -134,7 +150,8 @@ export function nextTimerTicks(): u64 {
   if (machine.firmware == FIRMWARE_BUILTIN && (hart.mipSw & MIP_STIP) == 0 && machine.sbiTimecmp < t) {
     t = machine.sbiTimecmp;
   }
-  return t;
+  const s = sstcTimecmp();
+  return s < t ? s : t;
 }
 
 /**

@@ -92,6 +92,10 @@ import { EXC_NONE } from './riscv/cause';
   excGpa4: u64 = 0;
   excTinst: u64 = 0;
   excGva: u32 = 0;
+  // henvcfg (8.2.11; menvcfg and senvcfg are above) and Sstc's timer compare registers.
+  henvcfg: u64 = 0;
+  stimecmp: u64 = 0;
+  vstimecmp: u64 = 0;
 }
 
 export const RESERVATION_NONE: u64 = 0xFFFF_FFFF_FFFF_FFFF;

@@ -367,7 +367,10 @@ export class Vm {
       throw new HvlabError('APPEND_WITHOUT_KERNEL', 'a kernel command line (--append) needs a kernel (--kernel FILE)');
     }
     const misa = this.core.misa();
-    const machine = defaultVirtMachine(this.ramSize, isaFromMisa(misa));
+    // The builtin SBI (and the hypervisor's) leaves menvcfg.STCE clear, as an SBI without Sstc
+    // support would: a kernel told of Sstc would fault on stimecmp, so the tree does not say it.
+    const ownMmode = this.config.mode === 'native' && this.config.firmware !== 'builtin';
+    const machine = defaultVirtMachine(this.ramSize, isaFromMisa(misa, ownMmode));
     // Natively the kernel may use the H extension; a guest of the hypervisor is in VS-mode
     // (or deprivileged) and must not be told it has one.
     machine.hypervisor = this.config.mode === 'native' && misaHasH(misa);

@@ -13,7 +13,8 @@ import { HEDELEG_WRITABLE, HGATP_MODE_SV39X4, HGATP_PPN_MASK, HGATP_VMID_MASK, H
   MIDELEG_WRITABLE, MIE_WRITABLE, MIP_S_ALL, MIP_SGEIP, MIP_SSIP, MIP_SW_WRITABLE, MIP_VS_ALL,
   MIP_VSSIP, MISA_MXL64, misaExt, MSTATUS_MPP, MSTATUS_MXR, MSTATUS_TVM, MSTATUS_UXL,
   MSTATUS_WRITABLE, MSTATUS_XLEN64, PRV_M, PRV_S, PRV_U, SATP_ASID_MASK, SATP_ASID_SHIFT, SATP_MODE_BARE, SATP_MODE_SHIFT,
-  SATP_MODE_SV39, SSTATUS_VISIBLE, SSTATUS_WRITABLE } from '../riscv/bits';
+  SATP_MODE_SV39, SSTATUS_VISIBLE, SSTATUS_WRITABLE, MIP_STIP } from '../riscv/bits';
+import { COUNTEREN_TM, ENVCFG_FIOM, ENVCFG_STCE } from '../riscv/bits';
 import { mtime } from '../devices/clint';
 import { mip, updateInterrupts } from './irq';
 import { tlbFlushGuest, tlbFlushTranslated, tlbSelectGuest, tlbSelectHost } from '../mmu/tlb';
@@ -82,7 +83,7 @@ function readCsr(csr: u32): u64 {
     case C.CSR_MCAUSE: return hart.mcause;
     case C.CSR_MTVAL: return hart.mtval;
     case C.CSR_MCOUNTEREN: return hart.mcounteren;
-    case C.CSR_MENVCFG: return 0;
+    case C.CSR_MENVCFG: return hart.menvcfg;
     case C.CSR_MCOUNTINHIBIT: return 0;
     case C.CSR_MVENDORID: case C.CSR_MARCHID: case C.CSR_MIMPID: case C.CSR_MHARTID:
     case C.CSR_MCONFIGPTR: return 0;
@@ -97,7 +98,9 @@ function readCsr(csr: u32): u64 {
     case C.CSR_SCAUSE: return hart.scause;
     case C.CSR_STVAL: return hart.stval;
     case C.CSR_SCOUNTEREN: return hart.scounteren;
-    case C.CSR_SENVCFG: return 0;
+    case C.CSR_SENVCFG: return hart.senvcfg;
+    case C.CSR_STIMECMP: return hart.stimecmp;
+    case C.CSR_VSTIMECMP: return hart.vstimecmp;
     case C.CSR_SATP: return hart.satp;
     case C.CSR_TSELECT: return 0;
     case C.CSR_TDATA1: case C.CSR_TDATA2: case C.CSR_TDATA3: return 0;
@@ -115,7 +118,9 @@ function readCsr(csr: u32): u64 {
     case C.CSR_HVIP: return hart.hvip;
     case C.CSR_HTIMEDELTA: return hart.htimedelta;
     case C.CSR_HCOUNTEREN: return hart.hcounteren;
-    case C.CSR_HGEIE: case C.CSR_HGEIP: case C.CSR_HENVCFG: return 0;
+    case C.CSR_HGEIE: case C.CSR_HGEIP: return 0;
+    // henvcfg.STCE is read-only zero while menvcfg.STCE is 0 (Sstc section 2).
+    case C.CSR_HENVCFG: return hart.henvcfg & (hart.menvcfg | ~ENVCFG_STCE);
     case C.CSR_HTVAL: return hart.htval;
     case C.CSR_HTINST: return hart.htinst;
     case C.CSR_HGATP: return hart.hgatp;
@@ -151,7 +156,9 @@ function writeCsr(csr: u32, v: u64): void {
     case C.CSR_MIDELEG: hart.mideleg = v & MIDELEG_WRITABLE; return;
     case C.CSR_MIE: hart.mie = v & MIE_WRITABLE; return;
     case C.CSR_MIP: {
-      hart.mipSw = (hart.mipSw & ~MIP_SW_WRITABLE) | (v & MIP_SW_WRITABLE);
+      // With menvcfg.STCE, STIP is read-only: it follows stimecmp (Sstc section 1).
+      const w = (hart.menvcfg & ENVCFG_STCE) != 0 ? MIP_SW_WRITABLE & ~MIP_STIP : MIP_SW_WRITABLE;
+      hart.mipSw = (hart.mipSw & ~w) | (v & w);
       // mip.VSSIP is an alias of hvip.VSSIP; VSTIP and VSEIP are read-only here (8.2.3).
       hart.hvip = (hart.hvip & ~MIP_VSSIP) | (v & MIP_VSSIP);
       return;
@@ -199,7 +206,14 @@ function writeCsr(csr: u32, v: u64): void {
     case C.CSR_HTVAL: hart.htval = v; return;
     case C.CSR_HTINST: hart.htinst = v; return;
     case C.CSR_HGATP: writeHgatp(v); return;
-    case C.CSR_HGEIE: case C.CSR_HENVCFG: return;
+    case C.CSR_HGEIE: return;
+    case C.CSR_MENVCFG: hart.menvcfg = v & (ENVCFG_FIOM | ENVCFG_STCE); return;
+    case C.CSR_SENVCFG: hart.senvcfg = v & ENVCFG_FIOM; return;
+    case C.CSR_HENVCFG: hart.henvcfg = v & (ENVCFG_FIOM | ENVCFG_STCE); return;
+    // A new compare value takes effect at the next chunk boundary (every CSR write ends the
+    // chunk), where updateInterrupts samples it and the run loop sizes the chunk to it.
+    case C.CSR_STIMECMP: hart.stimecmp = v; return;
+    case C.CSR_VSTIMECMP: hart.vstimecmp = v; return;
     case C.CSR_VSSTATUS: {
       const old = hart.vsstatus;
       hart.vsstatus = v & SSTATUS_WRITABLE;
@@ -224,7 +238,7 @@ function writeCsr(csr: u32, v: u64): void {
     case C.CSR_VSTVAL: hart.vstval = v; return;
     case C.CSR_VSATP: writeVsatp(v); return;
     // WARL registers with nothing implemented behind them: writes are ignored.
-    case C.CSR_MISA: case C.CSR_MENVCFG: case C.CSR_SENVCFG: case C.CSR_MCOUNTINHIBIT:
+    case C.CSR_MISA: case C.CSR_MCOUNTINHIBIT:
     case C.CSR_TSELECT: case C.CSR_TDATA1: case C.CSR_TDATA2: case C.CSR_TDATA3: return;
   }
   if (csr >= C.CSR_MHPMCOUNTER3 && csr <= C.CSR_MHPMCOUNTER31) return;
@@ -294,7 +308,7 @@ function writeHgatp(v: u64): void {
 function substitute(csr: u32): u32 {
   switch (csr) {
     case C.CSR_SSTATUS: case C.CSR_SIE: case C.CSR_STVEC: case C.CSR_SSCRATCH: case C.CSR_SEPC:
-    case C.CSR_SCAUSE: case C.CSR_STVAL: case C.CSR_SIP: case C.CSR_SATP:
+    case C.CSR_SCAUSE: case C.CSR_STVAL: case C.CSR_SIP: case C.CSR_SATP: case C.CSR_STIMECMP:
       return csr + C.CSR_VS_OFFSET;
   }
   return csr;
@@ -329,6 +343,19 @@ export function csrInstruction(inst: u32): bool {
 
 
 /**
+ * Sstc's extra rules below M (Sstc v1.0 sections 1 and 2): stimecmp and vstimecmp need
+ * menvcfg.STCE and mcounteren.TM, else illegal; from VS, stimecmp (which reaches vstimecmp)
+ * also needs henvcfg.STCE and hcounteren.TM, else virtual instruction. U and VU never reach
+ * them (the usual privilege rule below does that).
+ */
+function stimecmpFault(csr: u32): u32 {
+  if ((hart.menvcfg & ENVCFG_STCE) == 0 || (hart.mcounteren & COUNTEREN_TM) == 0) return EXC_ILLEGAL_INST + 1;
+  if (hart.virt != 0 && hart.priv == PRV_S && csr == C.CSR_STIMECMP &&
+      ((hart.henvcfg & ENVCFG_STCE) == 0 || (hart.hcounteren & COUNTEREN_TM) == 0)) return EXC_VIRTUAL_INST + 1;
+  return 0;
+}
+
+/**
  * The exception (cause + 1) an access to `csr` raises in the current mode, or 0 (sections 2.1
  * and 8.6.1). A CSR that does not exist, a write to a read-only CSR, or an M-level CSR below M is
  * illegal. With V=1, a CSR that HS-mode could access the same way is instead a virtual
@@ -346,6 +373,10 @@ function csrAccessFault(csr: u32, writes: bool): u32 {
   const level = (csr >> 8) & 3;
   const need = level == 2 ? PRV_S : level;
   if (p == PRV_M) return 0;
+  if (csr == C.CSR_STIMECMP || csr == C.CSR_VSTIMECMP) {
+    const f = stimecmpFault(csr);
+    if (f != 0) return f;
+  }
   const tvm = (hart.mstatus & MSTATUS_TVM) != 0;
   if (hart.virt != 0) {
     if (level == PRV_M) return EXC_ILLEGAL_INST + 1;

@@ -10,7 +10,7 @@
 import { hart, machine } from '../state';
 import { CAUSE_INTERRUPT, IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT,
   IRQ_S_TIMER, IRQ_VS_EXT, IRQ_VS_SOFT, IRQ_VS_TIMER } from '../riscv/cause';
-import { MIDELEG_FORCED, MIP_MSIP, MIP_MTIP, MIP_STIP, MSTATUS_MIE, MSTATUS_SIE, PRV_M,
+import { ENVCFG_STCE, MIDELEG_FORCED, MIP_MSIP, MIP_MTIP, MIP_STIP, MIP_VSTIP, MSTATUS_MIE, MSTATUS_SIE, PRV_M,
   PRV_S } from '../riscv/bits';
 import { clintMsip, clintMtimecmp, mtime } from '../devices/clint';
 import { plicMip, plicSetLine } from '../devices/plic';
@@ -29,6 +29,12 @@ export function updateInterrupts(): void {
   let hw: u64 = plicMip();
   if (now >= clintMtimecmp()) hw |= MIP_MTIP;
   if (clintMsip()) hw |= MIP_MSIP;
+  // Sstc: with STCE the supervisor timer lines come from stimecmp, and VSTIP from vstimecmp
+  // compared with the guest's time (time + htimedelta); hip.VSTIP is that OR hvip.VSTIP.
+  if ((hart.menvcfg & ENVCFG_STCE) != 0) {
+    if (now >= hart.stimecmp) hw |= MIP_STIP;
+    if ((hart.henvcfg & ENVCFG_STCE) != 0 && now + hart.htimedelta >= hart.vstimecmp) hw |= MIP_VSTIP;
+  }
   hart.mipHw = hw;
   // The builtin firmware's timer (SBI TIME) raises STIP, as OpenSBI does from its M-mode timer
   // handler; S-mode clears it only by setting a new timer.

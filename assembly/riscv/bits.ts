@@ -117,3 +117,11 @@ export const PTE_RESERVED: u64 = 0xFFC0_0000_0000_0000;
 export const PAGE_SHIFT: u64 = 12;
 export const PAGE_SIZE: u64 = 4096;
 export const PAGE_MASK: u64 = 4095;
+
+// menvcfg, senvcfg, henvcfg (privileged spec v1.12 sections 3.1.18, 4.1.4, 8.2.11): the fields
+// hvlab implements. FIOM only strengthens FENCE, which hvlab already executes as a full fence;
+// STCE (menvcfg, henvcfg) enables Sstc's stimecmp and vstimecmp.
+export const ENVCFG_FIOM: u64 = 1;
+export const ENVCFG_STCE: u64 = <u64>1 << 63;
+/** mcounteren/hcounteren bit 1 (TM): also gates stimecmp/vstimecmp below M (Sstc section 1). */
+export const COUNTEREN_TM: u64 = 1 << 1;

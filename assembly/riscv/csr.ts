@@ -100,3 +100,7 @@ export const CSR_VS_OFFSET: u32 = 0x100;
 // Machine-level CSRs the hypervisor extension adds (section 8.3).
 export const CSR_MTINST: u32 = 0x34A;
 export const CSR_MTVAL2: u32 = 0x34B;
+
+// Sstc (the "Stimecmp/Vstimecmp" extension, v1.0): supervisor timer compare registers.
+export const CSR_STIMECMP: u32 = 0x14D;
+export const CSR_VSTIMECMP: u32 = 0x24D;

@@ -14,12 +14,17 @@
 /** Canonical order of the single-letter extensions ('h' last; 'g' is never written). */
 const SINGLE_ORDER = 'iemafdqlcbkjtpvh';
 
-/** Multi-letter extensions the core implements, in canonical order, with where each lives. */
-export const MULTI_LETTER_EXTENSIONS: readonly { name: string; what: string }[] = [
+/**
+ * Multi-letter extensions the core implements, in canonical order, with where each lives.
+ * `mFirmware`: usable only once M-mode firmware enables it (Sstc needs menvcfg.STCE), so the
+ * tree names it only when M-mode code of the guest's own runs (a firmware file, or `none`).
+ */
+export const MULTI_LETTER_EXTENSIONS: readonly { name: string; what: string; mFirmware?: boolean }[] = [
   { name: 'zicntr', what: 'cycle, time, instret (assembly/cpu/csr.ts, counter-enable rules)' },
   { name: 'zicsr', what: 'the CSR instructions (assembly/cpu/csr.ts)' },
   { name: 'zifencei', what: 'fence.i (assembly/cpu/exec.ts)' },
   { name: 'zihpm', what: 'hpmcounter3..31: present, read zero, gated by the counter-enable bits' },
+  { name: 'sstc', what: 'stimecmp, vstimecmp (assembly/cpu/csr.ts, cpu/irq.ts, machine.ts)', mFirmware: true },
 ];
 
 /** The single letters of `misa` in canonical order, e.g. 'imah' for I, M, A and H. */
@@ -35,9 +40,10 @@ export function misaLetters(misa: bigint): string {
  * The riscv,isa string for a hart with this `misa`, without 'h': whether a guest may see the
  * hypervisor extension is the device tree's `hypervisor` flag (src/loader/dtb.ts isaString).
  */
-export function isaFromMisa(misa: bigint): string {
+export function isaFromMisa(misa: bigint, mFirmware = true): string {
   const letters = misaLetters(misa).replace('h', '');
-  return ['rv64' + letters, ...MULTI_LETTER_EXTENSIONS.map((e) => e.name)].join('_');
+  const multi = MULTI_LETTER_EXTENSIONS.filter((e) => mFirmware || !e.mFirmware).map((e) => e.name);
+  return ['rv64' + letters, ...multi].join('_');
 }
 
 /** Whether the core implements the hypervisor extension (misa.H). */
