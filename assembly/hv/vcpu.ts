@@ -53,6 +53,11 @@ export function teApplyView(): void {
     tlbSelectHost(asid);
   }
   hart.priv = PRV_U;
+  // Both the guest kernel and its programs run in real U-mode, where the real scounteren
+  // gates cycle/time/instret (section 4.1.5). The kernel, in virtual S, is gated only by
+  // mcounteren; its programs by the scounteren the kernel wrote. A program's read that its
+  // kernel did not allow is then an illegal instruction, reflected to the guest kernel.
+  hart.scounteren = vcpu.priv == PRV_U ? vcpu.scounteren : hart.mcounteren;
 }
 
 /** Deliver a trap to the guest kernel, as S-mode trap entry would (privileged spec 4.1.1). */

@@ -7,7 +7,11 @@
  *     a read-only CSR (Zicsr 9.1);
  *   - a misaligned branch/JAL target is reported in mtval (3.1.16);
  *   - mepc[1:0] read as zero without C (3.1.14);
- *   - mstatus.MPP never holds the reserved value 2 (3.1.6.1, WARL). */
+ *   - mstatus.MPP never holds the reserved value 2 (3.1.6.1, WARL);
+ *   - mhpmcounter3..31, mhpmevent3..31 and hpmcounter3..31 all exist (3.1.10, Zihpm):
+ *     QEMU 7.2 has 16 counters and makes 19..31 illegal;
+ *   - pmpaddr holds address bits 55:2 only (3.7.1): QEMU 7.2 keeps all 64 bits written;
+ *   - henvcfg.STCE is read-only zero while menvcfg.STCE is 0 (Sstc): QEMU 7.2 lets it be set. */
 #include "rt.h"
 
 #define UNMAPPED 0x200000UL
@@ -59,5 +63,20 @@ int main(void)
     csr_set(mstatus, 2UL << MSTATUS_MPP_SHIFT);
     check_true("mpp-never-2", ((csr_read(mstatus) & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT) != 2);
     csr_clear(mstatus, MSTATUS_MPP);
+
+    trap_expect();
+    (void)csr_read(mhpmcounter31);
+    (void)csr_read(mhpmevent31);
+    (void)csr_read(hpmcounter31);
+    check_no_trap("hpm-counters-19-31-exist");
+    u64 cfg = csr_read(pmpcfg0), addr = csr_read(pmpaddr0);
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, ~0UL);
+    check("pmpaddr-54-bits", csr_read(pmpaddr0), (1UL << 54) - 1);
+    csr_write(pmpaddr0, addr);
+    csr_write(pmpcfg0, cfg);
+    csr_write(0x30a, 0);                      /* menvcfg: STCE = 0 */
+    csr_write(0x60a, 1UL << 63);              /* henvcfg: STCE */
+    check("henvcfg-STCE-needs-menvcfg-STCE", csr_read(0x60a) >> 63, 0);
     return summary();
 }
