@@ -342,9 +342,6 @@ export class Vm {
     } else {
       throw new HvlabError('NOT_AN_IMAGE', `${name}: not an ELF file`);
     }
-    if (img.rvc) {
-      throw new HvlabError('NEEDS_RVC', `${name}: the image uses compressed (C) instructions, which hvlab does not implement yet; build with -march=rv64ima_zicsr_zifencei`);
-    }
     const machine = defaultVirtMachine(this.ramSize);
     if (this.config.bootargs !== undefined) machine.bootargs = this.config.bootargs;
     if (this.config.emudisk) {
