@@ -40,6 +40,8 @@ export const GUESTS: GuestCase[] = [
   { name: 'interrupts', exitCode: 0, maxInstructions: 200_000_000, input: 'x' },
   { name: 'uart', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'cpu-short', exitCode: 0, maxInstructions: 50_000_000 },
+  // The C extension, built with -march=rv64imac (docs/guests.md).
+  { name: 'rvc', exitCode: 0, maxInstructions: 5_000_000 },
 ];
 
 const updateGolden = !!process.env.UPDATE_GOLDEN;

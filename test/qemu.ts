@@ -28,9 +28,8 @@ export function qemuArgs(elfPath: string, opts: QemuRunOptions = {}): string[] {
     '-m', `${opts.memMiB ?? 128}M`,
     '-serial', 'stdio',
     '-monitor', 'none',
-    // hvlab's CPU: RV64IMA (+H), no C, F or D. Without C, a jump to a 2-byte
-    // aligned target traps, as on hvlab.
-    '-cpu', 'rv64,c=off,f=off,d=off',
+    // hvlab's CPU: RV64IMAC (+H), no F or D. With C, IALIGN = 16 on both.
+    '-cpu', 'rv64,c=on,f=off,d=off',
     '-kernel', elfPath,
   ];
 }

@@ -19,8 +19,9 @@ import { mtime } from '../devices/clint';
 import { mip, updateInterrupts } from './irq';
 import { tlbFlushGuest, tlbFlushTranslated, tlbSelectGuest, tlbSelectHost } from '../mmu/tlb';
 
-export const MISA_VALUE: u64 = MISA_MXL64 | misaExt(0x41 /* A */) | misaExt(0x48 /* H */) |
-  misaExt(0x49 /* I */) | misaExt(0x4D /* M */) | misaExt(0x53 /* S */) | misaExt(0x55 /* U */);
+export const MISA_VALUE: u64 = MISA_MXL64 | misaExt(0x41 /* A */) | misaExt(0x43 /* C */) |
+  misaExt(0x48 /* H */) | misaExt(0x49 /* I */) | misaExt(0x4D /* M */) | misaExt(0x53 /* S */) |
+  misaExt(0x55 /* U */);
 
 /** mideleg as the hardware uses it: the VS-level bits are read-only one (section 8.4.1). */
 @inline export function midelegEff(): u64 { return hart.mideleg | MIDELEG_FORCED; }
@@ -179,9 +180,10 @@ function writeCsr(csr: u32, v: u64): void {
     case C.CSR_STVEC: if ((v & 3) < 2) hart.stvec = v; return;
     case C.CSR_MSCRATCH: hart.mscratch = v; return;
     case C.CSR_SSCRATCH: hart.sscratch = v; return;
-    // With IALIGN = 32 (no C extension) bits 1:0 of xepc are always zero (section 3.1.14).
-    case C.CSR_MEPC: hart.mepc = v & ~(<u64>3); return;
-    case C.CSR_SEPC: hart.sepc = v & ~(<u64>3); return;
+    // IALIGN = 16 (the C extension, always on: misa.C is read-only 1): bit 0 of xepc is
+    // always zero (section 3.1.14).
+    case C.CSR_MEPC: hart.mepc = v & ~(<u64>1); return;
+    case C.CSR_SEPC: hart.sepc = v & ~(<u64>1); return;
     case C.CSR_MCAUSE: hart.mcause = v; return;
     case C.CSR_SCAUSE: hart.scause = v; return;
     case C.CSR_MTVAL: hart.mtval = v; return;
@@ -233,7 +235,7 @@ function writeCsr(csr: u32, v: u64): void {
     }
     case C.CSR_VSTVEC: if ((v & 3) < 2) hart.vstvec = v; return;
     case C.CSR_VSSCRATCH: hart.vsscratch = v; return;
-    case C.CSR_VSEPC: hart.vsepc = v & ~(<u64>3); return;
+    case C.CSR_VSEPC: hart.vsepc = v & ~(<u64>1); return;
     case C.CSR_VSCAUSE: hart.vscause = v; return;
     case C.CSR_VSTVAL: hart.vstval = v; return;
     case C.CSR_VSATP: writeVsatp(v); return;

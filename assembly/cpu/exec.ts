@@ -13,7 +13,7 @@
 import { Counter } from '../counter-ids';
 import { count, excPending, hart, REGS } from '../state';
 import { EXC_BREAKPOINT, EXC_ECALL_M, EXC_ECALL_S, EXC_ECALL_U, EXC_ECALL_VS, EXC_ILLEGAL_INST,
-  EXC_INST_MISALIGNED, EXC_NONE, EXC_VIRTUAL_INST } from '../riscv/cause';
+  EXC_NONE, EXC_VIRTUAL_INST } from '../riscv/cause';
 import { HSTATUS_HU, HSTATUS_VTSR, HSTATUS_VTVM, HSTATUS_VTW, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW,
   PRV_M, PRV_S, PRV_U, SATP_ASID_MASK } from '../riscv/bits';
 import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbEntry, tlbFlushGuest, tlbFlushGuestPage,
@@ -21,6 +21,7 @@ import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbEntry, tlbFlushGuest, tlbFlushGue
 import { amo, computeViews, fetchSlow, hypervisorLoad, hypervisorStore, loadSlow, storeSlow,
   TINST_TRANSFORM } from '../mmu/access';
 import { csrInstruction } from './csr';
+import { expandCompressed, INST_C_EBREAK, INST_EBREAK_32, isCompressed } from '../riscv/rvc';
 import { mret, sret, takeTrap } from './trap';
 import { FIRMWARE_BUILTIN } from './firmware';
 import { machine } from '../state';
@@ -136,10 +137,71 @@ function transformedInst(inst: u32, faultVa: u64): u64 {
   return <u64>(t | ((<u32>(faultVa - base) & 31) << 15));
 }
 
-/** Leave through the exception raised by the instruction at host address `ip`. */
+/**
+ * Leave through the exception raised by the instruction at host address `ip`. When that is a
+ * compressed instruction run as its expansion (ip == cs.cip, see the loop), its pc is 2 bytes
+ * further on, an illegal-instruction tval holds its 16 bits (as QEMU writes it), and htinst is
+ * the expansion with bit 1 cleared (privileged spec 8.6.3: bits 1:0 = 01 mark a compressed one).
+ */
 function faultAt(ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
-  if (hart.excTinst == TINST_TRANSFORM) hart.excTinst = transformedInst(load<u32>(ip), hart.excTval);
+  let pc = <u64>ip + pcBase;
+  let inst = load<u32>(ip);
+  let tinstLow: u32 = 3;
+  if (ip == cs.cip) {
+    pc += 2;
+    inst = cs.cinst;
+    tinstLow = 1;
+    if (hart.excCause == EXC_ILLEGAL_INST) hart.excTval = cs.craw;
+  }
+  if (hart.excTinst == TINST_TRANSFORM) {
+    const t = transformedInst(inst, hart.excTval);
+    hart.excTinst = t == 0 ? 0 : (t & ~(<u64>3)) | tinstLow;
+  }
+  return trapExit(pc, done + <u32>((ip - blockIp) >> 2), loads, stores, priv);
+}
+
+/**
+ * A compressed instruction that does not run as an expansion: a reserved encoding (illegal,
+ * tval = its 16 bits) or C.EBREAK (a breakpoint; tval 0 as QEMU writes for EBREAK).
+ */
+function compressedTrap(h: u32, ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
+  if (h == INST_C_EBREAK) exc(EXC_BREAKPOINT, 0);
+  else exc(EXC_ILLEGAL_INST, h);
   return trapExit(<u64>ip + pcBase, done + <u32>((ip - blockIp) >> 2), loads, stores, priv);
+}
+
+/**
+ * An instruction at page offset 0xFFE may continue on the next page (a 4-byte one; IALIGN =
+ * 16 allows it). Each half is translated on its own, as a hart fetches it (privileged spec
+ * 1.5 and 3.1.16: a fault on the second half reports that half's address, which is what QEMU
+ * writes to xtval), and the instruction is assembled in SCRATCH so the loop never reads past
+ * the end of the first page's host page (the next host page is some other guest page).
+ * Returns false if a fetch raised.
+ */
+function fetchAcross(pc: u64): bool {
+  const lo = fetchHalf(pc);
+  if (excPending()) return false;
+  let inst = lo;
+  if (!isCompressed(lo)) {
+    const hi = fetchHalf(pc + 2);
+    if (excPending()) return false;
+    inst |= hi << 16;
+  }
+  store<u32>(SCRATCH, inst);
+  return true;
+}
+
+/** The halfword at `pc` through the fetch TLB (or the slow fetch, which may raise). */
+function fetchHalf(pc: u64): u32 {
+  const e = tlbEntry(cs.fetchTable, pc);
+  let add: u64;
+  if (load<u64>(e) == (pc & ~(<u64>0xFFE))) {
+    add = load<u64>(e, 8);
+  } else {
+    add = fetchSlow(pc);
+    if (excPending()) return 0;
+  }
+  return <u32>load<u16>(<usize>(pc + add));
 }
 
 /** Leave after the instruction at `ip` completed (it changed state the run loop must see). */
@@ -163,8 +225,18 @@ function leaveAfter(ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u3
   priv: u32 = 0;
   fetchTable: usize = 0;
   fpage: u64 = 0;
+  /** Where straight-line code must stop: 2 bytes before the page end (the last halfword may
+   * start a 4-byte instruction that crosses the page), and where the budget runs out. */
+  pageStop: usize = 0;
+  budgetStop: usize = 0;
+  /** The compressed instruction being run: its (adjusted) ip, 16 bits and expansion. */
+  cip: usize = 0;
+  craw: u32 = 0;
+  cinst: u32 = 0;
 }
 const cs = changetype<ChunkState>(memory.data(offsetof<ChunkState>(), 16));
+/** A 4-byte instruction split over two pages, assembled by fetchAcross. */
+const SCRATCH: usize = memory.data(8, 8);
 
 export function execChunk(budget: u32): u32 {
   computeViews();
@@ -178,9 +250,17 @@ export function execChunk(budget: u32): u32 {
   // is 64 KiB aligned in linear memory, so ip and pc share their page offset, and a
   // straight-line run leaves its page exactly when ip reaches a multiple of 4096.
   // Instructions are counted, and the budget checked, only at control transfers and when a
-  // straight-line run reaches stopIp: the end of its page, or the instruction where the
-  // budget runs out, whichever is first. So the budget is exact at no per-instruction cost.
-  // done = retired before blockIp; retired now = done + (ip - blockIp) / 4.
+  // straight-line run reaches stopIp: the end of its page (less 2 bytes), or the instruction
+  // where the budget runs out, whichever is first. So the budget is exact at no
+  // per-instruction cost. done = retired before blockIp; retired now = done + (ip - blockIp) / 4.
+  //
+  // Compressed instructions (the C extension, riscv/rvc.ts) keep that sum exact: each one is
+  // expanded to its 32-bit equivalent and run *as if it sat 2 bytes earlier* (ip -= 2), so
+  // the shared case's `ip += 4` lands after the 2-byte instruction; blockIp and the budget
+  // stop move back by 2 with it, so each instruction of either size adds 4 to ip - blockIp.
+  // The pc-relative expansions (C.J, C.BEQZ, C.BNEZ) carry their offset + 2, and a link
+  // (C.JALR) is pc + 4 = the real pc + 2. A fault identifies the case by ip == cs.cip.
+  // The uncompressed path pays nothing for this: stops compare with < instead of !=.
   let ip: usize = 0;
   let blockIp: usize = 0;
   let stopIp: usize = 0;
@@ -195,35 +275,59 @@ export function execChunk(budget: u32): u32 {
     // Transfer to `target`: book the run that just ended, check the budget, find the page.
     done += <u32>((ip - blockIp) >> 2);
     if (done >= cs.budget) return leave(target, done, loads, stores, cs.priv);
-    if ((target & ~(<u64>0xFFC)) == cs.fpage) {
-      ip = <usize>(target - pcBase);
+    cs.cip = 0;
+    if ((target & 0xFFE) == 0xFFE) {
+      // The last halfword of a page: the instruction may cross into the next page.
+      hart.chunkDone = done;
+      if (!fetchAcross(target)) return trapExit(target, done, loads, stores, cs.priv);
+      ip = SCRATCH;
+      pcBase = target - <u64>SCRATCH;
+      cs.fpage = 1;
+      cs.pageStop = SCRATCH + 2; // one instruction, of either length
     } else {
-      const e = tlbEntry(cs.fetchTable, target);
-      let add: u64;
-      if (load<u64>(e) == (target & ~(<u64>0xFFC))) {
-        add = load<u64>(e, 8);
+      if ((target & ~(<u64>0xFFE)) == cs.fpage) {
+        ip = <usize>(target - pcBase);
       } else {
-        hart.chunkDone = done;
-        add = fetchSlow(target);
-        if (excPending()) return trapExit(target, done, loads, stores, cs.priv);
+        const e = tlbEntry(cs.fetchTable, target);
+        let add: u64;
+        if (load<u64>(e) == (target & ~(<u64>0xFFE))) {
+          add = load<u64>(e, 8);
+        } else {
+          hart.chunkDone = done;
+          add = fetchSlow(target);
+          if (excPending()) return trapExit(target, done, loads, stores, cs.priv);
+        }
+        ip = <usize>(target + add);
+        pcBase = 0 - add;
+        cs.fpage = target & ~(<u64>0xFFF);
       }
-      ip = <usize>(target + add);
-      pcBase = 0 - add;
-      cs.fpage = target & ~(<u64>0xFFF);
+      cs.pageStop = (ip | 0xFFF) - 1;
     }
     blockIp = ip;
+    // A page holds at most 2048 instructions, so a larger budget cannot stop in this block.
     const left = cs.budget - done;
-    const pageEnd = (ip | 0xFFF) + 1;
-    stopIp = left < 1024 && ip + (<usize>left << 2) < pageEnd ? ip + (<usize>left << 2) : pageEnd;
+    cs.budgetStop = ip + (<usize>(left < 2048 ? left : <u32>2048) << 2);
+    stopIp = cs.budgetStop < cs.pageStop ? cs.budgetStop : cs.pageStop;
 
     while (true) {
-      const inst = load<u32>(ip);
+      let inst = load<u32>(ip);
+      if ((inst & 3) != 3) {
+        // A 16-bit instruction (low bits other than 0b11): run its expansion 2 bytes early.
+        const h = inst & 0xFFFF;
+        inst = expandCompressed(h, 2);
+        if (inst == 0 || inst == INST_EBREAK_32) return compressedTrap(h, ip, blockIp, pcBase, done, loads, stores, cs.priv);
+        ip -= 2;
+        blockIp -= 2;
+        cs.cip = ip;
+        cs.craw = h;
+        cs.cinst = inst;
+        const b = cs.budgetStop - 2;
+        cs.budgetStop = b;
+        stopIp = b < cs.pageStop ? b : cs.pageStop;
+      }
       const rd = (inst >> 7) & 31;
       const rs1 = (inst >> 15) & 31;
       const f3 = (inst >> 12) & 7;
-
-      // 16-bit (compressed) encodings have low bits other than 0b11; C is not implemented.
-      if ((inst & 3) != 3) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
       // Dispatch on opcode bits 6:2: dense, so it compiles to one jump table.
       switch ((inst >> 2) & 31) {
         case 0x13 >> 2: { // OP-IMM
@@ -251,7 +355,7 @@ export function execChunk(budget: u32): u32 {
           }
           rs(rd, v);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -291,7 +395,7 @@ export function execChunk(budget: u32): u32 {
           }
           rs(rd, v);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -319,7 +423,7 @@ export function execChunk(budget: u32): u32 {
           }
           rs(rd, v);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -344,7 +448,7 @@ export function execChunk(budget: u32): u32 {
             if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           }
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -364,14 +468,14 @@ export function execChunk(budget: u32): u32 {
           if (taken) {
             const imm = (<i32>(inst & 0x8000_0000) >> 19) | <i32>((inst & 0x80) << 4) |
               <i32>((inst >> 20) & 0x7E0) | <i32>((inst >> 7) & 0x1E);
+            // IALIGN = 16: every branch target is 2-byte aligned, none is misaligned.
             const t = (<u64>ip + pcBase) + <u64><i64>imm;
-            if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
             ip += 4;
             target = t;
             break;
           }
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -392,7 +496,7 @@ export function execChunk(budget: u32): u32 {
           }
           rs(rd, v);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -414,21 +518,21 @@ export function execChunk(budget: u32): u32 {
           else { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
           rs(rd, v);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
         case 0x37 >> 2: { // LUI
           rs(rd, <u64><i64><i32>(inst & 0xFFFF_F000));
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
         case 0x17 >> 2: { // AUIPC
           rs(rd, (<u64>ip + pcBase) + <u64><i64><i32>(inst & 0xFFFF_F000));
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -436,8 +540,7 @@ export function execChunk(budget: u32): u32 {
           const imm = (<i32>(inst & 0x8000_0000) >> 11) | <i32>(inst & 0xF_F000) |
             <i32>((inst >> 9) & 0x800) | <i32>((inst >> 20) & 0x7FE);
           const pc = (<u64>ip + pcBase);
-          const t = pc + <u64><i64>imm;
-          if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return trapExit(pc, (done + <u32>((ip - blockIp) >> 2)), loads, stores, cs.priv); }
+          const t = pc + <u64><i64>imm; // even: IALIGN = 16 makes it never misaligned
           rs(rd, pc + 4);
           ip += 4;
           target = t;
@@ -445,9 +548,10 @@ export function execChunk(budget: u32): u32 {
         }
         case 0x67 >> 2: { // JALR
           if (f3 != 0) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
+          // Bit 0 of the target is cleared (unprivileged spec 2.5); with IALIGN = 16 the rest
+          // is always aligned.
           const t = (rg(rs1) + <u64><i64>(<i32>inst >> 20)) & ~(<u64>1);
           const pc = (<u64>ip + pcBase);
-          if ((t & 3) != 0) { exc(EXC_INST_MISALIGNED, t); return trapExit(pc, (done + <u32>((ip - blockIp) >> 2)), loads, stores, cs.priv); }
           rs(rd, pc + 4);
           ip += 4;
           target = t;
@@ -460,7 +564,7 @@ export function execChunk(budget: u32): u32 {
           if (excPending()) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -468,7 +572,7 @@ export function execChunk(budget: u32): u32 {
           // executes from memory directly (there is no decoded-instruction cache to flush).
           if (f3 > 1) { exc(EXC_ILLEGAL_INST, inst); return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv); }
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -480,7 +584,7 @@ export function execChunk(budget: u32): u32 {
             }
             if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, cs.priv);
             ip += 4;
-            if (ip != stopIp) continue;
+            if (ip < stopIp) continue;
             target = <u64>ip + pcBase;
             break;
           }

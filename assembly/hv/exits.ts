@@ -96,7 +96,7 @@ function pvExit(cause: u64, tval: u64, epc: u64): void {
   }
   if (<u32>cause == EXC_ECALL_U && pvIsHypercall()) {
     count(Counter.EXIT_SBI);
-    hart.pc = epc + 4; // iret replaces it
+    hart.pc = epc + 4; // ECALL has no compressed form; iret replaces the pc
     sbiCall();
     retireEmulated();
     return;

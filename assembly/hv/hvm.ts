@@ -28,6 +28,7 @@ import { rget, rset } from '../state';
 import { sbiCall } from './sbi';
 import { contextKey, currentAsid, currentRoot, KEY_BARE, selectContext, VIEW_HVM } from './shadow';
 import { faultKind, guestInstruction, shadowFault, SHADOW_HANDLED, SHADOW_PAGE_FAULT } from './fault';
+import { instLength, standardForm } from '../riscv/rvc';
 import { emulateMmio } from './mmio';
 import { gpaToHpa, NO_HPA, vmHgatp } from './vm';
 import { vcpu } from './vcpu';
@@ -128,12 +129,24 @@ function hvmShadowFault(code: u32, gva: u64, epc: u64, priv: u32): void {
 /** hvm-nested: a guest-page fault (G-stage). Device addresses are MMIO; the rest faults. */
 function guestPageFault(code: u32, gva: u64, epc: u64, gpa: u64, tinst: u64, priv: u32): void {
   const kind = code == EXC_INST_GUEST_PAGE_FAULT ? KIND_FETCH : code == EXC_LOAD_GUEST_PAGE_FAULT ? KIND_LOAD : KIND_STORE;
-  // htinst holds the load or store, transformed (section 8.6.3); bit 1 clear marks a
-  // pseudo-instruction (an implicit access of the VS-stage walk), never MMIO.
+  // htinst holds the load or store, transformed (section 8.6.3): bits 1:0 = 11 a 32-bit
+  // instruction, 01 a compressed one (its 32-bit expansion with bit 1 cleared), 00 a
+  // pseudo-instruction (an implicit access of the VS-stage walk), never MMIO. htinst = 0 (no
+  // transformation given): the hypervisor reads the instruction itself.
   if (kind != KIND_FETCH && gpaToHpa(gpa) == NO_HPA) {
     let inst = <u32>tinst;
-    if ((inst & 3) != 3) inst = (tinst == 0) ? guestFetch(epc, priv) : 0;
-    if (inst != 0 && emulateMmio(inst | 3, gpa)) { hart.pc = epc + 4; retireEmulated(); return; }
+    let len: u64 = 4;
+    if (tinst == 0) {
+      const raw = guestFetch(epc, priv);
+      inst = standardForm(raw);
+      len = instLength(raw);
+    } else if ((inst & 3) == 1) {
+      inst |= 3;
+      len = 2;
+    } else if ((inst & 3) != 3) {
+      inst = 0;
+    }
+    if (inst != 0 && emulateMmio(inst, gpa)) { hart.pc = epc + len; retireEmulated(); return; }
   }
   count(Counter.EXIT_GUEST_PAGE_FAULT);
   injectException(accessCause(kind), gva, epc);
@@ -142,7 +155,10 @@ function guestPageFault(code: u32, gva: u64, epc: u64, gpa: u64, tinst: u64, pri
 const SFENCE_MASK: u32 = 0xFE00_7FFF;
 const SFENCE_VMA: u32 = 0x1200_0073;
 
-/** hvm-shadow: satp accesses and SFENCE.VMA trap (VTVM) as virtual-instruction exceptions. */
+/**
+ * hvm-shadow: satp accesses and SFENCE.VMA trap (VTVM) as virtual-instruction exceptions.
+ * Both are SYSTEM instructions, never compressed: the pc moves on by 4.
+ */
 function virtualInstruction(inst: u32, epc: u64): void {
   if (shadowMode() && (inst & 0x7F) == 0x73) {
     const f3 = (inst >> 12) & 7;

@@ -223,7 +223,8 @@ function iret(frame: u64, toKernel: u64): i64 {
   if (toKernel > 1) return PV_ERR_INVALID_PARAM;
   if (toKernel == 0 && (pvmmu.userRoot == 0 || pv.shared == 0)) return PV_ERR_DENIED;
   const pc = load<u64>(gpaHost(frame + FRAME_PC, 8));
-  if ((pc & 3) != 0) return PV_ERR_INVALID_PARAM;
+  // IALIGN = 16: a pc after a compressed instruction is only 2-aligned; an odd one is refused.
+  if ((pc & 1) != 0) return PV_ERR_INVALID_PARAM;
   for (let r: u32 = 1; r < 32; r++) rset(r, load<u64>(gpaHost(frame + 8 * <u64>r, 8)));
   hart.pc = pc;
   if (toKernel == 0) {

@@ -159,7 +159,7 @@ function writeVcsr(csr: u32, v: u64): bool {
     case C.CSR_SCOUNTEREN: vcpu.scounteren = v & 0xFFFF_FFFF; return true;
     case C.CSR_SENVCFG: return true;
     case C.CSR_SSCRATCH: vcpu.sscratch = v; return true;
-    case C.CSR_SEPC: vcpu.sepc = v & ~(<u64>3); return true;
+    case C.CSR_SEPC: vcpu.sepc = v & ~(<u64>1); return true; // IALIGN = 16 (C)
     case C.CSR_SCAUSE: vcpu.scause = v; return true;
     case C.CSR_STVAL: vcpu.stval = v; return true;
     case C.CSR_SIP: vcpu.sipSoft = (vcpu.sipSoft & ~MIP_SSIP) | (v & MIP_SSIP); return true;
@@ -205,6 +205,8 @@ export function teEmulate(inst: u32, epc: u64): void {
   if (emulatePrivileged(inst, epc)) retireEmulated();
 }
 
+// Every instruction emulated here is SYSTEM, which has no compressed form (only EBREAK does,
+// and it is not emulated): the pc moves on by 4.
 function emulatePrivileged(inst: u32, epc: u64): bool {
   if ((inst & 0x7F) == 0x73) {
     if (((inst >> 12) & 7) != 0) {

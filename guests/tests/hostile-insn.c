@@ -1,8 +1,9 @@
 /* hostile-insn: instructions a kernel may not execute, SBI calls with bad buffers, and
  * device accesses of the wrong size (see hostile.h).
  *
- *  - M-mode CSRs, MRET, unknown CSRs, the all-zero and all-ones words, 16-bit encodings (no
- *    C extension), F instructions (no F): illegal instruction, stval = the instruction bits.
+ *  - M-mode CSRs, MRET, unknown CSRs, the all-zero and all-ones words, reserved 16-bit
+ *    (C extension) encodings, F instructions (no F): illegal instruction, stval = the
+ *    instruction bits (only the 16 bits of a compressed one).
  *  - H-extension instructions and CSRs (HLV, HSV, HFENCE.VVMA/GVMA, hstatus, vsstatus):
  *    natively the kernel runs in HS-mode, where they are legal; in a VM its "S-mode" has no
  *    H extension, so each is an illegal instruction for it, whatever the hypervisor took
@@ -28,13 +29,16 @@ static void run_word(u32 insn)
     ((void (*)(void))code_buf)();
 }
 
-/* An instruction word that must be an illegal instruction, stval = its bits. */
-static void illegal(const char *name, u32 insn)
+/* An instruction word that must be an illegal instruction, stval = `tval`. */
+static void illegal_tval(const char *name, u32 insn, u64 tval)
 {
     arm();
     run_word(insn);
-    check_fault(name, CAUSE_ILLEGAL_INSN, insn);
+    check_fault(name, CAUSE_ILLEGAL_INSN, tval);
 }
+
+/* An instruction word that must be an illegal instruction, stval = its bits. */
+static void illegal(const char *name, u32 insn) { illegal_tval(name, insn, insn); }
 
 #define ASM_ILLEGAL(name, insn_word, asm_text)                  \
     do {                                                        \
@@ -54,9 +58,12 @@ static void test_illegal(void)
     ASM_ILLEGAL("mret-from-s", 0x30200073, "mret");
     illegal("all-zero", 0x00000000);
     illegal("all-ones", 0xffffffff);
-    illegal("16-bit-c.nop", 0x00000001);
-    illegal("16-bit-c.li", 0x00004505);
-    illegal("16-bit-c.ebreak-pair", 0x90029002);
+    /* Reserved 16-bit encodings in the low half of the word (the high half, never run, is
+     * not part of stval); the trap resumes at the next word. */
+    illegal_tval("16-bit-c.lwsp-rd0", 0xffff4002, 0x4002);
+    illegal_tval("16-bit-c.jr-rs1-0", 0x00018002, 0x8002);
+    illegal_tval("16-bit-c.addi4spn-0", 0x00000004, 0x0004);
+    illegal_tval("16-bit-q1-reserved-alu", 0x90029c41, 0x9c41);
     illegal("f-fadd.s", 0x00000053);
     illegal("f-flw", 0x00002007);
     illegal("custom-0", 0x0000000b);
