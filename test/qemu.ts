@@ -7,7 +7,8 @@ export interface QemuRunOptions {
   timeoutMs?: number;
   /** Bytes fed to the UART receive side (stdin of the serial port). */
   input?: string;
-  bios?: 'none' | 'default';
+  /** 'none', 'default' (QEMU's OpenSBI), or a firmware file (e.g. Debian's fw_jump.elf). */
+  bios?: 'none' | 'default' | string;
   memMiB?: number;
 }
 
