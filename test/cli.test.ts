@@ -2,7 +2,7 @@
 // `npm run build` first) with stdin piped. Every bad input is one line `hvlab: ...` on stderr,
 // no stack trace, exit status 2; a guest's own status becomes the exit status.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,16 @@ function elf64(machine: number, vaddr: bigint, code: Uint8Array): Uint8Array {
   return Buffer.concat([h, code]);
 }
 
+const fwJump = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+const haveOpenSbi = existsSync(fwJump);
+/** A RISC-V Linux Image header whose second magic is wrong ("RSC\x04"). */
+const badImage = (() => {
+  const b = Buffer.alloc(128);
+  b.write('RISCV\0\0\0', 48, 'latin1');
+  b.write('RSC\x04', 56, 'latin1');
+  return b;
+})();
+
 describe('hvlab: bad input is one line on stderr and exit status 2', () => {
   const notElf = file('notes.txt', 'hello, not an image\n');
   const dir = join(tmp, 'adir');
@@ -90,6 +100,15 @@ describe('hvlab: bad input is one line on stderr and exit status 2', () => {
     ['--drive of part of a sector', ['run', '--drive', file('odd.img', new Uint8Array(1000)), hello], `--drive ${join(tmp, 'odd.img')}: 1000 bytes is not a whole number of 512-byte sectors`],
     ['--disk 100', ['run', '--disk', '100', hello], '--disk: 100 must be a whole number of 512-byte units, at most 1G'],
     ['--disk and --drive', ['run', '--disk', '1M', '--drive', notElf, hello], '--drive and --disk both give the VM a disk: choose one'],
+    ['--initrd without a kernel', ['run', '--firmware', fwJump, '--initrd', hello], '--initrd needs a kernel (--kernel FILE or IMAGE)'],
+    ['--append without a kernel', ['run', '--firmware', fwJump, '--append', 'quiet'], '--append needs a kernel (--kernel FILE or IMAGE)'],
+    ['the kernel given twice', ['run', '--kernel', hello, hvos], `run: the kernel is given twice (IMAGE ${hvos} and --kernel ${hello}): give one`],
+    ['--kernel missing', ['run', '--kernel', join(tmp, 'nokernel')], `${join(tmp, 'nokernel')}: no such file`],
+    ['--initrd missing', ['run', '--initrd', join(tmp, 'nord'), hvos], `--initrd ${join(tmp, 'nord')}: no such file`],
+    ['a firmware file under the hypervisor', ['run', '--mode', 'trap-emulate', '--firmware', fwJump, hvos],
+      `--mode trap-emulate runs a kernel under the hypervisor's SBI: --firmware ${fwJump} does not apply`],
+    ['a kernel Image with a bad magic', ['run', '--kernel', file('Image', badImage)],
+      `${join(tmp, 'Image')}: bad RISC-V Linux Image magic: "RISCV\\x00\\x00\\x00" at 0x30 and "RSC\\x04" at 0x38, expected "RISCV\\x00\\x00\\x00" and "RSC\\x05"`],
     ['an ELF reaching into the device tree', ['run', '--mem', '16M', file('top.elf', elf64(243, 0x80ff0000n, new Uint8Array(0x100)))],
       `${join(tmp, 'top.elf')}: the image reaches 0x80ff0100, into the device tree at 0x80e00000; give the VM more memory`],
   ];
@@ -169,6 +188,15 @@ describe('hvlab run: guests', () => {
     const r = hvlab(['run', '--load-address', '0x80000000', '--max-instructions', '1000', img]);
     expect(r.stderr).toBe('\nhvlab: instruction limit 1000 reached\n');
     expect(r.status).toBe(124);
+  });
+
+  it.skipIf(!haveOpenSbi)('--firmware fw_jump.bin --kernel hvos.elf: OpenSBI\'s banner, hvos, poweroff through SRST exits 0', () => {
+    const r = hvlab(['run', '--firmware', fwJump, '--kernel', hvos], 'poweroff\n');
+    expect(r.stdout).toContain('OpenSBI v1.1\r\n');
+    expect(r.stdout).toContain('Domain0 Next Address      : 0x0000000080200000\r\n');
+    expect(r.stdout).toContain('hvos: powering off');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('the tohost fixture (stores 1: pass) exits 0 silently', () => {
