@@ -28,9 +28,9 @@ export function qemuArgs(elfPath: string, opts: QemuRunOptions = {}): string[] {
     '-m', `${opts.memMiB ?? 128}M`,
     '-serial', 'stdio',
     '-monitor', 'none',
-    // hvlab's CPU: RV64IMA (+H), no C, F or D. Without C, a jump to a 2-byte
+    // hvlab's CPU: RV64IMAFD (+H), no C. Without C, a jump to a 2-byte
     // aligned target traps, as on hvlab.
-    '-cpu', 'rv64,c=off,f=off,d=off',
+    '-cpu', 'rv64,c=off',
     '-kernel', elfPath,
   ];
 }
