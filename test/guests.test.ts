@@ -43,6 +43,7 @@ export const GUESTS: GuestCase[] = [
   // differential test whose golden hashes are QEMU's.
   { name: 'rvfd', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'fcsr', exitCode: 0, maxInstructions: 5_000_000 },
+  { name: 'hfpu', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'fprand', exitCode: 0, maxInstructions: 200_000_000, timeoutMs: 60_000 },
 ];
 

@@ -9,6 +9,8 @@ export interface QemuRunOptions {
   input?: string;
   bios?: 'none' | 'default';
   memMiB?: number;
+  /** -cpu value; default hvlab's ISA without C. OpenSBI (bios default) needs C on. */
+  cpu?: string;
 }
 
 export interface QemuRunResult {
@@ -30,7 +32,7 @@ export function qemuArgs(elfPath: string, opts: QemuRunOptions = {}): string[] {
     '-monitor', 'none',
     // hvlab's CPU: RV64IMAFD (+H), no C. Without C, a jump to a 2-byte
     // aligned target traps, as on hvlab.
-    '-cpu', 'rv64,c=off',
+    '-cpu', opts.cpu ?? 'rv64,c=off',
     '-kernel', elfPath,
   ];
 }
