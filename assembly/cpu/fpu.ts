@@ -104,6 +104,20 @@ export function fpLoad(inst: u32): bool {
   return true;
 }
 
+/**
+ * The hypervisor emulated an FLW/FLD (`f3` 2 or 3) on a device for its guest (hv/mmio.ts):
+ * write the value as the load would.
+ */
+export function fpLoadEmulated(rd: u32, f3: u32, v: u64): void {
+  if (f3 == 2) fsetS(rd, v & 0xFFFF_FFFF); else fset(rd, v);
+  fpDirty();
+}
+/** The value an FSW/FSD `inst` stores (the low word for FSW, unchecked, section 12.2). */
+export function fpStoreValue(inst: u32): u64 {
+  const v = fget((inst >> 20) & 31);
+  return ((inst >> 12) & 7) == 2 ? v & 0xFFFF_FFFF : v;
+}
+
 /** FSW and FSD: the low 32 bits of the register for FSW, without a NaN-box check (12.2). */
 export function fpStore(inst: u32): bool {
   const f3 = (inst >> 12) & 7;

@@ -14,6 +14,7 @@
 #define CLEAN 2UL
 #define DIRTY 3UL
 #define SYS_USER_EXIT 0x5e7a13
+#define PLIC_PRIORITY(n) (0x0c000000UL + 4 * (n))
 
 /* run_user(fn, arg): call fn(arg) in U-mode (satp is Bare: the user program
  * shares the kernel's memory) and return its result. fn returns to
@@ -110,6 +111,16 @@ int main(void)
     check("u-frm-seen-by-s", csr_read(frm), 3);
     check("u-fcsr", run_user(u_fcsr, 0), 3 << 5);
     csr_write(fcsr, 0);
+
+    /* FP loads and stores reach devices too: the PLIC's 32-bit priority registers. */
+    u64 v;
+    mmio_write32(PLIC_PRIORITY(1), 5);
+    asm volatile("flw ft0, 0(%1)\n\tfmv.x.d %0, ft0" : "=r"(v) : "r"(PLIC_PRIORITY(1)) : "ft0");
+    check("flw-from-device", v, 0xffffffff00000005UL);
+    asm volatile("fmv.w.x ft0, %0\n\tfsw ft0, 0(%1)" :: "r"(6UL), "r"(PLIC_PRIORITY(2)) : "ft0", "memory");
+    check("fsw-to-device", mmio_read32(PLIC_PRIORITY(2)), 6);
+    mmio_write32(PLIC_PRIORITY(1), 0);
+    mmio_write32(PLIC_PRIORITY(2), 0);
 
     set_fs(OFF);
     check("off-again", fs(), OFF);

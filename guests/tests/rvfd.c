@@ -347,6 +347,29 @@ static void divsqrt(void)
     checkf("fsqrt.s-subnormal", FOP1("fsqrt.s", ", rne", B(1)), B(0x1a3504f3), NX);
 }
 
+static void memory(void)
+{
+    static volatile u64 buf[3];
+    u64 r;
+    buf[0] = 0x1122334455667788UL;
+    buf[1] = 0x99aabbccddeeff00UL;
+    /* Misaligned FP loads and stores in RAM are performed, as integer ones are. */
+    asm volatile("fld ft0, 4(%1)\n\tfmv.x.d %0, ft0" : "=r"(r) : "r"(buf) : "ft0");
+    check("fld-misaligned", r, 0xddeeff0011223344UL);
+    asm volatile("flw ft0, 2(%1)\n\tfmv.x.d %0, ft0" : "=r"(r) : "r"(buf) : "ft0");
+    check("flw-misaligned-boxed", r, B(0x33445566UL));
+    asm volatile("fmv.d.x ft0, %0\n\tfsd ft0, 3(%1)" :: "r"(0x0102030405060708UL), "r"(buf) : "ft0", "memory");
+    check("fsd-misaligned-lo", buf[0], 0x0405060708667788UL);
+    check("fsd-misaligned-hi", buf[1], 0x99aabbccdd010203UL);
+    /* Outside RAM (128 MiB) and any device: access faults with the address as tval. */
+    trap_expect();
+    asm volatile("fld ft0, 0(%0)" :: "r"(0x88000000UL) : "ft0");
+    check_trap("fld-access-fault", CAUSE_LOAD_ACCESS, 0x88000000UL);
+    trap_expect();
+    asm volatile("fsw ft0, 8(%0)" :: "r"(0x88000000UL) : "memory");
+    check_trap("fsw-access-fault", CAUSE_STORE_ACCESS, 0x88000008UL);
+}
+
 int main(void)
 {
     csr_set(mstatus, MSTATUS_FS);
@@ -360,5 +383,6 @@ int main(void)
     conversions();
     fused();
     divsqrt();
+    memory();
     return summary();
 }
