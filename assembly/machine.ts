@@ -4,7 +4,7 @@
 // the same instruction on every run.
 
 import { Counter } from './counter-ids';
-import { Hart, hart, machine, MODE_NATIVE, REGS, RESERVATION_NONE, STOP_BUDGET, STOP_CONSOLE, STOP_IDLE,
+import { FREGS, Hart, hart, machine, MODE_NATIVE, REGS, RESERVATION_NONE, STOP_BUDGET, STOP_CONSOLE, STOP_IDLE,
   COUNTERS } from './state';
 import { EXC_NONE } from './riscv/cause';
 import { ENVCFG_STCE, MIP_STIP, MIP_SEIP, MIP_SSIP, MIP_VSTIP, MSTATUS_XLEN64, PRV_M, PRV_S } from './riscv/bits';
@@ -32,6 +32,7 @@ const NEVER: u64 = 0xFFFF_FFFF_FFFF_FFFF;
 /** Reset the hart and devices; RAM is left as it is (the host loads the image into it). */
 export function reset(entry: u64, dtbAddr: u64): void {
   memory.fill(REGS, 0, 32 * 8);
+  memory.fill(FREGS, 0, 32 * 8);
   memory.fill(COUNTERS, 0, <i32>Counter.COUNT * 8);
   memory.fill(changetype<usize>(hart), 0, offsetof<Hart>());
   hart.excCause = EXC_NONE;

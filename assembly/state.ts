@@ -96,6 +96,8 @@ import { EXC_NONE } from './riscv/cause';
   henvcfg: u64 = 0;
   stimecmp: u64 = 0;
   vstimecmp: u64 = 0;
+  /** fcsr (unprivileged spec 11.2): frm in bits 7:5, fflags in bits 4:0. */
+  fcsr: u32 = 0;
 }
 
 export const RESERVATION_NONE: u64 = 0xFFFF_FFFF_FFFF_FFFF;
@@ -169,6 +171,8 @@ export const machine = changetype<Machine>(MACHINE_MEM);
 /** The integer registers x0..x31; x0 is never written. */
 export const REGS: usize = memory.data(32 * 8, 16);
 export const COUNTERS: usize = COUNTERS_MEM;
+/** The floating-point registers f0..f31 (F and D extensions), 64 bits each. */
+export const FREGS: usize = memory.data(32 * 8, 16);
 
 @inline export function count(id: Counter, n: u64 = 1): void {
   const p = COUNTERS + (<usize>id << 3);

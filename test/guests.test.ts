@@ -42,6 +42,12 @@ export const GUESTS: GuestCase[] = [
   { name: 'cpu-short', exitCode: 0, maxInstructions: 50_000_000 },
   // The C extension, built with -march=rv64imac (docs/guests.md).
   { name: 'rvc', exitCode: 0, maxInstructions: 5_000_000 },
+  // The F and D extensions (docs/guests.md): directed checks, fcsr and FS, and a randomized
+  // differential test whose golden hashes are QEMU's.
+  { name: 'rvfd', exitCode: 0, maxInstructions: 5_000_000 },
+  { name: 'fcsr', exitCode: 0, maxInstructions: 5_000_000 },
+  { name: 'hfpu', exitCode: 0, maxInstructions: 5_000_000 },
+  { name: 'fprand', exitCode: 0, maxInstructions: 200_000_000, timeoutMs: 60_000 },
 ];
 
 const updateGolden = !!process.env.UPDATE_GOLDEN;

@@ -10,6 +10,8 @@ export interface QemuRunOptions {
   /** 'none', 'default' (QEMU's OpenSBI), or a firmware file (e.g. Debian's fw_jump.elf). */
   bios?: 'none' | 'default' | string;
   memMiB?: number;
+  /** -cpu value; default hvlab's ISA: rv64 (IMAFDC, with H where asked). */
+  cpu?: string;
 }
 
 export interface QemuRunResult {
@@ -29,8 +31,8 @@ export function qemuArgs(elfPath: string, opts: QemuRunOptions = {}): string[] {
     '-m', `${opts.memMiB ?? 128}M`,
     '-serial', 'stdio',
     '-monitor', 'none',
-    // hvlab's CPU: RV64IMAC (+H), no F or D. With C, IALIGN = 16 on both.
-    '-cpu', 'rv64,c=on,f=off,d=off',
+    // hvlab's CPU: RV64IMAFDC (+H). With C, IALIGN = 16 on both.
+    '-cpu', opts.cpu ?? 'rv64',
     '-kernel', elfPath,
   ];
 }

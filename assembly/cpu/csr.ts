@@ -13,15 +13,16 @@ import { HEDELEG_WRITABLE, HGATP_MODE_SV39X4, HGATP_PPN_MASK, HGATP_VMID_MASK, H
   MIDELEG_WRITABLE, MIE_WRITABLE, MIP_S_ALL, MIP_SGEIP, MIP_SSIP, MIP_SW_WRITABLE, MIP_VS_ALL,
   MIP_VSSIP, MISA_MXL64, misaExt, MSTATUS_MPP, MSTATUS_MXR, MSTATUS_TVM, MSTATUS_UXL,
   MSTATUS_WRITABLE, MSTATUS_XLEN64, PRV_M, PRV_S, PRV_U, SATP_ASID_MASK, SATP_ASID_SHIFT, SATP_MODE_BARE, SATP_MODE_SHIFT,
-  SATP_MODE_SV39, SSTATUS_VISIBLE, SSTATUS_WRITABLE, MIP_STIP } from '../riscv/bits';
+  SATP_MODE_SV39, SSTATUS_VISIBLE, SSTATUS_WRITABLE, MIP_STIP, withSd } from '../riscv/bits';
 import { COUNTEREN_TM, ENVCFG_FIOM, ENVCFG_STCE } from '../riscv/bits';
+import { fcsrRead, fcsrWrite, fpEnabled } from './fpu';
 import { mtime } from '../devices/clint';
 import { mip, updateInterrupts } from './irq';
 import { tlbFlushGuest, tlbFlushTranslated, tlbSelectGuest, tlbSelectHost } from '../mmu/tlb';
 
 export const MISA_VALUE: u64 = MISA_MXL64 | misaExt(0x41 /* A */) | misaExt(0x43 /* C */) |
-  misaExt(0x48 /* H */) | misaExt(0x49 /* I */) | misaExt(0x4D /* M */) | misaExt(0x53 /* S */) |
-  misaExt(0x55 /* U */);
+  misaExt(0x44 /* D */) | misaExt(0x46 /* F */) | misaExt(0x48 /* H */) | misaExt(0x49 /* I */) |
+  misaExt(0x4D /* M */) | misaExt(0x53 /* S */) | misaExt(0x55 /* U */);
 
 /** mideleg as the hardware uses it: the VS-level bits are read-only one (section 8.4.1). */
 @inline export function midelegEff(): u64 { return hart.mideleg | MIDELEG_FORCED; }
@@ -72,7 +73,7 @@ const BAD: usize = memory.data(4, 4);
 
 function readCsr(csr: u32): u64 {
   switch (csr) {
-    case C.CSR_MSTATUS: return hart.mstatus | MSTATUS_XLEN64;
+    case C.CSR_MSTATUS: return withSd(hart.mstatus | MSTATUS_XLEN64);
     case C.CSR_MISA: return MISA_VALUE;
     case C.CSR_MEDELEG: return hart.medeleg;
     case C.CSR_MIDELEG: return midelegEff();
@@ -90,7 +91,7 @@ function readCsr(csr: u32): u64 {
     case C.CSR_MCONFIGPTR: return 0;
     case C.CSR_MCYCLE: return cyclesNow() + hart.cycleDelta;
     case C.CSR_MINSTRET: return instretNow() + hart.instretDelta;
-    case C.CSR_SSTATUS: return (hart.mstatus | MSTATUS_XLEN64) & SSTATUS_VISIBLE;
+    case C.CSR_SSTATUS: return withSd(hart.mstatus | MSTATUS_XLEN64) & SSTATUS_VISIBLE;
     case C.CSR_SIE: return hart.mie & hart.mideleg & MIP_S_ALL;
     case C.CSR_SIP: updateInterrupts(); return mip() & hart.mideleg & MIP_S_ALL;
     case C.CSR_STVEC: return hart.stvec;
@@ -125,7 +126,8 @@ function readCsr(csr: u32): u64 {
     case C.CSR_HTVAL: return hart.htval;
     case C.CSR_HTINST: return hart.htinst;
     case C.CSR_HGATP: return hart.hgatp;
-    case C.CSR_VSSTATUS: return hart.vsstatus | MSTATUS_UXL & MSTATUS_XLEN64;
+    case C.CSR_VSSTATUS: return withSd(hart.vsstatus | MSTATUS_UXL & MSTATUS_XLEN64);
+    case C.CSR_FFLAGS: case C.CSR_FRM: case C.CSR_FCSR: return fcsrRead(csr);
     case C.CSR_VSIE: return toVs(hart.mie);
     case C.CSR_VSIP: updateInterrupts(); return toVs(mip());
     case C.CSR_VSTVEC: return hart.vstvec;
@@ -239,6 +241,7 @@ function writeCsr(csr: u32, v: u64): void {
     case C.CSR_VSCAUSE: hart.vscause = v; return;
     case C.CSR_VSTVAL: hart.vstval = v; return;
     case C.CSR_VSATP: writeVsatp(v); return;
+    case C.CSR_FFLAGS: case C.CSR_FRM: case C.CSR_FCSR: fcsrWrite(csr, v); return;
     // WARL registers with nothing implemented behind them: writes are ignored.
     case C.CSR_MISA: case C.CSR_MCOUNTINHIBIT:
     case C.CSR_TSELECT: case C.CSR_TDATA1: case C.CSR_TDATA2: case C.CSR_TDATA3: return;
@@ -370,6 +373,8 @@ function csrAccessFault(csr: u32, writes: bool): u32 {
   readCsr(csr);
   if (load<u32>(BAD) != 0) return EXC_ILLEGAL_INST + 1;
   if (writes && (csr >> 10) == 3) return EXC_ILLEGAL_INST + 1;
+  // The FP CSRs are illegal while FS is Off (privileged spec 3.1.6.6; both FS fields with V=1).
+  if (csr >= C.CSR_FFLAGS && csr <= C.CSR_FCSR && !fpEnabled()) return EXC_ILLEGAL_INST + 1;
   const p = hart.priv;
   // Bits 9:8 = 2 mark the hypervisor and VS CSRs, which HS-mode (PRV_S) may access (8.2).
   const level = (csr >> 8) & 3;

@@ -22,6 +22,7 @@ import { amo, computeViews, fetchSlow, hypervisorLoad, hypervisorStore, loadSlow
   TINST_TRANSFORM } from '../mmu/access';
 import { csrInstruction } from './csr';
 import { expandCompressed, INST_C_EBREAK, INST_EBREAK_32, isCompressed } from '../riscv/rvc';
+import { fpFused, fpLoad, fpOp, fpStore } from './fpu';
 import { mret, sret, takeTrap } from './trap';
 import { FIRMWARE_BUILTIN } from './firmware';
 import { machine } from '../state';
@@ -122,10 +123,10 @@ function transformedInst(inst: u32, faultVa: u64): u64 {
   const op = inst & 0x7F;
   let base: u64;
   let t: u32;
-  if (op == 0x03) { // LOAD: imm[11:0] in 31:20
+  if (op == 0x03 || op == 0x07) { // LOAD, LOAD-FP: imm[11:0] in 31:20
     base = rg((inst >> 15) & 31) + <u64><i64>(<i32>inst >> 20);
     t = inst & 0x0000_7FFF;
-  } else if (op == 0x23) { // STORE: imm in 31:25 and 11:7
+  } else if (op == 0x23 || op == 0x27) { // STORE, STORE-FP: imm in 31:25 and 11:7
     base = rg((inst >> 15) & 31) + <u64><i64>(((<i32>inst >> 25) << 5) | <i32>((inst >> 7) & 31));
     t = inst & 0x01F0_707F;
   } else if (op == 0x2F) { // AMO, LR, SC: no immediate
@@ -589,6 +590,39 @@ export function execChunk(budget: u32): u32 {
             break;
           }
           return system(inst, (<u64>ip + pcBase), (done + <u32>((ip - blockIp) >> 2)), loads, stores, cs.priv);
+        }
+        case 0x07 >> 2: { // LOAD-FP (FLW, FLD): cpu/fpu.ts
+          hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
+          loads++;
+          if (!fpLoad(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x27 >> 2: { // STORE-FP (FSW, FSD): cpu/fpu.ts
+          hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
+          stores++;
+          if (!fpStore(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
+          if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, cs.priv);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x43 >> 2: case 0x47 >> 2: case 0x4B >> 2: case 0x4F >> 2: { // FMADD..FNMADD
+          if (!fpFused(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
+        }
+        case 0x53 >> 2: { // OP-FP: cpu/fpu.ts
+          if (!fpOp(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
+          ip += 4;
+          if (ip != stopIp) continue;
+          target = <u64>ip + pcBase;
+          break;
         }
         default:
           exc(EXC_ILLEGAL_INST, inst);

@@ -18,7 +18,7 @@ import { CAUSE_INTERRUPT, EXC_BREAKPOINT, EXC_ECALL_U, EXC_ECALL_VS, EXC_ILLEGAL
   EXC_LOAD_ACCESS, EXC_LOAD_GUEST_PAGE_FAULT, EXC_LOAD_MISALIGNED, EXC_LOAD_PAGE_FAULT,
   EXC_STORE_ACCESS, EXC_STORE_GUEST_PAGE_FAULT, EXC_STORE_MISALIGNED, EXC_STORE_PAGE_FAULT,
   EXC_VIRTUAL_INST, IRQ_S_EXT, IRQ_S_TIMER } from '../riscv/cause';
-import { HSTATUS_VSXL64, HSTATUS_VTVM, MIP_SEIP, MIP_STIP, MIP_VSEIP, MIP_VSSIP, MIP_VSTIP,
+import { FS_INITIAL, HSTATUS_VSXL64, HSTATUS_VTVM, MIP_SEIP, MSTATUS_FS, MIP_STIP, MIP_VSEIP, MIP_VSSIP, MIP_VSTIP,
   MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP, MSTATUS_SUM, PRV_S, PRV_U,
   SATP_ASID_SHIFT, SATP_MODE_SHIFT } from '../riscv/bits';
 import * as C from '../riscv/csr';
@@ -61,6 +61,9 @@ export function hvmReset(entry: u64, dtbGpa: u64): void {
   hart.hstatus = HSTATUS_VSXL64 | (shadowMode() ? HSTATUS_VTVM : 0);
   hart.hvip = 0;
   hart.vsstatus = 0;
+  // The hypervisor's own sstatus.FS is on (Initial), so the guest's vsstatus.FS alone decides
+  // whether its FP instructions run (section 8.2.1); the guest starts with FP off.
+  hart.mstatus = (hart.mstatus & ~MSTATUS_FS) | FS_INITIAL;
   hart.vsatp = 0;
   hart.hgatp = machine.mode == MODE_HVM_NESTED ? vmHgatp() : 0;
   if (shadowMode()) {

@@ -10,6 +10,7 @@ import { busResult, mmioRead, mmioWrite, MMIO_NONE, CLINT_BASE, CLINT_SIZE, EMUD
   PLIC_BASE, PLIC_SIZE, TEST_BASE, TEST_SIZE, UART_BASE, UART_SIZE, VIRTIO_BASE, VIRTIO_SLOTS,
   VIRTIO_STRIDE } from '../devices/bus';
 import { extendLoad } from '../mmu/access';
+import { fpLoadEmulated, fpStoreValue } from '../cpu/fpu';
 import { hostExitPending, inHostWindow, requestHostExit } from './hostio';
 import { virtioDeviceId } from '../virtio/mmio';
 import { VIRTIO_ID_RNG } from '../virtio/rng';
@@ -28,6 +29,10 @@ function countVirtio(gpa: u64): void {
 
 const OP_LOAD: u32 = 0x03;
 const OP_STORE: u32 = 0x23;
+// FLW/FLD and FSW/FSD (funct3 2 and 3): they reached here, so the FP unit was enabled.
+const OP_LOAD_FP: u32 = 0x07;
+const OP_STORE_FP: u32 = 0x27;
+@inline function fpWidth(f3: u32): bool { return f3 == 2 || f3 == 3; }
 
 /** Count an MMIO exit by device (once the access has succeeded: a refused one is a fault). */
 function countDevice(gpa: u64): bool {
@@ -55,9 +60,15 @@ export function emulateMmio(inst: u32, gpa: u64): bool {
     rset((inst >> 7) & 31, extendLoad(busResult.value, f3));
     return countDevice(gpa);
   }
-  if (op == OP_STORE && f3 <= 3) {
+  if (op == OP_LOAD_FP && fpWidth(f3)) {
+    if (mmioRead(gpa, 1 << f3) == MMIO_NONE) return false;
+    fpLoadEmulated((inst >> 7) & 31, f3, busResult.value);
+    return countDevice(gpa);
+  }
+  const isStore = op == OP_STORE && f3 <= 3;
+  if (isStore || (op == OP_STORE_FP && fpWidth(f3))) {
     if (gpa - CLINT_BASE < CLINT_SIZE) return countDevice(gpa); // guests do not program the machine's timer
-    if (mmioWrite(gpa, 1 << f3, rget((inst >> 20) & 31)) == MMIO_NONE) return false;
+    if (mmioWrite(gpa, 1 << f3, storeValue(inst)) == MMIO_NONE) return false;
     return countDevice(gpa);
   }
   return false;
@@ -65,8 +76,11 @@ export function emulateMmio(inst: u32, gpa: u64): bool {
 
 /** The size and value of a plain store instruction (for emulated page-table writes); size 0 if not one. */
 export function storeSize(inst: u32): u32 {
-  if ((inst & 0x7F) != OP_STORE) return 0;
   const f3 = (inst >> 12) & 7;
+  if ((inst & 0x7F) == OP_STORE_FP) return fpWidth(f3) ? 1 << f3 : 0;
+  if ((inst & 0x7F) != OP_STORE) return 0;
   return f3 <= 3 ? 1 << f3 : 0;
 }
-export function storeValue(inst: u32): u64 { return rget((inst >> 20) & 31); }
+export function storeValue(inst: u32): u64 {
+  return (inst & 0x7F) == OP_STORE_FP ? fpStoreValue(inst) : rget((inst >> 20) & 31);
+}

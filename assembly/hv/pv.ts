@@ -15,7 +15,7 @@
 import { Counter } from '../counter-ids';
 import { count, hart, machine, rget, rset, MODE_PV, STOP_ERROR } from '../state';
 import { CAUSE_INTERRUPT, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from '../riscv/cause';
-import { MIP_SEIP, MIP_SSIP, MIP_STIP, PRV_S, PRV_U } from '../riscv/bits';
+import { FS_INITIAL, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_FS, PRV_S, PRV_U } from '../riscv/bits';
 import { gpaHost, GUEST_RAM_BASE, vm } from './vm';
 import { PV_BATCH_MAX, PV_ERR_DENIED, PV_ERR_INVALID_ADDRESS, PV_ERR_INVALID_PARAM, PV_M2P_VA, PV_OK,
   PV_P2M_VA, pvApplyRoot, pvBatchDone, pvMmuReset, pvmmu, pvPin, pvP2mFirstMfn, pvSetRoot, pvTlbFlush,
@@ -86,6 +86,9 @@ export function pvReset(): void {
   pvApplyView();
   hart.priv = PRV_U;
   hart.mie = 0;
+  // The PV ABI has no sstatus: FP is always available to the guest (kernel and user), as the
+  // FPU is to a Xen PV guest; FS still goes Initial -> Dirty with its use (docs/pv-abi.md).
+  hart.mstatus = (hart.mstatus & ~MSTATUS_FS) | FS_INITIAL;
 }
 
 /** Point the hardware at the guest's current root; the hart always runs the guest in U-mode. */

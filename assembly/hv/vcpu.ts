@@ -8,7 +8,7 @@ import { Counter } from '../counter-ids';
 import { count, hart, machine, MODE_PV, MODE_TRAP_EMULATE, rget, rset } from '../state';
 import { pvRaiseSoft } from './pv';
 import { CAUSE_INTERRUPT, EXC_ILLEGAL_INST, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from '../riscv/cause';
-import { MIP_SEIP, MIP_SSIP, MIP_STIP, MIP_VSSIP, MIP_VSTIP, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
+import { FS_OFF, MIP_SEIP, MIP_SSIP, MIP_STIP, MIP_VSSIP, MIP_VSTIP, MSTATUS_FS, MSTATUS_MXR, withSd, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
   MSTATUS_SUM, MSTATUS_XLEN64, PRV_S, PRV_U, SATP_ASID_SHIFT, SATP_MODE_SHIFT } from '../riscv/bits';
 import * as C from '../riscv/csr';
 import { tlbFlushPage, tlbFlushTranslated, tlbSelectHost } from '../mmu/tlb';
@@ -19,7 +19,11 @@ import { sstatusOnTrap } from '../cpu/trap';
 @unmanaged export class Vcpu {
   /** The privilege the guest believes it runs in: PRV_S or PRV_U. */
   priv: u32 = 0;
-  /** Virtual sstatus: SIE, SPIE, SPP, SUM, MXR. */
+  /**
+   * Virtual sstatus: SIE, SPIE, SPP, SUM, MXR. Its FS field is not kept here: the guest's FS
+   * *is* the real mstatus.FS while the guest runs (both its kernel and its user programs run
+   * in the real U-mode), so FS=Off makes their FP instructions trap and FP use dirties it.
+   */
   sstatus: u64 = 0;
   sie: u64 = 0;
   /** Software-set pending bits (SSIP); STIP and SEIP come from the timer and the PLIC. */
@@ -40,6 +44,8 @@ const SIE_MASK: u64 = MIP_SSIP | MIP_STIP | MIP_SEIP;
 export function vcpuReset(): void {
   memory.fill(changetype<usize>(vcpu), 0, offsetof<Vcpu>());
   vcpu.priv = PRV_S;
+  // The guest kernel starts with FP off, as after a hart reset; it enables FP itself.
+  hart.mstatus = (hart.mstatus & ~MSTATUS_FS) | FS_OFF;
 }
 
 /** Point the hart's satp at the shadow root for the guest's address space and privilege. */
@@ -129,7 +135,7 @@ const UNKNOWN: u64 = 0xDEAD_0000_0000_0001;
 
 function readVcsr(csr: u32): u64 {
   switch (csr) {
-    case C.CSR_SSTATUS: return vcpu.sstatus | (MSTATUS_XLEN64 & (<u64>3 << 32));
+    case C.CSR_SSTATUS: return withSd(vcpu.sstatus | (hart.mstatus & MSTATUS_FS) | (MSTATUS_XLEN64 & (<u64>3 << 32)));
     case C.CSR_SIE: return vcpu.sie;
     case C.CSR_STVEC: return vcpu.stvec;
     case C.CSR_SCOUNTEREN: return vcpu.scounteren;
@@ -150,6 +156,7 @@ function writeVcsr(csr: u32, v: u64): bool {
     case C.CSR_SSTATUS: {
       const old = vcpu.sstatus;
       vcpu.sstatus = v & SSTATUS_MASK;
+      hart.mstatus = (hart.mstatus & ~MSTATUS_FS) | (v & MSTATUS_FS);
       // MXR changes what loads may read in every shadow of this address space: rebuild it.
       if (((old ^ vcpu.sstatus) & MSTATUS_MXR) != 0) { selectContext(0); selectContext(contextKey(vcpu.satp)); }
       return true;

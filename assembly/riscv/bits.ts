@@ -14,6 +14,13 @@ export const MSTATUS_SPP: u64 = 1 << 8;
 export const MSTATUS_MPP_SHIFT: u64 = 11;
 export const MSTATUS_MPP: u64 = 3 << 11;
 export const MSTATUS_FS: u64 = 3 << 13;
+/** FS values (section 3.1.6.6, table 3.3): the state of the F/D registers and fcsr. */
+export const FS_OFF: u64 = 0 << 13;
+export const FS_INITIAL: u64 = 1 << 13;
+export const FS_CLEAN: u64 = 2 << 13;
+export const FS_DIRTY: u64 = 3 << 13;
+/** SD summarises FS, VS or XS being Dirty (section 3.1.6.6); read-only, computed on read. */
+export const MSTATUS_SD: u64 = <u64>1 << 63;
 export const MSTATUS_MPRV: u64 = 1 << 17;
 export const MSTATUS_SUM: u64 = 1 << 18;
 export const MSTATUS_MXR: u64 = 1 << 19;
@@ -27,15 +34,19 @@ export const MSTATUS_GVA: u64 = <u64>1 << 38;
 export const MSTATUS_MPV: u64 = <u64>1 << 39;
 /** UXL = SXL = 2: U and S modes are 64-bit (section 3.1.6.2); read-only here. */
 export const MSTATUS_XLEN64: u64 = (2 << 32) | (2 << 34);
-/** The mstatus bits that software can write (no F/V/X state, fixed endianness, XLEN 64). */
+/** The mstatus bits that software can write (FS but no V/X state, fixed endianness, XLEN 64). */
 export const MSTATUS_WRITABLE: u64 = MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE |
-  MSTATUS_SPP | MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM |
+  MSTATUS_SPP | MSTATUS_MPP | MSTATUS_FS | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM |
   MSTATUS_TW | MSTATUS_TSR | MSTATUS_GVA | MSTATUS_MPV;
 /** sstatus is a restricted view of mstatus (section 4.1.1). */
 export const SSTATUS_VISIBLE: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS |
-  MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL;
-export const SSTATUS_WRITABLE: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM |
-  MSTATUS_MXR;
+  MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL | MSTATUS_SD;
+export const SSTATUS_WRITABLE: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS |
+  MSTATUS_SUM | MSTATUS_MXR;
+/** xstatus with SD set when FS is Dirty (the only dirty-able state here). */
+@inline export function withSd(s: u64): u64 {
+  return (s & MSTATUS_FS) == FS_DIRTY ? s | MSTATUS_SD : s & ~MSTATUS_SD;
+}
 
 // mip / mie bits (section 3.1.9).
 export const MIP_SSIP: u64 = 1 << 1;

@@ -2,6 +2,11 @@
 // "CSR Listing", tables 2.2-2.6). Bits [9:8] of the number give the lowest privilege that may
 // access the CSR and bits [11:10] == 0b11 mark it read-only (section 2.1).
 
+// Unprivileged floating-point CSRs (unprivileged spec 11.2, F and D extensions)
+export const CSR_FFLAGS: u32 = 0x001;
+export const CSR_FRM: u32 = 0x002;
+export const CSR_FCSR: u32 = 0x003;
+
 // Unprivileged counters (Zicntr)
 export const CSR_CYCLE: u32 = 0xC00;
 export const CSR_TIME: u32 = 0xC01;

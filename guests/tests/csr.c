@@ -60,7 +60,7 @@ static void ids(void)
     check("misa-has-S", misa & MISA_EXT('S'), MISA_EXT('S'));
     check("misa-has-U", misa & MISA_EXT('U'), MISA_EXT('U'));
     check("misa-has-C", misa & MISA_EXT('C'), MISA_EXT('C'));
-    check("misa-no-F-D", misa & (MISA_EXT('F') | MISA_EXT('D')), 0);
+    check("misa-has-F-D", misa & (MISA_EXT('F') | MISA_EXT('D')), MISA_EXT('F') | MISA_EXT('D'));
     check("mhartid", csr_read(mhartid), 0);
     trap_expect();
     (void)csr_read(mvendorid);
