@@ -330,8 +330,14 @@ static int ls_dir(const char *path) {
     char *names[LS_MAX];
     int n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < LS_MAX) {
+    int status = 0;
+    while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
+        if (n == LS_MAX) {
+            err2("ls", "too many entries, list cut");
+            status = 1;
+            break;
+        }
         size_t len = strlen(e->d_name);
         char *s = malloc(len + 2);
         if (!s) break;
@@ -349,7 +355,7 @@ static int ls_dir(const char *path) {
         out("\n");
         free(names[i]);
     }
-    return 0;
+    return status;
 }
 
 static int cmd_ls(int argc, char **argv) {
