@@ -1,0 +1,175 @@
+// Shared by every test that boots the Linux guest (guests/linux, docs/linux.md): where the
+// prebuilt kernel, initramfs and boot disk are, the kernel command line, the commands a
+// session types, and the normalisers that make a console comparable with the golden files in
+// test/golden/linux/ across runs and machines. The QEMU tests (test/linux-qemu.test.ts) use
+// it today; an hvlab test compares its console with the same golden session through it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { QEMU_BINARY } from '../qemu.js';
+
+const PREBUILT = join('guests', 'linux', 'prebuilt');
+export const LINUX_IMAGE = join(PREBUILT, 'Image');
+export const LINUX_INITRAMFS = join(PREBUILT, 'initramfs.cpio.gz');
+export const LINUX_DISK_GZ = join(PREBUILT, 'disk.img.gz');
+
+export const GOLDEN_DIR = join('test', 'golden', 'linux');
+/** The normalised kernel log of a QEMU virt boot on ttyS0, firmware banners dropped. */
+export const GOLDEN_BOOT = join(GOLDEN_DIR, 'qemu-boot.out');
+/** The normalised session from init's banner to the poweroff command: the same everywhere. */
+export const GOLDEN_SESSION = join(GOLDEN_DIR, 'session.out');
+
+/**
+ * The kernel command line (also in guests/linux/disk/extlinux.conf). initramfs_async=0 makes
+ * the kernel unpack the initramfs before the drivers probe instead of beside them, so the
+ * boot log has one order on a machine whose clock is real time.
+ */
+export const KERNEL_CMDLINE = 'console=ttyS0 initramfs_async=0';
+/** The same with the virtio console as the kernel's console. */
+export const KERNEL_CMDLINE_HVC = 'console=hvc0 initramfs_async=0';
+
+export const BANNER = 'hvlab init: ';
+export const PROMPT = 'hvlab# ';
+/** The first line of the kernel's log; what comes before it is firmware and boot loader. */
+export const KERNEL_FIRST_LINE = 'Linux version ';
+
+/** Typed into the shell, one per prompt. Small N: the workloads' results, not their speed. */
+export const COMMANDS: readonly string[] = [
+  'uname -a',
+  'help',
+  'ls /',
+  'ls /sys/bus/platform/drivers',
+  // Line editing: the X is erased by DEL (what a terminal's backspace key sends), the Y by BS.
+  'echo line X\x7fediting Y\x08works',
+  'forkwait 20',
+  'mmapchurn 20',
+  'pagewalk 2000',
+  'nullsys 1000',
+  'pipeping 100',
+  // The error paths: an unknown program and a refused argument.
+  'nosuch',
+  'forkwait 0',
+  'poweroff',
+];
+
+/**
+ * What to type next: the next command once the console shows one more prompt than commands
+ * sent so far, else undefined. A command is sent only when the shell waits for it, so the
+ * echo lands in one place whatever the machine's speed.
+ */
+export function nextInput(console: string, sent: number): string | undefined {
+  if (sent >= COMMANDS.length) return undefined;
+  let prompts = 0;
+  for (let i = console.indexOf(PROMPT); i >= 0; i = console.indexOf(PROMPT, i + PROMPT.length)) prompts++;
+  return prompts > sent ? `${COMMANDS[sent]}\r` : undefined;
+}
+
+/**
+ * Lines of the kernel log that legitimately differ between machines that boot the same
+ * kernel the same way: each is replaced by a fixed placeholder (or dropped), never skipped
+ * silently. The fewer the better; each says why.
+ */
+export const MACHINE_LINES: readonly { pattern: RegExp; replace: string }[] = [
+  // RAM size: the memory map, page counts and the hash tables sized from them.
+  { pattern: /\[mem 0x[0-9a-f]+-0x[0-9a-f]+\]/g, replace: '[mem <range>]' },
+  { pattern: /^(Built 1 zonelists, mobility grouping on\.\s+Total pages:) \d+$/gm, replace: '$1 <n>' },
+  { pattern: /^(Dentry cache|Inode-cache) hash table entries: .*$/gm, replace: '$1 hash table entries: <n>' },
+  { pattern: /^Memory: \d+K\/\d+K available .*$/gm, replace: 'Memory: <sizes>' },
+  { pattern: /^workingset: .*$/gm, replace: 'workingset: <sizes>' },
+  // The SBI implementation and its version: OpenSBI's, a firmware update, or hvlab's own.
+  { pattern: /^SBI implementation ID=.*$/gm, replace: 'SBI implementation <id>' },
+  // The CRNG is seeded when enough entropy arrived: a time, not a place in the log.
+  { pattern: /^random: crng init done\n/gm, replace: '' },
+];
+
+/** "\r\n" to "\n": the UART's line discipline turns every "\n" into "\r\n". */
+function unixLines(raw: string): string {
+  return raw.replace(/\r\n/g, '\n');
+}
+
+/**
+ * The kernel's log and everything after it, with the machine-dependent lines replaced
+ * (MACHINE_LINES). Throws when the kernel never started: a missing log is not a difference
+ * to normalise away.
+ */
+export function normaliseBoot(raw: string): string {
+  const text = unixLines(raw);
+  const start = text.indexOf(KERNEL_FIRST_LINE);
+  if (start < 0) throw new Error(`no "${KERNEL_FIRST_LINE}" line: the kernel did not start`);
+  let out = text.slice(start);
+  for (const { pattern, replace } of MACHINE_LINES) out = out.replace(pattern, replace);
+  return out;
+}
+
+/**
+ * The session: from init's banner to the end of the line that echoes the last command
+ * (poweroff). What follows it is the kernel's goodbye, which a console may not deliver before
+ * the machine stops (a virtio console's last buffer), so it is not part of the session.
+ */
+export function sessionOf(raw: string): string {
+  const text = unixLines(raw);
+  const start = text.indexOf(BANNER);
+  if (start < 0) throw new Error(`no "${BANNER}" banner: init did not start`);
+  const last = `${PROMPT}${COMMANDS[COMMANDS.length - 1]}\n`;
+  const end = text.indexOf(last, start);
+  if (end < 0) throw new Error(`the session did not reach "${last.trim()}"`);
+  return text.slice(start, end + last.length);
+}
+
+/** The boot disk, decompressed into a temporary raw file (QEMU's and hvlab's --drive need it). */
+export function unpackDisk(): { path: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'hvlab-linux-'));
+  const path = join(dir, 'disk.img');
+  writeFileSync(path, gunzipSync(readFileSync(LINUX_DISK_GZ)));
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface LinuxQemuResult {
+  console: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  /** Commands typed (all of COMMANDS when the session ran to poweroff). */
+  sent: number;
+}
+
+/**
+ * Runs qemu-system-riscv64 with `args` (the machine, firmware, kernel, console), types
+ * COMMANDS at the prompts, and returns the console once QEMU exits (poweroff) or the time is up.
+ */
+export function runLinuxOnQemu(args: string[], timeoutMs: number): Promise<LinuxQemuResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(QEMU_BINARY, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let console = '';
+    let stderr = '';
+    let sent = 0;
+    let timedOut = false;
+    child.stdout.on('data', (b: Buffer) => {
+      console += b.toString('latin1');
+      for (let cmd = nextInput(console, sent); cmd !== undefined; cmd = nextInput(console, sent)) {
+        child.stdin.write(cmd);
+        sent++;
+      }
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    child.stdin.on('error', () => { /* QEMU may exit before reading its input */ });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      if (code !== 0 && !timedOut && stderr.includes('qemu-system')) {
+        reject(new Error(`qemu failed: ${stderr.trim()}`));
+        return;
+      }
+      resolve({ console, exitCode: timedOut ? null : code, timedOut, sent });
+    });
+  });
+}
