@@ -295,7 +295,7 @@ function writeVsatp(v: u64): void {
   const a = legalAtp(v);
   if (a == 1) return;
   hart.vsatp = a;
-  tlbSelectGuest((hart.hgatp & HGATP_VMID_MASK) >> SATP_ASID_SHIFT, (a >> SATP_ASID_SHIFT) & SATP_ASID_MASK);
+  tlbSelectGuest((hart.hgatp & HGATP_VMID_MASK) >> SATP_ASID_SHIFT, a);
 }
 
 /** hgatp (section 8.2.10): Bare or Sv39x4; 14 VMID bits; the 16 KiB root's PPN[1:0] are 0. */
@@ -303,7 +303,7 @@ function writeHgatp(v: u64): void {
   const mode = v >> SATP_MODE_SHIFT;
   if (mode != SATP_MODE_BARE && mode != HGATP_MODE_SV39X4) return;
   hart.hgatp = mode == SATP_MODE_BARE ? 0 : (v & ((<u64>0xF << SATP_MODE_SHIFT) | HGATP_VMID_MASK | HGATP_PPN_MASK));
-  tlbSelectGuest((hart.hgatp & HGATP_VMID_MASK) >> SATP_ASID_SHIFT, (hart.vsatp >> SATP_ASID_SHIFT) & SATP_ASID_MASK);
+  tlbSelectGuest((hart.hgatp & HGATP_VMID_MASK) >> SATP_ASID_SHIFT, hart.vsatp);
 }
 
 /**

@@ -80,7 +80,7 @@ function applyShadow(): void {
   const satp = (<u64>8 << SATP_MODE_SHIFT) | (asid << SATP_ASID_SHIFT) | (root >> 12);
   if (hart.vsatp != satp) {
     hart.vsatp = satp;
-    tlbSelectGuest(0, asid);
+    tlbSelectGuest(0, satp);
   }
 }
 

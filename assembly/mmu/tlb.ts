@@ -108,9 +108,15 @@ export function tlbSelectHost(asid: u64): void {
   ioFlush();
 }
 
-/** The guest switched address space (vsatp or hgatp write): select the set of (VMID, ASID). */
-export function tlbSelectGuest(vmid: u64, asid: u64): void {
-  const tag = (vmid << 16) | asid;
+/**
+ * The guest switched address space (vsatp or hgatp write): select the set of (VMID, ASID), or
+ * of (VMID, Bare) when vsatp.MODE is Bare. Bare must have a set of its own: its entries map
+ * gVA = gPA, and a later vsatp write of ASID 0 switching translation on needs no fence
+ * (privileged spec 4.1.11: a MODE change takes effect at once), so it must not find them.
+ */
+export function tlbSelectGuest(vmid: u64, vsatp: u64): void {
+  const bare: u64 = (vsatp >> 60) == 0 ? 1 : 0;
+  const tag = (vmid << 17) | (bare << 16) | ((vsatp >> 44) & 0xFFFF);
   sets.guest = selectSet(GUEST_MEM, GUEST_TAGS, GUEST_USE, tag);
   ioFlush();
   npwcFlush();
