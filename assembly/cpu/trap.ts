@@ -64,6 +64,10 @@ export function sstatusOnTrap(s: u64, fromS: bool): u64 {
 }
 
 /** Enter the trap handler for `cause` (bit 63 set for interrupts), `epc` being the pc to resume. */
+/** The LR reservation as it stood when the last trap was taken (see takeTrap). */
+@unmanaged class ExitReservation { va: u64 = 0; }
+export const exitReservation = changetype<ExitReservation>(memory.data(offsetof<ExitReservation>(), 8));
+
 export function takeTrap(cause: u64, tval: u64, epc: u64): void {
   const isIrq = (cause & CAUSE_INTERRUPT) != 0;
   const code = cause & 63;
@@ -78,7 +82,10 @@ export function takeTrap(cause: u64, tval: u64, epc: u64): void {
   const deleg = isIrq ? midelegEff() : hart.medeleg;
   const p = hart.priv;
   const v = hart.virt;
-  // An SC after a trap must not succeed on a reservation taken before it (section 8.2).
+  // An SC after a trap must not succeed on a reservation taken before it (section 8.2). A VM
+  // exit is not a trap the guest sees, so the hypervisor may still need the reservation to
+  // emulate the instruction that exited (an SC to a shadowed page table, hv/fault.ts).
+  exitReservation.va = hart.reservation;
   hart.reservation = RESERVATION_NONE;
   hart.wfi = 0;
   if (p <= PRV_S && ((deleg >> code) & 1) != 0) {

@@ -5,7 +5,9 @@
 // (emulated, shadows dropped), or the guest's own fault.
 
 import { Counter } from '../counter-ids';
-import { count, hart } from '../state';
+import { count, hart, rget, rset, RESERVATION_NONE } from '../state';
+import { amoResult, AMO_LR, AMO_SC } from '../mmu/access';
+import { exitReservation } from '../cpu/trap';
 import { EXC_INST_PAGE_FAULT, EXC_LOAD_PAGE_FAULT } from '../riscv/cause';
 import { KIND_FETCH, KIND_LOAD, KIND_STORE } from '../mmu/tlb';
 import { walkResult, WALK_OK } from '../mmu/walk';
@@ -44,6 +46,41 @@ export function guestInstruction(guestSatp: u64, pc: u64, priv: u32): u32 {
   return <u32>lo | (<u32>hi << 16);
 }
 
+const OP_AMO: u32 = 0x2F;
+
+/**
+ * An AMO or SC of the guest on one of its write-protected page tables (unprivileged spec
+ * chapter 8): kernels update PTEs atomically (Linux clears a PTE with AMOSWAP.D and sets A/D
+ * with LR/SC or AMOOR), so the hypervisor performs the whole read-modify-write on the guest's
+ * table, then updates the shadows through writeProtectedStore. The hart is stopped while it
+ * does so, which is what makes it atomic. An SC succeeds if the guest's reservation, as it
+ * stood at the exit, names this address. False: not an AMO it can perform (misaligned or a
+ * reserved encoding); the caller raises the access fault.
+ */
+function tableAmo(inst: u32, gpa: u64, gva: u64): bool {
+  const f3 = (inst >> 12) & 7;
+  const f5 = inst >> 27;
+  if (f3 != 2 && f3 != 3) return false;
+  const size: u32 = f3 == 2 ? 4 : 8;
+  if ((gpa & <u64>(size - 1)) != 0 || f5 == AMO_LR) return false;
+  const rd = (inst >> 7) & 31;
+  const b = rget((inst >> 20) & 31);
+  if (f5 == AMO_SC) {
+    const held = exitReservation.va == gva;
+    exitReservation.va = RESERVATION_NONE;
+    if (held) writeProtectedStore(gpa, size, b);
+    rset(rd, held ? 0 : 1);
+    return true;
+  }
+  const h = gpaHost(gpa, size);
+  if (h == 0) return false;
+  const old: i64 = size == 4 ? <i64>load<i32>(h) : load<i64>(h);
+  const r = amoResult(f5, old, <i64>(size == 4 ? <u64><i64><i32>b : b), size == 4 ? 0xFFFF_FFFF : 0xFFFF_FFFF_FFFF_FFFF);
+  writeProtectedStore(gpa, size, <u64>r);
+  rset(rd, <u64>old);
+  return true;
+}
+
 @inline export function faultKind(code: u32): u32 {
   return code == EXC_INST_PAGE_FAULT ? KIND_FETCH : code == EXC_LOAD_PAGE_FAULT ? KIND_LOAD : KIND_STORE;
 }
@@ -76,7 +113,13 @@ export function shadowFault(guestSatp: u64, view: u32, priv: u32, sum: bool, mxr
       retireEmulated();
       return SHADOW_HANDLED;
     }
-    // An AMO or misaligned store to a page table is not emulated: an access fault.
+    if ((inst & 0x7F) == OP_AMO && tableAmo(inst, gpa, gva)) {
+      count(Counter.EXIT_SHADOW_WP);
+      hart.pc = epc + 4;
+      retireEmulated();
+      return SHADOW_HANDLED;
+    }
+    // A misaligned store to a page table is not emulated: an access fault.
   }
   return SHADOW_ACCESS_FAULT;
 }

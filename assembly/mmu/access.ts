@@ -380,8 +380,8 @@ function checkTohost(pa: u64, size: u32): void {
 // AMO funct5 values (unprivileged spec chapter 8, table 8.1 and the opcode map).
 const AMO_ADD: u32 = 0x00;
 const AMO_SWAP: u32 = 0x01;
-const AMO_LR: u32 = 0x02;
-const AMO_SC: u32 = 0x03;
+export const AMO_LR: u32 = 0x02;
+export const AMO_SC: u32 = 0x03;
 const AMO_XOR: u32 = 0x04;
 const AMO_OR: u32 = 0x08;
 const AMO_AND: u32 = 0x0C;
@@ -396,7 +396,7 @@ const AMO_MAXU: u32 = 0x1C;
  * The reservation is the LR's virtual address, as in QEMU; a trap clears it.
  */
 /** The value an AMO stores (unprivileged spec 8.4): `mask` selects the operand width. */
-function amoResult(f5: u32, old: i64, x: i64, mask: u64): i64 {
+export function amoResult(f5: u32, old: i64, x: i64, mask: u64): i64 {
   switch (f5) {
     case AMO_ADD: return old + x;
     case AMO_SWAP: return x;
