@@ -2,7 +2,7 @@
 // where QEMU 7.2's virt puts firmware, kernel, initrd and device tree, the mask ROM's reset
 // vector and fw_dynamic_info, and a specific one-line error for each bad input.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,4 +146,32 @@ describe.skipIf(!qemuAvailable())('initrd, bootargs and FDT placement against QE
     expect(plan.dtbAddr).toBe(0x87e0_0000n);
     await vm.close();
   });
+});
+
+describe('a Linux Image runs where it is placed', () => {
+  // code0 jumps over the 64-byte header; the body writes 0x5555 to the SiFive test device
+  // (pass). RV64I encodings (unprivileged spec chapter 2).
+  const T0 = 5, T1 = 6;
+  const body = [
+    ((0x100 << 12) | (T0 << 7) | 0x37) >>> 0,                   // lui  t0, 0x100    (0x100000)
+    ((0x5 << 12) | (T1 << 7) | 0x37) >>> 0,                     // lui  t1, 0x5
+    ((0x555 << 20) | (T1 << 15) | (T1 << 7) | 0x13) >>> 0,      // addi t1, t1, 0x555
+    ((T1 << 20) | (T0 << 15) | (2 << 12) | 0x23) >>> 0,         // sw   t1, 0(t0)
+    0x0000006f,                                                 // j    .
+  ];
+  const image = linuxImage({ body: body.length * 4 });
+  const view = new DataView(image.buffer);
+  view.setUint32(0, 0x0400006f, true);                          // j    +64
+  body.forEach((w, i) => view.setUint32(64 + i * 4, w, true));
+
+  for (const firmware of ['builtin', 'none', 'fw_jump.bin'] as const) {
+    const fwPath = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+    it.skipIf(firmware === 'fw_jump.bin' && !existsSync(fwPath))(`under ${firmware}: entered at 0x80200000, it passes`, async () => {
+      const { runGuest } = await import('../../src/vm.js');
+      const fw = firmware === 'fw_jump.bin' ? { file: new Uint8Array(readFileSync(fwPath)), name: firmware } : firmware;
+      const r = await runGuest(image, { firmware: fw, maxInstructions: 20_000_000 });
+      expect(r.stop).toEqual({ reason: 'pass', code: 0 });
+      expect(r.counters[firmware === 'none' ? 'INSTRET_M' : 'INSTRET_S']).toBeGreaterThanOrEqual(5n);
+    });
+  }
 });
