@@ -42,6 +42,8 @@ export const GUESTS: GuestCase[] = [
   { name: 'cpu-short', exitCode: 0, maxInstructions: 50_000_000 },
   // The C extension, built with -march=rv64imac (docs/guests.md).
   { name: 'rvc', exitCode: 0, maxInstructions: 5_000_000 },
+  // interrupts compiled for RV64IMAC: the same console as interrupts (a copy of its golden).
+  { name: 'interrupts-rvc', exitCode: 0, maxInstructions: 200_000_000, input: 'x' },
 ];
 
 const updateGolden = !!process.env.UPDATE_GOLDEN;
