@@ -175,3 +175,40 @@ describe('a Linux Image runs where it is placed', () => {
     });
   }
 });
+
+describe('images needing extensions the core lacks (isa.ts ELF_FLAG_REQUIREMENTS)', () => {
+  /** An ELF64 RISC-V executable at 0x80000000 with e_flags = `flags` and one `j .`. */
+  function elf(flags: number): Uint8Array {
+    const h = Buffer.alloc(64 + 56 + 4);
+    h.write('\x7fELF', 0, 'latin1');
+    h[4] = 2; h[5] = 1; h[6] = 1;
+    h.writeUInt16LE(2, 16); h.writeUInt16LE(243, 18); h.writeUInt32LE(1, 20);
+    h.writeBigUInt64LE(0x8000_0000n, 24); h.writeBigUInt64LE(64n, 32);
+    h.writeUInt32LE(flags, 48);
+    h.writeUInt16LE(64, 52); h.writeUInt16LE(56, 54); h.writeUInt16LE(1, 56); h.writeUInt16LE(64, 58);
+    h.writeUInt32LE(1, 64); h.writeUInt32LE(5, 68); h.writeBigUInt64LE(120n, 72);
+    h.writeBigUInt64LE(0x8000_0000n, 80); h.writeBigUInt64LE(0x8000_0000n, 88);
+    h.writeBigUInt64LE(4n, 96); h.writeBigUInt64LE(4n, 104);
+    h.writeUInt32LE(0x6f, 120);
+    return new Uint8Array(h);
+  }
+
+  it('a double-float-ABI image is refused naming the extensions while misa lacks F or D, and loads once it has them', async () => {
+    const { Vm } = await import('../../src/vm.js');
+    const { loadCoreModule } = await import('../../src/node/load-core.js');
+    const { misaLetters, marchFor } = await import('../../src/loader/isa.js');
+    const vm = await Vm.create({ firmware: 'none' }, await loadCoreModule());
+    const misa = vm.misa;
+    const FLOAT_ABI_DOUBLE = 0x4;
+    if (misaLetters(misa).includes('f') && misaLetters(misa).includes('d')) {
+      expect(vm.load(elf(FLOAT_ABI_DOUBLE), 'fd.elf').entry).toBe(0x8000_0000n);
+    } else {
+      const e = errorOf(() => vm.load(elf(FLOAT_ABI_DOUBLE), 'fd.elf'));
+      expect([e.code, e.message]).toEqual(['NEEDS_FLOAT',
+        `fd.elf: the image uses the double-precision float ABI (F and D), which hvlab does not implement yet; build with -march=${marchFor(misa)}`]);
+    }
+    // C is implemented (IALIGN = 16): an RVC image loads, a soft-float one too.
+    expect(vm.load(elf(0x1), 'c.elf').rvc).toBe(true);
+    await vm.close();
+  });
+});
