@@ -9,6 +9,7 @@ import { idleSkip as machineIdleSkip, nextTimerTicks as machineNextTimer, reset 
 import { mtime } from './devices/clint';
 import { RX_RING, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
 import { tlbFlushAll } from './mmu/tlb';
+import { initRvcTable, rvcTable, RVC_TABLE_BYTES } from './cpu/exec';
 import { guestPageHost as hvGuestPageHost, hvAreaBytes, hvCreate } from './hv/hypervisor';
 import { shadowIncoherent as hvShadowIncoherent } from './hv/shadow';
 import { completeHostExit as hvCompleteHostExit, hostIo, setHostWindow as hvSetHostWindow } from './hv/hostio';
@@ -28,7 +29,8 @@ const PAGE64K: usize = 65536;
  * address of guest RAM in linear memory, or 0 if the memory could not grow that far.
  */
 export function init(ramBase: u64, ramSize: u64, firmware: u32, clock: u32, instrPerTick: u64): usize {
-  const ramHost = (__heap_base + PAGE64K - 1) & ~(PAGE64K - 1);
+  // Guest RAM follows the compressed-instruction table (cpu/exec.ts) that follows the statics.
+  const ramHost = (rvcTable() + RVC_TABLE_BYTES + PAGE64K - 1) & ~(PAGE64K - 1);
   const end = <u64>ramHost + ramSize;
   if (end > (<u64>1 << 32)) return 0;
   const needPages = <i32>((end + PAGE64K - 1) / PAGE64K);
@@ -41,6 +43,7 @@ export function init(ramBase: u64, ramSize: u64, firmware: u32, clock: u32, inst
   machine.clock = clock;
   machine.instrPerTick = instrPerTick == 0 ? 1 : instrPerTick;
   machine.tohost = 0;
+  initRvcTable();
   return ramHost;
 }
 

@@ -605,6 +605,8 @@ export class Vm {
   get mtime(): bigint { return this.core.mtimeNow(); }
 
   get instructions(): bigint { return this.core.instret(); }
+  /** misa as the core implements it (the extensions the device tree's riscv,isa names). */
+  get misa(): bigint { return this.core.misa(); }
   get pc(): bigint { return this.core.pc(); }
   /** Current privilege: 0 U, 1 S, 3 M. */
   get privilege(): number { return this.core.priv(); }

@@ -70,6 +70,17 @@ describe.skipIf(!haveOpenSbi)('OpenSBI 1.1 from Debian on hvlab', () => {
     }
   }
 
+  it('two runs of OpenSBI and hvos give the same console and counters (the deterministic clock)', async () => {
+    const a = await onHvlab('fw_dynamic.elf', 'help\npoweroff\n');
+    const b = await onHvlab('fw_dynamic.elf', 'help\npoweroff\n');
+    expect(a.console).toBe(b.console);
+    expect(a.counters).toEqual(b.counters);
+    expect(a.instructions).toBe(b.instructions);
+    // OpenSBI ran in M-mode, hvos in S and U.
+    expect(a.counters.INSTRET_M).toBeGreaterThan(10_000n);
+    expect(a.counters.INSTRET_S).toBeGreaterThan(10_000n);
+  }, 120_000);
+
   it('fw_jump hands the kernel its own copy of the device tree; fw_dynamic the one in a1', () => {
     // fw_jump (generic platform) copies the FDT to FW_JUMP_FDT_ADDR = 0x82200000; fw_dynamic
     // passes on a1, where QEMU's placement put it: 2 MiB-aligned below the end of 128 MiB.

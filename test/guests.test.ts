@@ -48,6 +48,8 @@ export const GUESTS: GuestCase[] = [
   { name: 'fcsr', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'hfpu', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'fprand', exitCode: 0, maxInstructions: 200_000_000, timeoutMs: 60_000 },
+  // interrupts compiled for RV64IMAC: the same console as interrupts (a copy of its golden).
+  { name: 'interrupts-rvc', exitCode: 0, maxInstructions: 200_000_000, input: 'x' },
 ];
 
 const updateGolden = !!process.env.UPDATE_GOLDEN;

@@ -149,10 +149,11 @@ function faultAt(ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u32, 
   let inst = load<u32>(ip);
   let tinstLow: u32 = 3;
   if (ip == cs.cip) {
+    const h = <u32>load<u16>(ip + 2);
     pc += 2;
-    inst = cs.cinst;
+    inst = expandCompressed(h, 2);
     tinstLow = 1;
-    if (hart.excCause == EXC_ILLEGAL_INST) hart.excTval = cs.craw;
+    if (hart.excCause == EXC_ILLEGAL_INST) hart.excTval = h;
   }
   if (hart.excTinst == TINST_TRANSFORM) {
     const t = transformedInst(inst, hart.excTval);
@@ -230,14 +231,32 @@ function leaveAfter(ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u3
    * start a 4-byte instruction that crosses the page), and where the budget runs out. */
   pageStop: usize = 0;
   budgetStop: usize = 0;
-  /** The compressed instruction being run: its (adjusted) ip, 16 bits and expansion. */
+  /** The compressed instruction being run: its adjusted ip (its 16 bits are at cip + 2). */
   cip: usize = 0;
-  craw: u32 = 0;
-  cinst: u32 = 0;
 }
 const cs = changetype<ChunkState>(memory.data(offsetof<ChunkState>(), 16));
 /** A 4-byte instruction split over two pages, assembled by fetchAcross. */
 const SCRATCH: usize = memory.data(8, 8);
+
+/**
+ * The interpreter's expansion of every halfword (riscv/rvc.ts, with the pc-relative offsets
+ * biased by 2; see execChunk), so a compressed instruction costs one load to decode. 0 marks a
+ * halfword that does not run as an expansion: a reserved encoding or C.EBREAK. The 256 KiB
+ * table lies between the static data and guest RAM (docs/memory-map.md), filled by init()
+ * rather than a memory.data block, which would put 256 KiB of zeros into core.wasm.
+ * Halfwords with bits 1:0 = 11 (not compressed) are never looked up.
+ */
+@inline export function rvcTable(): usize { return (__heap_base + 15) & ~(<usize>15); }
+export const RVC_TABLE_BYTES: usize = 65536 * 4;
+
+/** Fill the expansion table (once, from init()). */
+export function initRvcTable(): void {
+  const t = rvcTable();
+  for (let h: u32 = 0; h < 65536; h++) {
+    const e = isCompressed(h) ? expandCompressed(h, 2) : 0;
+    store<u32>(t + (<usize>h << 2), e == INST_EBREAK_32 ? 0 : e);
+  }
+}
 
 export function execChunk(budget: u32): u32 {
   computeViews();
@@ -315,13 +334,11 @@ export function execChunk(budget: u32): u32 {
       if ((inst & 3) != 3) {
         // A 16-bit instruction (low bits other than 0b11): run its expansion 2 bytes early.
         const h = inst & 0xFFFF;
-        inst = expandCompressed(h, 2);
-        if (inst == 0 || inst == INST_EBREAK_32) return compressedTrap(h, ip, blockIp, pcBase, done, loads, stores, cs.priv);
+        inst = load<u32>(rvcTable() + (<usize>h << 2));
+        if (inst == 0) return compressedTrap(h, ip, blockIp, pcBase, done, loads, stores, cs.priv);
         ip -= 2;
         blockIp -= 2;
         cs.cip = ip;
-        cs.craw = h;
-        cs.cinst = inst;
         const b = cs.budgetStop - 2;
         cs.budgetStop = b;
         stopIp = b < cs.pageStop ? b : cs.pageStop;

@@ -2,7 +2,7 @@
 // where QEMU 7.2's virt puts firmware, kernel, initrd and device tree, the mask ROM's reset
 // vector and fw_dynamic_info, and a specific one-line error for each bad input.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,6 +144,71 @@ describe.skipIf(!qemuAvailable())('initrd, bootargs and FDT placement against QE
     for (const p of ['linux,initrd-start', 'linux,initrd-end']) expect(fdtCells(hc.props.get(p)!), p).toEqual(fdtCells(qc.props.get(p)!));
     expect(fdtStrings(hc.props.get('bootargs')!)).toEqual(fdtStrings(qc.props.get('bootargs')!));
     expect(plan.dtbAddr).toBe(0x87e0_0000n);
+    await vm.close();
+  });
+});
+
+describe('a Linux Image runs where it is placed', () => {
+  // code0 jumps over the 64-byte header; the body writes 0x5555 to the SiFive test device
+  // (pass). RV64I encodings (unprivileged spec chapter 2).
+  const T0 = 5, T1 = 6;
+  const body = [
+    ((0x100 << 12) | (T0 << 7) | 0x37) >>> 0,                   // lui  t0, 0x100    (0x100000)
+    ((0x5 << 12) | (T1 << 7) | 0x37) >>> 0,                     // lui  t1, 0x5
+    ((0x555 << 20) | (T1 << 15) | (T1 << 7) | 0x13) >>> 0,      // addi t1, t1, 0x555
+    ((T1 << 20) | (T0 << 15) | (2 << 12) | 0x23) >>> 0,         // sw   t1, 0(t0)
+    0x0000006f,                                                 // j    .
+  ];
+  const image = linuxImage({ body: body.length * 4 });
+  const view = new DataView(image.buffer);
+  view.setUint32(0, 0x0400006f, true);                          // j    +64
+  body.forEach((w, i) => view.setUint32(64 + i * 4, w, true));
+
+  for (const firmware of ['builtin', 'none', 'fw_jump.bin'] as const) {
+    const fwPath = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+    it.skipIf(firmware === 'fw_jump.bin' && !existsSync(fwPath))(`under ${firmware}: entered at 0x80200000, it passes`, async () => {
+      const { runGuest } = await import('../../src/vm.js');
+      const fw = firmware === 'fw_jump.bin' ? { file: new Uint8Array(readFileSync(fwPath)), name: firmware } : firmware;
+      const r = await runGuest(image, { firmware: fw, maxInstructions: 20_000_000 });
+      expect(r.stop).toEqual({ reason: 'pass', code: 0 });
+      expect(r.counters[firmware === 'none' ? 'INSTRET_M' : 'INSTRET_S']).toBeGreaterThanOrEqual(5n);
+    });
+  }
+});
+
+describe('images needing extensions the core lacks (isa.ts ELF_FLAG_REQUIREMENTS)', () => {
+  /** An ELF64 RISC-V executable at 0x80000000 with e_flags = `flags` and one `j .`. */
+  function elf(flags: number): Uint8Array {
+    const h = Buffer.alloc(64 + 56 + 4);
+    h.write('\x7fELF', 0, 'latin1');
+    h[4] = 2; h[5] = 1; h[6] = 1;
+    h.writeUInt16LE(2, 16); h.writeUInt16LE(243, 18); h.writeUInt32LE(1, 20);
+    h.writeBigUInt64LE(0x8000_0000n, 24); h.writeBigUInt64LE(64n, 32);
+    h.writeUInt32LE(flags, 48);
+    h.writeUInt16LE(64, 52); h.writeUInt16LE(56, 54); h.writeUInt16LE(1, 56); h.writeUInt16LE(64, 58);
+    h.writeUInt32LE(1, 64); h.writeUInt32LE(5, 68); h.writeBigUInt64LE(120n, 72);
+    h.writeBigUInt64LE(0x8000_0000n, 80); h.writeBigUInt64LE(0x8000_0000n, 88);
+    h.writeBigUInt64LE(4n, 96); h.writeBigUInt64LE(4n, 104);
+    h.writeUInt32LE(0x6f, 120);
+    return new Uint8Array(h);
+  }
+
+  it('a double-float-ABI image is refused naming the extensions while misa lacks F or D, and loads once it has them', async () => {
+    const { Vm } = await import('../../src/vm.js');
+    const { loadCoreModule } = await import('../../src/node/load-core.js');
+    const { misaLetters, marchFor } = await import('../../src/loader/isa.js');
+    const vm = await Vm.create({ firmware: 'none' }, await loadCoreModule());
+    const misa = vm.misa;
+    const FLOAT_ABI_DOUBLE = 0x4;
+    if (misaLetters(misa).includes('f') && misaLetters(misa).includes('d')) {
+      expect(vm.load(elf(FLOAT_ABI_DOUBLE), 'fd.elf').entry).toBe(0x8000_0000n);
+    } else {
+      const e = errorOf(() => vm.load(elf(FLOAT_ABI_DOUBLE), 'fd.elf'));
+      expect([e.code, e.message]).toEqual(['NEEDS_FLOAT',
+        `fd.elf: the image uses the double-precision float ABI (F and D), which hvlab does not implement yet; build with -march=${marchFor(misa)}`]);
+    }
+    // C is implemented (IALIGN = 16): an RVC image loads, a soft-float one too.
+    expect(vm.load(elf(0x1), 'c.elf').rvc).toBe(true);
     await vm.close();
   });
 });
