@@ -10,7 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runGuest, type Mode } from '../src/vm.js';
+import { runGuest, runScripted, Vm, type Mode } from '../src/vm.js';
+import { loadCoreModule } from '../src/node/load-core.js';
 import { qemuAvailable, runOnQemu } from './qemu.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,4 +61,25 @@ describe('FP under the hypervisors', () => {
     expect(n(r.counters, 'EXIT_ILLEGAL')).toBe(0);
     expect(n(r.counters, 'EXIT_REFLECT')).toBe(0);
   }, 30_000);
+});
+
+describe('FP state in snapshots', () => {
+  it('the f registers and fcsr are in a snapshot: a fresh VM restored mid-run prints the same', async () => {
+    const img = image('fprand');
+    const a = await Vm.create({ firmware: 'none' }, await loadCoreModule());
+    a.load(img);
+    // Stop in the middle of the rounding-mode loops (frm != 0, f registers live).
+    expect(a.run(40_000_000).info).toBeUndefined();
+    const head = a.readConsole();
+    expect(head).toMatch(/^fadd\.d rne /);
+    const snap = a.snapshot();
+    expect((await runScripted(a, '', 400_000_000)).reason).toBe('pass');
+    const tail = a.readConsole();
+    const b = await Vm.create({ firmware: 'none' }, await loadCoreModule());
+    b.load(img);
+    b.restore(snap);
+    expect((await runScripted(b, '', 400_000_000)).reason).toBe('pass');
+    expect(b.readConsole()).toBe(tail);
+    expect(head + tail).toBe(readFileSync(join(root, 'test', 'golden', 'fprand.out'), 'latin1'));
+  }, 60_000);
 });

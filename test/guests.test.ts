@@ -47,6 +47,7 @@ export const GUESTS: GuestCase[] = [
   { name: 'rvfd', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'fcsr', exitCode: 0, maxInstructions: 5_000_000 },
   { name: 'hfpu', exitCode: 0, maxInstructions: 5_000_000 },
+  { name: 'fpdecode', exitCode: 0, maxInstructions: 20_000_000 },
   { name: 'fprand', exitCode: 0, maxInstructions: 200_000_000, timeoutMs: 60_000 },
   // interrupts compiled for RV64IMAC: the same console as interrupts (a copy of its golden).
   { name: 'interrupts-rvc', exitCode: 0, maxInstructions: 200_000_000, input: 'x' },

@@ -8,17 +8,15 @@
 
 import { FREGS, hart, raise, rget, rset } from '../state';
 import { EXC_ILLEGAL_INST, EXC_NONE } from '../riscv/cause';
+import { CSR_FFLAGS, CSR_FRM } from '../riscv/csr';
 import { FS_DIRTY, FS_OFF, MSTATUS_FS } from '../riscv/bits';
 import { KIND_LOAD, KIND_STORE, tlbEntry, tlbTable } from '../mmu/tlb';
 import { loadSlow, storeSlow } from '../mmu/access';
-import { clearRaised, D_EB, D_FB, fadd, fclass, fcompare, fcvtFF, fcvtFromInt, fcvtToInt, fdiv,
-  ffma, fminmax, fmul, fsqrt, raised, RM_DYN, RM_RMM, S_EB, S_FB } from './softfloat';
-
-const FFLAGS_MASK: u32 = 0x1F;
-const FRM_SHIFT: u32 = 5;
-/** Upper half of a NaN-boxed single (section 12.2). */
-const BOX: u64 = 0xFFFF_FFFF_0000_0000;
-const CANONICAL_S: u64 = 0x7FC0_0000;
+import { clearRaised, fadd, fclass, fcompare, fcvtFF, fcvtFromInt, fcvtToInt, fdiv, ffma, fminmax,
+  fmul, fsqrt, raised } from './softfloat';
+import { CANONICAL_NAN_S, D_EB, D_FB, F5_ADD, F5_CMP, F5_CVT_FF, F5_CVT_FROM_INT, F5_CVT_TO_INT,
+  F5_DIV, F5_MINMAX, F5_MUL, F5_MV_FROM_X, F5_MV_TO_X, F5_SGNJ, F5_SQRT, F5_SUB, FCSR_FRM_SHIFT,
+  FCSR_MASK, FFLAGS_MASK, NAN_BOX, RM_DYN, RM_RMM, S_EB, S_FB } from '../riscv/fp';
 
 /**
  * Whether FP instructions and the FP CSRs may run (privileged spec 3.1.6.6): mstatus.FS must not
@@ -49,22 +47,22 @@ export function fpDirty(): void {
 /** A single read from an f register: not NaN-boxed reads as the canonical NaN (section 12.2). */
 @inline function fgetS(r: u32): u64 {
   const v = fget(r);
-  return (v & BOX) == BOX ? v & 0xFFFF_FFFF : CANONICAL_S;
+  return (v & NAN_BOX) == NAN_BOX ? v & 0xFFFF_FFFF : CANONICAL_NAN_S;
 }
-@inline function fsetS(r: u32, v: u64): void { fset(r, v | BOX); }
+@inline function fsetS(r: u32, v: u64): void { fset(r, v | NAN_BOX); }
 
 /** fcsr reads and writes for csr.ts (fflags 0x001, frm 0x002, fcsr 0x003; section 11.2). */
 export function fcsrRead(csr: u32): u64 {
   const f = hart.fcsr;
-  if (csr == 1) return <u64>(f & FFLAGS_MASK);
-  if (csr == 2) return <u64>(f >> FRM_SHIFT);
+  if (csr == CSR_FFLAGS) return <u64>(f & FFLAGS_MASK);
+  if (csr == CSR_FRM) return <u64>(f >> FCSR_FRM_SHIFT);
   return <u64>f;
 }
 export function fcsrWrite(csr: u32, v: u64): void {
   const f = hart.fcsr;
-  if (csr == 1) hart.fcsr = (f & ~FFLAGS_MASK) | (<u32>v & FFLAGS_MASK);
-  else if (csr == 2) hart.fcsr = (f & FFLAGS_MASK) | ((<u32>v & 7) << FRM_SHIFT);
-  else hart.fcsr = <u32>v & 0xFF;
+  if (csr == CSR_FFLAGS) hart.fcsr = (f & ~FFLAGS_MASK) | (<u32>v & FFLAGS_MASK);
+  else if (csr == CSR_FRM) hart.fcsr = (f & FFLAGS_MASK) | ((<u32>v & 7) << FCSR_FRM_SHIFT);
+  else hart.fcsr = <u32>v & FCSR_MASK;
   fpDirty();
 }
 
@@ -75,7 +73,7 @@ export function fcsrWrite(csr: u32, v: u64): void {
  */
 @inline function roundingMode(inst: u32): u32 {
   let rm = (inst >> 12) & 7;
-  if (rm == RM_DYN) rm = hart.fcsr >> FRM_SHIFT;
+  if (rm == RM_DYN) rm = hart.fcsr >> FCSR_FRM_SHIFT;
   return rm > RM_RMM ? 8 : rm;
 }
 
@@ -158,21 +156,6 @@ export function fpFused(inst: u32): bool {
   fpDirty();
   return true;
 }
-
-// OP-FP funct5 values (chapter 24, "RV32F/RV32D/RV64F/RV64D Standard Extension").
-const F5_ADD: u32 = 0x00;
-const F5_SUB: u32 = 0x01;
-const F5_MUL: u32 = 0x02;
-const F5_DIV: u32 = 0x03;
-const F5_SGNJ: u32 = 0x04;
-const F5_MINMAX: u32 = 0x05;
-const F5_CVT_FF: u32 = 0x08;
-const F5_SQRT: u32 = 0x0B;
-const F5_CMP: u32 = 0x14;
-const F5_CVT_TO_INT: u32 = 0x18;
-const F5_CVT_FROM_INT: u32 = 0x1A;
-const F5_MV_TO_X: u32 = 0x1C;   // FMV.X.W/D (rm 0) and FCLASS (rm 1)
-const F5_MV_FROM_X: u32 = 0x1E;
 
 /** OP-FP: everything but the loads, stores and fused multiply-adds. */
 export function fpOp(inst: u32): bool {

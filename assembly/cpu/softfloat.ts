@@ -14,26 +14,8 @@
 // below the format's precision (10 for binary64, 39 for binary32) are guard bits, with
 // everything lower "jammed" (ORed) into bit 0 so that rounding stays correct.
 
-// Rounding modes (section 11.2, table 11.1).
-export const RM_RNE: u32 = 0;
-export const RM_RTZ: u32 = 1;
-export const RM_RDN: u32 = 2;
-export const RM_RUP: u32 = 3;
-export const RM_RMM: u32 = 4;
-export const RM_DYN: u32 = 7;
-
-// Accrued exception flags, fflags bit positions (section 11.2, figure 11.3).
-export const FLAG_NX: u32 = 1;
-export const FLAG_UF: u32 = 2;
-export const FLAG_OF: u32 = 4;
-export const FLAG_DZ: u32 = 8;
-export const FLAG_NV: u32 = 16;
-
-// Format parameters.
-export const S_FB: i32 = 23;
-export const S_EB: i32 = 8;
-export const D_FB: i32 = 52;
-export const D_EB: i32 = 11;
+import { D_EB, D_FB, FLAG_DZ, FLAG_NV, FLAG_NX, FLAG_OF, FLAG_UF, RM_RDN, RM_RMM, RM_RNE, RM_RTZ,
+  RM_RUP, S_EB, S_FB } from '../riscv/fp';
 
 /**
  * The flags raised by the operation in progress. A transient, not machine state: the caller
@@ -53,7 +35,7 @@ let lo128: u64 = 0;
 @inline function signOf(x: u64, fb: i32, eb: i32): u64 { return (x >> signShift(fb, eb)) & 1; }
 @inline function expField(x: u64, fb: i32, eb: i32): u64 { return (x >> <u64>fb) & expMax(eb); }
 
-/** The canonical NaN (section 11.3): positive, quiet, payload zero. */
+/** The canonical NaN of a format (section 11.3): positive, quiet, payload zero. */
 @inline export function canonicalNaN(fb: i32, eb: i32): u64 {
   return (expMax(eb) << <u64>fb) | (<u64>1 << <u64>(fb - 1));
 }
@@ -393,7 +375,7 @@ export function fcvtFF(a: u64, rm: u32, fb: i32, eb: i32, toFb: i32, toEb: i32):
   return roundPack(sign, expOf(a, fb, eb) - bias(eb) + bias(toEb), sigOf(a, fb, eb), rm, toFb, toEb);
 }
 
-/** Convert an integer (FCVT.fmt.W/WU/L/LU): `v` is the 64-bit value, `neg` its sign. */
+/** Convert an integer (FCVT.fmt.W/WU/L/LU) of magnitude `mag` and sign `neg`. */
 export function fcvtFromInt(mag: u64, neg: bool, rm: u32, fb: i32, eb: i32): u64 {
   if (mag == 0) return 0;
   return normRoundPack(neg ? 1 : 0, bias(eb) + 62, mag, rm, fb, eb);
@@ -419,15 +401,13 @@ export function fcvtToInt(a: u64, kind: u32, rm: u32, fb: i32, eb: i32): u64 {
     : (unsigned ? 0xFFFF_FFFF : 0x7FFF_FFFF);
   const maxNegMag: u64 = unsigned ? 0 : wide ? 0x8000_0000_0000_0000 : 0x8000_0000;
   const sign = signOf(a, fb, eb);
+  if (isNaN_(a, fb, eb)) {
+    raised |= FLAG_NV;
+    return finishInt(maxPos, false, wide);
+  }
   let ok = true;
   let mag: u64 = 0;
   let inexact = false;
-  if (isNaN_(a, fb, eb)) {
-    ok = false;
-    mag = maxPos;
-    raised |= FLAG_NV;
-    return finishInt(mag, false, wide);
-  }
   if (isInf(a, fb, eb)) {
     ok = false;
   } else if (!isZero(a, fb, eb)) {

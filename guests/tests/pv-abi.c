@@ -276,10 +276,24 @@ void user_trapped(struct frame *f)
     finish();
 }
 
+/* The PV ABI has no sstatus: the FP unit is on from boot (docs/pv-abi.md "Floating point").
+ * FP instructions and fflags run in the kernel without any exit. */
+static void fp_available(void)
+{
+    u64 r, flags;
+    asm volatile("li t0, 0x3ff8000000000000\n\tfmv.d.x ft0, t0\n\tfadd.d ft1, ft0, ft0\n\t"
+                 "fmv.x.d %0, ft1\n\tfcvt.d.l ft2, zero\n\tcsrw fflags, zero\n\t"
+                 "fdiv.d ft3, ft0, ft2\n\tcsrr %1, fflags"
+                 : "=r"(r), "=r"(flags) :: "t0", "ft0", "ft1", "ft2", "ft3");
+    check("fp-kernel-fadd", r, 0x4008000000000000UL);
+    check("fp-kernel-fflags-dz", flags, 0x8);
+}
+
 int main(void)
 {
     print("pv-abi: the hvlab PV extension, function by function\n");
     probe_and_boot();
+    fp_available();
     set_own_root();
     updates();
     pins_and_flushes();
