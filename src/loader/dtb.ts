@@ -322,7 +322,7 @@ export function defaultVirtMachine(ramSize: bigint): MachineDescription {
     ramBase: VIRT_DRAM,
     ramSize,
     harts: 1,
-    isa: 'rv64ima_zicsr_zifencei',
+    isa: 'rv64imac_zicsr_zifencei',
     mmuType: 'riscv,sv39',
     timebaseFrequency: TIMEBASE,
     uart: { base: VIRT_UART0, size: 0x100n, irq: UART0_IRQ, clockFrequency: UART_CLOCK },
