@@ -470,6 +470,12 @@ static void build_tables(void)
     vl0[3] = (GPA_PAGES >> 12) << PTE_PPN_SHIFT | PTE_R | PTE_W | PTE_U | PTE_A | PTE_D | PTE_V;
 }
 
+#ifdef HSPEC
+/* c.ld a0, 0(a0); c.nop; ret, run from data (this image holds no 16-bit code in .text).
+ * The trap handler resumes at epc + 4: at the ret. */
+static u16 c_ld_code[3] __attribute__((aligned(4))) = { 0x6108, 0x0001, 0x8082 };
+#endif
+
 static void gpf(const char *name, u64 (*fn)(u64), u64 va, u64 cause, u64 gpa)
 {
     vm_trap_expect();
@@ -493,6 +499,11 @@ static void translation_section(void)
     check("g-vu-load", run_v(PRV_U, g_load, GPA_PAGES), frame[0][0]);
     gpf("g-u0-load-gpf", g_load, GPA_PAGES + 0x1000, CAUSE_LOAD_GUEST_PF, GPA_PAGES + 0x1000);
     SPEC_ONLY(check("  mtinst-ld", m_mtinst, 0x00003503)); /* ld a0, 0(a0), rs1 -> offset 0 */
+    /* A compressed load: htinst is its expansion with bits 1:0 = 01 (priv. spec 8.6.3). */
+    SPEC_ONLY(asm volatile("fence.i" ::: "memory");
+              gpf("g-u0-c.ld-gpf", (u64 (*)(u64))(void *)c_ld_code, GPA_PAGES + 0x1000,
+                  CAUSE_LOAD_GUEST_PF, GPA_PAGES + 0x1000);
+              check("  mtinst-c.ld", m_mtinst, 0x00003501));
     gpf("g-u0-store-gpf", g_store, GPA_PAGES + 0x1000, CAUSE_STORE_GUEST_PF, GPA_PAGES + 0x1000);
     gpf("g-unmapped-gpf", g_load, GPA_PAGES + 0x2008, CAUSE_LOAD_GUEST_PF, GPA_PAGES + 0x2008);
     gpf("g-misaligned-2m-gpf", g_load, GPA_2M_BAD, CAUSE_LOAD_GUEST_PF, GPA_2M_BAD);

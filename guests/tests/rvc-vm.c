@@ -7,13 +7,19 @@
  *   - a 4-byte LW to the PLIC split over two pages (the hypervisor reads it half by
  *     half), and a C.SW to the PLIC in the last halfword of a page;
  *   - a 4-byte instruction split at the end of RAM: a fetch access fault whose stval is
- *     the end of RAM (the second half), sepc its first half. */
+ *     the end of RAM (the second half), sepc its first half;
+ *   - under the kernel's own Sv39 tables: a split instruction over two mapped pages runs
+ *     (in trap-emulate and hvm-shadow both halves fill shadow entries), and with the second
+ *     page unmapped the kernel gets a fetch page fault with stval = the second page. */
 #include "hostile.h"
 
 #define PLIC_PRIO(n) (PLIC_BASE + 4 * (n))
 
-/* Two pages of code written at run time; the instruction under test straddles them. */
-static u8 code[2 * PAGE_SIZE] __attribute__((aligned(4096)));
+/* Pages of code written at run time; the instruction under test straddles two. */
+static u8 code[3 * PAGE_SIZE] __attribute__((aligned(4096)));
+static u64 root[512] __attribute__((aligned(4096)));
+static u64 l1[512] __attribute__((aligned(4096)));
+static u64 l0[512] __attribute__((aligned(4096)));
 
 #define LW_A0_4_A1 0x0045a503u   /* lw a0, 4(a1) */
 #define C_SW_A0_8_A1 0xc588u     /* c.sw a0, 8(a1) */
@@ -70,12 +76,53 @@ static void page_crossing(void)
     check("split-at-ram-end-sepc", h_epc, RAM_END - 2);
 }
 
+static u64 leaf(u64 pa, u64 perm) { return ((pa >> PAGE_SHIFT) << PTE_PPN_SHIFT) | perm | PTE_V; }
+static u64 table(void *t) { return (((u64)t >> PAGE_SHIFT) << PTE_PPN_SHIFT) | PTE_V; }
+
+static void sv39_page_crossing(void)
+{
+    const u64 rwxad = PTE_R | PTE_W | PTE_X | PTE_A | PTE_D;
+    const u64 base2m = (u64)code & ~((2UL << 20) - 1);
+    u64 p1 = (u64)code + PAGE_SIZE, p2 = p1 + PAGE_SIZE;
+    /* Devices by one gigapage, RAM by 2 MiB pages, and the 2 MiB around code by 4 KiB
+     * pages, with page p2 left unmapped. */
+    root[0] = leaf(0, PTE_R | PTE_W | PTE_A | PTE_D);
+    root[2] = table(l1);
+    for (u64 i = 0; i < 64; i++)
+        l1[i] = leaf(RAM_BASE + (i << 21), rwxad);
+    l1[(base2m - RAM_BASE) >> 21] = table(l0);
+    for (u64 i = 0; i < 512; i++)
+        l0[i] = leaf(base2m + (i << PAGE_SHIFT), rwxad);
+    check_true("code-pages-in-one-2MiB", p2 + PAGE_SIZE <= base2m + (2UL << 20));
+    l0[(p2 - base2m) >> PAGE_SHIFT] = 0;
+    csr_write(satp, SATP_MODE_SV39 | ((u64)root >> PAGE_SHIFT));
+    asm volatile("sfence.vma" ::: "memory");
+
+    arm();
+    put16(p1 - 2, LW_A0_4_A1 & 0xffff);
+    put16(p1, LW_A0_4_A1 >> 16);
+    put16(p1 + 2, C_JR_RA);
+    sw32(PLIC_PRIO(1), 7);
+    check("sv39-split-lw-plic", call2(p1 - 2, 0, PLIC_BASE), 7);
+    check_no_fault("sv39-split-mapped-no-fault");
+
+    put16(p2 - 2, LW_A0_4_A1 & 0xffff);
+    arm();
+    call2(p2 - 2, 0, PLIC_BASE);
+    check_fault("sv39-split-unmapped-fetch-page-fault-stval-2nd-page", CAUSE_FETCH_PAGE_FAULT, p2);
+    check("sv39-split-unmapped-sepc", h_epc, p2 - 2);
+
+    csr_write(satp, 0);
+    asm volatile("sfence.vma" ::: "memory");
+}
+
 int main(void)
 {
     hostile_init();
     println("rvc-vm: compressed loads and stores to devices, fetch across pages");
     compressed_mmio();
     page_crossing();
+    sv39_page_crossing();
     sw32(PLIC_PRIO(1), 0);
     sw32(PLIC_PRIO(2), 0);
     return summary();

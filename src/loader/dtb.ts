@@ -319,7 +319,7 @@ const TEST_PASS_POWEROFF = 0x5555;
 const TEST_RESET = 0x7777;
 
 /** The machine QEMU's `virt` board describes, with the devices hvlab emulates. */
-export function defaultVirtMachine(ramSize: bigint, isa = 'rv64ima_zicsr_zifencei'): MachineDescription {
+export function defaultVirtMachine(ramSize: bigint, isa = 'rv64imafdc_zicntr_zicsr_zifencei_zihpm'): MachineDescription {
   return {
     ramBase: VIRT_DRAM,
     ramSize,

@@ -169,7 +169,7 @@ describe('buildDtb: the QEMU virt tree', () => {
     expect(cells(root, cpu, 'reg')).toEqual([0]);
     expect(str(root, cpu, 'status')).toEqual(['okay']);
     expect(str(root, cpu, 'compatible')).toEqual(['riscv']);
-    expect(str(root, cpu, 'riscv,isa')).toEqual(['rv64imafd_zicsr_zifencei']);
+    expect(str(root, cpu, 'riscv,isa')).toEqual(['rv64imafdc_zicntr_zicsr_zifencei_zihpm']);
     expect(str(root, cpu, 'mmu-type')).toEqual(['riscv,sv39']);
     const intc = `${cpu}/interrupt-controller`;
     expect(cells(root, intc, '#interrupt-cells')).toEqual([1]);
@@ -278,7 +278,7 @@ describe('buildDtb: the QEMU virt tree', () => {
 
   it('hypervisor: true adds h to the single-letter extensions of riscv,isa', () => {
     const r = parseFdt(buildDtb(machine({ hypervisor: true }))).root;
-    expect(str(r, '/cpus/cpu@0', 'riscv,isa')).toEqual(['rv64imafdh_zicsr_zifencei']);
+    expect(str(r, '/cpus/cpu@0', 'riscv,isa')).toEqual(['rv64imafdch_zicntr_zicsr_zifencei_zihpm']);
     expect(isaString({ isa: 'rv64ima', hypervisor: true })).toBe('rv64imah');
     expect(isaString({ isa: 'rv64imah_zicsr', hypervisor: true })).toBe('rv64imah_zicsr');
     expect(isaString({ isa: 'rv64ima_zicsr', hypervisor: false })).toBe('rv64ima_zicsr');
@@ -406,7 +406,7 @@ describe.skipIf(!DTC)(`dtc round trip${DTC ? '' : ` (skipped: ${NO_DTC})`}`, () 
       'stdout-path = "/soc/serial@10000000";',
       'reg = <0x00 0x80000000 0x00 0x8000000>;',
       'timebase-frequency = <0x989680>;',
-      'riscv,isa = "rv64imafdh_zicsr_zifencei";',
+      'riscv,isa = "rv64imafdch_zicntr_zicsr_zifencei_zihpm";',
       'mmu-type = "riscv,sv39";',
       'compatible = "riscv,cpu-intc";',
       'compatible = "sifive,clint0\\0riscv,clint0";',
