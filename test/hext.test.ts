@@ -21,7 +21,7 @@ const updateGolden = !!process.env.UPDATE_GOLDEN;
 function runOnQemuH(elf: string, timeoutMs = 20_000): Promise<{ console: string; exitCode: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(QEMU_BINARY, ['-machine', 'virt', '-nographic', '-bios', 'none', '-m', '128M',
-      '-serial', 'stdio', '-monitor', 'none', '-cpu', 'rv64,h=true,c=on,f=off,d=off', '-kernel', elf],
+      '-serial', 'stdio', '-monitor', 'none', '-cpu', 'rv64,h=true', '-kernel', elf],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
