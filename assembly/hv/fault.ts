@@ -93,7 +93,14 @@ export function shadowFault(guestSatp: u64, view: u32, priv: u32, sum: bool, mxr
   code: u32, gva: u64, epc: u64): u32 {
   const kind = faultKind(code);
   const r = fill(guestSatp, view, gva, kind, priv, sum, mxr);
-  if (r == FILL_OK) { count(Counter.EXIT_SHADOW_FILL); hart.pc = epc; return SHADOW_HANDLED; }
+  if (r == FILL_OK) {
+    // The instruction runs again as if the exit had not happened: an SC keeps the reservation
+    // its LR took (else an LR/SC loop on a page whose shadow is not filled yet fails once).
+    count(Counter.EXIT_SHADOW_FILL);
+    hart.pc = epc;
+    hart.reservation = exitReservation.va;
+    return SHADOW_HANDLED;
+  }
   if (r == FILL_GUEST_FAULT) return SHADOW_PAGE_FAULT;
   const gpa = fillGpa();
   // The faulting load or store may be compressed (C.LW, C.SD, C.SWSP...): it is decoded in its

@@ -463,12 +463,14 @@ export function amo(inst: u32): void {
   if (f5 == AMO_SC) {
     // An SC without a matching reservation fails without accessing memory (section 8.2).
     if (hart.reservation != va) { hart.reservation = RESERVATION_NONE; rset(rd, 1); return; }
-    hart.reservation = RESERVATION_NONE;
   }
+  // An SC that faults leaves the reservation to the trap, which ends it; a VM exit keeps it
+  // for the hypervisor's emulation (cpu/trap.ts exitReservation, hv/fault.ts).
   const h = amoHost(va, KIND_STORE, size);
   if (h == 0) return;
   const b = rget(rs2);
   if (f5 == AMO_SC) {
+    hart.reservation = RESERVATION_NONE;
     if (size == 4) store<u32>(h, <u32>b); else store<u64>(h, b);
     if (amoState.watched != 0) checkTohost(amoState.pa, size);
     rset(rd, 0);
