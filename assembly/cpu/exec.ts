@@ -21,6 +21,7 @@ import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbEntry, tlbFlushGuest, tlbFlushGue
 import { amo, computeViews, fetchSlow, hypervisorLoad, hypervisorStore, loadSlow, storeSlow,
   TINST_TRANSFORM } from '../mmu/access';
 import { csrInstruction } from './csr';
+import { mulh, mulhsu, mulhu } from './wide';
 import { expandCompressed, INST_C_EBREAK, INST_EBREAK_32, isCompressed } from '../riscv/rvc';
 import { fpFused, fpLoad, fpOp, fpStore } from './fpu';
 import { mret, sret, takeTrap } from './trap';
@@ -30,26 +31,6 @@ import { sbiCall } from '../hv/sbi';
 
 @inline function rg(r: u32): u64 { return load<u64>(REGS + (<usize>r << 3)); }
 @inline function rs(r: u32, v: u64): void { if (r != 0) store<u64>(REGS + (<usize>r << 3), v); }
-
-/** High 64 bits of the unsigned 128-bit product (wasm has no 64x64->128 multiply). */
-@inline export function mulhu(a: u64, b: u64): u64 {
-  const aLo = a & 0xFFFF_FFFF;
-  const aHi = a >> 32;
-  const bLo = b & 0xFFFF_FFFF;
-  const bHi = b >> 32;
-  const ll = aLo * bLo;
-  const lh = aLo * bHi;
-  const hl = aHi * bLo;
-  const mid = (ll >> 32) + (lh & 0xFFFF_FFFF) + (hl & 0xFFFF_FFFF);
-  return aHi * bHi + (lh >> 32) + (hl >> 32) + (mid >> 32);
-}
-// Signed corrections of mulhu (two's complement): a*b = mulhu(a,b) - (a<0 ? b<<64 : 0) - ...
-@inline export function mulh(a: u64, b: u64): u64 {
-  return mulhu(a, b) - (<i64>a < 0 ? b : 0) - (<i64>b < 0 ? a : 0);
-}
-@inline export function mulhsu(a: u64, b: u64): u64 {
-  return mulhu(a, b) - (<i64>a < 0 ? b : 0);
-}
 
 // Division (unprivileged spec section 7.2, table 7.1): no traps; x/0 = -1, x%0 = x,
 // MIN/-1 = MIN, MIN%-1 = 0.

@@ -14,6 +14,7 @@
 // below the format's precision (10 for binary64, 39 for binary32) are guard bits, with
 // everything lower "jammed" (ORed) into bit 0 so that rounding stays correct.
 
+import { mulhu } from './wide';
 import { D_EB, D_FB, FLAG_DZ, FLAG_NV, FLAG_NX, FLAG_OF, FLAG_UF, RM_RDN, RM_RMM, RM_RNE, RM_RTZ,
   RM_RUP, S_EB, S_FB } from '../riscv/fp';
 
@@ -189,15 +190,7 @@ export function fadd(a: u64, b: u64, negB: u64, rm: u32, fb: i32, eb: i32): u64 
 
 /** The 128-bit product a * b into hi128:lo128. */
 function mul128(a: u64, b: u64): void {
-  const aLo = a & 0xFFFF_FFFF;
-  const aHi = a >> 32;
-  const bLo = b & 0xFFFF_FFFF;
-  const bHi = b >> 32;
-  const ll = aLo * bLo;
-  const lh = aLo * bHi;
-  const hl = aHi * bLo;
-  const mid = (ll >> 32) + (lh & 0xFFFF_FFFF) + (hl & 0xFFFF_FFFF);
-  hi128 = aHi * bHi + (lh >> 32) + (hl >> 32) + (mid >> 32);
+  hi128 = mulhu(a, b);
   lo128 = a * b;
 }
 
