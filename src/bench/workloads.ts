@@ -158,6 +158,17 @@ function runToPrompt(vm: Vm, prompt: string, max: number, seen: { text: string }
   throw new HvlabError('BENCH_LIMIT', `the guest did not reach its prompt within ${max} instructions`);
 }
 
+/**
+ * Run a VM that holds `guest`'s images from reset to its first prompt (the boot benchmark's
+ * end point); returns the console. Throws, naming the reason, if the guest stops or never
+ * waits there.
+ */
+export function bootToPrompt(vm: Vm, guest: BenchGuest): string {
+  const seen = { text: '' };
+  runToPrompt(vm, guest.prompt, guest.bootLimit, seen);
+  return seen.text;
+}
+
 function diff(a: Record<string, bigint>, b: Record<string, bigint>): Record<string, bigint> {
   const out: Record<string, bigint> = {};
   for (const k of Object.keys(b)) if (b[k] !== a[k]) out[k] = b[k] - (a[k] ?? 0n);
