@@ -5,6 +5,9 @@
 // runs of the same command with different counts are subtracted, which removes what every run
 // pays once: the shell's fork and exec of the program, its page faults, its exit.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { LINUX_WORKLOADS, loadBenchGuest, measure, releaseVms, type BenchGuest, type Measurement } from '../src/bench/workloads.js';
@@ -216,15 +219,34 @@ describe('hvlab bench --guest linux', () => {
   const hvlab = (args: string[]) => spawnSync(process.execPath, ['bin/hvlab.js', 'bench', ...args], { encoding: 'utf8', timeout: 60_000 });
 
   it('prints the table of the workloads it ran and names what it skipped and why', () => {
-    const r = hvlab(['--guest', 'linux', '--workloads', 'nullsys', '--modes', 'native,pv']);
+    const dir = mkdtempSync(join(tmpdir(), 'hvlab-lxbench-'));
+    const json = join(dir, 'bench.json');
+    let r: ReturnType<typeof hvlab>;
+    let out: { guest: string; repeat: number; runs: Record<string, any>[]; skipped: unknown[] };
+    try {
+      r = hvlab(['--guest', 'linux', '--workloads', 'nullsys', '--modes', 'native,pv', '--repeat', '2', '--json', json]);
+      out = JSON.parse(readFileSync(json, 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^workload\s+mode\s+instructions\s+exits\s+priv\s+pt\s+io\s+hcall\s+irq\s+walk refs\s+TLB misses\s+Mcycles\s+wall ms$/);
     expect(lines.filter((l) => l.startsWith('nullsys'))).toHaveLength(1);
     expect(lines[2]).toMatch(/^nullsys\s+native\s+\d+\s+0\s+0\s+0\s+0\s+0\s+0\s/);
-    expect(lines[3]).toBe('not run: nullsys/pv: the stock Linux kernel has no port to the hvlab PV interface ' +
-      '(direct paging through mmu_update, bounced traps); pv runs only a kernel made for it (docs/pv-abi.md)');
+    const why = 'the stock Linux kernel has no port to the hvlab PV interface ' +
+      '(direct paging through mmu_update, bounced traps); pv runs only a kernel made for it (docs/pv-abi.md)';
+    expect(lines[3]).toBe(`not run: nullsys/pv: ${why}`);
+    // The JSON: one run (its counters the same both times, or the bench would have failed),
+    // two wall times whose median the table shows, and the skipped run with its reason.
+    expect(out.guest).toBe('linux');
+    expect(out.repeat).toBe(2);
+    expect(out.runs).toHaveLength(1);
+    expect(out.runs[0]).toMatchObject({ guest: 'linux', workload: 'nullsys', command: LINUX_WORKLOADS.nullsys, mode: 'native' });
+    expect(out.runs[0].wallSecondsEach).toHaveLength(2);
+    expect(out.runs[0].counters.EXC_ECALL_FROM_U).toBeGreaterThan(20000);
+    expect(out.skipped).toEqual([{ workload: 'nullsys', mode: 'pv', io: 'emulated', reason: why }]);
   }, 60_000);
 
   it('refuses what does not apply to Linux, in one line', () => {

@@ -34,6 +34,8 @@ options:
   --json FILE        also write every counter of every run as JSON
   --costs FILE       JSON object overriding cost-model entries (docs/cost-model.md)
   --nested-pwc       turn on the nested page-walk cache for two-stage walks
+  --repeat N         run everything N times, interleaved, and print the median wall time
+                     (the counters must come out the same every time; default 1)
   -h, --help         this help`;
 
 const n = (c: Record<string, bigint>, k: string) => Number(c[k] ?? 0n);
@@ -80,13 +82,21 @@ export function formatTable(rows: Measurement[], withIo = false): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+function sameCounters(a: Record<string, bigint>, b: Record<string, bigint>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if ((a[k] ?? 0n) !== (b[k] ?? 0n)) return false;
+  return true;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
+
 export async function benchCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
       workloads: { type: 'string' }, modes: { type: 'string' }, json: { type: 'string' }, costs: { type: 'string' },
       io: { type: 'string' }, bootargs: { type: 'string' }, guest: { type: 'string' },
-      'nested-pwc': { type: 'boolean' },
+      'nested-pwc': { type: 'boolean' }, repeat: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     } });
   } catch (e) {
@@ -107,6 +117,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   checkNames(`${guestName} workload`, workloads, Object.keys(allWorkloads));
   checkNames('mode', modes, ALL_MODES);
   checkNames('I/O path', ioPaths, IO_PATHS);
+  const repeat = v.repeat === undefined ? 1 : Number(v.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 1000) {
+    throw new HvlabError('BAD_OPTION', `--repeat must be a whole number from 1 to 1000, got '${v.repeat}'`);
+  }
   let costs: Partial<CostTable> = {};
   if (v.costs) {
     let text: string;
@@ -118,42 +132,58 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const guest = await loadBenchGuest(guestName, root);
   const source = await loadCoreModule();
-  const rows: Measurement[] = [];
   // Every VM gets the same disk when a workload needs one, so every path reads the same data.
   const disk = workloads.some((w) => w in IO_WORKLOADS) ? benchDisk() : undefined;
   const skipped: { workload: string; mode: Mode; io: IoPath; reason: string }[] = [];
+  const runs: { workload: string; mode: Mode; io: IoPath }[] = [];
+  for (const w of workloads) {
+    for (const m of modes) {
+      for (const io of ioPaths) {
+        const why = guest.unsupported[m] ??
+          // A pv guest's virtio devices are served in the core only (docs/pv-abi.md "Validation").
+          (m === 'pv' && (io === 'host' || io === 'offload') ? 'pv serves virtio in the core only' : undefined);
+        if (why !== undefined) skipped.push({ workload: w, mode: m, io, reason: why });
+        else runs.push({ workload: w, mode: m, io });
+      }
+    }
+  }
+  // With --repeat the whole set runs again and again (not one row N times), so a burst of load
+  // elsewhere lands on every row alike; each row keeps its first run's counters and the
+  // median of its wall times.
+  const rows: Measurement[] = [];
+  const walls: number[][] = runs.map(() => []);
   try {
-    for (const w of workloads) {
-      for (const m of modes) {
-        for (const io of ioPaths) {
-          const why = guest.unsupported[m] ??
-            // A pv guest's virtio devices are served in the core only (docs/pv-abi.md "Validation").
-            (m === 'pv' && (io === 'host' || io === 'offload') ? 'pv serves virtio in the core only' : undefined);
-          if (why !== undefined) {
-            skipped.push({ workload: w, mode: m, io, reason: why });
-            continue;
-          }
-          rows.push(await measure(guest, source, m, w, allWorkloads[w], { costs, nestedPwc: v['nested-pwc'] ?? false, io, disk, bootargs: v.bootargs }));
+    for (let r = 0; r < repeat; r++) {
+      for (const [i, x] of runs.entries()) {
+        const m = await measure(guest, source, x.mode, x.workload, allWorkloads[x.workload],
+          { costs, nestedPwc: v['nested-pwc'] ?? false, io: x.io, disk, bootargs: v.bootargs });
+        // The offload backend's worker polls in real time: its counters follow the clock.
+        if (r === 0) rows.push(m);
+        else if (x.io !== 'offload' && !sameCounters(rows[i].counters, m.counters)) {
+          throw new HvlabError('BENCH_NONDETERMINISTIC', `${x.workload} in ${x.mode}: run ${r + 1} counted differently from run 1`);
         }
+        walls[i].push(m.wallSeconds);
       }
     }
   } finally {
     await releaseVms();
   }
+  for (const [i, row] of rows.entries()) row.wallSeconds = median(walls[i]);
   console.log(formatTable(rows, v.io !== undefined));
   // One line per reason, naming the runs it kept out.
   const byReason = new Map<string, string[]>();
   for (const x of skipped) {
     byReason.set(x.reason, [...(byReason.get(x.reason) ?? []), `${x.workload}/${x.mode}${v.io ? `/${x.io}` : ''}`]);
   }
-  for (const [why, runs] of byReason) console.log(`not run: ${runs.join(', ')}: ${why}`);
+  for (const [why, left] of byReason) console.log(`not run: ${left.join(', ')}: ${why}`);
   if (v.json) {
-    const json = rows.map((r) => ({
+    const json = rows.map((r, i) => ({
       guest: r.guest, workload: r.workload, command: r.command, mode: r.mode, io: r.io, wallSeconds: r.wallSeconds,
+      ...(repeat > 1 ? { wallSecondsEach: walls[i] } : {}),
       exitClasses: exitClasses(r.counters), modeledCycles: r.cycles,
       counters: Object.fromEntries(Object.entries(r.counters).map(([k, x]) => [k, Number(x)])),
     }));
-    await writeFile(v.json, JSON.stringify({ guest: guestName, costs, runs: json, skipped }, null, 2) + '\n');
+    await writeFile(v.json, JSON.stringify({ guest: guestName, repeat, costs, runs: json, skipped }, null, 2) + '\n');
   }
   return 0;
 }
