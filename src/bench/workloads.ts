@@ -43,8 +43,9 @@ export function benchDisk(): Uint8Array {
 
 /**
  * The Linux workloads (guests/linux/initramfs/hvbox.c, docs/linux.md), each one shell command
- * with its arguments, sized so that every mode of `hvlab bench --guest linux` takes a minute
- * or two in all and each isolates one cost:
+ * with its arguments, each isolating one cost, sized so that `hvlab bench --guest linux`
+ * runs all of them in every mode in about 10 s of guest work (each mode boots Linux anew, a
+ * quarter of a second, for each workload):
  *  - forkwait: fork + exec + wait; every round builds and tears down an address space (Adams
  *    and Agesen, ASPLOS 2006: the shadow-paging worst case);
  *  - mmapchurn: map 8 fresh pages, write each, unmap; page faults and TLB shootdowns;

@@ -15,16 +15,18 @@ import { ALL_MODES, benchDisk, checkNames, GUESTS, IO_WORKLOADS, LINUX_BOOTARGS,
   type GuestName, type Measurement } from '../bench/workloads.js';
 import { IO_PATHS, type IoPath, type Mode } from '../vm.js';
 
-export const BENCH_USAGE = `usage: hvlab bench [--guest hvos|linux] [--workloads LIST] [--modes LIST] [--io LIST] [--json FILE] [--costs FILE]
+export const BENCH_USAGE = `usage: hvlab bench [--guest hvos|linux] [--workloads LIST] [--modes LIST] [--io LIST]
+                   [--repeat N] [--json FILE] [--costs FILE]
 
 Run a guest's workloads in each execution mode (deterministic clock) and print their costs.
 
 options:
   --guest NAME       hvos (default) or linux: the prebuilt Linux 6.1 and its initramfs, builtin
                      SBI (docs/linux.md); pv is skipped for it (a stock kernel has no PV port)
-  --workloads LIST   comma-separated; hvos: ${Object.keys(WORKLOADS).join(', ')},
-                     ${Object.keys(IO_WORKLOADS).join(', ')} (default: all of the first set; with --io,
-                     the I/O set); linux: ${Object.keys(LINUX_WORKLOADS).join(', ')} (default: all)
+  --workloads LIST   comma-separated (default: the guest's standard set), from
+                     hvos: ${Object.keys(WORKLOADS).join(', ')}
+                       and the I/O set ${Object.keys(IO_WORKLOADS).join(', ')} (the default with --io)
+                     linux: ${Object.keys(LINUX_WORKLOADS).join(', ')}
   --modes LIST       comma-separated, from: ${ALL_MODES.join(', ')} (default: all)
   --io LIST          the I/O axis (hvos): comma-separated, from: ${IO_PATHS.join(', ')}
                      (default: emulated); the VMs get a 4 MiB disk (docs/io.md)
@@ -109,9 +111,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (guestName !== 'hvos' && v.io !== undefined) {
     throw new HvlabError('BAD_OPTION', `--io compares hvos's I/O paths; the ${guestName} guest runs with its console on the UART`);
   }
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const guest = await loadBenchGuest(guestName, root);
   const ioPaths = (v.io ? v.io.split(',') : ['emulated']) as IoPath[];
-  const allWorkloads = guestName === 'hvos' ? { ...WORKLOADS, ...IO_WORKLOADS } : LINUX_WORKLOADS;
-  const defaultWorkloads = guestName === 'hvos' && v.io ? IO_WORKLOADS : guestName === 'hvos' ? WORKLOADS : LINUX_WORKLOADS;
+  // hvos also has the I/O set, the default with --io.
+  const allWorkloads = guestName === 'hvos' ? { ...guest.workloads, ...IO_WORKLOADS } : guest.workloads;
+  const defaultWorkloads = guestName === 'hvos' && v.io ? IO_WORKLOADS : guest.workloads;
   const workloads = v.workloads ? v.workloads.split(',') : Object.keys(defaultWorkloads);
   const modes = (v.modes ? v.modes.split(',') : [...ALL_MODES]) as Mode[];
   checkNames(`${guestName} workload`, workloads, Object.keys(allWorkloads));
@@ -129,8 +134,6 @@ export async function benchCommand(argv: string[]): Promise<number> {
     try { json = JSON.parse(text); } catch (e) { throw new HvlabError('BAD_COSTS', `${v.costs}: not JSON (${(e as Error).message})`); }
     costs = parseCostOverrides(json, v.costs);
   }
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  const guest = await loadBenchGuest(guestName, root);
   const source = await loadCoreModule();
   // Every VM gets the same disk when a workload needs one, so every path reads the same data.
   const disk = workloads.some((w) => w in IO_WORKLOADS) ? benchDisk() : undefined;
