@@ -1,7 +1,8 @@
 /**
- * `hvlab bench`: run hvos workloads in each execution mode with the deterministic clock and
- * print what each costs (exits by class, page-walk references, TLB misses, modeled cycles,
- * wall time); write every counter as JSON. Figures other than wall time reproduce exactly.
+ * `hvlab bench`: run a guest's workloads (hvos's, or with `--guest linux` the prebuilt Linux's)
+ * in each execution mode with the deterministic clock and print what each costs (exits by
+ * class, page-walk references, TLB misses, modeled cycles, wall time); write every counter as
+ * JSON. Figures other than wall time reproduce exactly.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -10,25 +11,33 @@ import { dirname, join } from 'node:path';
 import { HvlabError } from '../errors.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { parseCostOverrides, type CostTable } from '../cost-model.js';
-import { ALL_MODES, benchDisk, checkNames, IO_WORKLOADS, measure, releaseVms, WORKLOADS, type Measurement } from '../bench/workloads.js';
+import { ALL_MODES, benchDisk, checkNames, GUESTS, IO_WORKLOADS, LINUX_BOOTARGS, LINUX_WORKLOADS, loadBenchGuest, measure, releaseVms, WORKLOADS,
+  type GuestName, type Measurement } from '../bench/workloads.js';
 import { IO_PATHS, type IoPath, type Mode } from '../vm.js';
 
-export const BENCH_USAGE = `usage: hvlab bench [--workloads LIST] [--modes LIST] [--io LIST] [--json FILE] [--costs FILE]
+export const BENCH_USAGE = `usage: hvlab bench [--guest hvos|linux] [--workloads LIST] [--modes LIST] [--io LIST]
+                   [--repeat N] [--json FILE] [--costs FILE]
 
-Run hvos workloads in each execution mode (deterministic clock) and print their costs.
+Run a guest's workloads in each execution mode (deterministic clock) and print their costs.
 
 options:
-  --workloads LIST   comma-separated, from: ${Object.keys(WORKLOADS).join(', ')},
-                     ${Object.keys(IO_WORKLOADS).join(', ')} (default: all of the first set; with --io,
-                     the I/O set)
+  --guest NAME       hvos (default) or linux: the prebuilt Linux 6.1 and its initramfs, builtin
+                     SBI (docs/linux.md); pv is skipped for it (a stock kernel has no PV port)
+  --workloads LIST   comma-separated (default: the guest's standard set), from
+                     hvos: ${Object.keys(WORKLOADS).join(', ')}
+                       and the I/O set ${Object.keys(IO_WORKLOADS).join(', ')} (the default with --io)
+                     linux: ${Object.keys(LINUX_WORKLOADS).join(', ')}
   --modes LIST       comma-separated, from: ${ALL_MODES.join(', ')} (default: all)
-  --io LIST          the I/O axis: comma-separated, from: ${IO_PATHS.join(', ')}
+  --io LIST          the I/O axis (hvos): comma-separated, from: ${IO_PATHS.join(', ')}
                      (default: emulated); the VMs get a 4 MiB disk (docs/io.md)
   --bootargs TEXT    the kernel command line; 'nopv' keeps hvos's native operations under
-                     hardware assist (its console on the UART: compare I/O paths with it)
+                     hardware assist (its console on the UART: compare I/O paths with it);
+                     Linux's default is '${LINUX_BOOTARGS}'
   --json FILE        also write every counter of every run as JSON
   --costs FILE       JSON object overriding cost-model entries (docs/cost-model.md)
   --nested-pwc       turn on the nested page-walk cache for two-stage walks
+  --repeat N         run everything N times, interleaved, and print the median wall time
+                     (the counters must come out the same every time; default 1)
   -h, --help         this help`;
 
 const n = (c: Record<string, bigint>, k: string) => Number(c[k] ?? 0n);
@@ -75,13 +84,21 @@ export function formatTable(rows: Measurement[], withIo = false): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+function sameCounters(a: Record<string, bigint>, b: Record<string, bigint>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if ((a[k] ?? 0n) !== (b[k] ?? 0n)) return false;
+  return true;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
+
 export async function benchCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
       workloads: { type: 'string' }, modes: { type: 'string' }, json: { type: 'string' }, costs: { type: 'string' },
-      io: { type: 'string' }, bootargs: { type: 'string' },
-      'nested-pwc': { type: 'boolean' },
+      io: { type: 'string' }, bootargs: { type: 'string' }, guest: { type: 'string' },
+      'nested-pwc': { type: 'boolean' }, repeat: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     } });
   } catch (e) {
@@ -89,13 +106,26 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   const v = parsed.values;
   if (v.help) { console.log(BENCH_USAGE); return 0; }
+  const guestName = (v.guest ?? 'hvos') as GuestName;
+  checkNames('guest', [guestName], GUESTS);
+  if (guestName !== 'hvos' && v.io !== undefined) {
+    throw new HvlabError('BAD_OPTION', `--io compares hvos's I/O paths; the ${guestName} guest runs with its console on the UART`);
+  }
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const guest = await loadBenchGuest(guestName, root);
   const ioPaths = (v.io ? v.io.split(',') : ['emulated']) as IoPath[];
-  const allWorkloads = { ...WORKLOADS, ...IO_WORKLOADS };
-  const workloads = v.workloads ? v.workloads.split(',') : Object.keys(v.io ? IO_WORKLOADS : WORKLOADS);
+  // hvos also has the I/O set, the default with --io.
+  const allWorkloads = guestName === 'hvos' ? { ...guest.workloads, ...IO_WORKLOADS } : guest.workloads;
+  const defaultWorkloads = guestName === 'hvos' && v.io ? IO_WORKLOADS : guest.workloads;
+  const workloads = v.workloads ? v.workloads.split(',') : Object.keys(defaultWorkloads);
   const modes = (v.modes ? v.modes.split(',') : [...ALL_MODES]) as Mode[];
-  checkNames('workload', workloads, Object.keys(allWorkloads));
+  checkNames(`${guestName} workload`, workloads, Object.keys(allWorkloads));
   checkNames('mode', modes, ALL_MODES);
   checkNames('I/O path', ioPaths, IO_PATHS);
+  const repeat = v.repeat === undefined ? 1 : Number(v.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 1000) {
+    throw new HvlabError('BAD_OPTION', `--repeat must be a whole number from 1 to 1000, got '${v.repeat}'`);
+  }
   let costs: Partial<CostTable> = {};
   if (v.costs) {
     let text: string;
@@ -104,35 +134,59 @@ export async function benchCommand(argv: string[]): Promise<number> {
     try { json = JSON.parse(text); } catch (e) { throw new HvlabError('BAD_COSTS', `${v.costs}: not JSON (${(e as Error).message})`); }
     costs = parseCostOverrides(json, v.costs);
   }
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  const image = new Uint8Array(await readFile(join(root, 'guests', 'hvos', 'prebuilt', 'hvos.elf')));
   const source = await loadCoreModule();
-  const rows: Measurement[] = [];
   // Every VM gets the same disk when a workload needs one, so every path reads the same data.
   const disk = workloads.some((w) => w in IO_WORKLOADS) ? benchDisk() : undefined;
-  const skipped: string[] = [];
-  try {
-    for (const w of workloads) {
-      for (const m of modes) {
-        for (const io of ioPaths) {
+  const skipped: { workload: string; mode: Mode; io: IoPath; reason: string }[] = [];
+  const runs: { workload: string; mode: Mode; io: IoPath }[] = [];
+  for (const w of workloads) {
+    for (const m of modes) {
+      for (const io of ioPaths) {
+        const why = guest.unsupported[m] ??
           // A pv guest's virtio devices are served in the core only (docs/pv-abi.md "Validation").
-          if (m === 'pv' && (io === 'host' || io === 'offload')) { skipped.push(`${w}/pv/${io}`); continue; }
-          rows.push(await measure(image, source, m, w, allWorkloads[w], { costs, nestedPwc: v['nested-pwc'] ?? false, io, disk, bootargs: v.bootargs }));
+          (m === 'pv' && (io === 'host' || io === 'offload') ? 'pv serves virtio in the core only' : undefined);
+        if (why !== undefined) skipped.push({ workload: w, mode: m, io, reason: why });
+        else runs.push({ workload: w, mode: m, io });
+      }
+    }
+  }
+  // With --repeat the whole set runs again and again (not one row N times), so a burst of load
+  // elsewhere lands on every row alike; each row keeps its first run's counters and the
+  // median of its wall times.
+  const rows: Measurement[] = [];
+  const walls: number[][] = runs.map(() => []);
+  try {
+    for (let r = 0; r < repeat; r++) {
+      for (const [i, x] of runs.entries()) {
+        const m = await measure(guest, source, x.mode, x.workload, allWorkloads[x.workload],
+          { costs, nestedPwc: v['nested-pwc'] ?? false, io: x.io, disk, bootargs: v.bootargs });
+        // The offload backend's worker polls in real time: its counters follow the clock.
+        if (r === 0) rows.push(m);
+        else if (x.io !== 'offload' && !sameCounters(rows[i].counters, m.counters)) {
+          throw new HvlabError('BENCH_NONDETERMINISTIC', `${x.workload} in ${x.mode}: run ${r + 1} counted differently from run 1`);
         }
+        walls[i].push(m.wallSeconds);
       }
     }
   } finally {
     await releaseVms();
   }
+  for (const [i, row] of rows.entries()) row.wallSeconds = median(walls[i]);
   console.log(formatTable(rows, v.io !== undefined));
-  if (skipped.length) console.log(`not run (pv serves virtio in the core only): ${skipped.join(', ')}`);
+  // One line per reason, naming the runs it kept out.
+  const byReason = new Map<string, string[]>();
+  for (const x of skipped) {
+    byReason.set(x.reason, [...(byReason.get(x.reason) ?? []), `${x.workload}/${x.mode}${v.io ? `/${x.io}` : ''}`]);
+  }
+  for (const [why, left] of byReason) console.log(`not run: ${left.join(', ')}: ${why}`);
   if (v.json) {
-    const json = rows.map((r) => ({
-      workload: r.workload, command: r.command, mode: r.mode, io: r.io, wallSeconds: r.wallSeconds,
+    const json = rows.map((r, i) => ({
+      guest: r.guest, workload: r.workload, command: r.command, mode: r.mode, io: r.io, wallSeconds: r.wallSeconds,
+      ...(repeat > 1 ? { wallSecondsEach: walls[i] } : {}),
       exitClasses: exitClasses(r.counters), modeledCycles: r.cycles,
       counters: Object.fromEntries(Object.entries(r.counters).map(([k, x]) => [k, Number(x)])),
     }));
-    await writeFile(v.json, JSON.stringify({ costs, runs: json }, null, 2) + '\n');
+    await writeFile(v.json, JSON.stringify({ guest: guestName, repeat, costs, runs: json, skipped }, null, 2) + '\n');
   }
   return 0;
 }
