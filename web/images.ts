@@ -27,6 +27,15 @@ export const IMAGES: ImageDef[] = [
 
 export const DEFAULT_IMAGE: ImageChoice = 'hvos';
 
+/**
+ * Linux's files as the site serves them (vite.config.ts guestFiles): `url` relative to the
+ * page, `source` in the repository. `.bin`, so no server treats them as compressed.
+ */
+export const GUEST_FILES = [
+  { name: 'Image', url: 'guests/linux-Image.bin', source: 'guests/linux/prebuilt/Image' },
+  { name: 'initramfs.cpio.gz', url: 'guests/linux-initramfs.cpio.gz.bin', source: 'guests/linux/prebuilt/initramfs.cpio.gz' },
+] as const;
+
 export function imageById(id: string): ImageDef | undefined {
   return IMAGES.find((m) => m.id === id);
 }

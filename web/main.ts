@@ -9,14 +9,11 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import wasmUrl from '../build/core.wasm?url';
 import hvosUrl from '../guests/hvos/prebuilt/hvos.elf?url';
-// Linux is fetched only when chosen (about 2.7 MB): these are the files' URLs, not their bytes.
-import linuxImageUrl from '../guests/linux/prebuilt/Image?url';
-import linuxInitrdUrl from '../guests/linux/prebuilt/initramfs.cpio.gz?url';
 import { ensureIsolation } from './isolation.js';
 import { MODES } from './modes.js';
 import { DISK_CHOICES, IO_CHOICES, MEMORY_CHOICES, defaultWorkload, fitModes, readSettings, settingsQuery, toggledView,
   type DiskChoice, type Settings } from './settings.js';
-import { IMAGES, diskNote, linuxBootargs, modeRefusal, type ImageChoice } from './images.js';
+import { GUEST_FILES, IMAGES, diskNote, linuxBootargs, modeRefusal, type ImageChoice } from './images.js';
 import { SHORTCUTS, VmPanel } from './vm-panel.js';
 import { causeName, docHref, rowsFor, valueOf, type CounterRow, type Counters } from './counters.js';
 import { LivePlot, PLOTS } from './plots.js';
@@ -189,7 +186,7 @@ class App {
     n.hidden = message === '';
   }
 
-  private saveUrl(): void {
+  saveUrl(): void {
     history.replaceState(null, '', settingsQuery(this.settings) || location.pathname);
     const side = this.settings.view === 'side';
     $<HTMLAnchorElement>('view-toggle').href = settingsQuery(toggledView(this.settings)) || './';
@@ -515,7 +512,8 @@ async function fetchBytes(url: string, name: string, onBytes?: (received: number
 /** A built-in image's files; Linux's two with one progress line, "Linux: 1.2 of 2.7 MB". */
 async function fetchBuiltIn(id: ImageChoice, progress: (message: string) => void): Promise<Image> {
   if (id === 'hvos') return fetchImage(hvosUrl, 'hvos.elf');
-  const files = [{ url: linuxImageUrl, name: 'Image' }, { url: linuxInitrdUrl, name: 'initramfs.cpio.gz' }];
+  // Linux is fetched only when chosen (about 2.7 MB), from beside the page (vite.config.ts).
+  const files = GUEST_FILES;
   const got = files.map(() => ({ received: 0, total: 0 }));
   const mb = (n: number) => (n / 1e6).toFixed(1);
   const report = () => {
@@ -528,6 +526,7 @@ async function fetchBuiltIn(id: ImageChoice, progress: (message: string) => void
     got[i] = { received, total };
     report();
   })));
+  progress(`Fetched ${files.map((f, i) => `${f.name} (${[kernel, initrd][i].length} bytes)`).join(', ')}`);
   return { bytes: kernel, name: 'Image', initrd: { bytes: initrd, name: 'initramfs.cpio.gz' }, bootargs: linuxBootargs };
 }
 
@@ -555,6 +554,8 @@ async function main(): Promise<void> {
   const module = await compileCore();
   const autorun = new URLSearchParams(location.search).has('run') && settings.view === 'side';
   window.hvlab = new App(settings, module, hvos, autorun);
+  // A value that fell back is replaced in the address bar too: the URL shows what runs.
+  if (notes.length > 0) window.hvlab.saveUrl();
   const note = [...notes, diskNote(settings)].filter((n) => n).join('; ');
   if (note) show(note);
 }

@@ -107,6 +107,9 @@ export class VmPanel {
   }
 
   boot(req: BootRequest): void {
+    // xterm parses writes later: the progress line may still be queued, so clear the screen
+    // with a write (RIS, ECMA-48 8.3.105) that lands after it, not only with reset().
+    if (this.loading !== undefined) this.term.write('\x1bc');
     this.loading = undefined;
     this.lastBoot = req;
     this.term.reset();
