@@ -3,8 +3,9 @@
  * the kernel and initramfs (with progress), boots them in the worker to the `hvlab# ` prompt
  * natively on the UART and under hvm-nested on the virtio console with a virtio-blk disk;
  * typed commands run in xterm; counters and the exit trace follow; the URL keeps the image
- * across a reload; choosing Linux from the menu reboots into it; pv is refused with its reason.
- * Screenshot: dist/browser/linux-hvm-nested.png.
+ * across a reload; choosing Linux from the menu reboots into it; pv is refused with its reason;
+ * the side-by-side race runs a Linux workload in two modes.
+ * Screenshots: dist/browser/linux-loading.png, dist/browser/linux-hvm-nested.png.
  */
 import { describe, test, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
@@ -67,6 +68,8 @@ describe.skipIf(!haveChromium)('Linux in the web console', () => {
     // While the files come, the VM's state says loading and the terminal shows the progress.
     await waitForScreen(page, /^Fetching Linux \(Image, initramfs\.cpio\.gz\): \d\.\d/);
     expect(await page.locator('.vm-state').textContent()).toBe('loading');
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'linux-loading.png') });
     await waitForScreen(page, PROMPT, 0, BOOT_MS);
     expect(await page.locator('.vm-state').textContent()).toMatch(/^(idle|running)$/);
     expect(await page.locator('#image').inputValue()).toBe('linux');
@@ -145,6 +148,21 @@ describe.skipIf(!haveChromium)('Linux in the web console', () => {
     expect(new URL(page.url()).searchParams.get('mode')).toBe(null);
     await page.keyboard.type('uname -a\n');
     await waitForScreen(page, UNAME);
+    await page.close();
+  }, 120_000);
+
+  test('side by side: the race waits for both Linux prompts and runs the workload in both', async () => {
+    // The default race's modes with Linux: trap-emulate exits on every system call, hvm-nested not.
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    watchErrors(page, errors);
+    await page.goto(`${server.url}?view=side&image=linux&run=nullsys%205000`);
+    for (const vm of [0, 1]) await waitForScreen(page, /^nullsys: 5000 getppid calls ok\nhvlab# $/m, vm, BOOT_MS);
+    await expect.poll(() => page.locator('#race-result').textContent(), { timeout: 10_000 })
+      .toMatch(/left: trap-emulate: [\d.]+ s, .* ([\d,]+) exits, .*right: hvm-nested: [\d.]+ s, .* ([\d,]+) exits/);
+    const text = (await page.locator('#race-result').textContent()) ?? '';
+    const [left, right] = [...text.matchAll(/([\d,]+) exits/g)].map((m) => Number(m[1].replace(/,/g, '')));
+    expect(left).toBeGreaterThan(2 * 5000);
+    expect(left).toBeGreaterThan(10 * right);
     await page.close();
   }, 120_000);
 
