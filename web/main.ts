@@ -43,6 +43,8 @@ class App {
   private choice = 0;
   /** True while the chosen image is being fetched: configuration changes wait for it. */
   private loading = false;
+  /** The chosen image's fetch failed (its reason is shown): Start and Reset retry it. */
+  private fetchFailed = false;
   /** The progress messages of the last fetch (the browser test reads them). */
   loadLog: string[] = [];
   private sampleBase: (StatsMessage | undefined)[] = [];
@@ -163,13 +165,21 @@ class App {
       else this.imageChanged(image.value as ImageChoice);
     };
     upload.onchange = () => { const f = upload.files?.[0]; if (f) void this.useUpload(f); };
-    $('start').onclick = () => this.forAll((p) => {
+    // While an image is fetched the old guest is paused and about to go: the buttons wait; after
+    // a failed fetch, Start and Reset try the fetch again.
+    const retry = () => {
+      if (!this.fetchFailed || this.settings.image === 'upload') return false;
+      void this.useBuiltIn(this.settings.image);
+      return true;
+    };
+    $('start').onclick = () => retry() || this.forAll((p) => {
+      if (this.loading) return;
       if (p.state === 'paused') p.resume();
       else if (p.state === 'halted' || p.state === 'error') this.boot(p);
       p.focus();
     });
     $('pause').onclick = () => this.forAll((p) => p.pause());
-    $('reset').onclick = () => this.forAll((p) => {
+    $('reset').onclick = () => retry() || this.forAll((p) => {
       if (this.loading) return;
       if (p.state === 'error') this.boot(p);
       else p.reset();
@@ -236,6 +246,7 @@ class App {
   private async useBuiltIn(id: ImageChoice, notes: string[] = []): Promise<void> {
     const token = ++this.choice;
     this.loading = true;
+    this.fetchFailed = false;
     this.notice([...notes, diskNote(this.settings)].filter((n) => n).join('; '));
     let image: Image;
     try {
@@ -244,7 +255,8 @@ class App {
         this.loadLog = [];
         const progress = (message: string) => {
           this.loadLog.push(message);
-          if (token === this.choice) this.forAll((p) => p.showLoading(message));
+          // Shown while this image is the one chosen (a later choice of it shares this fetch).
+          if (this.loading && this.settings.image === id) this.forAll((p) => p.showLoading(message));
         };
         files = fetchBuiltIn(id, progress);
         this.fetched.set(id, files);
@@ -255,6 +267,7 @@ class App {
     } catch (e) {
       if (token !== this.choice) return;
       this.loading = false;
+      this.fetchFailed = true;
       const message = e instanceof Error ? e.message : String(e);
       this.notice(message);
       this.forAll((p) => p.loadFailed(message));
@@ -269,6 +282,7 @@ class App {
   private async useUpload(file: File): Promise<void> {
     ++this.choice;
     this.loading = false;
+    this.fetchFailed = false;
     this.image = { bytes: new Uint8Array(await file.arrayBuffer()), name: file.name };
     this.settings.image = 'upload';
     this.markModes();
