@@ -105,6 +105,9 @@ describe.skipIf(!haveChromium)('Linux in the web console', () => {
   test('hvm-nested, virtio: the console is hvc0 and the disk /dev/vda; exits are counted and traced', async () => {
     const page = await open('?mode=hvm-nested&io=core&disk=memory&image=linux');
     await waitForScreen(page, PROMPT, 0, BOOT_MS);
+    // A figure for docs/performance.md, not asserted (wall time on a shared machine).
+    const promptAt = await page.evaluate(() => (window as unknown as { hvlab: { promptAt?: number } }).hvlab.promptAt ?? NaN);
+    console.log(`web console: Linux, hvm-nested, virtio: time to prompt ${promptAt.toFixed(0)} ms from navigation (fetch, compile, boot)`);
     const params = new URL(page.url()).searchParams;
     expect([params.get('mode'), params.get('io'), params.get('disk'), params.get('image')]).toEqual(['hvm-nested', 'core', 'memory', 'linux']);
     await page.keyboard.type('cat /sys/block/vda/size\n');
@@ -183,6 +186,7 @@ describe.skipIf(!haveChromium)('Linux in the web console', () => {
     const [left, right] = [...text.matchAll(/([\d,]+) exits/g)].map((m) => Number(m[1].replace(/,/g, '')));
     expect(left).toBeGreaterThan(2 * 5000);
     expect(left).toBeGreaterThan(10 * right);
+    console.log(`web console: Linux side by side, nullsys 5000: ${text}`);
     await page.close();
   }, 120_000);
 
