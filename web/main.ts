@@ -57,7 +57,10 @@ class App {
 
   constructor(readonly settings: Settings, module: WebAssembly.Module, first: Promise<Image> | undefined, autorun: boolean) {
     this.module = module;
-    if (first && settings.image === 'hvos') this.fetched.set('hvos', first);
+    if (first && settings.image === 'hvos') {
+      this.fetched.set('hvos', first);
+      first.catch(() => this.fetched.delete('hvos'));
+    }
     this.autorun = autorun;
     this.buildControls();
     const names = settings.view === 'side' ? ['left', 'right'] : ['vm'];
