@@ -1,7 +1,8 @@
 /**
  * Linux in the web console, in Debian's chromium (docs/web.md "Images"): `image=linux` fetches
  * the kernel and initramfs (with progress), boots them in the worker to the `hvlab# ` prompt
- * natively on the UART and under hvm-nested on the virtio console with a virtio-blk disk;
+ * natively on the UART, under hvm-nested on the virtio console with a virtio-blk disk, and
+ * under hvm-shadow with the offload worker serving virtio;
  * typed commands run in xterm; counters and the exit trace follow; the URL keeps the image
  * across a reload; choosing Linux from the menu reboots into it; pv is refused with its reason;
  * the side-by-side race runs a Linux workload in two modes.
@@ -123,6 +124,19 @@ describe.skipIf(!haveChromium)('Linux in the web console', () => {
     for (const cause of await page.locator('.exit-trace td.cause').allTextContents()) expect(cause).toMatch(/^[a-z]+( [a-z]+)*$/);
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'linux-hvm-nested.png') });
+    await page.close();
+  }, 120_000);
+
+  test('hvm-shadow, io=offload: the disk and console served by the offload worker; fork and exec run', async () => {
+    const page = await open('?mode=hvm-shadow&io=offload&disk=memory&image=linux');
+    await waitForScreen(page, PROMPT, 0, BOOT_MS);
+    await page.keyboard.type('cat /sys/block/vda/size\n');
+    await waitForScreen(page, /^8192\nhvlab# $/m);
+    await page.keyboard.type('forkwait 20\n');
+    await waitForScreen(page, /^forkwait: 20 fork\+exec\+wait rounds ok\nhvlab# $/m, 0, 20_000);
+    // Shadow paging: every new page table of fork and exec is filled and write-protected.
+    await expect.poll(() => count(page, 'SHADOW_FILLS')).toBeGreaterThan(1000);
+    expect(await count(page, 'VIRTIO_OFFLOAD_REQUESTS')).toBeGreaterThan(0);
     await page.close();
   }, 120_000);
 
