@@ -11,6 +11,7 @@ import { defineConfig, type Plugin, type UserConfig } from 'vite';
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { GUEST_FILES } from './web/images.js';
 
 const repo = dirname(fileURLToPath(import.meta.url));
 
@@ -45,13 +46,38 @@ function linkedDocs(): Plugin {
   };
 }
 
+/**
+ * The Linux guest's files (guests/linux/prebuilt, about 2.7 MB), served beside the page at
+ * fixed paths and fetched only when Linux is chosen (web/images.ts GUEST_FILES). Not `?url`
+ * imports: the dev server would treat an extensionless `Image` as a module, and a server that
+ * sees `.gz` may send the file with `Content-Encoding: gzip` (vite's do), so the browser would
+ * hand the page the decompressed archive instead of the file's bytes. `.bin` is opaque to all.
+ */
+function guestFiles(): Plugin {
+  return {
+    name: 'hvlab-guest-files',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const path = (req.url ?? '').replace(/[?#].*$/, '').replace(/^\//, '');
+        const source = GUEST_FILES.find((f) => f.url === path)?.source;
+        if (!source) return next();
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.end(readFileSync(join(repo, source)));
+      });
+    },
+    generateBundle() {
+      for (const f of GUEST_FILES) this.emitFile({ type: 'asset', fileName: f.url, source: readFileSync(join(repo, f.source)) });
+    },
+  };
+}
+
 export function webConfig(): UserConfig {
   return {
     root: join(repo, 'web'),
     // Relative asset paths: the built site works from any directory of any static host.
     base: './',
     publicDir: join(repo, 'web/public'),
-    plugins: [linkedDocs()],
+    plugins: [linkedDocs(), guestFiles()],
     server: { headers: ISOLATION_HEADERS, fs: { allow: [repo] } },
     preview: { headers: ISOLATION_HEADERS },
     worker: { format: 'es' },

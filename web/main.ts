@@ -1,7 +1,8 @@
 /**
  * The web console (docs/web.md): one VM with its console, or two side by side racing the same
- * workload; controls for mode, memory, clock and image kept in the URL; live counters and
- * plots. Each VM runs in its own worker (src/web/worker.ts) so the page never waits on it.
+ * workload; controls for mode, memory, clock, I/O, disk and image (hvos, Linux or an upload)
+ * kept in the URL; live counters and plots. Each VM runs in its own worker
+ * (src/web/worker.ts) so the page never waits on it.
  */
 import '@xterm/xterm/css/xterm.css';
 import 'uplot/dist/uPlot.min.css';
@@ -10,8 +11,9 @@ import wasmUrl from '../build/core.wasm?url';
 import hvosUrl from '../guests/hvos/prebuilt/hvos.elf?url';
 import { ensureIsolation } from './isolation.js';
 import { MODES } from './modes.js';
-import { DISK_CHOICES, IO_CHOICES, MEMORY_CHOICES, readSettings, settingsQuery, toggledView, type DiskChoice,
-  type Settings } from './settings.js';
+import { DISK_CHOICES, IO_CHOICES, MEMORY_CHOICES, defaultWorkload, fitModes, readSettings, settingsQuery, toggledView,
+  type DiskChoice, type Settings } from './settings.js';
+import { GUEST_FILES, IMAGES, diskNote, linuxBootargs, modeRefusal, type ImageChoice } from './images.js';
 import { SHORTCUTS, VmPanel } from './vm-panel.js';
 import { causeName, docHref, rowsFor, valueOf, type CounterRow, type Counters } from './counters.js';
 import { LivePlot, PLOTS } from './plots.js';
@@ -23,7 +25,8 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 /** How often rates are computed and the plots and table advance. */
 const SAMPLE_MS = 500;
 
-interface Image { bytes: Uint8Array; name: string }
+/** What a VM boots: the kernel (an ELF or a Linux Image), and Linux's initramfs and command line. */
+interface Image { bytes: Uint8Array; name: string; initrd?: { bytes: Uint8Array; name: string }; bootargs?: (io: string) => string }
 
 interface RaceLeg { startT: number; start?: StatsMessage; done?: number; result?: string }
 
@@ -32,8 +35,18 @@ class App {
   readonly plots: LivePlot[] = [];
   /** performance.now() when the first VM first showed its prompt (the time-to-prompt figure). */
   promptAt?: number;
-  private image: Image;
+  private image?: Image;
   private module: WebAssembly.Module;
+  /** The built-in images fetched so far (each fetched once per page). */
+  private readonly fetched = new Map<ImageChoice, Promise<Image>>();
+  /** Counts image choices: a fetch that finishes after a later choice is dropped. */
+  private choice = 0;
+  /** True while the chosen image is being fetched: configuration changes wait for it. */
+  private loading = false;
+  /** The chosen image's fetch failed (its reason is shown): Start and Reset retry it. */
+  private fetchFailed = false;
+  /** The progress messages of the last fetch (the browser test reads them). */
+  loadLog: string[] = [];
   private sampleBase: (StatsMessage | undefined)[] = [];
   private rates: Map<string, number | null>[] = [];
   private tableKey = '';
@@ -42,9 +55,12 @@ class App {
   private readonly traces: HTMLElement[] = [];
   private autorun: boolean;
 
-  constructor(readonly settings: Settings, module: WebAssembly.Module, hvos: Image, autorun: boolean) {
+  constructor(readonly settings: Settings, module: WebAssembly.Module, first: Promise<Image> | undefined, autorun: boolean) {
     this.module = module;
-    this.image = hvos;
+    if (first && settings.image === 'hvos') {
+      this.fetched.set('hvos', first);
+      first.catch(() => this.fetched.delete('hvos'));
+    }
     this.autorun = autorun;
     this.buildControls();
     const names = settings.view === 'side' ? ['left', 'right'] : ['vm'];
@@ -57,7 +73,7 @@ class App {
       this.plots.push(new LivePlot(def, host, this.panels.map((p) => this.panelTitle(p))));
     }
     setInterval(() => this.sample(), SAMPLE_MS);
-    this.bootAll();
+    void this.useBuiltIn(settings.image === 'upload' ? 'hvos' : settings.image);
     this.panels[0].focus();
   }
 
@@ -86,8 +102,15 @@ class App {
     const stateEl = box.querySelector('.vm-state') as HTMLElement;
     const showState = () => {
       title.textContent = this.panelTitle(panel);
+      if (panel.loading !== undefined) {
+        stateEl.dataset.state = 'loading';
+        stateEl.textContent = 'loading';
+        stateEl.title = panel.loading;
+        return;
+      }
       stateEl.dataset.state = panel.state;
       stateEl.textContent = panel.stateMessage ? `${panel.state}: ${panel.stateMessage}` : panel.state;
+      stateEl.title = '';
     };
     panel.onState = showState;
     panel.onBootError = (_p, message) => this.notice(message);
@@ -100,15 +123,11 @@ class App {
   private buildControls(): void {
     const s = this.settings;
     const fillModes = (sel: HTMLSelectElement, value: string) => {
-      for (const m of MODES) {
-        const o = new Option(m.available ? m.label : `${m.label} (not yet)`, m.id, false, m.id === value);
-        o.disabled = !m.available;
-        o.title = m.explain;
-        sel.add(o);
-      }
+      for (const m of MODES) sel.add(new Option(m.label, m.id, false, m.id === value));
     };
     fillModes($('mode'), s.mode);
     fillModes($('mode-b'), s.modeB);
+    this.markModes();
     const side = s.view === 'side';
     $('mode-b-label').hidden = !side;
     $('mode-a-label').firstChild!.textContent = side ? 'Left ' : 'Mode ';
@@ -137,19 +156,34 @@ class App {
     $('clock').onchange = () => { s.clock = $<HTMLSelectElement>('clock').value === 'wall' ? 'wall' : 'instret'; this.configChanged(); };
     $('workload').onchange = () => { s.workload = $<HTMLInputElement>('workload').value; this.saveUrl(); };
     const image = $<HTMLSelectElement>('image');
+    for (const def of IMAGES) {
+      const o = new Option(def.label, def.id, false, def.id === s.image);
+      o.title = def.explain;
+      image.add(o);
+    }
+    image.add(new Option('upload an ELF…', 'upload'));
     const upload = $<HTMLInputElement>('upload');
     image.onchange = () => {
       if (image.value === 'upload') upload.click();
-      else void this.useHvos();
+      else this.imageChanged(image.value as ImageChoice);
     };
     upload.onchange = () => { const f = upload.files?.[0]; if (f) void this.useUpload(f); };
-    $('start').onclick = () => this.forAll((p) => {
+    // While an image is fetched the old guest is paused and about to go: the buttons wait; after
+    // a failed fetch, Start and Reset try the fetch again.
+    const retry = () => {
+      if (!this.fetchFailed || this.settings.image === 'upload') return false;
+      void this.useBuiltIn(this.settings.image);
+      return true;
+    };
+    $('start').onclick = () => retry() || this.forAll((p) => {
+      if (this.loading) return;
       if (p.state === 'paused') p.resume();
       else if (p.state === 'halted' || p.state === 'error') this.boot(p);
       p.focus();
     });
     $('pause').onclick = () => this.forAll((p) => p.pause());
-    $('reset').onclick = () => this.forAll((p) => {
+    $('reset').onclick = () => retry() || this.forAll((p) => {
+      if (this.loading) return;
       if (p.state === 'error') this.boot(p);
       else p.reset();
       p.focus();
@@ -165,7 +199,7 @@ class App {
     n.hidden = message === '';
   }
 
-  private saveUrl(): void {
+  saveUrl(): void {
     history.replaceState(null, '', settingsQuery(this.settings) || location.pathname);
     const side = this.settings.view === 'side';
     $<HTMLAnchorElement>('view-toggle').href = settingsQuery(toggledView(this.settings)) || './';
@@ -173,28 +207,108 @@ class App {
 
   private configChanged(): void {
     this.saveUrl();
-    this.notice('');
+    this.notice(diskNote(this.settings) ?? '');
     this.bootAll();
   }
 
-  private async useHvos(): Promise<void> {
-    this.image = await fetchImage(hvosUrl, 'hvos.elf');
-    this.notice('');
+  /**
+   * The modes that cannot run the chosen image (pv with Linux) are disabled, and say why in
+   * their label and tooltip; so are modes the core does not run yet.
+   */
+  private markModes(): void {
+    for (const id of ['mode', 'mode-b']) {
+      for (const o of $<HTMLSelectElement>(id).options) {
+        const m = MODES.find((d) => d.id === o.value)!;
+        const refusal = modeRefusal(this.settings.image, m.id);
+        o.disabled = !m.available || refusal !== undefined;
+        o.textContent = !m.available ? `${m.label} (not yet)` : refusal ? `${m.label} (needs a PV kernel)` : m.label;
+        o.title = refusal ?? m.explain;
+      }
+    }
+  }
+
+  /** A built-in image was chosen: keep the modes runnable, the URL and the race's workload in step. */
+  private imageChanged(id: ImageChoice): void {
+    const s = this.settings;
+    const wasDefault = s.workload === defaultWorkload(s.image);
+    s.image = id;
+    if (wasDefault) {
+      s.workload = defaultWorkload(id);
+      $<HTMLInputElement>('workload').value = s.workload;
+    }
+    const notes: string[] = [];
+    fitModes(s, notes);
+    $<HTMLSelectElement>('mode').value = s.mode;
+    $<HTMLSelectElement>('mode-b').value = s.modeB;
+    this.markModes();
+    this.saveUrl();
+    void this.useBuiltIn(id, notes);
+  }
+
+  /** Fetch a built-in image (once) with progress in every panel, then boot it. */
+  private async useBuiltIn(id: ImageChoice, notes: string[] = []): Promise<void> {
+    const token = ++this.choice;
+    this.loading = true;
+    this.fetchFailed = false;
+    this.notice([...notes, diskNote(this.settings)].filter((n) => n).join('; '));
+    let image: Image;
+    try {
+      let files = this.fetched.get(id);
+      if (!files) {
+        this.loadLog = [];
+        const progress = (message: string) => {
+          this.loadLog.push(message);
+          // Shown while this image is the one chosen (a later choice of it shares this fetch).
+          if (this.loading && this.settings.image === id) this.forAll((p) => p.showLoading(message));
+        };
+        files = fetchBuiltIn(id, progress);
+        this.fetched.set(id, files);
+        // A failed fetch is not kept: choosing the image again tries again.
+        files.catch(() => this.fetched.delete(id));
+      }
+      image = await files;
+    } catch (e) {
+      if (token !== this.choice) return;
+      this.loading = false;
+      this.fetchFailed = true;
+      const message = e instanceof Error ? e.message : String(e);
+      this.notice(message);
+      this.forAll((p) => p.loadFailed(message));
+      return;
+    }
+    if (token !== this.choice) return;
+    this.loading = false;
+    this.image = image;
     this.bootAll();
   }
 
   private async useUpload(file: File): Promise<void> {
+    ++this.choice;
+    this.loading = false;
+    this.fetchFailed = false;
     this.image = { bytes: new Uint8Array(await file.arrayBuffer()), name: file.name };
+    this.settings.image = 'upload';
+    this.markModes();
+    this.saveUrl();
     this.notice('');
     this.bootAll();
   }
 
-  private bootAll(): void { this.forAll((p) => this.boot(p)); }
+  /** Boot every panel with the current image and settings (after the fetch, while one runs). */
+  private bootAll(): void {
+    if (this.loading || !this.image) return;
+    this.forAll((p) => this.boot(p));
+  }
 
   private boot(p: VmPanel): void {
+    const image = this.image;
+    if (this.loading || !image) return;
     const mode = this.panels.indexOf(p) === 1 ? this.settings.modeB : this.settings.mode;
-    p.boot({ module: this.module, image: this.image.bytes, imageName: this.image.name,
-      config: { mode, memMiB: this.settings.memMiB, clock: this.settings.clock, io: this.settings.io, disk: this.settings.disk } });
+    const io = this.settings.io;
+    p.boot({ module: this.module, image: image.bytes, imageName: image.name,
+      initrd: image.initrd?.bytes, initrdName: image.initrd?.name,
+      config: { mode, memMiB: this.settings.memMiB, clock: this.settings.clock, io, disk: this.settings.disk,
+        bootargs: image.bootargs?.(io) } });
     this.race = undefined;
     $('race-result').textContent = '';
   }
@@ -379,9 +493,58 @@ function escapeHtml(s: string): string {
 }
 
 async function fetchImage(url: string, name: string): Promise<Image> {
-  const res = await fetch(url);
+  return { bytes: await fetchBytes(url, name), name };
+}
+
+/**
+ * Fetch a file, reporting the bytes received so far and the total (0 when the server does not
+ * say: Content-Length is absent, or counts compressed bytes under a Content-Encoding).
+ */
+async function fetchBytes(url: string, name: string, onBytes?: (received: number, total: number) => void): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new Error(`could not fetch ${name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   if (!res.ok) throw new Error(`could not fetch ${name}: HTTP ${res.status}`);
-  return { bytes: new Uint8Array(await res.arrayBuffer()), name };
+  const length = res.headers.get('Content-Encoding') ? 0 : Number(res.headers.get('Content-Length') ?? 0);
+  if (!onBytes || !res.body) return new Uint8Array(await res.arrayBuffer());
+  const parts: Uint8Array[] = [];
+  let received = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    received += value.length;
+    onBytes(received, length);
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const p of parts) { bytes.set(p, at); at += p.length; }
+  return bytes;
+}
+
+/** A built-in image's files; Linux's two with one progress line, "Linux: 1.2 of 2.7 MB". */
+async function fetchBuiltIn(id: ImageChoice, progress: (message: string) => void): Promise<Image> {
+  if (id === 'hvos') return fetchImage(hvosUrl, 'hvos.elf');
+  // Linux is fetched only when chosen (about 2.7 MB), from beside the page (vite.config.ts).
+  const files = GUEST_FILES;
+  const got = files.map(() => ({ received: 0, total: 0 }));
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const report = () => {
+    const received = got.reduce((a, g) => a + g.received, 0);
+    const total = got.every((g) => g.total > 0) ? got.reduce((a, g) => a + g.total, 0) : 0;
+    progress(`Fetching Linux (Image, initramfs.cpio.gz): ${mb(received)}${total > 0 ? ` of ${mb(total)}` : ''} MB`);
+  };
+  report();
+  const [kernel, initrd] = await Promise.all(files.map((f, i) => fetchBytes(f.url, f.name, (received, total) => {
+    got[i] = { received, total };
+    report();
+  })));
+  progress(`Fetched ${files.map((f, i) => `${f.name} (${[kernel, initrd][i].length} bytes)`).join(', ')}`);
+  return { bytes: kernel, name: 'Image', initrd: { bytes: initrd, name: 'initramfs.cpio.gz' }, bootargs: linuxBootargs };
 }
 
 async function compileCore(): Promise<WebAssembly.Module> {
@@ -402,10 +565,16 @@ async function main(): Promise<void> {
   const show = (m: string) => { const n = $('notice'); n.textContent = m; n.hidden = false; };
   if (!(await ensureIsolation(show))) return;
   const { settings, notes } = readSettings(location.search);
-  const [module, hvos] = await Promise.all([compileCore(), fetchImage(hvosUrl, 'hvos.elf')]);
+  // hvos (small) is fetched while the core compiles; Linux once the page can show progress.
+  const hvos = settings.image === 'hvos' ? fetchImage(hvosUrl, 'hvos.elf') : undefined;
+  hvos?.catch(() => undefined);
+  const module = await compileCore();
   const autorun = new URLSearchParams(location.search).has('run') && settings.view === 'side';
   window.hvlab = new App(settings, module, hvos, autorun);
-  if (notes.length > 0) show(notes.join('; '));
+  // A value that fell back is replaced in the address bar too: the URL shows what runs.
+  if (notes.length > 0) window.hvlab.saveUrl();
+  const note = [...notes, diskNote(settings)].filter((n) => n).join('; ');
+  if (note) show(note);
 }
 
 main().catch((e: unknown) => {

@@ -2,9 +2,11 @@
  * The page's configuration and its URL form, so a teacher can share a link: for example
  * `?mode=native&mem=64&clock=wall` or `?view=side&a=hvm-shadow&b=hvm-nested&run=ptchurn%2016%2032`. The side-by-side view
  * defaults to SIDE_DEFAULTS (web/modes.ts): trap-emulate against hvm-nested on `syscall 20000`.
- * Values the page cannot use fall back to the defaults, with a note for the user.
+ * `?image=linux&mode=hvm-nested&io=core` boots Linux (web/images.ts). Values the page cannot use
+ * fall back to the defaults, with a note for the user.
  */
 import { DEFAULT_MODE, SIDE_DEFAULTS, modeById } from './modes.js';
+import { DEFAULT_IMAGE, IMAGES, imageById, modeRefusal, type ImageChoice } from './images.js';
 
 export type View = 'single' | 'side';
 export type ClockChoice = 'instret' | 'wall';
@@ -34,13 +36,35 @@ export interface Settings {
   io: string;
   /** The VMs' disk: none, a blank one, or one kept in the origin-private file system. */
   disk: DiskChoice;
+  /** The guest: hvos or Linux (web/images.ts), or `upload`, an ELF from disk (not in links). */
+  image: ImageChoice | 'upload';
 }
 
 export const MEMORY_CHOICES = [32, 64, 128, 256, 512, 1024];
 export const DEFAULTS: Settings = {
   view: 'single', mode: DEFAULT_MODE, modeB: DEFAULT_MODE, memMiB: 128, clock: 'instret', workload: SIDE_DEFAULTS.workload,
-  io: 'emulated', disk: 'none',
+  io: 'emulated', disk: 'none', image: DEFAULT_IMAGE,
 };
+
+/** The race's default workload for an image (hvos's is SIDE_DEFAULTS.workload). */
+export function defaultWorkload(image: Settings['image']): string {
+  return imageById(image)?.workload ?? SIDE_DEFAULTS.workload;
+}
+
+/**
+ * Keep the modes runnable with the image: a mode that refuses it (pv with Linux) falls back to
+ * the default mode, with the reason as a note.
+ */
+export function fitModes(s: Settings, notes: string[]): void {
+  for (const key of ['mode', 'modeB'] as const) {
+    if (key === 'modeB' && s.view !== 'side') continue;
+    const why = modeRefusal(s.image, s[key]);
+    if (why === undefined) continue;
+    const fallback = s.view === 'side' ? SIDE_DEFAULTS[key === 'mode' ? 'a' : 'b'] : DEFAULT_MODE;
+    notes.push(`${why}; using ${fallback}`);
+    s[key] = fallback;
+  }
+}
 
 function usableMode(id: string | null, notes: string[], fallback = DEFAULT_MODE): string {
   if (id === null) return fallback;
@@ -66,7 +90,13 @@ export function readSettings(search: string): { settings: Settings; notes: strin
   const clockParam = q.get('clock');
   const clock: ClockChoice = clockParam === 'wall' ? 'wall' : 'instret';
   if (clockParam !== null && clockParam !== 'wall' && clockParam !== 'instret') notes.push(`unknown clock '${clockParam}'; using instret`);
-  const workload = q.get('run') ?? DEFAULTS.workload;
+  let image: ImageChoice = DEFAULT_IMAGE;
+  const imageParam = q.get('image');
+  if (imageParam !== null) {
+    if (imageById(imageParam)) image = imageParam as ImageChoice;
+    else notes.push(`unknown image '${imageParam}' (${IMAGES.map((i) => i.id).join(', ')}); using ${image}`);
+  }
+  const workload = q.get('run') ?? defaultWorkload(image);
   let io = DEFAULTS.io;
   const ioParam = q.get('io');
   if (ioParam !== null) {
@@ -79,7 +109,9 @@ export function readSettings(search: string): { settings: Settings; notes: strin
     if (DISK_CHOICES.some(([id]) => id === diskParam)) disk = diskParam as DiskChoice;
     else notes.push(`unknown disk '${diskParam}'; using ${disk}`);
   }
-  return { settings: { view, mode, modeB, memMiB, clock, workload, io, disk }, notes };
+  const settings: Settings = { view, mode, modeB, memMiB, clock, workload, io, disk, image };
+  fitModes(settings, notes);
+  return { settings, notes };
 }
 
 /** The settings of the other view: side by side starts from the default race's two modes. */
@@ -94,7 +126,7 @@ export function settingsQuery(s: Settings): string {
     q.set('view', 'side');
     q.set('a', s.mode);
     q.set('b', s.modeB);
-    if (s.workload !== DEFAULTS.workload) q.set('run', s.workload);
+    if (s.workload !== defaultWorkload(s.image)) q.set('run', s.workload);
   } else if (s.mode !== DEFAULTS.mode) {
     q.set('mode', s.mode);
   }
@@ -102,6 +134,8 @@ export function settingsQuery(s: Settings): string {
   if (s.clock !== DEFAULTS.clock) q.set('clock', s.clock);
   if (s.io !== DEFAULTS.io) q.set('io', s.io);
   if (s.disk !== DEFAULTS.disk) q.set('disk', s.disk);
+  // An upload is left out: a link cannot carry the file, so it opens on the default image.
+  if (s.image !== DEFAULTS.image && s.image !== 'upload') q.set('image', s.image);
   const text = q.toString();
   return text === '' ? '' : `?${text}`;
 }

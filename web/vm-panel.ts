@@ -6,8 +6,12 @@
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import type { BootConfig, FromWorker, RunState, StatsMessage, ToWorker } from '../src/web/protocol.js';
+import { ANY_PROMPT } from './images.js';
 
-export interface BootRequest { module: WebAssembly.Module; config: BootConfig; image: Uint8Array; imageName: string }
+export interface BootRequest {
+  module: WebAssembly.Module; config: BootConfig; image: Uint8Array; imageName: string;
+  initrd?: Uint8Array; initrdName?: string;
+}
 
 /** Shown under each terminal; handled in attachKeys(). */
 export const SHORTCUTS = 'Ctrl+Shift+C copy · Ctrl+Shift+V paste (⌘C/⌘V on a Mac) · Ctrl+C interrupt · Ctrl+D end of input';
@@ -22,6 +26,8 @@ export class VmPanel {
   private lastBoot?: BootRequest;
   state: RunState = 'booting';
   stateMessage = '';
+  /** Set while the page fetches the next image (web/main.ts): shown instead of the worker's state. */
+  loading?: string;
   stats?: StatsMessage;
   prevStats?: StatsMessage;
   /** The end of the console output, for prompt detection. */
@@ -78,7 +84,33 @@ export class VmPanel {
     });
   }
 
+  /**
+   * The next image is being fetched: say so in the state and on the terminal's last line, and
+   * pause the guest that runs now (it is about to be replaced).
+   */
+  showLoading(message: string): void {
+    if (this.loading === undefined) {
+      this.term.reset();
+      this.tail = '';
+      if (this.lastBoot) this.pause();
+    }
+    this.loading = message;
+    this.term.write(`\r\x1b[K${message}`);
+    this.onState?.(this);
+  }
+
+  /** The image could not be fetched: the panel shows the reason as an error state. */
+  loadFailed(message: string): void {
+    this.loading = undefined;
+    this.term.write(`\r\n\x1b[31m${message}\x1b[0m\r\n`);
+    this.setState('error', message);
+  }
+
   boot(req: BootRequest): void {
+    // xterm parses writes later: the progress line may still be queued, so clear the screen
+    // with a write (RIS, ECMA-48 8.3.105) that lands after it, not only with reset().
+    if (this.loading !== undefined) this.term.write('\x1bc');
+    this.loading = undefined;
     this.lastBoot = req;
     this.term.reset();
     this.tail = '';
@@ -101,7 +133,7 @@ export class VmPanel {
   focus(): void { this.term.focus(); }
 
   /** True if the console ends with the shell's prompt. */
-  atPrompt(): boolean { return /hvos\$ $/.test(this.tail); }
+  atPrompt(): boolean { return ANY_PROMPT.test(this.tail); }
 
   /** The terminal's text: one line per line of output (wrapped rows joined), no trailing blank rows. */
   screenText(): string {
@@ -138,6 +170,7 @@ export class VmPanel {
   private receive(m: FromWorker): void {
     switch (m.type) {
       case 'console':
+        if (this.loading !== undefined) break; // the old guest's last words: it is being replaced
         this.term.write(m.text);
         this.tail = (this.tail + m.text).slice(-64);
         this.onOutput?.(this, m.text);

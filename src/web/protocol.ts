@@ -17,6 +17,8 @@ export interface BootConfig {
    * the browser's origin-private file system (OPFS) across page loads.
    */
   disk?: 'none' | 'memory' | 'keep';
+  /** The kernel command line (/chosen bootargs), for a kernel that reads it (Linux). */
+  bootargs?: string;
 }
 
 /** The size of the page's disk. */
@@ -25,8 +27,12 @@ export const DISK_MIB = 4;
 export const KEPT_DISK_FILE = 'hvlab-disk.img';
 
 export type ToWorker =
-  /** Create a fresh VM (dropping any previous one), load the image and start running. */
-  | { type: 'boot'; module: WebAssembly.Module; config: BootConfig; image: Uint8Array; imageName: string }
+  /**
+   * Create a fresh VM (dropping any previous one), load the image (the kernel: an ELF or a
+   * Linux Image) and the initrd if there is one, and start running.
+   */
+  | { type: 'boot'; module: WebAssembly.Module; config: BootConfig; image: Uint8Array; imageName: string;
+      initrd?: Uint8Array; initrdName?: string }
   /** Keyboard input for the guest's UART. */
   | { type: 'input'; data: string }
   | { type: 'pause' }

@@ -10,7 +10,7 @@
  * ahead at once; instead the runner sleeps the equivalent wall time first (capped), so a shell
  * waiting at its prompt costs no CPU and `sleep 1000` takes about a second.
  */
-import { ioPathConfig, IO_PATHS, Vm, type IoPath, type VmConfig, type StopInfo } from '../vm.js';
+import { ioPathConfig, IO_PATHS, Vm, type BootImages, type IoPath, type VmConfig, type StopInfo } from '../vm.js';
 import { Stop, type Instantiate } from '../core.js';
 import { HvlabError } from '../errors.js';
 import { DISK_MIB, EXIT_TRACE_LENGTH, KEPT_DISK_FILE, type BootConfig, type FromWorker, type RunState,
@@ -50,8 +50,8 @@ const TICKS_PER_MS = 10_000;
 export class VmRunner {
   private vm?: Vm;
   private config?: BootConfig;
-  private image?: Uint8Array;
-  private imageName = 'image';
+  /** What was booted (the kernel, and an initrd for Linux), for Reset and a guest's reboot. */
+  private images?: BootImages;
   /** Incremented by every boot, reset, pause and resume: a loop of an older generation stops. */
   private gen = 0;
   private paused = false;
@@ -80,7 +80,9 @@ export class VmRunner {
 
   handle(msg: ToWorker): void {
     switch (msg.type) {
-      case 'boot': void this.boot(msg.module, msg.config, msg.image, msg.imageName); break;
+      case 'boot':
+        void this.boot(msg.module, msg.config, { kernel: msg.image, kernelName: msg.imageName, initrd: msg.initrd, initrdName: msg.initrdName });
+        break;
       case 'input':
         if (!this.vm) return;
         this.vm.sendInput(msg.data);
@@ -144,7 +146,8 @@ export class VmRunner {
     this.channel?.port2.close();
   }
 
-  private async boot(module: WebAssembly.Module, config: BootConfig, image: Uint8Array, imageName: string): Promise<void> {
+  private async boot(module: WebAssembly.Module, config: BootConfig, images: BootImages): Promise<void> {
+    const imageName = images.kernelName ?? 'image';
     const gen = ++this.gen;
     this.wake?.();
     // The previous VM: its kept disk saved, its offload worker stopped.
@@ -160,19 +163,19 @@ export class VmRunner {
     this.setState('booting');
     let vm: Vm;
     try {
-      // hvos is a kernel: it runs on the builtin SBI natively, and every VM mode needs it anyway.
+      // hvos and Linux are kernels: they run on the builtin SBI natively, and every VM mode needs it anyway.
       const io = (config.io ?? 'emulated') as IoPath;
       if (!(IO_PATHS as readonly string[]).includes(io)) throw new HvlabError('BAD_IO', `unknown I/O path '${io}'`);
       const vmConfig: VmConfig = {
         memMiB: config.memMiB, clock: config.clock, firmware: 'builtin', mode: config.mode as VmConfig['mode'],
-        ...ioPathConfig(io, await this.diskFor(config)),
+        bootargs: config.bootargs, ...ioPathConfig(io, await this.diskFor(config)),
       };
       vm = await Vm.create(vmConfig, { module, instantiate: this.instantiate });
       vm.resizeConsole(this.cols, this.rows);
       this.diskWrites = 0n;
       if (gen !== this.gen) return;
-      const img = vm.load(image, imageName);
-      this.post({ type: 'booted', imageName, entry: `0x${img.entry.toString(16)}`, memMiB: config.memMiB });
+      const plan = vm.boot(images);
+      this.post({ type: 'booted', imageName, entry: `0x${plan.kernelEntry.toString(16)}`, memMiB: config.memMiB });
     } catch (e) {
       if (gen !== this.gen) return;
       const code = e instanceof HvlabError ? e.code : 'INTERNAL';
@@ -184,18 +187,17 @@ export class VmRunner {
     vm.onConsole = (text) => { this.out += text; };
     this.vm = vm;
     this.config = config;
-    this.image = image;
-    this.imageName = imageName;
+    this.images = images;
     this.lastStats = -Infinity;
     this.start();
   }
 
   private reset(): void {
-    if (!this.vm || !this.image) { this.answer(); return; }
+    if (!this.vm || !this.images) { this.answer(); return; }
     this.gen++;
     this.wake?.();
     this.flushConsole();
-    this.vm.load(this.image, this.imageName);
+    this.vm.boot(this.images);
     this.halted = false;
     this.paused = false;
     this.postStats();
