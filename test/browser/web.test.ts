@@ -385,10 +385,10 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     }
   }, 30_000);
 
-  // The "within 20%" target is a benchmark figure (docs/performance.md) printed here; the
-  // assertion only catches a worker that runs far slower than it can (a lost optimization,
-  // time slices starved by messaging).
-  test('the worker runs the guest about as fast as Node (compute 10000000, best of 3, ratio printed)', async () => {
+  // Speed is a benchmark figure (docs/performance.md), printed here and not asserted: wall
+  // time on a shared machine is noise. What is asserted is that the worker computes exactly
+  // what Node computes: the same result and the same guest time under the instret clock.
+  test('the worker runs the guest as Node does (compute 10000000 three times; MIPS ratio printed)', async () => {
     // Long enough (about 190 M instructions) that both engines have tiered the core up; the
     // best of three runs each, as other processes share this machine.
     const WORK = 'compute 10000000\n';
@@ -405,15 +405,19 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     // Alternate the two, so that load from other processes falls on both alike.
     const node: number[] = [];
     const web: number[] = [];
+    const nodeLines: string[] = [];
+    let screen = '';
+    vm.readConsole();
     for (let i = 0; i < 3; i++) {
       const i0 = vm.instructions;
       const w0 = vm.wallTime;
       runScripted(vm, WORK, 1e10);
       node.push(Number(vm.instructions - i0) / (vm.wallTime - w0) / 1e6);
+      nodeLines.push(...(vm.readConsole().match(/compute n=10000000 .*/g) ?? []));
       await page.waitForTimeout(300);
       const a = await stats();
       await page.keyboard.type(WORK);
-      await waitForScreen(page, new RegExp(`(compute n=10000000 .*\\n[\\s\\S]*){${i + 1}}hvos\\$ $`), 0, 20_000);
+      screen = await waitForScreen(page, new RegExp(`(compute n=10000000 .*\\n[\\s\\S]*){${i + 1}}hvos\\$ $`), 0, 20_000);
       await page.waitForTimeout(300);
       const b = await stats();
       web.push(Number(b.i - a.i) / (b.w - a.w) / 1e6);
@@ -421,7 +425,9 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     await page.close();
     const ratio = Math.max(...web) / Math.max(...node);
     console.log(`web console: MIPS worker ${web.map((x) => x.toFixed(0)).join(', ')} vs Node ${node.map((x) => x.toFixed(0)).join(', ')}; ratio of the best runs ${ratio.toFixed(2)}`);
-    expect(ratio).toBeGreaterThan(0.5);
+    const webLines = (screen.match(/compute n=10000000 .*/g) ?? []).map((l) => l.trimEnd());
+    expect(nodeLines).toHaveLength(3);
+    expect(webLines).toEqual(nodeLines.map((l) => l.trimEnd()));
   }, 60_000);
 
   test('no console errors on any page', () => {
