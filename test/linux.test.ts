@@ -113,6 +113,9 @@ describe('Linux on hvlab, UART console, hvlab\'s SBI: the QEMU session in every 
       if (mode === 'trap-emulate') expect(c.EXIT_SRET).toBeGreaterThan(1000n); // nullsys: each syscall's return
       if (mode === 'trap-emulate' || mode === 'hvm-shadow') {
         expect(c.SHADOW_FILLS).toBeGreaterThan(1000n);
+        // After forkwait, mmapchurn, pagewalk and pipeping, every shadow PTE still agrees with
+        // Linux's own tables (write protection and zaps kept up with every PTE change).
+        expect(r.shadowIncoherence).toBe(0);
         expect(c.EXIT_SATP).toBeGreaterThan(100n); // pipeping's and forkwait's context switches
       }
       if (mode === 'hvm-shadow' || mode === 'hvm-nested') expect(c.EXIT_SRET).toBe(0n);
@@ -122,6 +125,16 @@ describe('Linux on hvlab, UART console, hvlab\'s SBI: the QEMU session in every 
       }
     }, TIMEOUT_MS);
   }
+});
+
+describe('Linux on hvlab, a VM of 256 MiB with the nested page-walk cache', () => {
+  it('hvm-nested --nested-pwc --mem 256M: the same log (QEMU\'s golden holds at 128 and 256 MiB) and session; the cache hits', async () => {
+    const r = await runLinuxOnHvlab({ mode: 'hvm-nested', nestedPwc: true, memMiB: 256, firmware: 'builtin', bootargs: KERNEL_CMDLINE });
+    expectPoweredOff(r);
+    expect(sessionOf(r.console)).toBe(goldenSession);
+    expect(normaliseHvlab(normaliseBoot(r.console))).toBe(expectedBoot(false, 'hvm-nested'));
+    expect(r.counters.NPWC_HITS).toBeGreaterThan(r.counters.NPWC_MISSES);
+  }, TIMEOUT_MS);
 });
 
 describe('Linux on hvlab under Debian\'s OpenSBI 1.1 (native)', () => {

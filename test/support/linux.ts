@@ -221,6 +221,8 @@ export interface LinuxHvlabResult {
   sent: number;
   counters: Record<string, bigint>;
   instructions: bigint;
+  /** Shadow PTEs that disagree with the guest's own tables when the run ended (0 = coherent). */
+  shadowIncoherence: number;
   /** Instructions retired when the guest first waited at the shell's prompt. */
   promptInstructions?: bigint;
   /** Wall seconds from creating the VM to the first prompt, and to the end. */
@@ -288,7 +290,8 @@ export async function runLinuxOnHvlab(config: VmConfig, opts: LinuxHvlabOptions 
   } finally {
     await vm.close();
   }
-  return { console, stop, sent, counters: vm.counters(), instructions: vm.instructions, promptInstructions, promptSeconds,
+  return { console, stop, sent, counters: vm.counters(), instructions: vm.instructions,
+    shadowIncoherence: vm.shadowIncoherence(), promptInstructions, promptSeconds,
     wallSeconds: (performance.now() - t0) / 1000 };
 }
 
