@@ -3,7 +3,9 @@
 // scripted session (test/support/linux.ts COMMANDS) runs every workload and powers off, and the
 // normalised session equals test/golden/linux/session.out, the one QEMU produces
 // (test/linux-qemu.test.ts): the differential test. The kernel's boot log equals QEMU's
-// (qemu-boot.out) but for the lines in HVLAB_LINES and, under hvlab's own SBI, SSTC_LINE.
+// (qemu-boot.out) but for the lines in HVLAB_LINES and, under hvlab's own SBI, SSTC_LINE. On
+// the virtio console the session adds a read of a text disk and the hwrng's source
+// (VIRTIO_COMMANDS), whose output QEMU gives too (test/linux-qemu.test.ts).
 //
 // Each boot takes about half a second to three seconds; the file runs in about half a minute.
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +23,9 @@ import {
   ISA_LINE_NATIVE,
   ISA_LINE_VM,
   SSTC_LINE,
+  VIRTIO_COMMANDS,
+  textDisk,
+  virtioSessionOf,
   normaliseBoot,
   normaliseHvlab,
   runLinuxOnHvlab,
@@ -62,19 +67,6 @@ function expectPoweredOff(r: LinuxHvlabResult, commands = COMMANDS): void {
   expect(r.sent).toBe(commands.length);
 }
 
-/**
- * A disk whose every byte is printable text: `cat /dev/vda` in the guest prints it, so the
- * session shows what the guest read through virtio-blk (the Linux block layer, page cache and
- * driver), sector by sector, with nothing to normalise.
- */
-function textDisk(sectors: number): Uint8Array {
-  const LINE = 64;
-  let text = '';
-  for (let s = 0; s < sectors; s++) {
-    for (let l = 0; l < 512 / LINE; l++) text += `hvlab disk sector ${s} line ${l} `.padEnd(LINE - 1, '.') + '\n';
-  }
-  return new TextEncoder().encode(text);
-}
 /** The 1 KiB blocks of `bytes` holding anything but zeros (the ext2 blocks a file occupies). */
 function dataBlocks(bytes: Uint8Array): number {
   let n = 0;
@@ -84,14 +76,9 @@ function dataBlocks(bytes: Uint8Array): number {
   return n;
 }
 
-const DISK = textDisk(8);
-const DISK_TEXT = new TextDecoder().decode(DISK);
-/** The hw_random core's choice: the virtio entropy device feeds the kernel's hwrng. */
-const RNG_CURRENT = '/sys/devices/virtual/misc/hw_random/rng_current';
-/** The session plus the disk read and the entropy source, before poweroff. */
-const VIRTIO_COMMANDS = [...COMMANDS.slice(0, -1), 'cat /dev/vda', `cat ${RNG_CURRENT}`, COMMANDS[COMMANDS.length - 1]];
-const virtioSession = goldenSession.replace(`${PROMPT}${COMMANDS[COMMANDS.length - 1]}\n`,
-  `${PROMPT}cat /dev/vda\n${DISK_TEXT}${PROMPT}cat ${RNG_CURRENT}\nvirtio_rng.0\n$&`);
+const DISK = textDisk();
+/** The QEMU session with the disk read and the entropy source before poweroff. */
+const virtioSession = virtioSessionOf(goldenSession);
 
 describe('Linux on hvlab, UART console, hvlab\'s SBI: the QEMU session in every mode', () => {
   for (const mode of VM_MODES) {

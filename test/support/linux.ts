@@ -137,9 +137,9 @@ export interface LinuxQemuResult {
 
 /**
  * Runs qemu-system-riscv64 with `args` (the machine, firmware, kernel, console), types
- * COMMANDS at the prompts, and returns the console once QEMU exits (poweroff) or the time is up.
+ * `commands` (default COMMANDS) at the prompts, and returns the console once QEMU exits (poweroff) or the time is up.
  */
-export function runLinuxOnQemu(args: string[], timeoutMs: number): Promise<LinuxQemuResult> {
+export function runLinuxOnQemu(args: string[], timeoutMs: number, commands: readonly string[] = COMMANDS): Promise<LinuxQemuResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(QEMU_BINARY, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let console = '';
@@ -148,7 +148,7 @@ export function runLinuxOnQemu(args: string[], timeoutMs: number): Promise<Linux
     let timedOut = false;
     child.stdout.on('data', (b: Buffer) => {
       console += b.toString('latin1');
-      for (let cmd = nextInput(console, sent); cmd !== undefined; cmd = nextInput(console, sent)) {
+      for (let cmd = nextCommand(console, sent, commands); cmd !== undefined; cmd = nextCommand(console, sent, commands)) {
         child.stdin.write(cmd);
         sent++;
       }
@@ -173,6 +173,34 @@ export function runLinuxOnQemu(args: string[], timeoutMs: number): Promise<Linux
       resolve({ console, exitCode: timedOut ? null : code, timedOut, sent });
     });
   });
+}
+
+/**
+ * A disk whose every byte is printable text (64-byte lines naming their sector): `cat /dev/vda`
+ * in the guest prints it, so a session shows what the guest read through virtio-blk (the block
+ * layer, the page cache and the driver), with nothing to normalise.
+ */
+export function textDisk(sectors = 8): Uint8Array {
+  const LINE = 64;
+  let text = '';
+  for (let s = 0; s < sectors; s++) {
+    for (let l = 0; l < 512 / LINE; l++) text += `hvlab disk sector ${s} line ${l} `.padEnd(LINE - 1, '.') + '\n';
+  }
+  return new TextEncoder().encode(text);
+}
+
+/** The hw_random core's choice of source: the virtio entropy device, where there is one. */
+export const RNG_CURRENT = '/sys/devices/virtual/misc/hw_random/rng_current';
+/** COMMANDS with the disk (textDisk) read back and the hwrng's source named, before poweroff. */
+export const VIRTIO_COMMANDS: readonly string[] = [...COMMANDS.slice(0, -1), 'cat /dev/vda', `cat ${RNG_CURRENT}`,
+  COMMANDS[COMMANDS.length - 1]];
+
+/** The session VIRTIO_COMMANDS gives, from the COMMANDS session (session.out) and the disk. */
+export function virtioSessionOf(session: string, disk = textDisk()): string {
+  const last = `${PROMPT}${COMMANDS[COMMANDS.length - 1]}\n`;
+  if (!session.endsWith(last)) throw new Error(`the session does not end with "${last.trim()}"`);
+  const extra = `${PROMPT}cat /dev/vda\n${new TextDecoder().decode(disk)}${PROMPT}cat ${RNG_CURRENT}\nvirtio_rng.0\n`;
+  return session.slice(0, -last.length) + extra + last;
 }
 
 // ---------------------------------------------------------------------------------------------
