@@ -175,6 +175,17 @@ describe('hvlab run: guests', () => {
     expect(r.status).toBe(0);
   });
 
+  it('--io core --no-virtio-console: a virtio disk beside the UART console, which keeps the keyboard', () => {
+    // hvos reads the UART; a virtio console would take the keyboard from it (U-Boot's case too).
+    const r = hvlab(['run', '--io', 'core', '--disk', '4K', '--no-virtio-console', hvos], 'echo hi\npoweroff\n');
+    expect(r.stdout.replace(/\r\n/g, '\n')).toContain('hvos$ echo hi\nhi\nhvos$ poweroff\nhvos: powering off\n');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('virtio-blk: 8 sectors (4 KiB)');
+    expect(r.stdout).not.toContain('virtio-console');
+    const without = hvlab(['run', '--io', 'core', '--disk', '4K', hvos], 'poweroff\n');
+    expect(without.stdout).toContain('virtio-console: the console moves here');
+  });
+
   it('a failing guest (SiFive test (7 << 16) | 0x3333) exits 7 with a message', () => {
     const img = file('fail7.bin', words([lui(T0, 0x100), lui(T1, 0x73), addi(T1, T1, 0x333), sw(T1, T0), J_SELF]));
     const r = hvlab(['run', '--load-address', '0x80000000', '--firmware', 'none', img]);

@@ -4,7 +4,9 @@
 // The same session boots from the U-Boot disk, and with the virtio console as the console.
 //
 // Regenerate the golden files from QEMU: UPDATE_GOLDEN=1 npx vitest run test/linux-qemu.test.ts
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { qemuAvailable } from './qemu.js';
 import {
@@ -17,11 +19,14 @@ import {
   LINUX_INITRAMFS,
   MACHINE_LINES,
   PROMPT,
+  VIRTIO_COMMANDS,
   nextInput,
   normaliseBoot,
   runLinuxOnQemu,
   sessionOf,
+  textDisk,
   unpackDisk,
+  virtioSessionOf,
 } from './support/linux.js';
 
 const OPENSBI_FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
@@ -153,5 +158,28 @@ describe('Linux guest on QEMU (reference)', () => {
     expect(r.timedOut, r.console.slice(-2000)).toBe(false);
     expect(sessionOf(r.console)).toBe(golden(GOLDEN_SESSION));
     expect(r.exitCode).toBe(0);
+  }, TIMEOUT_MS + 10_000);
+
+  it.skipIf(!have)(`reads a text disk back through virtio-blk on hvc0, virtio-rng is the hwrng${skip}`, async () => {
+    // What test/linux.test.ts asserts on hvlab, here on the reference machine.
+    const dir = mkdtempSync(join(tmpdir(), 'hvlab-linux-'));
+    try {
+      const disk = join(dir, 'text.img');
+      writeFileSync(disk, textDisk());
+      const r = await runLinuxOnQemu([
+        '-machine', 'virt', '-display', 'none', '-monitor', 'none', '-serial', 'none',
+        '-m', '128M', '-bios', 'default',
+        '-kernel', LINUX_IMAGE, '-initrd', LINUX_INITRAMFS, '-append', KERNEL_CMDLINE_HVC,
+        '-chardev', 'stdio,id=con,signal=off',
+        '-device', 'virtio-serial-device', '-device', 'virtconsole,chardev=con',
+        '-device', 'virtio-rng-device',
+        '-drive', `file=${disk},format=raw,if=none,id=d0`, '-device', 'virtio-blk-device,drive=d0',
+      ], TIMEOUT_MS, VIRTIO_COMMANDS);
+      expect(r.timedOut, r.console.slice(-2000)).toBe(false);
+      expect(sessionOf(r.console)).toBe(virtioSessionOf(golden(GOLDEN_SESSION)));
+      expect(r.exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, TIMEOUT_MS + 10_000);
 });

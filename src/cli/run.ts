@@ -37,7 +37,9 @@ options:
                                 FILE: an M-mode firmware such as OpenSBI's fw_jump.elf or
                                 fw_dynamic.bin (an ELF, or raw at 0x80000000), as QEMU's -bios
   --kernel FILE                 the kernel (an ELF, or a RISC-V Linux Image placed after the
-                                firmware on a 2 MiB boundary); IMAGE is the same thing
+                                firmware on a 2 MiB boundary; under a firmware FILE any other
+                                binary goes there raw, e.g. U-Boot's u-boot.bin); IMAGE is the
+                                same thing
   --initrd FILE                 an initial ramdisk (/chosen linux,initrd-start/-end)
   --append TEXT                 the kernel command line (/chosen bootargs)
   --mem SIZE                    guest RAM, e.g. 128M (default), 1G
@@ -45,6 +47,9 @@ options:
                                 emudisk with a disk; core, host, offload: virtio console,
                                 entropy and block devices served in the core, in the host
                                 (heavy exits), or by a worker thread polling the rings
+  --no-virtio-console           with --io core, host or offload: no virtio console, the UART
+                                stays the console (U-Boot, or a kernel with console=ttyS0,
+                                beside a virtio disk); the keyboard goes to the UART
   --drive FILE                  a raw disk image (whole 512-byte sectors); the guest's writes
                                 are saved back to FILE when the run ends
   --disk SIZE                   a blank in-memory disk instead, e.g. 4M (discarded at the end)
@@ -79,6 +84,7 @@ interface RunOptions {
   stats?: string;
   trace: boolean;
   io: IoPath;
+  virtioConsole: boolean;
   drive?: string;
   diskBytes?: number;
 }
@@ -104,6 +110,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
         stats: { type: 'string' },
         trace: { type: 'boolean' },
         io: { type: 'string' },
+        'no-virtio-console': { type: 'boolean' },
         drive: { type: 'string' },
         disk: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -148,6 +155,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     stats: v.stats,
     trace: v.trace ?? false,
     io: v.io === undefined ? 'emulated' : parseChoice('--io', v.io, IO_PATHS),
+    virtioConsole: !v['no-virtio-console'],
     drive: v.drive,
     diskBytes: v.disk === undefined ? undefined : parseByteSize('--disk', v.disk, 512),
   };
@@ -301,9 +309,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const firmware: Firmware = opts.mode !== 'native' ? 'builtin' : opts.firmware === 'file' ? 'file'
     : chooseFirmware(opts.firmware, bytes!, opts.image!, opts.memMiB);
   const drive = opts.drive === undefined ? undefined : await readDrive(opts.drive);
+  const io = ioPathConfig(opts.io, drive ?? opts.diskBytes);
+  // A virtio console takes the keyboard from the UART (assembly/devices/console.ts): leave it
+  // out when the guest's console is the UART.
+  if (!opts.virtioConsole && io.virtio) io.virtio = { ...io.virtio, console: false };
   const vm = await Vm.create({ memMiB: opts.memMiB, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc,
     firmware: fwBytes ? { file: fwBytes, name: opts.firmwareFile } : firmware as 'none' | 'builtin',
-    bootargs: opts.append, ...ioPathConfig(opts.io, drive ?? opts.diskBytes) }, await loadCoreModule());
+    bootargs: opts.append, ...io }, await loadCoreModule());
   vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });
   vm.onConsole = (text) => { process.stdout.write(text); };
   let stop: StopInfo;

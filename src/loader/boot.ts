@@ -6,7 +6,8 @@
  *   0x0000_1000  mask ROM: reset vector, kernel and FDT addresses, struct fw_dynamic_info
  *   0x8000_0000  firmware (--firmware FILE): an ELF at its addresses, a raw .bin here
  *   align_up(firmware end, 2 MiB)        the kernel (an ELF at its own addresses; a Linux
- *                                        Image here, or at RAM + text_offset if higher)
+ *                                        Image here, or at RAM + text_offset if higher; under
+ *                                        a firmware file, any other binary raw here)
  *   kernel entry + min(RAM / 2, 128 MiB) the initrd (/chosen linux,initrd-start/-end)
  *   align_down(min(RAM end, 3 GiB) - FDT size, 2 MiB)  the device tree (a1)
  *
@@ -95,11 +96,20 @@ function placeKernel(k: NamedFile, req: BootRequest, firmwareEnd: bigint): { img
     const img = parseElf(k.bytes, req.ram, k.name);
     return { img, regionEnd: img.highest };
   }
+  const afterFirmware = (firmwareEnd + KERNEL_ALIGN - 1n) / KERNEL_ALIGN * KERNEL_ALIGN;
   if (!looksLikeLinuxImage(k.bytes)) {
+    // Under a firmware file QEMU's -kernel loads anything that is neither an ELF nor a uImage
+    // raw at the kernel start address (hw/riscv/boot.c riscv_load_kernel): this is how
+    // U-Boot's S-mode u-boot.bin is booted by fw_jump. Without one, a raw binary has no
+    // natural place: --load-address says where.
+    if (req.firmware === 'file') {
+      const img = loadRaw(k.bytes, afterFirmware, req.ram, k.name);
+      return { img, regionEnd: img.highest };
+    }
     throw new HvlabError('NOT_AN_IMAGE', `${k.name}: not an ELF file`);
   }
   const hdr = parseLinuxImage(k.bytes, k.name);
-  let at = (firmwareEnd + KERNEL_ALIGN - 1n) / KERNEL_ALIGN * KERNEL_ALIGN;
+  let at = afterFirmware;
   // text_offset counts from the 2 MiB-aligned start of RAM (boot-image-header.rst).
   if (req.ram.base + hdr.textOffset > at) at = req.ram.base + hdr.textOffset;
   const ramEnd = req.ram.base + req.ram.size;

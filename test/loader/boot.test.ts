@@ -60,6 +60,17 @@ describe('boot layout as QEMU 7.2 virt', () => {
     expect(p.kernelEntry).toBe(0x8040_0000n);
   });
 
+  it('under a firmware file a raw kernel (U-Boot\'s u-boot.bin) goes where an Image would, as QEMU\'s -kernel', () => {
+    const raw = new Uint8Array(0x1234).fill(0x13);
+    const p = planBoot(request({ kernel: { bytes: raw, name: 'u-boot.bin' } }));
+    expect([p.entry, p.kernelEntry]).toEqual([0x8000_0000n, 0x8020_0000n]);
+    expect(p.regions.find((r) => r.what === 'u-boot.bin')).toEqual({ what: 'u-boot.bin', start: 0x8020_0000n, end: 0x8020_1234n });
+    // The ROM's fw_dynamic_info names it as the next stage.
+    expect(new DataView(p.rom.buffer).getBigUint64(40 + 16, true)).toBe(0x8020_0000n);
+    const big = planBoot(request({ firmwareFile: rawFirmware(0x28_0000), kernel: { bytes: raw, name: 'u-boot.bin' } }));
+    expect(big.kernelEntry).toBe(0x8040_0000n);
+  });
+
   it('small RAM: the initrd goes half-way into RAM after the kernel entry', () => {
     const ram = { base: RAM.base, size: 64n * MiB };
     const p = planBoot(request({ ram, kernel: { bytes: linuxImage(), name: 'Image' }, initrd: { bytes: new Uint8Array(16), name: 'rd' },
@@ -112,7 +123,7 @@ describe('boot layout errors: one line each', () => {
     ['an initrd too large for the memory', { kernel: { bytes: linuxImage(), name: 'Image' }, initrd: { bytes: new Uint8Array(61 * 1024 * 1024), name: 'rd' } }, 'INITRD_TOO_BIG',
       'rd: the 63963136-byte initrd at 0x84200000 reaches 0x87f00000, past the device tree at 0x87e00000 near the end of 128 MiB of RAM; give the VM more memory'],
     ['an initrd without a kernel', { initrd: { bytes: new Uint8Array(8), name: 'rd' } }, 'INITRD_WITHOUT_KERNEL', 'rd: an initrd needs a kernel (--kernel FILE)'],
-    ['a raw kernel without a header or an address', { kernel: { bytes: new Uint8Array(100), name: 'k.bin' } }, 'NOT_AN_IMAGE', 'k.bin: not an ELF file'],
+    ['a raw kernel without a header, an address or a firmware file', { firmware: 'none', firmwareFile: undefined, kernel: { bytes: new Uint8Array(100), name: 'k.bin' } }, 'NOT_AN_IMAGE', 'k.bin: not an ELF file'],
     ['builtin without a kernel', { firmware: 'builtin', firmwareFile: undefined }, 'NO_KERNEL', "firmware 'builtin' needs an image to run (a kernel)"],
   ];
   for (const [what, patch, code, message] of cases) {

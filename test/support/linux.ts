@@ -1,14 +1,18 @@
 // Shared by every test that boots the Linux guest (guests/linux, docs/linux.md): where the
 // prebuilt kernel, initramfs and boot disk are, the kernel command line, the commands a
 // session types, and the normalisers that make a console comparable with the golden files in
-// test/golden/linux/ across runs and machines. The QEMU tests (test/linux-qemu.test.ts) use
-// it today; an hvlab test compares its console with the same golden session through it.
+// test/golden/linux/ across runs and machines, a QEMU driver and an hvlab driver. The QEMU
+// tests (test/linux-qemu.test.ts) make the goldens; the hvlab tests (test/linux.test.ts)
+// compare hvlab's console with them.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { QEMU_BINARY } from '../qemu.js';
+import { passIdleTime, StepMeter, Vm, type StopInfo, type VmConfig } from '../../src/vm.js';
+import { Stop } from '../../src/core.js';
+import { loadCoreModule } from '../../src/node/load-core.js';
 
 const PREBUILT = join('guests', 'linux', 'prebuilt');
 export const LINUX_IMAGE = join(PREBUILT, 'Image');
@@ -60,10 +64,7 @@ export const COMMANDS: readonly string[] = [
  * echo lands in one place whatever the machine's speed.
  */
 export function nextInput(console: string, sent: number): string | undefined {
-  if (sent >= COMMANDS.length) return undefined;
-  let prompts = 0;
-  for (let i = console.indexOf(PROMPT); i >= 0; i = console.indexOf(PROMPT, i + PROMPT.length)) prompts++;
-  return prompts > sent ? `${COMMANDS[sent]}\r` : undefined;
+  return nextCommand(console, sent, COMMANDS);
 }
 
 /**
@@ -136,9 +137,9 @@ export interface LinuxQemuResult {
 
 /**
  * Runs qemu-system-riscv64 with `args` (the machine, firmware, kernel, console), types
- * COMMANDS at the prompts, and returns the console once QEMU exits (poweroff) or the time is up.
+ * `commands` (default COMMANDS) at the prompts, and returns the console once QEMU exits (poweroff) or the time is up.
  */
-export function runLinuxOnQemu(args: string[], timeoutMs: number): Promise<LinuxQemuResult> {
+export function runLinuxOnQemu(args: string[], timeoutMs: number, commands: readonly string[] = COMMANDS): Promise<LinuxQemuResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(QEMU_BINARY, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let console = '';
@@ -147,7 +148,7 @@ export function runLinuxOnQemu(args: string[], timeoutMs: number): Promise<Linux
     let timedOut = false;
     child.stdout.on('data', (b: Buffer) => {
       console += b.toString('latin1');
-      for (let cmd = nextInput(console, sent); cmd !== undefined; cmd = nextInput(console, sent)) {
+      for (let cmd = nextCommand(console, sent, commands); cmd !== undefined; cmd = nextCommand(console, sent, commands)) {
         child.stdin.write(cmd);
         sent++;
       }
@@ -172,4 +173,160 @@ export function runLinuxOnQemu(args: string[], timeoutMs: number): Promise<Linux
       resolve({ console, exitCode: timedOut ? null : code, timedOut, sent });
     });
   });
+}
+
+/**
+ * A disk whose every byte is printable text (64-byte lines naming their sector): `cat /dev/vda`
+ * in the guest prints it, so a session shows what the guest read through virtio-blk (the block
+ * layer, the page cache and the driver), with nothing to normalise.
+ */
+export function textDisk(sectors = 8): Uint8Array {
+  const LINE = 64;
+  let text = '';
+  for (let s = 0; s < sectors; s++) {
+    for (let l = 0; l < 512 / LINE; l++) text += `hvlab disk sector ${s} line ${l} `.padEnd(LINE - 1, '.') + '\n';
+  }
+  return new TextEncoder().encode(text);
+}
+
+/** The hw_random core's choice of source: the virtio entropy device, where there is one. */
+export const RNG_CURRENT = '/sys/devices/virtual/misc/hw_random/rng_current';
+/** COMMANDS with the disk (textDisk) read back and the hwrng's source named, before poweroff. */
+export const VIRTIO_COMMANDS: readonly string[] = [...COMMANDS.slice(0, -1), 'cat /dev/vda', `cat ${RNG_CURRENT}`,
+  COMMANDS[COMMANDS.length - 1]];
+
+/** The session VIRTIO_COMMANDS gives, from the COMMANDS session (session.out) and the disk. */
+export function virtioSessionOf(session: string, disk = textDisk()): string {
+  const last = `${PROMPT}${COMMANDS[COMMANDS.length - 1]}\n`;
+  if (!session.endsWith(last)) throw new Error(`the session does not end with "${last.trim()}"`);
+  const extra = `${PROMPT}cat /dev/vda\n${new TextDecoder().decode(disk)}${PROMPT}cat ${RNG_CURRENT}\nvirtio_rng.0\n`;
+  return session.slice(0, -last.length) + extra + last;
+}
+
+// ---------------------------------------------------------------------------------------------
+// hvlab: the same session on hvlab's VM (test/linux.test.ts, docs/linux.md "Linux on hvlab").
+
+/**
+ * Lines of the kernel log where hvlab legitimately differs from QEMU 7.2 (test/golden/linux/
+ * qemu-boot.out), each replaced by a placeholder on both sides, never dropped:
+ *  - the device tree's model names the machine: "riscv-virtio,hvlab" (src/loader/dtb.ts), as
+ *    QEMU's names QEMU; the firmware's "Platform Name" differs the same way (test/firmware.test.ts);
+ *  - the SBI spec version: hvlab's builtin SBI (and its hypervisor's) implements v2.0 (DBCN
+ *    among others), OpenSBI 1.1 v1.0.
+ */
+export const HVLAB_LINES: readonly { pattern: RegExp; replace: string }[] = [
+  { pattern: /^Machine model: riscv-virtio,(qemu|hvlab)$/gm, replace: 'Machine model: riscv-virtio,<machine>' },
+  { pattern: /^SBI specification v\d+\.\d+ detected$/gm, replace: 'SBI specification <version> detected' },
+];
+
+/**
+ * The line the kernel prints when the device tree names Sstc (arch/riscv/../timer-riscv.c). QEMU's
+ * OpenSBI enables Sstc (menvcfg.STCE) and so does hvlab under OpenSBI; hvlab's builtin SBI and
+ * its hypervisor do not, so their device tree does not name it and the kernel programs the
+ * timer through SBI set_timer instead: under them the line is absent, and only it.
+ */
+export const SSTC_LINE = 'riscv-timer: Timer interrupt in S-mode is available via sstc extension\n';
+
+/**
+ * The ISA line natively (QEMU's, and hvlab's: the core has H) and in a VM of hvlab's
+ * hypervisor, whose device tree leaves 'h' out: the guest runs in VS-mode (or deprivileged) and
+ * hvlab does not virtualize the H extension for it (src/vm.ts boot, machine.hypervisor).
+ */
+export const ISA_LINE_NATIVE = 'riscv: base ISA extensions acdfhim\n';
+export const ISA_LINE_VM = 'riscv: base ISA extensions acdfim\n';
+
+/** A normalised log (normaliseBoot) with HVLAB_LINES replaced: comparable across QEMU and hvlab. */
+export function normaliseHvlab(normalised: string): string {
+  let out = normalised;
+  for (const { pattern, replace } of HVLAB_LINES) out = out.replace(pattern, replace);
+  return out;
+}
+
+export interface LinuxHvlabResult {
+  console: string;
+  stop: StopInfo;
+  /** Commands typed (all of COMMANDS when the session ran to poweroff). */
+  sent: number;
+  counters: Record<string, bigint>;
+  instructions: bigint;
+  /** Shadow PTEs that disagree with the guest's own tables when the run ended (0 = coherent). */
+  shadowIncoherence: number;
+  /** Instructions retired when the guest first waited at the shell's prompt. */
+  promptInstructions?: bigint;
+  /** Wall seconds from creating the VM to the first prompt, and to the end. */
+  promptSeconds?: number;
+  wallSeconds: number;
+}
+
+export interface LinuxHvlabOptions {
+  /** The kernel (default the prebuilt Image) and initrd (default the prebuilt initramfs; null: none). */
+  kernel?: Uint8Array;
+  initrd?: Uint8Array | null;
+  /** Typed one per prompt (default COMMANDS; the last should power the machine off). */
+  commands?: readonly string[];
+  maxInstructions?: number;
+}
+
+/**
+ * Boots a VM made from `config` (firmware, mode, I/O path, bootargs), types `commands` at the
+ * prompts as runLinuxOnQemu does, and returns the console once the guest stops (poweroff), the
+ * instruction budget runs out, or it idles with nothing left to type. Deterministic under the
+ * instret clock: time jumps to the next timer whenever the guest idles.
+ */
+export async function runLinuxOnHvlab(config: VmConfig, opts: LinuxHvlabOptions = {}): Promise<LinuxHvlabResult> {
+  const t0 = performance.now();
+  const commands = opts.commands ?? COMMANDS;
+  const max = opts.maxInstructions ?? 3e9;
+  const vm = await Vm.create(config, await loadCoreModule());
+  let console = '';
+  let sent = 0;
+  let promptInstructions: bigint | undefined;
+  let promptSeconds: number | undefined;
+  let stop: StopInfo | undefined;
+  try {
+    const initrd = opts.initrd === undefined ? new Uint8Array(readFileSync(LINUX_INITRAMFS)) : opts.initrd ?? undefined;
+    vm.boot({ kernel: opts.kernel ?? new Uint8Array(readFileSync(LINUX_IMAGE)), kernelName: 'Image', initrd, initrdName: 'initramfs.cpio.gz' });
+    vm.onConsole = (text) => { console += text; };
+    const steps = new StepMeter(vm);
+    const SLICE = 20_000_000;
+    let quietSince = vm.mtime;
+    let outputSeen = 0;
+    while (stop === undefined) {
+      if (steps.used >= max) { stop = { reason: 'limit', code: 124, message: `instruction limit ${max} reached` }; break; }
+      const slice = Math.min(SLICE, max - steps.used);
+      const r = vm.run(slice);
+      steps.after(r.stop, slice);
+      if (r.info) { stop = r.info; break; }
+      if (r.stop !== Stop.Idle) continue;
+      if (vm.ioBusy()) { vm.ioWait(1000); continue; }
+      if (promptInstructions === undefined && console.includes(PROMPT)) {
+        promptInstructions = vm.instructions;
+        promptSeconds = (performance.now() - t0) / 1000;
+      }
+      const typed = nextCommand(console, sent, commands);
+      if (typed !== undefined) {
+        vm.sendInput(typed);
+        sent++;
+        continue;
+      }
+      if (console.length !== outputSeen) { outputSeen = console.length; quietSince = vm.mtime; }
+      // Ten seconds of guest time with nothing printed and nothing to type: the guest hangs.
+      if (vm.mtime - quietSince > 100_000_000n || !await passIdleTime(vm)) {
+        stop = { reason: 'idle', code: 0, message: 'the guest waits with nothing left to type' };
+      }
+    }
+  } finally {
+    await vm.close();
+  }
+  return { console, stop, sent, counters: vm.counters(), instructions: vm.instructions,
+    shadowIncoherence: vm.shadowIncoherence(), promptInstructions, promptSeconds,
+    wallSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** nextInput for any command list. */
+export function nextCommand(console: string, sent: number, commands: readonly string[]): string | undefined {
+  if (sent >= commands.length) return undefined;
+  let prompts = 0;
+  for (let i = console.indexOf(PROMPT); i >= 0; i = console.indexOf(PROMPT, i + PROMPT.length)) prompts++;
+  return prompts > sent ? `${commands[sent]}\r` : undefined;
 }
