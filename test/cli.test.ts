@@ -186,6 +186,14 @@ describe('hvlab run: guests', () => {
     expect(without.stdout).toContain('virtio-console: the console moves here');
   });
 
+  it('a reader that closes stdout early (| head -1): no EPIPE crash, the run ends with the guest\'s status', () => {
+    // sh: hvlab's stdout goes to `head -1`, which exits after one line; PIPESTATUS is bash's.
+    const r = spawnSync('bash', ['-c', `printf 'help\\nbench\\npoweroff\\n' | "${process.execPath}" "${bin}" run "${hvos}" 2>"${join(tmp, 'epipe.err')}" | head -1 >/dev/null; echo "\${PIPESTATUS[1]}"`],
+      { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout.trim()).toBe('0');
+    expect(readFileSync(join(tmp, 'epipe.err'), 'utf8')).toBe('');
+  });
+
   it('a failing guest (SiFive test (7 << 16) | 0x3333) exits 7 with a message', () => {
     const img = file('fail7.bin', words([lui(T0, 0x100), lui(T1, 0x73), addi(T1, T1, 0x333), sw(T1, T0), J_SELF]));
     const r = hvlab(['run', '--load-address', '0x80000000', '--firmware', 'none', img]);

@@ -317,7 +317,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     firmware: fwBytes ? { file: fwBytes, name: opts.firmwareFile } : firmware as 'none' | 'builtin',
     bootargs: opts.append, ...io }, await loadCoreModule());
   vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });
-  vm.onConsole = (text) => { process.stdout.write(text); };
+  // A reader that goes away (`hvlab run ... | head`) closes stdout: the guest's further output
+  // is dropped, and the run ends as it would have (a drive is still written back).
+  let stdoutOpen = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stdoutOpen = false;
+  });
+  vm.onConsole = (text) => { if (stdoutOpen) process.stdout.write(text); };
   let stop: StopInfo;
   if (opts.trace) {
     stop = await traced(vm, process.stdin.isTTY ? '' : await readAllStdin(), opts);
