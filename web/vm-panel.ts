@@ -43,6 +43,9 @@ export class VmPanel {
     this.term = new Terminal({
       cursorBlink: true, fontSize: window.innerWidth < 500 ? 12 : 14, scrollback: 5000, allowProposedApi: false,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+      // At a line height of 1 the underscore of DejaVu Sans Mono falls below the cell and is
+      // clipped ("virtio_blk" read "virtio blk"); a little leading keeps it.
+      lineHeight: 1.15,
       theme: { background: '#101418', foreground: '#d8dee4' },
     });
     this.term.loadAddon(this.fit);
