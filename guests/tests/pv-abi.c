@@ -289,8 +289,9 @@ void user_trapped(struct frame *f)
     finish();
 }
 
-/* The PV ABI has no sstatus: the FP unit is on from boot (docs/pv-abi.md "Floating point").
- * FP instructions and fflags run in the kernel without any exit. */
+/* The PV ABI has no sstatus: the virtual FS (set_fp_state) is Initial from boot, so the FP
+ * unit is on (docs/pv-abi.md "Floating point"). FP instructions and fflags run in the kernel
+ * without any exit. */
 static void fp_available(void)
 {
     u64 r, flags;
