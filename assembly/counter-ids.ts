@@ -194,6 +194,7 @@ export enum Counter {
   PV_YIELD = 203,
   PV_BLOCK = 204,
   PV_CONSOLE_WRITE = 205,
+  PV_SET_FP_STATE = 206,
   /** Page-table entries written by mmu_update (PV_PTE_UPDATES / PV_MMU_UPDATE: per batch). */
   PV_PTE_UPDATES = 208,
   /** PV calls refused with an error (a refused update, a bad argument): nothing changed. */

@@ -60,6 +60,7 @@ export const PV_CALLS: ReadonlyArray<[string, Counter]> = [
   ['tlbFlush', Counter.PV_TLB_FLUSH], ['setCallbacks', Counter.PV_SET_CALLBACKS], ['iret', Counter.PV_IRET],
   ['sharedInfo', Counter.PV_SHARED_INFO], ['setTimer', Counter.PV_SET_TIMER], ['yield', Counter.PV_YIELD],
   ['block', Counter.PV_BLOCK], ['consoleWrite', Counter.PV_CONSOLE_WRITE],
+  ['setFpState', Counter.PV_SET_FP_STATE],
 ];
 
 /** The structured statistics of a run, as `hvlab run --stats` writes them. */

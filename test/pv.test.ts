@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runGuest, Vm, type RunGuestResult } from '../src/vm.js';
+import { runGuest, runScripted, Vm, type RunGuestResult } from '../src/vm.js';
 import { Stop } from '../src/core.js';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { HVOS_ELF } from './support/hvos.js';
@@ -19,7 +19,7 @@ const golden = (name: string) => readFileSync(join('test', 'golden', `${name}.ou
 const n = (c: Record<string, bigint>, k: string) => Number(c[k] ?? 0n);
 
 const PV_FUNCTIONS = ['PV_INFO', 'PV_VERSION', 'PV_MMU_UPDATE', 'PV_PIN', 'PV_UNPIN', 'PV_SET_ROOT', 'PV_TLB_FLUSH',
-  'PV_SET_CALLBACKS', 'PV_IRET', 'PV_SHARED_INFO', 'PV_SET_TIMER', 'PV_YIELD', 'PV_BLOCK', 'PV_CONSOLE_WRITE'];
+  'PV_SET_CALLBACKS', 'PV_IRET', 'PV_SHARED_INFO', 'PV_SET_TIMER', 'PV_YIELD', 'PV_BLOCK', 'PV_CONSOLE_WRITE', 'PV_SET_FP_STATE'];
 
 describe('pv-abi (guests/tests/pv-abi.c): every PV function, good and bad arguments', () => {
   let r: RunGuestResult;
@@ -28,7 +28,7 @@ describe('pv-abi (guests/tests/pv-abi.c): every PV function, good and bad argume
   it('golden file: every check passes', () => {
     const g = golden('pv-abi');
     expect(g).not.toMatch(/FAIL|UNEXPECTED/);
-    expect(g).toMatch(/\nsummary: 0x6d ok, 0x0 failed\n$/);
+    expect(g).toMatch(/\nsummary: 0x8f ok, 0x0 failed\n$/);
   });
 
   it(`console equals test/golden/pv-abi.out, and the guest shuts down with reason none`, () => {
@@ -44,12 +44,13 @@ describe('pv-abi (guests/tests/pv-abi.c): every PV function, good and bad argume
     // 50 calls of the guest are refused on purpose (each check expecting an error but
     // "unknown-function", which is not a PV function, and the PTE store that faults).
     expect(n(r.counters, 'PV_REFUSED')).toBe(REFUSED_PV_ABI);
-    // User mode: the system call, two page faults, the timer interrupt.
-    expect(n(r.counters, 'PV_BOUNCES')).toBe(4);
-    expect(n(r.counters, 'EXIT_PV_BOUNCE')).toBe(3);
-    // Kernel: the store to a live table, the interrupt delivered when unmasked.
-    expect(n(r.counters, 'PV_KERNEL_TRAPS')).toBe(2);
-    expect(n(r.counters, 'EXIT_PV_KERNEL_TRAP')).toBe(1);
+    // User mode: the system call, two page faults, the timer interrupt, an FADD with FS Off.
+    expect(n(r.counters, 'PV_BOUNCES')).toBe(5);
+    expect(n(r.counters, 'EXIT_PV_BOUNCE')).toBe(4);
+    // Kernel: the store to a live table, four FP instructions with FS Off (FADD, an fcsr
+    // read, FSD, FMV.X.D), the interrupt delivered when unmasked.
+    expect(n(r.counters, 'PV_KERNEL_TRAPS')).toBe(6);
+    expect(n(r.counters, 'EXIT_PV_KERNEL_TRAP')).toBe(5);
     // The block call's return and the two bounced timer interrupts.
     expect(n(r.counters, 'PV_VIRQS')).toBe(3);
     // The guest kernel never runs a privileged instruction: no illegal-instruction exits.
@@ -62,6 +63,30 @@ describe('pv-abi (guests/tests/pv-abi.c): every PV function, good and bad argume
     expect(n(r.counters, 'SHADOW_FILLS') + n(r.counters, 'WALK_REFS_G') + n(r.counters, 'WALK_REFS_VS')).toBe(0);
   });
 });
+describe('the pv kernel\'s virtual FS (set_fp_state) in snapshots', () => {
+  it('a fresh VM restored while FS is Off traps on the FADD as the original does', async () => {
+    const a = await Vm.create({ mode: 'pv', memMiB: GUEST_BYTES / MIB }, await loadCoreModule());
+    a.load(image('pv-abi'));
+    // Step until set_fp_state(Off) has returned and been checked, before the FADD that must trap.
+    let head = '';
+    for (let i = 0; i < 100_000 && !head.includes('ok fs-off\n'); i++) {
+      expect(a.run(20).info).toBeUndefined();
+      head += a.readConsole();
+    }
+    expect(head).toMatch(/\nok fs-off\n$/);
+    const snap = a.snapshot();
+    expect((await runScripted(a, '', 50_000_000)).reason).toBe('pass');
+    const tail = a.readConsole();
+    const b = await Vm.create({ mode: 'pv', memMiB: GUEST_BYTES / MIB }, await loadCoreModule());
+    b.load(image('pv-abi'));
+    b.restore(snap);
+    expect((await runScripted(b, '', 50_000_000)).reason).toBe('pass');
+    expect(b.readConsole()).toBe(tail);
+    expect(tail).toMatch(/^ok fs-off-fadd-cause\n/);
+    expect(head + tail).toBe(golden('pv-abi'));
+  }, 30_000);
+});
+
 // Refused calls in pv-abi.c: one per expect() with an SBI error other than NOT_SUPPORTED.
 const REFUSED_PV_ABI = countRefused('guests/tests/pv-abi.c');
 
@@ -109,7 +134,7 @@ describe('hostile-pv (guests/tests/hostile-pv.c): a pv guest against the PV MMU'
   it('golden file: every attempt refused', () => {
     const g = golden('hostile-pv');
     expect(g).not.toMatch(/FAIL|UNEXPECTED/);
-    expect(g).toMatch(/\nsummary: 0x29 ok, 0x0 failed\n$/);
+    expect(g).toMatch(/\nsummary: 0x2e ok, 0x0 failed\n$/);
     expect(g).toContain('ok virtio-dma-into-table-unchanged\n');
   });
 

@@ -150,6 +150,7 @@ function pvRows(): CounterRow[] {
     ['YIELD', 'yield', 'Yields to the hypervisor (also how a guest has an unmasked interrupt delivered).'],
     ['BLOCK', 'block', 'Waits for a virtual interrupt (the pv kernel\'s idle).'],
     ['CONSOLE_WRITE', 'console_write', 'Console output through the PV extension: a line per exit instead of UART register exits.'],
+    ['SET_FP_STATE', 'set_fp_state', 'Changes of the guest kernel\'s virtual FP state (FS Off for lazy FP switching; the previous state says whether the f registers were written).'],
   ];
   const events: [string, string, string][] = [
     ['PTE_UPDATES', 'PTE updates', 'Page-table entries written through mmu_update; divided by the mmu_update calls, the batch size.'],

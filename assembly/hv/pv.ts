@@ -15,7 +15,7 @@
 import { Counter } from '../counter-ids';
 import { count, hart, machine, rget, rset, MODE_PV, STOP_ERROR } from '../state';
 import { CAUSE_INTERRUPT, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from '../riscv/cause';
-import { FS_INITIAL, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_FS, PRV_S, PRV_U } from '../riscv/bits';
+import { FS_INITIAL, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_FS, MSTATUS_FS_SHIFT, PRV_S, PRV_U } from '../riscv/bits';
 import { gpaHost, GUEST_RAM_BASE, vm } from './vm';
 import { PV_BATCH_MAX, PV_ERR_DENIED, PV_ERR_INVALID_ADDRESS, PV_ERR_INVALID_PARAM, PV_M2P_VA, PV_OK,
   PV_P2M_VA, pvApplyRoot, pvBatchDone, pvMmuReset, pvmmu, pvPin, pvP2mFirstMfn, pvSetRoot, pvTlbFlush,
@@ -36,10 +36,11 @@ export const PV_FID_SET_TIMER: u64 = 10;
 export const PV_FID_YIELD: u64 = 11;
 export const PV_FID_BLOCK: u64 = 12;
 export const PV_FID_CONSOLE_WRITE: u64 = 13;
-export const PV_FID_COUNT: u64 = 14;
+export const PV_FID_SET_FP_STATE: u64 = 14;
+export const PV_FID_COUNT: u64 = 15;
 
-/** ABI version 1.0: major in bits 31:16, minor in 15:0. */
-export const PV_ABI_VERSION: u64 = 0x0001_0000;
+/** ABI version 1.1 (1.1 added set_fp_state): major in bits 31:16, minor in 15:0. */
+export const PV_ABI_VERSION: u64 = 0x0001_0001;
 
 // The shared info page (docs/pv-abi.md "Shared info page"): u64 fields at these offsets.
 const SH_MASK: u64 = 0;       // guest: nonzero = virtual interrupts masked
@@ -86,8 +87,9 @@ export function pvReset(): void {
   pvApplyView();
   hart.priv = PRV_U;
   hart.mie = 0;
-  // The PV ABI has no sstatus: FP is always available to the guest (kernel and user), as the
-  // FPU is to a Xen PV guest; FS still goes Initial -> Dirty with its use (docs/pv-abi.md).
+  // The PV ABI has no sstatus; the guest kernel's virtual FS is the real mstatus.FS while it
+  // runs (set_fp_state writes it). It boots Initial, so FP is available to a kernel that never
+  // calls set_fp_state, and goes Dirty with use (docs/pv-abi.md "Floating point").
   hart.mstatus = (hart.mstatus & ~MSTATUS_FS) | FS_INITIAL;
 }
 
@@ -304,9 +306,25 @@ export function pvCall(fid: u64): bool {
       hart.chunkBreak = 1;
       break;
     }
+    case <u32>PV_FID_SET_FP_STATE: setFpState(a0); break;
     default: return false; // SET_TIMER and CONSOLE_WRITE: hv/sbi.ts serves them (pvCallSbi)
   }
   return true;
+}
+
+/**
+ * set_fp_state(fs): the guest kernel's virtual FS, as Xen PV's fpu_taskswitch stands in for
+ * CR0.TS. `fs` is an mstatus.FS encoding (privileged spec 3.1.6.6: 0 Off, 1 Initial, 2 Clean,
+ * 3 Dirty) and goes straight into the real mstatus.FS, which the hart checks (cpu/fpu.ts
+ * fpEnabled: Off makes every F/D instruction and FP CSR illegal, an exception pvTrap bounces)
+ * and moves to Dirty on a write; snapshots carry it with the rest of mstatus. Returns the
+ * previous FS, so a kernel that set Clean learns whether the f registers changed since.
+ */
+function setFpState(fs: u64): void {
+  if (fs > (MSTATUS_FS >> MSTATUS_FS_SHIFT)) { refusedOr(PV_ERR_INVALID_PARAM); return; }
+  const previous = (hart.mstatus & MSTATUS_FS) >> MSTATUS_FS_SHIFT;
+  hart.mstatus = (hart.mstatus & ~MSTATUS_FS) | (fs << MSTATUS_FS_SHIFT);
+  ret(PV_OK, previous);
 }
 
 function refusedOr(err: i64): void {

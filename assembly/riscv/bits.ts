@@ -13,6 +13,7 @@ export const MSTATUS_MPIE: u64 = 1 << 7;
 export const MSTATUS_SPP: u64 = 1 << 8;
 export const MSTATUS_MPP_SHIFT: u64 = 11;
 export const MSTATUS_MPP: u64 = 3 << 11;
+export const MSTATUS_FS_SHIFT: u64 = 13;
 export const MSTATUS_FS: u64 = 3 << 13;
 /** FS values (section 3.1.6.6, table 3.3): the state of the F/D registers and fcsr. */
 export const FS_OFF: u64 = 0 << 13;

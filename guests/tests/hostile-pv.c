@@ -2,8 +2,9 @@
  * "Validation"): map the hypervisor's frames, frames outside its RAM and the machine's own
  * devices; map its live page tables writable; use a table at two levels; unpin the root in
  * use; pass a huge batch or a list outside its RAM; have the hypervisor write its page tables
- * for it (a console read, the shared page). Every attempt must be refused with an SBI error
- * and change nothing; the host test checks that the hypervisor's memory is untouched.
+ * for it (a console read, the shared page); call set_fp_state with values that are no FS.
+ * Every attempt must be refused with an SBI error and change nothing; the host test checks
+ * that the hypervisor's memory is untouched.
  * A `pv` guest: hvlab only (pvguest.h). */
 #include "pvguest.h"
 
@@ -161,6 +162,15 @@ int main(void)
     *(volatile u32 *)shared.p2m_va = 0;
     check("p2m-read-only", k_cause, CAUSE_STORE_PAGE_FAULT);
     check("p2m-unchanged", p2m[0] != 0, 1);
+    /* set_fp_state takes an mstatus.FS value, 0..3, in a0 and nothing else: any other a0 is
+     * refused (and changes nothing), whatever a1 and a2 hold. This guest has no FP code
+     * (built without F), so its FS is still the Initial it booted with. */
+    refused("fp-state-4", pv(PV_SET_FP_STATE, 4, ~0UL, ~0UL), SBI_ERR_INVALID_PARAM);
+    refused("fp-state-high-bit", pv(PV_SET_FP_STATE, (1UL << 63) | FS_CLEAN, 0, 0), SBI_ERR_INVALID_PARAM);
+    refused("fp-state-all-ones", pv(PV_SET_FP_STATE, ~0UL, ~0UL, 0), SBI_ERR_INVALID_PARAM);
+    struct sbiret fs = pv(PV_SET_FP_STATE, FS_OFF, ~0UL, ~0UL);
+    refused("fp-state-ignores-a1-a2", fs, SBI_SUCCESS);
+    check("fp-state-unchanged-by-refusals", (u64)fs.value, FS_INITIAL);
     virtio_dma();
     finish();
     return 0;

@@ -38,7 +38,7 @@ static void probe_and_boot(void)
 {
     expect("probe", sbi(EID_BASE, 3, EID_HVLAB, 0, 0), SBI_SUCCESS, 1);
     expect("info", pv(PV_INFO, 0, 0, 0), SBI_SUCCESS, MODE_PV);
-    expect("version", pv(PV_VERSION, 0, 0, 0), SBI_SUCCESS, 0x10000);
+    expect("version", pv(PV_VERSION, 0, 0, 0), SBI_SUCCESS, 0x10001);
     expect("unknown-function", pv(PV_FID_COUNT, 0, 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
 
     expect("shared-misaligned", pv(PV_SHARED_INFO, (u64)&shared + 8, 0, 0), SBI_ERR_INVALID_ADDRESS, 0);
@@ -205,7 +205,9 @@ static const u32 user_code[] = {
     0x00003303, 0x0000006f, 0, 0,           /* 0x10: ld t1, 0(zero); j . */
     0x0000006f, 0, 0, 0,                    /* 0x20: j . */
     0x00100313, 0x01f31313, 0x00033383, 0x0000006f, /* 0x30: t1 = 0x80000000; ld t2, 0(t1); j . */
+    0x02007053, 0x0000006f, 0, 0,           /* 0x40: fadd.d ft0, ft0, ft0; j . */
 };
+#define USER_FADD 0x02007053U
 
 static void build_user_space(void)
 {
@@ -271,13 +273,25 @@ void user_trapped(struct frame *f)
         expect("iret-misaligned-frame", pv(PV_IRET, (u64)&uf + 4, 0, 0), SBI_ERR_INVALID_ADDRESS, 0);
         expect("iret-frame-not-ram", pv(PV_IRET, 0x1000, 0, 0), SBI_ERR_INVALID_ADDRESS, 0);
         expect("iret-bad-mode", pv(PV_IRET, (u64)&uf, 2, 0), SBI_ERR_INVALID_PARAM, 0);
+        /* The kernel's virtual FS covers its user programs too: with FS Off a user FADD is an
+         * illegal instruction bounced to the user handler (where a kernel would load the
+         * program's f registers and set the state Clean). */
+        expect("fs-off-for-user", pv(PV_SET_FP_STATE, FS_OFF, 0, 0), SBI_SUCCESS, FS_INITIAL);
+        run_user(USER_CODE + 0x40);
+        break;
+    case 4:
+        check("user-fp-off-bounced", shared.cause, CAUSE_ILLEGAL_INST);
+        check("user-fp-off-tval", shared.tval, USER_FADD);
+        check("user-fp-off-epc", shared.epc, USER_CODE + 0x40);
+        expect("user-fp-off-unchanged", pv(PV_SET_FP_STATE, FS_INITIAL, 0, 0), SBI_SUCCESS, FS_OFF);
         finish();
     }
     finish();
 }
 
-/* The PV ABI has no sstatus: the FP unit is on from boot (docs/pv-abi.md "Floating point").
- * FP instructions and fflags run in the kernel without any exit. */
+/* The PV ABI has no sstatus: the virtual FS (set_fp_state) is Initial from boot, so the FP
+ * unit is on (docs/pv-abi.md "Floating point"). FP instructions and fflags run in the kernel
+ * without any exit. */
 static void fp_available(void)
 {
     u64 r, flags;
@@ -289,11 +303,82 @@ static void fp_available(void)
     check("fp-kernel-fflags-dz", flags, 0x8);
 }
 
+/* set_fp_state: the kernel's virtual FS (docs/pv-abi.md "Floating point"), the mstatus.FS
+ * encoding (privileged spec 3.1.6.6), with the previous value returned. Off makes every F/D
+ * instruction and FP CSR access an illegal instruction for the kernel handler (which resumes
+ * after it: pv-abi is built without C, so each is 4 bytes); a write makes the state Dirty; a
+ * read (FMV.X.D, FSD, an fcsr read) keeps it Clean. Registers t0..t2 and ft0..ft5 only. */
+#define FADD_FT3     0x020071d3U   /* fadd.d ft3, ft0, ft0 */
+#define CSRR_FCSR_T0 0x003022f3U   /* csrrs t0, fcsr, zero */
+#define FSD_FT0      0x00033027U   /* fsd ft0, 0(t1) */
+#define FMVXD_T0     0xe20002d3U   /* fmv.x.d t0, ft0 */
+
+static u64 fs_set(u64 fs) { return (u64)pv(PV_SET_FP_STATE, fs, 0, 0).value; }
+
+/* Run an FP instruction that must trap with FS Off; check cause, tval and epc. */
+#define EXPECT_FP_TRAP(name, insn, want)                                                   \
+    do {                                                                                   \
+        u64 at;                                                                            \
+        arm();                                                                             \
+        asm volatile("la %0, 1f\n\t" insn "\n1:" : "=&r"(at) : "r"(&fp_mem[2])           \
+                     : "t0", "t1", "ft0", "ft3", "memory");                                \
+        check(name "-cause", k_cause, CAUSE_ILLEGAL_INST);                                  \
+        check(name "-tval", k_tval, want);                                                 \
+        check(name "-epc", k_epc + 4, at);                                                 \
+    } while (0)
+
+static volatile u64 fp_mem[4];
+
+static void fp_state(void)
+{
+    /* fp_available() wrote f registers: the state is Dirty when the kernel switches FP off. */
+    expect("fs-off", pv(PV_SET_FP_STATE, FS_OFF, 0, 0), SBI_SUCCESS, FS_DIRTY);
+    EXPECT_FP_TRAP("fs-off-fadd", "mv t1, %1\n\tfadd.d ft3, ft0, ft0", FADD_FT3);
+    EXPECT_FP_TRAP("fs-off-fcsr-read", "mv t1, %1\n\tcsrr t0, fcsr", CSRR_FCSR_T0);
+    EXPECT_FP_TRAP("fs-off-fsd", "mv t1, %1\n\tfsd ft0, 0(t1)", FSD_FT0);
+    EXPECT_FP_TRAP("fs-off-fmv-x-d", "mv t1, %1\n\tfmv.x.d t0, ft0", FMVXD_T0);
+    check("fs-off-fsd-stored-nothing", fp_mem[2], 0);
+    check("fs-off-trap-count", k_count, 1);
+
+    /* A bad value is refused and leaves FS alone (still Off: the next call returns it). */
+    expect("fs-bad-4", pv(PV_SET_FP_STATE, 4, 0, 0), SBI_ERR_INVALID_PARAM, 0);
+    expect("fs-bad-all-ones", pv(PV_SET_FP_STATE, ~0UL, 0, 0), SBI_ERR_INVALID_PARAM, 0);
+    expect("fs-bad-high-bits", pv(PV_SET_FP_STATE, (1UL << 32) | FS_CLEAN, 0, 0), SBI_ERR_INVALID_PARAM, 0);
+
+    /* Initial: FP works again, and the registers are as Off left them (the FADD that trapped
+     * wrote nothing: ft3 still holds fp_available()'s 1.5 / 0 = +inf). */
+    expect("fs-initial", pv(PV_SET_FP_STATE, FS_INITIAL, 0, 0), SBI_SUCCESS, FS_OFF);
+    u64 r, inf;
+    asm volatile("fmv.x.d %0, ft3" : "=r"(inf));
+    check("fs-off-wrote-nothing", inf, 0x7ff0000000000000UL);
+    check("fs-initial-read-stays", fs_set(FS_INITIAL), FS_INITIAL);
+    asm volatile("fadd.d ft3, ft0, ft0\n\tfmv.x.d %0, ft3" : "=r"(r) :: "ft3");
+    check("fs-initial-fadd", r, 0x4008000000000000UL);
+    /* The write made it Dirty: the call that sets Clean says so (the kernel saves then). */
+    expect("fs-clean-after-write", pv(PV_SET_FP_STATE, FS_CLEAN, 0, 0), SBI_SUCCESS, FS_DIRTY);
+
+    /* Clean: reads of the f registers and fcsr keep it Clean... */
+    u64 fcsr;
+    asm volatile("fmv.x.d %0, ft0\n\tfsd ft0, 0(%2)\n\tcsrr %1, fcsr"
+                 : "=&r"(r), "=&r"(fcsr) : "r"(&fp_mem[0]) : "memory");
+    check("fs-clean-fmv-x-d", r, 0x3ff8000000000000UL);
+    check("fs-clean-fsd", fp_mem[0], 0x3ff8000000000000UL);
+    check("fs-clean-fcsr", fcsr, 0x8);
+    expect("fs-clean-after-reads", pv(PV_SET_FP_STATE, FS_CLEAN, 0, 0), SBI_SUCCESS, FS_CLEAN);
+    /* ...a write of an f register makes it Dirty... */
+    asm volatile("li t0, 0x4000000000000000\n\tfmv.d.x ft4, t0" ::: "t0", "ft4");
+    expect("fs-clean-fmv-d-x-dirty", pv(PV_SET_FP_STATE, FS_CLEAN, 0, 0), SBI_SUCCESS, FS_DIRTY);
+    /* ...and so does a write of fcsr (fflags cleared: the tests after this one start clean). */
+    asm volatile("csrw fflags, zero");
+    expect("fs-clean-fflags-write-dirty", pv(PV_SET_FP_STATE, FS_INITIAL, 0, 0), SBI_SUCCESS, FS_DIRTY);
+}
+
 int main(void)
 {
     print("pv-abi: the hvlab PV extension, function by function\n");
     probe_and_boot();
     fp_available();
+    fp_state();
     set_own_root();
     updates();
     pins_and_flushes();

@@ -22,7 +22,10 @@ typedef long i64;
 /* PV extension functions (docs/pv-abi.md). */
 enum { PV_INFO, PV_VERSION, PV_MMU_UPDATE, PV_PIN, PV_UNPIN, PV_SET_ROOT, PV_TLB_FLUSH,
        PV_SET_CALLBACKS, PV_IRET, PV_SHARED_INFO, PV_SET_TIMER, PV_YIELD, PV_BLOCK,
-       PV_CONSOLE_WRITE, PV_FID_COUNT };
+       PV_CONSOLE_WRITE, PV_SET_FP_STATE, PV_FID_COUNT };
+
+/* set_fp_state's values: mstatus.FS (privileged spec 3.1.6.6). */
+enum { FS_OFF, FS_INITIAL, FS_CLEAN, FS_DIRTY };
 
 #define SBI_SUCCESS                0L
 #define SBI_ERR_NOT_SUPPORTED     -2L
@@ -48,6 +51,7 @@ enum { PV_INFO, PV_VERSION, PV_MMU_UPDATE, PV_PIN, PV_UNPIN, PV_SET_ROOT, PV_TLB
 #define VPN(level, va) (((va) >> (12 + 9 * (level))) & 511)
 
 #define CAUSE_INTERRUPT (1UL << 63)
+#define CAUSE_ILLEGAL_INST 2
 #define CAUSE_ECALL_U 8
 #define CAUSE_LOAD_PAGE_FAULT 13
 #define CAUSE_STORE_PAGE_FAULT 15
