@@ -12,6 +12,12 @@ export interface QemuRunOptions {
   memMiB?: number;
   /** -cpu value; default hvlab's ISA: rv64 (IMAFDC, with H where asked). */
   cpu?: string;
+  /**
+   * Drive QEMU's clock by instructions (`-icount shift=0,sleep=off`) instead of real time, for
+   * guests that race a timer against their own code: on a loaded host, real time can pass
+   * a short timer deadline between two instructions and the reference output would change.
+   */
+  icount?: boolean;
 }
 
 export interface QemuRunResult {
@@ -33,6 +39,7 @@ export function qemuArgs(elfPath: string, opts: QemuRunOptions = {}): string[] {
     '-monitor', 'none',
     // hvlab's CPU: RV64IMAFDC (+H). With C, IALIGN = 16 on both.
     '-cpu', opts.cpu ?? 'rv64',
+    ...(opts.icount ? ['-icount', 'shift=0,sleep=off'] : []),
     '-kernel', elfPath,
   ];
 }
