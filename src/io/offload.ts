@@ -41,6 +41,8 @@ export class OffloadBackend implements IoBackend {
   private readonly view: Engine;
   private failure?: string;
   private closed = false;
+  /** Output taken from the ring while waiting for the worker (request()), for drainOutput(). */
+  private held: Uint8Array[] = [];
 
   private constructor(memory: WebAssembly.Memory, private readonly layout: CoreLayout,
     private readonly exports: IoCoreExports, private readonly worker: WorkerHandle) {
@@ -114,6 +116,10 @@ export class OffloadBackend implements IoBackend {
     while (Atomics.load(this.ctrl, CTRL_RESET_ACK) !== req) {
       if (Date.now() > end) throw new Error('hvlab offload worker did not answer a reset in 5 s');
       this.check();
+      // A worker inside a pass may be waiting for room in a full output ring (worker-loop.ts
+      // OffloadConsoleOut): it can reach the acknowledgement only once the ring is drained.
+      const out = this.takeRing();
+      if (out) this.held.push(out);
       waitOn(this.ctrl, CTRL_RESET_ACK, Atomics.load(this.ctrl, CTRL_RESET_ACK), 10);
     }
   }
@@ -154,6 +160,17 @@ export class OffloadBackend implements IoBackend {
   }
 
   drainOutput(): Uint8Array | null {
+    const ring = this.takeRing();
+    if (this.held.length === 0) return ring;
+    if (ring) this.held.push(ring);
+    const bytes = new Uint8Array(this.held.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of this.held) { bytes.set(b, at); at += b.length; }
+    this.held = [];
+    return bytes;
+  }
+
+  private takeRing(): Uint8Array | null {
     const n = this.out.available();
     if (n === 0) return null;
     const bytes = new Uint8Array(n);
@@ -163,9 +180,12 @@ export class OffloadBackend implements IoBackend {
     return bytes;
   }
 
+  /** Stop the worker. It is paused first, so that a pass under way ends whole (its used
+   * entries, interrupts and counters written): a Web Worker is terminated, not joined. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    try { this.pause(); } catch { /* a failed or stuck worker is stopped all the same */ }
     Atomics.store(this.ctrl, CTRL_STOP, 1);
     this.wake();
     Atomics.notify(new Int32Array(this.output), 1);
