@@ -659,7 +659,14 @@ export class Vm {
    */
   snapshot(): Uint8Array {
     this.drainConsole();
-    return this.bytes().slice(0, this.stateBytes());
+    // An offload worker may be inside a pass (used ring written, record not yet): copy
+    // between passes, so the snapshot's rings and records agree.
+    this.io?.pause();
+    try {
+      return this.bytes().slice(0, this.stateBytes());
+    } finally {
+      this.io?.resume();
+    }
   }
 
   restore(snap: Uint8Array): void {

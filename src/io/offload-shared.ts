@@ -13,8 +13,9 @@
  *     [7] HOLDING   worker sets 1 before it takes the first chain of a pass (from then on the
  *                   chain may be neither pending nor finished: a receive chain has eaten its
  *                   input) and clears it once everything the pass did is written
- *     [8] PAUSE     1 with a RESET_REQ: acknowledge, then serve nothing until the next request
- *     [9] RESEED    with a RESET_REQ that ends a pause: 1 reseed the generator (VM reset), 0 not
+ *     [8] PAUSE     with a RESET_REQ: 1 acknowledge, then serve nothing until the next request;
+ *                   0 restart (DISK_*, RESEED) and serve
+ *     [9] RESEED    with a restart (PAUSE 0): 1 reseed the generator (VM reset), 0 not
  *                   (a snapshot restored: the guest's state is whatever the snapshot holds)
  *    [10] DELAY_AT  [11] DELAY_MS  test hook: the worker sleeps DELAY_MS at point DELAY_AT
  *                   (DELAY_*), to widen a window a race needs; 0 in normal use

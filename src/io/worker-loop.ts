@@ -91,12 +91,19 @@ export function runOffloadWorker(init: OffloadInit): void {
   engine.onServed = () => delay(DELAY_SERVED);
   engine.reset();
   let lastWork = performance.now();
+  // Paused by the last request: the worker's own state, changed only when it takes a request.
+  // Reading the shared PAUSE word here instead would let a paused worker see the Vm's next
+  // request half posted (PAUSE cleared, RESET_REQ not yet moved) and pass with the old
+  // guest map and generator.
+  let paused = false;
   while (Atomics.load(control, CTRL_STOP) === 0) {
     // A request is handled here, between passes, never inside one: once it is acknowledged
-    // the Vm may rewrite guest memory and the records (offload.ts pause()).
+    // the Vm may rewrite guest memory and the records (offload.ts pause()). Its words were
+    // stored before RESET_REQ moved, and the Vm changes none until the acknowledgement.
     const req = Atomics.load(control, CTRL_RESET_REQ);
     if (req !== Atomics.load(control, CTRL_RESET_ACK)) {
-      if (Atomics.load(control, CTRL_PAUSE) === 0) {
+      paused = Atomics.load(control, CTRL_PAUSE) !== 0;
+      if (!paused) {
         engine.setDisk(Atomics.load(control, CTRL_DISK_LIN) >>> 0, Atomics.load(control, CTRL_DISK_BYTES) >>> 0);
         if (Atomics.load(control, CTRL_RESEED) !== 0) engine.reset();
         else engine.guest.reload();
@@ -104,7 +111,7 @@ export function runOffloadWorker(init: OffloadInit): void {
       Atomics.store(control, CTRL_RESET_ACK, req);
       Atomics.notify(control, CTRL_RESET_ACK);
     }
-    if (Atomics.load(control, CTRL_PAUSE) !== 0) {
+    if (paused) {
       Atomics.wait(control, CTRL_RESET_REQ, req, SLEEP_MS);
       continue;
     }
