@@ -14,7 +14,11 @@ const HOST_EXIT_VIRTIO = 1;
 export interface IoBackend {
   readonly kind: 'host' | 'offload';
   notify(slot: number, queue: number): void;
+  /** Keep an offload worker out of guest memory while the Vm rewrites it (reset, restore). */
+  pause(): void;
   reset(): void;
+  /** End a pause without reseeding (a snapshot was restored). */
+  resume(): void;
   /** Changes whenever the backend served something beside the core (src/io/types.ts). */
   progress(): number;
   /** Console input was put into the RX ring (host: serve receive queues now; offload: wake). */
@@ -416,6 +420,10 @@ export class Vm {
     // Clear RAM before laying out the VM (the hypervisor keeps its own tables in machine RAM),
     // unless nothing has touched it yet: fresh wasm memory is zero, and clearing 128 MiB would
     // cost more than the whole boot.
+    // An offload worker must not be inside a pass while RAM and the records are rewritten:
+    // it would finish it with the old run's state (used entries, interrupt bits) written into
+    // the new one. pause() waits for it to be between passes; reset() lets it go on.
+    this.io?.pause();
     if (this.ramDirty) this.ram().fill(0);
     this.ramDirty = true;
     this.initCore();
@@ -651,7 +659,14 @@ export class Vm {
    */
   snapshot(): Uint8Array {
     this.drainConsole();
-    return this.bytes().slice(0, this.stateBytes());
+    // An offload worker may be inside a pass (used ring written, record not yet): copy
+    // between passes, so the snapshot's rings and records agree.
+    this.io?.pause();
+    try {
+      return this.bytes().slice(0, this.stateBytes());
+    } finally {
+      this.io?.resume();
+    }
   }
 
   restore(snap: Uint8Array): void {
@@ -659,7 +674,10 @@ export class Vm {
     if (snap.length !== end) {
       throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size and core build)`);
     }
+    // As in reset(): keep an offload worker out of the rings while they are overwritten.
+    this.io?.pause();
     this.bytes().set(snap);
+    this.io?.resume();
     this.ramDirty = true;
     this.stopped = undefined;
   }

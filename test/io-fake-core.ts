@@ -135,10 +135,19 @@ export class FakeCore {
     for (const q of this.layout.queues[n]) this.u8.fill(0, q, q + 48);
   }
 
-  /** Make queue q of slot n ready, as the core does at QueueReady (cursors zeroed). */
+  /**
+   * Set queue q of slot n up as a driver does and make it ready, as the core does at
+   * QueueReady (cursors zeroed). The driver zeroes the queue memory first (virtio v1.2
+   * 4.2.3.2, step 3): a queue set up again at the same place after a reset must not show the
+   * device the old avail.idx and entries, which a polling device is free to serve the moment
+   * QueueReady is 1, before the driver adds anything.
+   */
   queue(n: number, q: number, num: number, eventIdx: boolean, indirect: boolean): Driver {
     const base = GUEST_BASE + 0x1000 * (1 + 8 * (2 * n + q));
     const d = new Driver(this, num, base, base + 16 * num, base + 0x4000);
+    this.write(d.desc, new Uint8Array(16 * num));
+    this.write(d.driver, new Uint8Array(6 + 2 * num));
+    this.write(d.device, new Uint8Array(6 + 8 * num));
     const l = this.layout.queues[n][q];
     const dv = this.dv;
     dv.setUint32(l, num, true);
@@ -149,7 +158,8 @@ export class FakeCore {
     dv.setBigUint64(l + 24, BigInt(d.desc), true);
     dv.setBigUint64(l + 32, BigInt(d.driver), true);
     dv.setBigUint64(l + 40, BigInt(d.device), true);
-    dv.setUint32(l + 4, 1, true);
+    // Ready last, a release store: a worker that sees it sees the rest of the record.
+    Atomics.store(new Int32Array(this.memory.buffer), (l + 4) >>> 2, 1);
     return d;
   }
 

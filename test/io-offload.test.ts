@@ -4,7 +4,8 @@
 // notifying and reads the results, the interrupt bits and the counters. No wall time is
 // asserted; waitIdle's timeouts only bound a broken worker.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createIoBackend, type IoBackend } from '../src/io/index.js';
+import { createIoBackend, OffloadBackend, type IoBackend } from '../src/io/index.js';
+import { DELAY_PASS, DELAY_SERVED } from '../src/io/offload-shared.js';
 import { VIRTQ_DESC_F_NEXT as NEXT, VIRTQ_DESC_F_WRITE as WRITE, VIRTQ_USED_F_NO_NOTIFY } from '../src/io/queue.js';
 import { FakeCore, GUEST_BASE } from './io-fake-core.js';
 
@@ -156,10 +157,85 @@ describe('offload backend (worker_threads)', () => {
     io.reset();
     core.slot(0, 4, OFFLOAD, FEATURES);
     d = core.queue(0, 0, 8, true, true);
+    // The worker may look at the queue as soon as it is ready, before the driver adds
+    // anything (here it surely does): it must find it empty, not the old run's entries (the
+    // driver zeroed the queue memory, io-fake-core.ts queue()).
+    expect(io.waitIdle(10_000)).toBe(true);
+    expect(d.usedIdx()).toBe(0);
     d.setDesc(0, SPARE, 16, WRITE);
     d.add(0);
     expect(io.waitIdle(10_000)).toBe(true);
     expect([...core.read(SPARE, 16)]).toEqual(firstRngBytes(16));
+  });
+
+  it('busy() is false after waitIdle() while the worker keeps polling with nothing to do', async () => {
+    const core = new FakeCore();
+    core.slot(0, 4, OFFLOAD, FEATURES);
+    const d = core.queue(0, 0, 8, true, true);
+    const io = await offload(core);
+    // Every pass, empty ones too, now lasts 20 ms: as a worker descheduled inside one.
+    (io as OffloadBackend).testDelay(DELAY_PASS, 20);
+    d.setDesc(0, SPARE, 32, WRITE);
+    d.add(0);
+    expect(io.waitIdle(10_000)).toBe(true);
+    expect(d.usedIdx()).toBe(1);
+    for (let i = 0; i < 10; i++) {
+      expect(io.busy()).toBe(false);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  });
+
+  it('a receive chain that has taken its input and is not finished keeps busy() true', async () => {
+    const core = new FakeCore();
+    core.slot(3, 3, OFFLOAD, FEATURES);
+    const rx = core.queue(3, 0, 8, true, true);
+    core.queue(3, 1, 8, true, true);
+    const io = await offload(core);
+    // The worker stops for 300 ms between a chain's device work and its used entry.
+    (io as OffloadBackend).testDelay(DELAY_SERVED, 300);
+    rx.setDesc(0, SPARE, 16, WRITE);
+    rx.add(0);
+    core.input(new TextEncoder().encode('ok\n'));
+    io.serviceInput();
+    // Once the input is gone from the RX ring the chain no longer looks pending.
+    for (let i = 0; i < 10_000 && core.rxLeft() !== 0; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(core.rxLeft()).toBe(0);
+    const busy = io.busy();
+    // Not busy means finished: the used entry is there (a loaded host may get here late).
+    if (!busy) expect(rx.usedIdx()).toBe(1);
+    expect(io.waitIdle(10_000)).toBe(true);
+    expect(rx.usedIdx()).toBe(1);
+    expect(rx.used(0)).toEqual({ id: 0, len: 3 });
+    expect(core.interrupts(3) & 1).toBe(1);
+    expect(core.counter(C.OFFLOAD_REQUESTS)).toBe(1n);
+  });
+
+  it('pause() waits for a pass under way and keeps the worker out until resume()', async () => {
+    const core = new FakeCore();
+    core.slot(0, 4, OFFLOAD, FEATURES);
+    const d = core.queue(0, 0, 8, true, true);
+    const io = await offload(core);
+    (io as OffloadBackend).testDelay(DELAY_SERVED, 200);
+    d.setDesc(0, SPARE, 16, WRITE);
+    d.setDesc(1, SPARE + 0x100, 16, WRITE);
+    d.add(0);
+    // The generator's bytes appear before the used entry: the worker is inside the pass.
+    for (let i = 0; i < 10_000 && core.read(SPARE, 16).every((b) => b === 0); i++) await new Promise((r) => setTimeout(r, 1));
+    io.pause();
+    // The pass finished before pause() returned: nothing of it is left to land later.
+    expect(d.usedIdx()).toBe(1);
+    expect(io.busy()).toBe(false);
+    (io as OffloadBackend).testDelay(0, 0);
+    d.add(1);
+    core.ring();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(d.usedIdx()).toBe(1);
+    expect([...core.read(SPARE + 0x100, 16)]).toEqual(new Array(16).fill(0));
+    io.resume();
+    expect(io.waitIdle(10_000)).toBe(true);
+    expect(d.usedIdx()).toBe(2);
+    // resume() does not reseed: the second request has the generator's next bytes.
+    expect([...core.read(SPARE, 16), ...core.read(SPARE + 0x100, 16)]).toEqual(firstRngBytes(32));
   });
 
   it('close() stops the worker: nothing is served afterwards', async () => {

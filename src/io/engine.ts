@@ -51,6 +51,14 @@ export class Engine {
   private readonly chain = new Chain();
   private readonly backend: number;
   private disk: Disk;
+  /**
+   * Offload worker only (worker-loop.ts): called before a chain is taken from an avail ring
+   * (and before an AVAIL_JUMP turns into DEVICE_NEEDS_RESET), i.e. before the Vm's view of
+   * the rings may stop showing the work as pending; and after a chain's device work, before
+   * its used entry (the test hook's delay point).
+   */
+  onTake?: () => void;
+  onServed?: () => void;
 
   constructor(memory: WebAssembly.Memory, readonly layout: CoreLayout, readonly kind: BackendKind,
     private readonly out: ConsoleOut) {
@@ -134,10 +142,11 @@ export class Engine {
     const c = this.chain;
     let chains = 0;
     let pending = availPending(g, q);
-    if (pending < 0) return { chains, error: QueueError.AVAIL_JUMP };
+    if (pending < 0) { this.onTake?.(); return { chains, error: QueueError.AVAIL_JUMP }; }
     while (pending > 0) {
       // A receive buffer waits for input: it stays available until there is some.
       if (dev === VIRTIO_ID_CONSOLE && qi === CONSOLE_RECEIVEQ && !consoleInputReady(this.rx)) break;
+      this.onTake?.();
       const err = vqPop(g, q, c);
       this.count(CounterId.VIRTIO_DESCRIPTORS, c.descriptors);
       if (err !== QueueError.NONE) return { chains, error: err };
@@ -159,13 +168,14 @@ export class Engine {
         used = moved = consoleRxChain(g, c, this.rx);
       }
       this.count(CounterId.VIRTIO_BYTES, moved);
+      this.onServed?.();
       vqPush(g, q, c.head, used);
       chains++;
       pending--;
       // The driver may have added more while we served (offload: the vCPU runs meanwhile).
       if (pending === 0) {
         pending = availPending(g, q);
-        if (pending < 0) return { chains, error: QueueError.AVAIL_JUMP };
+        if (pending < 0) { this.onTake?.(); return { chains, error: QueueError.AVAIL_JUMP }; }
       }
     }
     return { chains, error: QueueError.NONE };

@@ -96,6 +96,10 @@ export class HostBackend implements IoBackend {
     this.engine.setDisk(this.exports.diskPtr() >>> 0, Number(this.exports.diskBytes()));
     this.engine.reset();
   }
+  /** Serving happens only inside run(): nothing to keep out while the Vm rewrites memory. */
+  pause(): void { /* nothing runs apart from the Vm */ }
+  /** A snapshot was restored: guest memory is reread at every notification anyway. */
+  resume(): void { this.engine.guest.reload(); }
   /** The host backend serves synchronously: never anything in flight. */
   busy(): boolean { return false; }
   progress(): number { return 0; }

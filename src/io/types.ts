@@ -6,8 +6,14 @@ export interface IoBackend {
   /** Input was put in the core's RX ring: host delivers it to console receive buffers now;
    * offload's worker polls the ring and needs nothing. */
   serviceInput(): void;
-  /** VM reset: the generator reseeded; queue cursors live in the core's records, which it clears. */
+  /** Before the Vm rewrites guest memory or the core's records (VM reset, snapshot restore):
+   * offload waits until its worker is between passes and keeps it there (host: nothing). */
+  pause(): void;
+  /** VM reset: the generator reseeded; queue cursors live in the core's records, which it
+   * clears. Ends a pause. */
   reset(): void;
+  /** A snapshot was restored: end a pause, guest memory reread, the generator goes on. */
+  resume(): void;
   /** offload: requests made available and not yet used (host: never). */
   busy(): boolean;
   /** A number that changes whenever the backend has served something on its own (offload: its

@@ -16,8 +16,8 @@
 import { ByteRing, type ConsoleOut } from './console.js';
 import { Engine } from './engine.js';
 import { CounterId, QUEUES_PER_SLOT, SLOT_COUNT } from './layout.js';
-import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_IN_PASS, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, OUT_SIZE,
-  type OffloadInit } from './offload-shared.js';
+import { CTRL_DELAY_AT, CTRL_DELAY_MS, CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_HOLDING, CTRL_PASSES, CTRL_PAUSE, CTRL_RESEED,
+  CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, DELAY_PASS, DELAY_SERVED, OUT_SIZE, type OffloadInit } from './offload-shared.js';
 import { QueueError } from './queue.js';
 
 /** How long the worker keeps polling after its last work before it sleeps. */
@@ -58,31 +58,78 @@ export function offloadPass(engine: Engine): { chains: number; errors: number } 
   return { chains, errors };
 }
 
-/** Run until told to stop. */
+/**
+ * Run until told to stop.
+ *
+ * What the Vm's busy() may conclude from what it reads (offload.ts): a chain is pending while
+ * its avail entry is past the record's lastAvail, and the record moves only in saveCursors,
+ * after the chain's used entry and interrupt; but between the take and that point a receive
+ * chain has already eaten its input (so it no longer looks pending), and the pass's counters
+ * and PASSES come after saveCursors. HOLDING covers exactly that stretch: it is set before the
+ * first take of a pass (Engine.onTake) and cleared after everything the pass wrote. It used to
+ * be set around every pass, empty ones too, so that busy() was true whenever it met the worker
+ * in one of the passes it makes while it keeps polling (SPIN_MS), with nothing to do: busy()
+ * right after waitIdle() returned true could be true (seen under load, when the worker was
+ * descheduled inside such a pass).
+ */
 export function runOffloadWorker(init: OffloadInit): void {
   const control = new Int32Array(init.control);
   const outMem = { i32: new Int32Array(init.output), u8: new Uint8Array(init.output) };
   const out = new OffloadConsoleOut(new ByteRing(outMem, 0, OUT_SIZE), control);
   const engine = new Engine(init.memory, init.layout, 'offload', out);
   const bell = init.layout.doorbell >>> 2;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const delay = (at: number): void => {
+    if (Atomics.load(control, CTRL_DELAY_AT) === at) Atomics.wait(nap, 0, 0, Atomics.load(control, CTRL_DELAY_MS));
+  };
+  let holding = false;
+  engine.onTake = () => {
+    if (holding) return;
+    holding = true;
+    Atomics.store(control, CTRL_HOLDING, 1);
+  };
+  engine.onServed = () => delay(DELAY_SERVED);
   engine.reset();
   let lastWork = performance.now();
+  // Paused by the last request: the worker's own state, changed only when it takes a request.
+  // Reading the shared PAUSE word here instead would let a paused worker see the Vm's next
+  // request half posted (PAUSE cleared, RESET_REQ not yet moved) and pass with the old
+  // guest map and generator.
+  let paused = false;
   while (Atomics.load(control, CTRL_STOP) === 0) {
+    // A request is handled here, between passes, never inside one: once it is acknowledged
+    // the Vm may rewrite guest memory and the records (offload.ts pause()). Its words were
+    // stored before RESET_REQ moved, and the Vm changes none until the acknowledgement.
     const req = Atomics.load(control, CTRL_RESET_REQ);
     if (req !== Atomics.load(control, CTRL_RESET_ACK)) {
-      engine.setDisk(Atomics.load(control, CTRL_DISK_LIN) >>> 0, Atomics.load(control, CTRL_DISK_BYTES) >>> 0);
-      engine.reset();
+      paused = Atomics.load(control, CTRL_PAUSE) !== 0;
+      if (!paused) {
+        engine.setDisk(Atomics.load(control, CTRL_DISK_LIN) >>> 0, Atomics.load(control, CTRL_DISK_BYTES) >>> 0);
+        if (Atomics.load(control, CTRL_RESEED) !== 0) engine.reset();
+        else engine.guest.reload();
+      }
       Atomics.store(control, CTRL_RESET_ACK, req);
       Atomics.notify(control, CTRL_RESET_ACK);
     }
+    if (paused) {
+      Atomics.wait(control, CTRL_RESET_REQ, req, SLEEP_MS);
+      continue;
+    }
     engine.mem.refresh();
     const seen = Atomics.load(engine.mem.i32, bell);
-    Atomics.store(control, CTRL_IN_PASS, 1);
+    delay(DELAY_PASS);
     const r = offloadPass(engine);
-    Atomics.store(control, CTRL_IN_PASS, 0);
     if (r.chains > 0 || r.errors > 0) {
       lastWork = performance.now();
       Atomics.add(control, CTRL_PASSES, 1);
+    }
+    // PASSES moves before HOLDING clears, so a Vm that sees HOLDING 0 also sees the pass
+    // counted (Vm.ioBusy compares progress()); waiters on PASSES are woken after both.
+    if (holding) {
+      holding = false;
+      Atomics.store(control, CTRL_HOLDING, 0);
+    }
+    if (r.chains > 0 || r.errors > 0) {
       Atomics.notify(control, CTRL_PASSES);
     } else if (performance.now() - lastWork > SPIN_MS) {
       Atomics.wait(engine.mem.i32, bell, seen, SLEEP_MS);
