@@ -22,6 +22,11 @@ export interface IoBackend {
   busy(): boolean;
   waitIdle(timeoutMs: number): boolean;
   drainOutput(): Uint8Array | null;
+  /** The entropy generator's state, kept in the backend: a snapshot carries it. */
+  rngState(): bigint;
+  setRngState(x: bigint): void;
+  /** Run `fn` with the backend still (offload: its worker held between passes). */
+  quiesce<T>(fn: () => T): T;
   close(): Promise<void>;
 }
 import { type LoadedImage } from './loader/elf.js';
@@ -194,6 +199,9 @@ function validateConfig(c: VmConfig): ValidConfig {
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, firmwareFile, clock, instrPerTick,
     bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c) };
 }
+
+/** What a snapshot holds beyond core memory with a host or offload backend: the generator's state. */
+const IO_STATE_BYTES = 8;
 
 export class Vm {
   readonly config: ValidConfig;
@@ -651,15 +659,40 @@ export class Vm {
    */
   snapshot(): Uint8Array {
     this.drainConsole();
-    return this.bytes().slice(0, this.stateBytes());
+    const end = this.stateBytes();
+    const io = this.io;
+    if (!io) return this.bytes().slice(0, end);
+    // The host and offload backends keep one piece of device state outside core memory: the
+    // entropy generator's. It follows the memory as 8 bytes (docs/properties.md). An offload
+    // worker is held while the copy is made, so no pass is half done in it.
+    return io.quiesce(() => {
+      const snap = new Uint8Array(end + IO_STATE_BYTES);
+      snap.set(this.bytes().subarray(0, end));
+      new DataView(snap.buffer).setBigUint64(end, io.rngState(), true);
+      return snap;
+    });
+  }
+
+  /**
+   * The bytes of a snapshot that are the interpreter's per-chunk state: rewritten when a chunk
+   * starts, so two machines in the same state may differ there by how their runs were sliced.
+   * A comparison of machine states leaves them out (docs/properties.md).
+   */
+  snapshotScratch(): { offset: number; bytes: number } {
+    return { offset: this.core.chunkStatePtr() >>> 0, bytes: this.core.chunkStateBytes() };
   }
 
   restore(snap: Uint8Array): void {
-    const end = this.stateBytes();
+    const end = this.stateBytes() + (this.io ? IO_STATE_BYTES : 0);
     if (snap.length !== end) {
-      throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size and core build)`);
+      throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size, I/O path and core build)`);
     }
-    this.bytes().set(snap);
+    const apply = () => {
+      this.bytes().set(snap.subarray(0, this.stateBytes()));
+      this.io?.setRngState(new DataView(snap.buffer, snap.byteOffset, snap.byteLength).getBigUint64(this.stateBytes(), true));
+    };
+    // An offload worker must not serve the rings while they are overwritten.
+    if (this.io) this.io.quiesce(apply); else apply();
     this.ramDirty = true;
     this.stopped = undefined;
   }

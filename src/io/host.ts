@@ -101,5 +101,9 @@ export class HostBackend implements IoBackend {
   progress(): number { return 0; }
   waitIdle(): boolean { return true; }
   drainOutput(): Uint8Array | null { return this.out.take(); }
+  rngState(): bigint { return this.engine.rng.state; }
+  setRngState(x: bigint): void { this.engine.rng.state = x; }
+  /** Nothing runs beside the Vm's thread. */
+  quiesce<T>(fn: () => T): T { return fn(); }
   async close(): Promise<void> { /* nothing runs apart from the Vm */ }
 }

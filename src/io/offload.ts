@@ -8,7 +8,8 @@
 import { ByteRing } from './console.js';
 import { Engine } from './engine.js';
 import { SLOT_COUNT, type CoreLayout, type IoCoreExports } from './layout.js';
-import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_FAILED, CTRL_IN_PASS, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, CTRL_WORDS, OUT_SIZE,
+import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_FAILED, CTRL_IN_PASS, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_RNG_HI, CTRL_RNG_LO,
+  CTRL_PAUSE, CTRL_PAUSED, CTRL_RNG_SET, CTRL_STOP, CTRL_WORDS, OUT_SIZE,
   type OffloadInit, type OffloadReply } from './offload-shared.js';
 import type { IoBackend } from './types.js';
 
@@ -109,6 +110,37 @@ export class OffloadBackend implements IoBackend {
       const left = end - Date.now();
       if (left <= 0) return false;
       waitOn(this.ctrl, CTRL_PASSES, seq, Math.min(left, 5));
+    }
+  }
+
+  /** What the worker published after its last pass (call with it idle: waitIdle). */
+  rngState(): bigint {
+    return (BigInt(Atomics.load(this.ctrl, CTRL_RNG_HI) >>> 0) << 32n) | BigInt(Atomics.load(this.ctrl, CTRL_RNG_LO) >>> 0);
+  }
+
+  /** The worker takes it before its next pass. */
+  setRngState(x: bigint): void {
+    Atomics.store(this.ctrl, CTRL_RNG_LO, Number(x & 0xFFFF_FFFFn) | 0);
+    Atomics.store(this.ctrl, CTRL_RNG_HI, Number((x >> 32n) & 0xFFFF_FFFFn) | 0);
+    Atomics.store(this.ctrl, CTRL_RNG_SET, 1);
+  }
+
+  /** Hold the worker between two passes while `fn` runs: no pass reads or writes the rings. */
+  quiesce<T>(fn: () => T): T {
+    this.check();
+    Atomics.store(this.ctrl, CTRL_PAUSE, 1);
+    this.wake();
+    const end = Date.now() + 5000;
+    try {
+      while (Atomics.load(this.ctrl, CTRL_PAUSED) === 0) {
+        if (Date.now() > end) throw new Error('hvlab offload worker did not pause in 5 s');
+        this.check();
+        waitOn(this.ctrl, CTRL_PAUSED, 0, 10);
+      }
+      return fn();
+    } finally {
+      Atomics.store(this.ctrl, CTRL_PAUSE, 0);
+      Atomics.notify(this.ctrl, CTRL_PAUSE);
     }
   }
 

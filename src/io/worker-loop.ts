@@ -16,8 +16,8 @@
 import { ByteRing, type ConsoleOut } from './console.js';
 import { Engine } from './engine.js';
 import { CounterId, QUEUES_PER_SLOT, SLOT_COUNT } from './layout.js';
-import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_IN_PASS, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, OUT_SIZE,
-  type OffloadInit } from './offload-shared.js';
+import { CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_IN_PASS, CTRL_PASSES, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_RNG_HI, CTRL_RNG_LO,
+  CTRL_PAUSE, CTRL_PAUSED, CTRL_RNG_SET, CTRL_STOP, OUT_SIZE, type OffloadInit } from './offload-shared.js';
 import { QueueError } from './queue.js';
 
 /** How long the worker keeps polling after its last work before it sleeps. */
@@ -65,20 +65,42 @@ export function runOffloadWorker(init: OffloadInit): void {
   const out = new OffloadConsoleOut(new ByteRing(outMem, 0, OUT_SIZE), control);
   const engine = new Engine(init.memory, init.layout, 'offload', out);
   const bell = init.layout.doorbell >>> 2;
+  const publishRng = () => {
+    const x = engine.rng.state;
+    Atomics.store(control, CTRL_RNG_LO, Number(x & 0xFFFF_FFFFn) | 0);
+    Atomics.store(control, CTRL_RNG_HI, Number(x >> 32n) | 0);
+  };
   engine.reset();
+  publishRng();
   let lastWork = performance.now();
   while (Atomics.load(control, CTRL_STOP) === 0) {
     const req = Atomics.load(control, CTRL_RESET_REQ);
     if (req !== Atomics.load(control, CTRL_RESET_ACK)) {
       engine.setDisk(Atomics.load(control, CTRL_DISK_LIN) >>> 0, Atomics.load(control, CTRL_DISK_BYTES) >>> 0);
       engine.reset();
+      publishRng();
       Atomics.store(control, CTRL_RESET_ACK, req);
       Atomics.notify(control, CTRL_RESET_ACK);
+    }
+    // Held while the main side copies or restores a snapshot.
+    if (Atomics.load(control, CTRL_PAUSE) !== 0) {
+      Atomics.store(control, CTRL_PAUSED, 1);
+      Atomics.notify(control, CTRL_PAUSED);
+      while (Atomics.load(control, CTRL_PAUSE) !== 0 && Atomics.load(control, CTRL_STOP) === 0) Atomics.wait(control, CTRL_PAUSE, 1, 100);
+      Atomics.store(control, CTRL_PAUSED, 0);
+      continue;
+    }
+    // A restore hands over the generator's state (set while the worker was held).
+    if (Atomics.load(control, CTRL_RNG_SET) !== 0) {
+      engine.rng.state = (BigInt(Atomics.load(control, CTRL_RNG_HI) >>> 0) << 32n) | BigInt(Atomics.load(control, CTRL_RNG_LO) >>> 0);
+      Atomics.store(control, CTRL_RNG_SET, 0);
     }
     engine.mem.refresh();
     const seen = Atomics.load(engine.mem.i32, bell);
     Atomics.store(control, CTRL_IN_PASS, 1);
     const r = offloadPass(engine);
+    // Published before IN_PASS clears, so an idle worker's published state is its state.
+    publishRng();
     Atomics.store(control, CTRL_IN_PASS, 0);
     if (r.chains > 0 || r.errors > 0) {
       lastWork = performance.now();
