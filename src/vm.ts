@@ -200,6 +200,12 @@ function validateConfig(c: VmConfig): ValidConfig {
     bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c) };
 }
 
+/**
+ * The most console output (characters) a Vm keeps for readConsole() when nobody takes it; past
+ * it the oldest half is dropped and counted in droppedOutput (docs/io.md "Bounds").
+ */
+export const MAX_UNREAD_OUTPUT = 16 << 20;
+
 /** What a snapshot holds beyond core memory with a host or offload backend: the generator's state. */
 const IO_STATE_BYTES = 8;
 
@@ -214,8 +220,18 @@ export class Vm {
   private stopped?: StopInfo;
   private wallStart = 0;
   private wallSeconds = 0;
-  /** Console output not yet taken by readConsole(). */
+  /** Console output not yet taken by readConsole() (at most MAX_UNREAD_OUTPUT characters). */
   private out = '';
+  /** Characters of console output dropped because nobody read them (docs/io.md "Bounds"). */
+  droppedOutput = 0;
+  /** The most unread console output kept (characters); MAX_UNREAD_OUTPUT unless set. */
+  maxUnreadOutput = MAX_UNREAD_OUTPUT;
+  /**
+   * Set by a caller whose console sink can fall behind (a pipe, a terminal in a page): after
+   * each run() the scripted driver awaits what it returns, so a flooding guest waits for the
+   * sink instead of the host buffering without bound (docs/io.md "Bounds").
+   */
+  outputGate?: () => Promise<void> | undefined;
   private hostDevice?: HostDevice;
   /** The TypeScript device models of the `host` and `offload` backends (src/io/). */
   private io?: IoBackend;
@@ -501,8 +517,15 @@ export class Vm {
   private emitConsole(chunk: Uint8Array): void {
     this.outputBytes += chunk.length;
     const text = this.decoder.decode(chunk, { stream: true });
-    if (this.onConsole) this.onConsole(text);
-    else this.out += text;
+    if (this.onConsole) { this.onConsole(text); return; }
+    this.out += text;
+    // Nobody reads: keep the latest output only, so a guest that floods an unread console
+    // cannot grow the host's memory without bound.
+    if (this.out.length > this.maxUnreadOutput) {
+      const drop = this.out.length - Math.floor(this.maxUnreadOutput / 2);
+      this.out = this.out.slice(drop);
+      this.droppedOutput += drop;
+    }
   }
 
   /**
@@ -560,6 +583,10 @@ export class Vm {
         // A notification for a device modeled in the host (src/io/): serve it, then run on.
         this.io!.notify(this.core.hostExitSlot(), this.core.hostExitQueue());
         this.core.completeHostExit(0n);
+        // A transmit buffer that did not fit the TX ring waits in the backend: hand it over
+        // now, not at the end of the run, so a guest sending one after another within one
+        // run() does not pile them up there (docs/io.md "Bounds").
+        this.drainConsole();
       } else {
         this.serveHostExit();
       }
@@ -815,6 +842,8 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
     const slice = Math.min(left, SLICE);
     const r = vm.run(slice);
     steps.after(r.stop, slice);
+    const gate = vm.outputGate?.();
+    if (gate) await gate;
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
     // The guest may be waiting for an offload worker, not for input: let it catch up (but a

@@ -138,7 +138,9 @@ export class VmPanel {
   private receive(m: FromWorker): void {
     switch (m.type) {
       case 'console':
-        this.term.write(m.text);
+        // Acknowledged once xterm has parsed it: the worker keeps at most CONSOLE_WINDOW
+        // characters in flight (docs/io.md "Bounds").
+        this.term.write(m.text, () => this.send({ type: 'console-ack', chars: m.text.length }));
         this.tail = (this.tail + m.text).slice(-64);
         this.onOutput?.(this, m.text);
         break;

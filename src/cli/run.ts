@@ -7,6 +7,7 @@
  * The exit status is the guest's: 0 for pass (SiFive test 0x5555, tohost 1, SBI shutdown),
  * its code for fail; 124 when --max-instructions ran out; 1 for a machine error.
  */
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { HvlabError } from '../errors.js';
@@ -235,6 +236,8 @@ async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
       const slice = Math.min(left, SLICE);
       const r = vm.run(slice);
       steps.after(r.stop, slice);
+      const gate = vm.outputGate?.();
+      if (gate) await gate;
       if (r.info) return r.info;
       if (r.stop === Stop.Idle && vm.ioBusy()) {
         vm.ioWait(5); // the guest waits for the offload worker, not for time
@@ -315,6 +318,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     bootargs: opts.append, ...ioPathConfig(opts.io, drive ?? opts.diskBytes) }, await loadCoreModule());
   vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });
   vm.onConsole = (text) => { process.stdout.write(text); };
+  // stdout to a slow pipe or terminal: the guest waits for it rather than Node buffering a
+  // flooding guest's output without bound (docs/io.md "Bounds").
+  vm.outputGate = () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : undefined);
   let stop: StopInfo;
   if (opts.trace) {
     stop = await traced(vm, process.stdin.isTTY ? '' : await readAllStdin(), opts);
