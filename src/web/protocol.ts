@@ -46,7 +46,7 @@ export type ToWorker =
  * its console cannot fill the page's message queue and xterm's write buffer without bound, nor
  * keep the page's main thread busy rendering (docs/io.md "Bounds", docs/web.md).
  */
-export const CONSOLE_WINDOW = 1 << 20;
+export const CONSOLE_WINDOW = 128 << 10;
 
 /**
  * booting: creating the VM; running: executing instructions; idle: the guest sleeps in WFI
