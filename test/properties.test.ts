@@ -49,7 +49,7 @@ function hvosScript(seed: number): string[] {
 
 function hvosWorkload(seed: number, mode: Mode, io: IoPath): Workload {
   return {
-    config: { mode, firmware: 'builtin', clock: 'instret', memMiB: 64, ...ioPathConfig(io, disk()) },
+    config: { mode, firmware: 'builtin', clock: 'instret', memMiB: 32, ...ioPathConfig(io, disk()) },
     load: (vm) => { vm.load(hvos, 'hvos.elf'); },
     lines: hvosScript(seed),
     limit: 400_000_000,
