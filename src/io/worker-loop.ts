@@ -99,8 +99,9 @@ export function runOffloadWorker(init: OffloadInit): void {
     const seen = Atomics.load(engine.mem.i32, bell);
     Atomics.store(control, CTRL_IN_PASS, 1);
     const r = offloadPass(engine);
-    // Published before IN_PASS clears, so an idle worker's published state is its state.
-    publishRng();
+    // Published before IN_PASS clears, so an idle worker's published state is its state; only
+    // a pass that served something can have drawn from the generator.
+    if (r.chains > 0) publishRng();
     Atomics.store(control, CTRL_IN_PASS, 0);
     if (r.chains > 0 || r.errors > 0) {
       lastWork = performance.now();
