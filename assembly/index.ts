@@ -10,6 +10,7 @@ import { mtime } from './devices/clint';
 import { RX_RING, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
 import { tlbFlushAll } from './mmu/tlb';
 import { initRvcTable, rvcTable, RVC_TABLE_BYTES } from './cpu/exec';
+export { chunkStatePtr, chunkStateBytes } from './cpu/exec';
 import { guestPageHost as hvGuestPageHost, hvAreaBytes, hvCreate } from './hv/hypervisor';
 import { shadowIncoherent as hvShadowIncoherent } from './hv/shadow';
 import { completeHostExit as hvCompleteHostExit, hostIo, setHostWindow as hvSetHostWindow } from './hv/hostio';

@@ -43,6 +43,9 @@ export interface CoreExports {
   hostExitValue(): bigint;
   completeHostExit(value: bigint): void;
   exitLogPtr(): number;
+  /** The interpreter's per-chunk state (assembly/cpu/exec.ts): rewritten at every chunk's start. */
+  chunkStatePtr(): number;
+  chunkStateBytes(): number;
   exitLogSize(): number;
   exitLogNext(): bigint;
   setVirtioDevice(slot: number, deviceId: number, backend: number): void;

@@ -26,6 +26,11 @@ export interface IoBackend {
   busy(): boolean;
   waitIdle(timeoutMs: number): boolean;
   drainOutput(): Uint8Array | null;
+  /** The entropy generator's state, kept in the backend: a snapshot carries it. */
+  rngState(): bigint;
+  setRngState(x: bigint): void;
+  /** Run `fn` with the backend still (offload: its worker held between passes). */
+  quiesce<T>(fn: () => T): T;
   close(): Promise<void>;
 }
 import { type LoadedImage } from './loader/elf.js';
@@ -199,6 +204,15 @@ function validateConfig(c: VmConfig): ValidConfig {
     bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c) };
 }
 
+/**
+ * The most console output (characters) a Vm keeps for readConsole() when nobody takes it; past
+ * it the oldest half is dropped and counted in droppedOutput (docs/io.md "Bounds").
+ */
+export const MAX_UNREAD_OUTPUT = 16 << 20;
+
+/** What a snapshot holds beyond core memory with a host or offload backend: the generator's state. */
+const IO_STATE_BYTES = 8;
+
 export class Vm {
   readonly config: ValidConfig;
   private core: CoreExports;
@@ -210,8 +224,18 @@ export class Vm {
   private stopped?: StopInfo;
   private wallStart = 0;
   private wallSeconds = 0;
-  /** Console output not yet taken by readConsole(). */
+  /** Console output not yet taken by readConsole() (at most MAX_UNREAD_OUTPUT characters). */
   private out = '';
+  /** Characters of console output dropped because nobody read them (docs/io.md "Bounds"). */
+  droppedOutput = 0;
+  /** The most unread console output kept (characters); MAX_UNREAD_OUTPUT unless set. */
+  maxUnreadOutput = MAX_UNREAD_OUTPUT;
+  /**
+   * Set by a caller whose console sink can fall behind (a pipe, a terminal in a page): after
+   * each run() the scripted driver awaits what it returns, so a flooding guest waits for the
+   * sink instead of the host buffering without bound (docs/io.md "Bounds").
+   */
+  outputGate?: () => Promise<void> | undefined;
   private hostDevice?: HostDevice;
   /** The TypeScript device models of the `host` and `offload` backends (src/io/). */
   private io?: IoBackend;
@@ -501,8 +525,15 @@ export class Vm {
   private emitConsole(chunk: Uint8Array): void {
     this.outputBytes += chunk.length;
     const text = this.decoder.decode(chunk, { stream: true });
-    if (this.onConsole) this.onConsole(text);
-    else this.out += text;
+    if (this.onConsole) { this.onConsole(text); return; }
+    this.out += text;
+    // Nobody reads: keep the latest output only, so a guest that floods an unread console
+    // cannot grow the host's memory without bound.
+    if (this.out.length > this.maxUnreadOutput) {
+      const drop = this.out.length - Math.floor(this.maxUnreadOutput / 2);
+      this.out = this.out.slice(drop);
+      this.droppedOutput += drop;
+    }
   }
 
   /**
@@ -560,6 +591,10 @@ export class Vm {
         // A notification for a device modeled in the host (src/io/): serve it, then run on.
         this.io!.notify(this.core.hostExitSlot(), this.core.hostExitQueue());
         this.core.completeHostExit(0n);
+        // A transmit buffer that did not fit the TX ring waits in the backend: hand it over
+        // now, not at the end of the run, so a guest sending one after another within one
+        // run() does not pile them up there (docs/io.md "Bounds").
+        this.drainConsole();
       } else {
         this.serveHostExit();
       }
@@ -659,25 +694,40 @@ export class Vm {
    */
   snapshot(): Uint8Array {
     this.drainConsole();
-    // An offload worker may be inside a pass (used ring written, record not yet): copy
-    // between passes, so the snapshot's rings and records agree.
-    this.io?.pause();
-    try {
-      return this.bytes().slice(0, this.stateBytes());
-    } finally {
-      this.io?.resume();
-    }
+    const end = this.stateBytes();
+    const io = this.io;
+    if (!io) return this.bytes().slice(0, end);
+    // The host and offload backends keep one piece of device state outside core memory: the
+    // entropy generator's. It follows the memory as 8 bytes (docs/properties.md). An offload
+    // worker is held while the copy is made, so no pass is half done in it.
+    return io.quiesce(() => {
+      const snap = new Uint8Array(end + IO_STATE_BYTES);
+      snap.set(this.bytes().subarray(0, end));
+      new DataView(snap.buffer).setBigUint64(end, io.rngState(), true);
+      return snap;
+    });
+  }
+
+  /**
+   * The bytes of a snapshot that are the interpreter's per-chunk state: rewritten when a chunk
+   * starts, so two machines in the same state may differ there by how their runs were sliced.
+   * A comparison of machine states leaves them out (docs/properties.md).
+   */
+  snapshotScratch(): { offset: number; bytes: number } {
+    return { offset: this.core.chunkStatePtr() >>> 0, bytes: this.core.chunkStateBytes() };
   }
 
   restore(snap: Uint8Array): void {
-    const end = this.stateBytes();
+    const end = this.stateBytes() + (this.io ? IO_STATE_BYTES : 0);
     if (snap.length !== end) {
-      throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size and core build)`);
+      throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size, I/O path and core build)`);
     }
-    // As in reset(): keep an offload worker out of the rings while they are overwritten.
-    this.io?.pause();
-    this.bytes().set(snap);
-    this.io?.resume();
+    const apply = () => {
+      this.bytes().set(snap.subarray(0, this.stateBytes()));
+      this.io?.setRngState(new DataView(snap.buffer, snap.byteOffset, snap.byteLength).getBigUint64(this.stateBytes(), true));
+    };
+    // An offload worker must not serve the rings while they are overwritten.
+    if (this.io) this.io.quiesce(apply); else apply();
     this.ramDirty = true;
     this.stopped = undefined;
   }
@@ -800,6 +850,8 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
     const slice = Math.min(left, SLICE);
     const r = vm.run(slice);
     steps.after(r.stop, slice);
+    const gate = vm.outputGate?.();
+    if (gate) await gate;
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
     // The guest may be waiting for an offload worker, not for input: let it catch up (but a

@@ -4,7 +4,8 @@
 // and status, console output and input.
 import { describe, expect, it } from 'vitest';
 import { createIoBackend, type IoBackend } from '../src/io/index.js';
-import { VIRTQ_DESC_F_NEXT as NEXT, VIRTQ_DESC_F_WRITE as WRITE } from '../src/io/queue.js';
+import { OVERFLOW_MAX } from '../src/io/host.js';
+import { VIRTQ_DESC_F_INDIRECT as INDIRECT, VIRTQ_DESC_F_NEXT as NEXT, VIRTQ_DESC_F_WRITE as WRITE } from '../src/io/queue.js';
 import { DISK_BYTES, FakeCore, GUEST_BASE, type Driver } from './io-fake-core.js';
 
 const FEATURES = (1n << 32n) | (1n << 28n) | (1n << 29n);
@@ -224,6 +225,25 @@ describe('console (5.3) in the host backend', () => {
     const rest = io.drainOutput();
     expect(rest?.length).toBe(70_000 - ring.length);
     expect(Buffer.compare(Buffer.concat([ring, rest!]), big)).toBe(0);
+    expect(io.drainOutput()).toBeNull();
+  });
+
+  it('a transmit chain of gigabytes keeps at most OVERFLOW_MAX waiting; the rest is dropped, not copied', async () => {
+    const { core, io, q: [, tx] } = await host(3);
+    const page = Uint8Array.from({ length: 4096 }, (_, i) => 97 + (i % 26));
+    core.write(SPARE, page);
+    // An indirect table of 48 descriptors all pointing at the same 256 KiB: a 12 MiB chain (a
+    // guest can go on this way to 4 GiB).
+    const table = SPARE - 0x1000;
+    for (let i = 0; i < 48; i++) tx.setDesc(i, SPARE, 256 << 10, i < 47 ? NEXT : 0, i + 1, table);
+    tx.setDesc(0, table, 48 * 16, INDIRECT);
+    tx.add(0);
+    io.notify(2, 1);
+    const ring = core.takeTx();
+    const rest = io.drainOutput();
+    expect(ring.length).toBe(65536 - 256);
+    expect(rest?.length).toBe(OVERFLOW_MAX);
+    expect(tx.used(0)).toEqual({ id: 0, len: 0 });
     expect(io.drainOutput()).toBeNull();
   });
 

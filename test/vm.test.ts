@@ -144,7 +144,7 @@ describe('snapshot and restore', () => {
     const snap = vm.snapshot();
     const e = await hvlabError(() => vm.restore(snap.subarray(0, 100)));
     expect([e.code, e.message]).toEqual(['BAD_SNAPSHOT',
-      `snapshot is 100 bytes, this VM needs ${snap.length} (same memory size and core build)`]);
+      `snapshot is 100 bytes, this VM needs ${snap.length} (same memory size, I/O path and core build)`]);
     const other = await Vm.create({ memMiB: 32 }, source);
     other.load(read(HELLO));
     const e2 = await hvlabError(() => vm.restore(other.snapshot()));

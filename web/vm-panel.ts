@@ -173,8 +173,11 @@ export class VmPanel {
   private receive(m: FromWorker): void {
     switch (m.type) {
       case 'console':
-        if (this.loading !== undefined) break; // the old guest's last words: it is being replaced
-        this.term.write(m.text);
+        // Acknowledged once xterm has parsed it (or dropped: the old guest's last words while it
+        // is being replaced): the worker keeps at most CONSOLE_WINDOW characters in flight
+        // (docs/io.md "Bounds").
+        if (this.loading !== undefined) { this.send({ type: 'console-ack', chars: m.text.length }); break; }
+        this.term.write(m.text, () => this.send({ type: 'console-ack', chars: m.text.length }));
         this.tail = (this.tail + m.text).slice(-64);
         this.onOutput?.(this, m.text);
         break;

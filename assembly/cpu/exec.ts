@@ -216,6 +216,11 @@ function leaveAfter(ip: usize, blockIp: usize, pcBase: u64, done: u32, loads: u3
   cip: usize = 0;
 }
 const cs = changetype<ChunkState>(memory.data(offsetof<ChunkState>(), 16));
+/** Where the chunk state is and its size: it is rewritten at every chunk's start, so two
+ * machines in the same state may differ there by how their runs were sliced (a snapshot
+ * comparison leaves it out: test/properties.test.ts, docs/properties.md). */
+export function chunkStatePtr(): usize { return changetype<usize>(cs); }
+export function chunkStateBytes(): u32 { return <u32>offsetof<ChunkState>(); }
 /** A 4-byte instruction split over two pages, assembled by fetchAcross. */
 const SCRATCH: usize = memory.data(8, 8);
 

@@ -4,7 +4,8 @@
  * class, page-walk references, TLB misses, modeled cycles, wall time); write every counter as
  * JSON. Figures other than wall time reproduce exactly.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { checkOutputPath, joinNegativeValues, writeUserFile } from './options.js';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -95,7 +96,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >
 export async function benchCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
+    parsed = parseArgs({ args: joinNegativeValues(argv, new Set(['--repeat'])), strict: true, allowPositionals: false, options: {
       workloads: { type: 'string' }, modes: { type: 'string' }, json: { type: 'string' }, costs: { type: 'string' },
       io: { type: 'string' }, bootargs: { type: 'string' }, guest: { type: 'string' },
       'nested-pwc': { type: 'boolean' }, repeat: { type: 'string' },
@@ -113,12 +114,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const guest = await loadBenchGuest(guestName, root);
-  const ioPaths = (v.io ? v.io.split(',') : ['emulated']) as IoPath[];
+  const ioPaths = (v.io !== undefined ? v.io.split(',') : ['emulated']) as IoPath[];
   // hvos also has the I/O set, the default with --io.
   const allWorkloads = guestName === 'hvos' ? { ...guest.workloads, ...IO_WORKLOADS } : guest.workloads;
   const defaultWorkloads = guestName === 'hvos' && v.io ? IO_WORKLOADS : guest.workloads;
-  const workloads = v.workloads ? v.workloads.split(',') : Object.keys(defaultWorkloads);
-  const modes = (v.modes ? v.modes.split(',') : [...ALL_MODES]) as Mode[];
+  // An empty list (--modes '') is a mistake, not 'all': it names nothing and checkNames says so.
+  const workloads = v.workloads !== undefined ? v.workloads.split(',') : Object.keys(defaultWorkloads);
+  const modes = (v.modes !== undefined ? v.modes.split(',') : [...ALL_MODES]) as Mode[];
   checkNames(`${guestName} workload`, workloads, Object.keys(allWorkloads));
   checkNames('mode', modes, ALL_MODES);
   checkNames('I/O path', ioPaths, IO_PATHS);
@@ -134,6 +136,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     try { json = JSON.parse(text); } catch (e) { throw new HvlabError('BAD_COSTS', `${v.costs}: not JSON (${(e as Error).message})`); }
     costs = parseCostOverrides(json, v.costs);
   }
+  if (v.json !== undefined) await checkOutputPath('--json', v.json);
   const source = await loadCoreModule();
   // Every VM gets the same disk when a workload needs one, so every path reads the same data.
   const disk = workloads.some((w) => w in IO_WORKLOADS) ? benchDisk() : undefined;
@@ -186,7 +189,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       exitClasses: exitClasses(r.counters), modeledCycles: r.cycles,
       counters: Object.fromEntries(Object.entries(r.counters).map(([k, x]) => [k, Number(x)])),
     }));
-    await writeFile(v.json, JSON.stringify({ guest: guestName, repeat, costs, runs: json, skipped }, null, 2) + '\n');
+    await writeUserFile('--json', v.json, JSON.stringify({ guest: guestName, repeat, costs, runs: json, skipped }, null, 2) + '\n');
   }
   return 0;
 }

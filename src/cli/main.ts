@@ -32,6 +32,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`hvlab: ${e.message}${hint}\n`);
       return 2;
     }
-    throw e;
+    // Anything else is hvlab's own bug, not the user's: still one line, with the stack on request.
+    if (process.env.HVLAB_DEBUG) throw e;
+    process.stderr.write(`hvlab: internal error: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]} (HVLAB_DEBUG=1 shows the stack)\n`);
+    return 70;
   }
 }

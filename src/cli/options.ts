@@ -1,4 +1,6 @@
 /** Parsing and checking the CLI's option values: every bad value gets a one-line error. */
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { HvlabError } from '../errors.js';
 import { MAX_MEM_MIB, MIN_MEM_MIB } from '../vm.js';
 
@@ -51,4 +53,52 @@ export function parseByteSize(option: string, text: string, unit: number): numbe
     throw new HvlabError('BAD_OPTION', `${option}: ${text} must be a whole number of ${unit}-byte units, at most 1G`);
   }
   return bytes;
+}
+
+/**
+ * node:util's parseArgs refuses an option value that starts with '-' ("argument is ambiguous"),
+ * which turns `--mem -1` into a message about parsing. A value that looks like a negative
+ * number is joined to its option (`--mem=-1`) so the option's own check names what is wrong.
+ */
+export function joinNegativeValues(argv: string[], valued: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (valued.has(a) && next !== undefined && /^-[\d.]/.test(next)) { out.push(`${a}=${next}`); i++; }
+    else out.push(a);
+  }
+  return out;
+}
+
+/**
+ * An output file the user named (--stats, --json) must be writable before a run spends minutes:
+ * its directory must exist. The write itself is checked again by `writeUserFile`.
+ */
+export async function checkOutputPath(option: string, path: string): Promise<void> {
+  const dir = dirname(resolve(path));
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw new HvlabError('BAD_OUTPUT', `${option} ${path}: ${dir} is not a directory`);
+  } catch (e) {
+    if (e instanceof HvlabError) throw e;
+    throw new HvlabError('BAD_OUTPUT', `${option} ${path}: directory ${dir} does not exist`);
+  }
+  try {
+    if ((await stat(path)).isDirectory()) throw new HvlabError('BAD_OUTPUT', `${option} ${path}: is a directory`);
+  } catch (e) {
+    if (e instanceof HvlabError) throw e; // absent is fine: it is created
+  }
+}
+
+/** Write a file the user named; a failure is one line naming the option, the file and why. */
+export async function writeUserFile(option: string, path: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await writeFile(path, data);
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code;
+    const why = errno === 'ENOENT' ? 'no such directory' : errno === 'EISDIR' ? 'is a directory' : errno === 'EACCES' ? 'permission denied'
+      : errno === 'ENOSPC' ? 'no space left on the device' : (e as Error).message.split('\n')[0];
+    throw new HvlabError('BAD_OUTPUT', `${option} ${path}: cannot write: ${why}`);
+  }
 }

@@ -7,7 +7,8 @@
  * The exit status is the guest's: 0 for pass (SiFive test 0x5555, tohost 1, SBI shutdown),
  * its code for fail; 124 when --max-instructions ran out; 1 for a machine error.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { HvlabError } from '../errors.js';
 import { IO_PATHS, ioPathConfig, MODES, passIdleTime, runScripted, StepMeter, Vm, type Firmware, type IoPath,
@@ -16,7 +17,8 @@ import { loadCoreModule } from '../node/load-core.js';
 import { isElf, parseElf } from '../loader/elf.js';
 import { looksLikeLinuxImage } from '../loader/linux-image.js';
 import { Stop } from '../core.js';
-import { parseAddress, parseByteSize, parseChoice, parseCount, parseMemSize } from './options.js';
+import { checkOutputPath, joinNegativeValues, parseAddress, parseByteSize, parseChoice, parseCount, parseMemSize,
+  writeUserFile } from './options.js';
 
 export const RUN_USAGE = `usage: hvlab run [IMAGE] [options]
 
@@ -89,11 +91,14 @@ interface RunOptions {
   diskBytes?: number;
 }
 
+const RUN_VALUED = new Set(['--mode', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
+  '--max-instructions', '--load-address', '--stats', '--io', '--drive', '--disk']);
+
 export function parseRunArgs(argv: string[]): RunOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, RUN_VALUED),
       allowPositionals: true,
       strict: true,
       options: {
@@ -239,6 +244,8 @@ async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
       const slice = Math.min(left, SLICE);
       const r = vm.run(slice);
       steps.after(r.stop, slice);
+      const gate = vm.outputGate?.();
+      if (gate) await gate;
       if (r.info) return r.info;
       if (r.stop === Stop.Idle && vm.ioBusy()) {
         vm.ioWait(5); // the guest waits for the offload worker, not for time
@@ -305,6 +312,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const fwBytes = opts.firmwareFile === undefined ? undefined : await readUserFile(opts.firmwareFile, 'BAD_FIRMWARE', `--firmware ${opts.firmwareFile}`);
   const bytes = opts.image === undefined ? undefined : await readImage(opts.image);
+  if (bytes && bytes.length === 0) throw new HvlabError('BAD_IMAGE', `${opts.image}: the file is empty`);
+  if (bytes && opts.loadAddress !== undefined && isElf(bytes)) {
+    throw new HvlabError('BAD_OPTION', `--load-address is for a raw binary, and ${opts.image} is an ELF file (it loads at its own addresses): drop --load-address`);
+  }
+  if (opts.stats !== undefined && opts.stats !== '-') await checkOutputPath('--stats', opts.stats);
   const initrd = opts.initrd === undefined ? undefined : await readUserFile(opts.initrd, 'BAD_INITRD', `--initrd ${opts.initrd}`);
   const firmware: Firmware = opts.mode !== 'native' ? 'builtin' : opts.firmware === 'file' ? 'file'
     : chooseFirmware(opts.firmware, bytes!, opts.image!, opts.memMiB);
@@ -325,6 +337,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     stdoutOpen = false;
   });
   vm.onConsole = (text) => { if (stdoutOpen) process.stdout.write(text); };
+  // stdout to a slow pipe or terminal: the guest waits for it rather than Node buffering a
+  // flooding guest's output without bound (docs/io.md "Bounds"); a closed one is not waited for.
+  vm.outputGate = () => (stdoutOpen && process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : undefined);
   let stop: StopInfo;
   if (opts.trace) {
     stop = await traced(vm, process.stdin.isTTY ? '' : await readAllStdin(), opts);
@@ -335,12 +350,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   // The guest's writes go back to the drive file (only if it wrote anything).
   const disk = vm.disk();
-  if (opts.drive !== undefined && drive && disk && !equalBytes(disk, drive)) await writeFile(opts.drive, disk);
+  if (opts.drive !== undefined && drive && disk && !equalBytes(disk, drive)) await writeUserFile('--drive', opts.drive, disk);
   await vm.close();
   if (opts.stats !== undefined) {
     const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware: opts.firmwareFile ?? firmware, clock: opts.clock, memMiB: opts.memMiB, stop, ...vm.stats() }, null, 2);
     if (opts.stats === '-') process.stderr.write(json + '\n');
-    else await writeFile(opts.stats, json + '\n');
+    else await writeUserFile('--stats', opts.stats, json + '\n');
   }
   if (stop.reason === 'error' || stop.reason === 'limit') process.stderr.write(`\nhvlab: ${stop.message}\n`);
   if (stop.reason === 'fail') process.stderr.write(`\nhvlab: guest failed with code ${stop.code}\n`);

@@ -12,6 +12,12 @@ import type { IoBackend } from './types.js';
 
 /** Room kept free in the TX ring for the UART and SBI console, as the core's vconsole.ts does. */
 const TX_MARGIN = 256;
+/**
+ * The most transmit bytes kept waiting beyond the TX ring (docs/io.md "Bounds"). A chain may
+ * describe up to 4 GiB (2.7.5.2), its descriptors pointing at the same pages again and again;
+ * past this the rest of such a burst is dropped (and counted) rather than copied.
+ */
+export const OVERFLOW_MAX = 8 << 20;
 
 /**
  * Console output: appended to the core's TX ring, which the Vm drains after run() returns.
@@ -22,6 +28,9 @@ const TX_MARGIN = 256;
  */
 class HostConsoleOut implements ConsoleOut {
   overflow: Uint8Array[] = [];
+  private waiting = 0;
+  /** Bytes dropped because OVERFLOW_MAX were already waiting. */
+  dropped = 0;
   constructor(private readonly ring: ByteRing) {}
   private put(src: Uint8Array, start: number, end: number): number {
     const room = this.ring.free() - TX_MARGIN;
@@ -30,13 +39,17 @@ class HostConsoleOut implements ConsoleOut {
   write(src: Uint8Array, start: number, end: number): void {
     let s = start;
     if (this.overflow.length === 0) s += this.put(src, s, end);
-    if (s < end) this.overflow.push(src.slice(s, end));
+    if (s >= end) return;
+    const keep = Math.min(end - s, OVERFLOW_MAX - this.waiting);
+    if (keep > 0) { this.overflow.push(src.slice(s, s + keep)); this.waiting += keep; }
+    this.dropped += end - s - Math.max(0, keep);
   }
   /** Move waiting overflow into the ring, as much as fits. */
   flush(): void {
     while (this.overflow.length > 0) {
       const b = this.overflow[0];
       const k = this.put(b, 0, b.length);
+      this.waiting -= k;
       if (k < b.length) { this.overflow[0] = b.slice(k); return; }
       this.overflow.shift();
     }
@@ -48,6 +61,7 @@ class HostConsoleOut implements ConsoleOut {
     let at = 0;
     for (const b of this.overflow) { all.set(b, at); at += b.length; }
     this.overflow = [];
+    this.waiting = 0;
     return all;
   }
 }
@@ -105,5 +119,16 @@ export class HostBackend implements IoBackend {
   progress(): number { return 0; }
   waitIdle(): boolean { return true; }
   drainOutput(): Uint8Array | null { return this.out.take(); }
+  rngState(): bigint { return this.engine.rng.state; }
+  setRngState(x: bigint): void { this.engine.rng.state = x; }
+  /** Nothing runs beside the Vm's thread; a restore inside `fn` is followed by resume(). */
+  quiesce<T>(fn: () => T): T {
+    this.pause();
+    try {
+      return fn();
+    } finally {
+      this.resume();
+    }
+  }
   async close(): Promise<void> { /* nothing runs apart from the Vm */ }
 }

@@ -19,6 +19,10 @@
  *                   (a snapshot restored: the guest's state is whatever the snapshot holds)
  *    [10] DELAY_AT  [11] DELAY_MS  test hook: the worker sleeps DELAY_MS at point DELAY_AT
  *                   (DELAY_*), to widen a window a race needs; 0 in normal use
+ *    [12] RNG_LO  [13] RNG_HI  the worker's generator state, published after reset and after
+ *                   every pass that served something (a snapshot carries it)
+ *    [14] RNG_SET   main sets 1 with LO/HI while the worker is paused: the worker takes LO/HI as
+ *                   its state when it restarts (a snapshot restored: docs/properties.md)
  */
 import type { CoreLayout } from './layout.js';
 
@@ -34,7 +38,10 @@ export const CTRL_PAUSE = 8;
 export const CTRL_RESEED = 9;
 export const CTRL_DELAY_AT = 10;
 export const CTRL_DELAY_MS = 11;
-export const CTRL_WORDS = 12;
+export const CTRL_RNG_LO = 12;
+export const CTRL_RNG_HI = 13;
+export const CTRL_RNG_SET = 14;
+export const CTRL_WORDS = 15;
 
 /** Where the test hook (CTRL_DELAY_AT) makes the worker sleep. */
 export const DELAY_PASS = 1;   // at the start of every polling pass, work or not

@@ -9,8 +9,8 @@ import { ByteRing } from './console.js';
 import { Engine } from './engine.js';
 import { SLOT_COUNT, type CoreLayout, type IoCoreExports } from './layout.js';
 import { CTRL_DELAY_AT, CTRL_DELAY_MS, CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_FAILED, CTRL_HOLDING, CTRL_PASSES, CTRL_PAUSE,
-  CTRL_RESEED, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, CTRL_WORDS, OUT_SIZE, type OffloadInit,
-  type OffloadReply } from './offload-shared.js';
+  CTRL_RESEED, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_RNG_HI, CTRL_RNG_LO, CTRL_RNG_SET, CTRL_STOP, CTRL_WORDS, OUT_SIZE,
+  type OffloadInit, type OffloadReply } from './offload-shared.js';
 import type { IoBackend } from './types.js';
 
 /** A started worker, whichever kind the environment has. */
@@ -156,6 +156,29 @@ export class OffloadBackend implements IoBackend {
       const left = end - Date.now();
       if (left <= 0) return false;
       waitOn(this.ctrl, CTRL_PASSES, seq, Math.min(left, 5));
+    }
+  }
+
+  /** What the worker published after its last pass (call with it idle: waitIdle). */
+  rngState(): bigint {
+    return (BigInt(Atomics.load(this.ctrl, CTRL_RNG_HI) >>> 0) << 32n) | BigInt(Atomics.load(this.ctrl, CTRL_RNG_LO) >>> 0);
+  }
+
+  /** The worker takes it before its next pass. */
+  setRngState(x: bigint): void {
+    Atomics.store(this.ctrl, CTRL_RNG_LO, Number(x & 0xFFFF_FFFFn) | 0);
+    Atomics.store(this.ctrl, CTRL_RNG_HI, Number((x >> 32n) & 0xFFFF_FFFFn) | 0);
+    Atomics.store(this.ctrl, CTRL_RNG_SET, 1);
+  }
+
+  /** Hold the worker between two passes while `fn` runs: no pass reads or writes the rings. A
+   * generator state set meanwhile (setRngState) is taken by the worker when it resumes. */
+  quiesce<T>(fn: () => T): T {
+    this.pause();
+    try {
+      return fn();
+    } finally {
+      this.resume();
     }
   }
 

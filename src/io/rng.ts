@@ -17,6 +17,9 @@ const MASK = 0xFFFF_FFFF_FFFF_FFFFn;
 export class Xorshift64Star {
   private x = RNG_SEED;
   reset(): void { this.x = RNG_SEED; }
+  /** The generator's whole state: a snapshot carries it (src/vm.ts snapshot()). */
+  get state(): bigint { return this.x; }
+  set state(x: bigint) { this.x = x & MASK; }
   next(): bigint {
     let x = this.x;
     x ^= x >> 12n;

@@ -24,6 +24,15 @@ export interface IoBackend {
   /** Console output not in the core's TX ring: offload's whole output since the last call;
    * host's overflow when a transmit buffer did not fit the TX ring. null when there is none. */
   drainOutput(): Uint8Array | null;
+  /** The entropy generator's state, which lives in the backend, not in core memory: a snapshot
+   * carries it (Vm.snapshot) so that a restored VM draws the bytes the original would have.
+   * offload: call with the worker idle (waitIdle). */
+  rngState(): bigint;
+  /** Set the generator's state (Vm.restore); offload: the worker takes it before its next pass. */
+  setRngState(x: bigint): void;
+  /** Run `fn` with no backend activity beside it (offload: the worker held between two
+   * passes); a snapshot is copied and restored inside. */
+  quiesce<T>(fn: () => T): T;
   /** Stop the worker (offload). */
   close(): Promise<void>;
 }

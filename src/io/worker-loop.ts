@@ -17,7 +17,8 @@ import { ByteRing, type ConsoleOut } from './console.js';
 import { Engine } from './engine.js';
 import { CounterId, QUEUES_PER_SLOT, SLOT_COUNT } from './layout.js';
 import { CTRL_DELAY_AT, CTRL_DELAY_MS, CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_HOLDING, CTRL_PASSES, CTRL_PAUSE, CTRL_RESEED,
-  CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_STOP, DELAY_PASS, DELAY_SERVED, OUT_SIZE, type OffloadInit } from './offload-shared.js';
+  CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_RNG_HI, CTRL_RNG_LO, CTRL_RNG_SET, CTRL_STOP, DELAY_PASS, DELAY_SERVED, OUT_SIZE,
+  type OffloadInit } from './offload-shared.js';
 import { QueueError } from './queue.js';
 
 /** How long the worker keeps polling after its last work before it sleeps. */
@@ -89,7 +90,15 @@ export function runOffloadWorker(init: OffloadInit): void {
     Atomics.store(control, CTRL_HOLDING, 1);
   };
   engine.onServed = () => delay(DELAY_SERVED);
+  // The generator's state, for snapshots (offload.ts rngState): published whenever it may have
+  // changed and the worker holds nothing.
+  const publishRng = () => {
+    const x = engine.rng.state;
+    Atomics.store(control, CTRL_RNG_LO, Number(x & 0xFFFF_FFFFn) | 0);
+    Atomics.store(control, CTRL_RNG_HI, Number(x >> 32n) | 0);
+  };
   engine.reset();
+  publishRng();
   let lastWork = performance.now();
   // Paused by the last request: the worker's own state, changed only when it takes a request.
   // Reading the shared PAUSE word here instead would let a paused worker see the Vm's next
@@ -107,6 +116,12 @@ export function runOffloadWorker(init: OffloadInit): void {
         engine.setDisk(Atomics.load(control, CTRL_DISK_LIN) >>> 0, Atomics.load(control, CTRL_DISK_BYTES) >>> 0);
         if (Atomics.load(control, CTRL_RESEED) !== 0) engine.reset();
         else engine.guest.reload();
+        // A snapshot restored hands over the generator's state (set while the worker was paused).
+        if (Atomics.load(control, CTRL_RNG_SET) !== 0) {
+          engine.rng.state = (BigInt(Atomics.load(control, CTRL_RNG_HI) >>> 0) << 32n) | BigInt(Atomics.load(control, CTRL_RNG_LO) >>> 0);
+          Atomics.store(control, CTRL_RNG_SET, 0);
+        }
+        publishRng();
       }
       Atomics.store(control, CTRL_RESET_ACK, req);
       Atomics.notify(control, CTRL_RESET_ACK);
@@ -121,6 +136,7 @@ export function runOffloadWorker(init: OffloadInit): void {
     const r = offloadPass(engine);
     if (r.chains > 0 || r.errors > 0) {
       lastWork = performance.now();
+      publishRng();
       Atomics.add(control, CTRL_PASSES, 1);
     }
     // PASSES moves before HOLDING clears, so a Vm that sees HOLDING 0 also sees the pass

@@ -42,7 +42,17 @@ export type ToWorker =
   /** Ask for a stats message now, then a pong (answered even while paused). */
   | { type: 'ping'; id: number }
   /** The terminal's size changed: a virtio console tells its driver (5.3.6.2). */
-  | { type: 'resize'; cols: number; rows: number };
+  | { type: 'resize'; cols: number; rows: number }
+  /** The page has shown `chars` characters of console text (flow control: CONSOLE_WINDOW). */
+  | { type: 'console-ack'; chars: number };
+
+/**
+ * The most console text (characters) the worker has posted and the page not yet acknowledged.
+ * Past it the worker stops running the guest until the page catches up, so a guest flooding
+ * its console cannot fill the page's message queue and xterm's write buffer without bound, nor
+ * keep the page's main thread busy rendering (docs/io.md "Bounds", docs/web.md).
+ */
+export const CONSOLE_WINDOW = 128 << 10;
 
 /**
  * booting: creating the VM; running: executing instructions; idle: the guest sleeps in WFI

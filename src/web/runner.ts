@@ -13,7 +13,7 @@
 import { ioPathConfig, IO_PATHS, Vm, type BootImages, type IoPath, type VmConfig, type StopInfo } from '../vm.js';
 import { Stop, type Instantiate } from '../core.js';
 import { HvlabError } from '../errors.js';
-import { DISK_MIB, EXIT_TRACE_LENGTH, KEPT_DISK_FILE, type BootConfig, type FromWorker, type RunState,
+import { CONSOLE_WINDOW, DISK_MIB, EXIT_TRACE_LENGTH, KEPT_DISK_FILE, type BootConfig, type FromWorker, type RunState,
   type ToWorker } from './protocol.js';
 
 /**
@@ -58,6 +58,8 @@ export class VmRunner {
   private halted = false;
   private state: RunState = 'booting';
   private out = '';
+  /** Console characters posted and not yet acknowledged by the page (CONSOLE_WINDOW). */
+  private unacked = 0;
   private lastStats = -Infinity;
   private wake?: () => void;
   private readonly channel?: MessageChannel;
@@ -105,6 +107,10 @@ export class VmRunner {
       case 'ping':
         this.postStats();
         this.post({ type: 'pong', id: msg.id });
+        break;
+      case 'console-ack':
+        this.unacked = Math.max(0, this.unacked - (Number.isFinite(msg.chars) ? msg.chars : 0));
+        if (this.unacked <= CONSOLE_WINDOW) this.wake?.();
         break;
       case 'resize':
         this.cols = msg.cols;
@@ -185,6 +191,7 @@ export class VmRunner {
       return;
     }
     vm.onConsole = (text) => { this.out += text; };
+    this.unacked = 0;
     this.vm = vm;
     this.config = config;
     this.images = images;
@@ -229,6 +236,11 @@ export class VmRunner {
       this.flushConsole();
       await this.saveDisk(stop !== undefined);
       if (stop) { this.onHalt(stop); return; }
+      // The page has not shown what was sent: wait for it (flow control, CONSOLE_WINDOW).
+      while (this.unacked > CONSOLE_WINDOW && gen === this.gen) {
+        if (!await this.sleep(this.timing.statsMs)) this.postStats();
+      }
+      if (gen !== this.gen) return;
       this.setState(idle ? 'idle' : 'running');
       if (performance.now() - this.lastStats >= this.timing.statsMs) this.postStats();
       if (idle) await this.idleWait(vm, gen);
@@ -287,6 +299,7 @@ export class VmRunner {
   private flushConsole(): void {
     if (this.out === '') return;
     this.post({ type: 'console', text: this.out });
+    this.unacked += this.out.length;
     this.out = '';
   }
 
