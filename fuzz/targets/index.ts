@@ -1,6 +1,9 @@
 /** Every fuzz target by name (docs/reliability.md). */
 import type { Target } from '../campaign.js';
 import { insnTarget } from './insn.js';
+import { mmioTarget } from './mmio.js';
+import { sbiTarget } from './sbi.js';
+import { pagetableTarget } from './pagetable.js';
 
-export const TARGETS: Target[] = [insnTarget];
+export const TARGETS: Target[] = [insnTarget, pagetableTarget, mmioTarget, sbiTarget];
 export const targetByName = (name: string) => TARGETS.find((t) => t.name === name);
