@@ -4,6 +4,7 @@ import { insnTarget } from './insn.js';
 import { mmioTarget } from './mmio.js';
 import { sbiTarget } from './sbi.js';
 import { pagetableTarget } from './pagetable.js';
+import { virtioTarget } from './virtio.js';
 
-export const TARGETS: Target[] = [insnTarget, pagetableTarget, mmioTarget, sbiTarget];
+export const TARGETS: Target[] = [insnTarget, pagetableTarget, mmioTarget, virtioTarget, sbiTarget];
 export const targetByName = (name: string) => TARGETS.find((t) => t.name === name);
