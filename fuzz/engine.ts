@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { ioPathConfig, Vm, type IoPath, type Mode, type StopInfo, type VmConfig } from '../src/vm.js';
 import { Stop, type CoreExports } from '../src/core.js';
 import { loadCoreModule } from '../src/node/load-core.js';
-import { buildImage, imageBase, type Flavour, type HarnessInput } from './harness.js';
+import { TRAP_COUNT_OFF, buildImage, imageBase, type Flavour, type HarnessInput } from './harness.js';
 
 export const FUZZ_MEM_MIB = 16;
 const MIB = 1024 * 1024;
@@ -49,6 +49,8 @@ export interface Outcome {
   /** Counter deltas over the input (after the load). */
   counters: Record<string, bigint>;
   retired: bigint;
+  /** The harness handler's run count (harness.ts TRAP_COUNT_OFF), read from guest memory. */
+  handlerRuns: bigint;
 }
 
 /** Exceptions the input took (the EXC_<cause> counters). */
@@ -185,7 +187,15 @@ export class Machine {
     }
     const counters = vm.counters();
     for (const k of Object.keys(counters)) counters[k] -= counters0[k] ?? 0n;
-    return { stop, regs: vm.registers(), counters, retired: vm.instructions - start };
+    return { stop, regs: vm.registers(), counters, retired: vm.instructions - start, handlerRuns: this.readGuest64(imageBase(flavourOf(this.setup)) + BigInt(TRAP_COUNT_OFF)) };
+  }
+
+  /** A u64 of guest-physical memory (through the VM's map in the VM modes). */
+  private readGuest64(gpa: bigint): bigint {
+    const mem = this.vm.ram();
+    const host = this.setup.mode === 'native' ? mem.byteOffset + Number(gpa - 0x8000_0000n) : coreOf(this.vm).guestPageHost(gpa) >>> 0;
+    if (host === 0) return 0n;
+    return new DataView(mem.buffer).getBigUint64(host + (this.setup.mode === 'native' ? 0 : Number(gpa & 4095n)), true);
   }
 
   async close(): Promise<void> { await this.vm.close(); }

@@ -9,6 +9,7 @@
  * base + 0x0000  prologue: trap vector, FS on, (pv: shared page and callbacks), x1..x31 from the pool
  * base + 0x0800  trap handler (M, S or pv flavour)
  * base + 0x1000  pv iret frame (x1..x31 at 8*n, pc at 256: docs/pv-abi.md "iret")
+ * base + 0x1400  the handler's run count (u64)
  * base + 0x2000  pv shared info page
  * base + 0x3000  pool: x0..x31 initial values, then constants the generated code loads via s9
  * base + 0x4000  code: the input's instructions (CODE_BYTES)
@@ -24,6 +25,12 @@ import { Code, X, addi, andi, auipc, beq, bne, csrrs, csrrw, ecall, jal, ld, lhu
 export const IMAGE_BYTES = 0x1_0000;
 export const HANDLER_OFF = 0x800;
 export const FRAME_OFF = 0x1000;
+/**
+ * The handler also counts its runs in memory here (after the frame), where random code rarely
+ * reaches (its pointers aim at the data area): a register count (s10) does not survive a random
+ * stream that writes s10.
+ */
+export const TRAP_COUNT_OFF = 0x1400;
 export const SHARED_OFF = 0x2000;
 export const POOL_OFF = 0x3000;
 /** Where the constants start in the pool (after the 32 initial register values). */
@@ -140,6 +147,7 @@ function handler(flavour: Flavour): Code {
     c.emit(ld(X.t3, X.t3, 32));
     nextPc(c, HANDLER_OFF, X.t3);
     c.emit(sd(X.t3, X.t6, 256));
+    c.emit(ld(X.t4, X.t6, TRAP_COUNT_OFF - FRAME_OFF), addi(X.t4, X.t4, 1), sd(X.t4, X.t6, TRAP_COUNT_OFF - FRAME_OFF));
     c.emit(addi(X.a0, X.t6, 0), addi(X.a1, X.zero, 1));
     // a7 = the PV EID from the pool.
     la(c, HANDLER_OFF, X.a7, POOL_OFF);
@@ -153,6 +161,8 @@ function handler(flavour: Flavour): Code {
     nextPc(c, HANDLER_OFF, X.t3);
     c.emit(csrrw(X.zero, epcCsr, X.t3));
     c.emit(addi(X.s10, X.s10, 1));
+    la(c, HANDLER_OFF, X.t4, TRAP_COUNT_OFF);
+    c.emit(ld(X.t5, X.t4, 0), addi(X.t5, X.t5, 1), sd(X.t5, X.t4, 0));
     c.emit(flavour === 'm' ? mret() : sret());
   }
   if (HANDLER_OFF + c.here > FRAME_OFF) throw new Error('harness: handler overflows');

@@ -5,6 +5,7 @@ import { mmioTarget } from './mmio.js';
 import { sbiTarget } from './sbi.js';
 import { pagetableTarget } from './pagetable.js';
 import { virtioTarget } from './virtio.js';
+import { loadersTarget } from './loaders.js';
 
-export const TARGETS: Target[] = [insnTarget, pagetableTarget, mmioTarget, virtioTarget, sbiTarget];
+export const TARGETS: Target[] = [insnTarget, pagetableTarget, mmioTarget, virtioTarget, sbiTarget, loadersTarget];
 export const targetByName = (name: string) => TARGETS.find((t) => t.name === name);
