@@ -5,9 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FuzzFailure, Machine, setupName, type MachineCase, type Setup } from './engine.js';
+import { FuzzFailure, Machine, flavourOf, setupName, type MachineCase, type Setup } from './engine.js';
 import { buildImage } from './harness.js';
-import { flavourOf } from './engine.js';
 import { Rng } from './rng.js';
 
 /** A target that runs generated code on a machine. */

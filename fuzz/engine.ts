@@ -53,9 +53,6 @@ export interface Outcome {
   handlerRuns: bigint;
 }
 
-/** Exceptions the input took (the EXC_<cause> counters). */
-export const trapsTaken = (o: Outcome) =>
-  Object.entries(o.counters).reduce((n, [k, v]) => (k.startsWith('EXC_') ? n + v : n), 0n);
 
 /** A generated machine input. */
 export interface MachineCase {

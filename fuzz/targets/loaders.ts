@@ -14,7 +14,7 @@
  *
  * Reach: the mutated file was accepted (parsed, loaded or restored) - what got past every check.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HvlabError } from '../../src/errors.js';
@@ -29,7 +29,13 @@ import type { HostCase, HostTarget } from '../campaign.js';
 import { FuzzFailure } from '../engine.js';
 import type { Rng } from '../rng.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root: fuzz/targets (vitest) or dist/fuzz/targets (npm run fuzz) lies below it. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'guests', 'prebuilt')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+const root = repoRoot();
 const MIB = 1024 * 1024;
 const RAM = { base: RAM_BASE, size: 16n * BigInt(MIB) };
 const ELF_SEEDS = ['hello', 'sbi', 'rvc', 'cpu-bare'];
