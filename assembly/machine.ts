@@ -132,7 +132,12 @@ export function run(budget: u64): u32 {
     } else if (chunk > WALL_CHUNK) {
       chunk = WALL_CHUNK;
     }
-    const done = <u64>execChunk(<u32>chunk);
+    // The budget is charged with what retired, not with what the interpreter ran: an
+    // instruction the hypervisor emulates in a trap taken inside the chunk retires too
+    // (hv/retire.ts), and charging only execChunk's count let run(n) retire more than n.
+    const before = hart.instret;
+    execChunk(<u32>chunk);
+    const done = hart.instret - before;
     // A trap retires nothing; count it as one step so a guest trapping in a loop (a handler
     // that faults on its own fetch) still uses up the budget and returns to the host.
     const used: u64 = done > 0 ? done : 1;

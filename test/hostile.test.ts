@@ -212,7 +212,10 @@ describe('hostile-stop (guests/tests/hostile-stop.c): runs only a watchdog or th
       it('an endless loop with interrupts off stops at maxInstructions (runGuest): reason limit', async () => {
         const r = await runGuest(image('hostile-stop'), { mode, firmware: 'builtin', maxInstructions: 200_000 });
         expect(r.stop.reason).toBe('limit');
-        expect(r.instructions).toBeGreaterThanOrEqual(200_000n);
+        // The limit counts steps: retired instructions, and exits that retire nothing (here the
+        // hypervisor's timer exits), so a few of the 200 000 may not be instructions; never more.
+        expect(r.instructions).toBeLessThanOrEqual(200_000n);
+        expect(r.instructions).toBeGreaterThan(199_900n);
         expect(normalise(r.console)).toBe(banner('l'));
       }, 60_000);
 
