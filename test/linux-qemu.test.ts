@@ -46,6 +46,18 @@ function golden(path: string): string {
   return readFileSync(path, 'latin1');
 }
 
+
+/** QEMU with OpenSBI, the kernel and initramfs, and the console on a virtio console (hvc0)
+ * beside a virtio entropy device; the serial port is left out. */
+const HVC0_ARGS: readonly string[] = [
+  '-machine', 'virt', '-display', 'none', '-monitor', 'none', '-serial', 'none',
+  '-m', '128M', '-bios', 'default',
+  '-kernel', LINUX_IMAGE, '-initrd', LINUX_INITRAMFS, '-append', KERNEL_CMDLINE_HVC,
+  '-chardev', 'stdio,id=con,signal=off',
+  '-device', 'virtio-serial-device', '-device', 'virtconsole,chardev=con',
+  '-device', 'virtio-rng-device',
+];
+
 describe('Linux session normaliser (test/support/linux.ts)', () => {
   const log = [
     'OpenSBI v1.1\r\n',
@@ -148,12 +160,7 @@ describe('Linux guest on QEMU (reference)', () => {
 
   it.skipIf(!have)(`runs the same session on the virtio console (hvc0), with virtio-rng${skip}`, async () => {
     const r = await runLinuxOnQemu([
-      '-machine', 'virt', '-display', 'none', '-monitor', 'none', '-serial', 'none',
-      '-m', '128M', '-bios', 'default',
-      '-kernel', LINUX_IMAGE, '-initrd', LINUX_INITRAMFS, '-append', KERNEL_CMDLINE_HVC,
-      '-chardev', 'stdio,id=con,signal=off',
-      '-device', 'virtio-serial-device', '-device', 'virtconsole,chardev=con',
-      '-device', 'virtio-rng-device',
+      ...HVC0_ARGS,
     ], TIMEOUT_MS);
     expect(r.timedOut, r.console.slice(-2000)).toBe(false);
     expect(sessionOf(r.console)).toBe(golden(GOLDEN_SESSION));
@@ -167,12 +174,7 @@ describe('Linux guest on QEMU (reference)', () => {
       const disk = join(dir, 'text.img');
       writeFileSync(disk, textDisk());
       const r = await runLinuxOnQemu([
-        '-machine', 'virt', '-display', 'none', '-monitor', 'none', '-serial', 'none',
-        '-m', '128M', '-bios', 'default',
-        '-kernel', LINUX_IMAGE, '-initrd', LINUX_INITRAMFS, '-append', KERNEL_CMDLINE_HVC,
-        '-chardev', 'stdio,id=con,signal=off',
-        '-device', 'virtio-serial-device', '-device', 'virtconsole,chardev=con',
-        '-device', 'virtio-rng-device',
+        ...HVC0_ARGS,
         '-drive', `file=${disk},format=raw,if=none,id=d0`, '-device', 'virtio-blk-device,drive=d0',
       ], TIMEOUT_MS, VIRTIO_COMMANDS);
       expect(r.timedOut, r.console.slice(-2000)).toBe(false);

@@ -55,16 +55,35 @@ export function qemuAvailable(): boolean {
 }
 
 export function runOnQemu(elfPath: string, opts: QemuRunOptions = {}): Promise<QemuRunResult> {
-  const timeoutMs = opts.timeoutMs ?? 20_000;
+  return spawnQemu(qemuArgs(elfPath, opts), opts.timeoutMs ?? 20_000, { input: opts.input });
+}
+
+/** What spawnQemu may do beside capturing the console. */
+export interface QemuIo {
+  /** Bytes written to QEMU's stdin (the serial port) at once. */
+  input?: string;
+  /** Called with the whole console so far after each chunk of output; it may type more. */
+  onOutput?: (console: string, type: (text: string) => void) => void;
+}
+
+/**
+ * Run qemu-system-riscv64 with `args`; the console is its stdout. Resolves when QEMU exits, or
+ * kills it after `timeoutMs` (timedOut, exit code null); rejects if QEMU itself failed.
+ */
+export function spawnQemu(args: string[], timeoutMs: number, io: QemuIo = {}): Promise<QemuRunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(QEMU_BINARY, qemuArgs(elfPath, opts), { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
+    const child = spawn(QEMU_BINARY, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let console = '';
     const err: Buffer[] = [];
     let timedOut = false;
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    const type = (text: string) => { child.stdin.write(text); };
+    child.stdout.on('data', (b: Buffer) => {
+      console += b.toString('latin1');
+      io.onOutput?.(console, type);
+    });
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => { /* QEMU may exit before reading its input */ });
-    if (opts.input !== undefined) child.stdin.write(opts.input);
+    if (io.input !== undefined) child.stdin.write(io.input);
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -81,7 +100,7 @@ export function runOnQemu(elfPath: string, opts: QemuRunOptions = {}): Promise<Q
         reject(new Error(`qemu failed: ${stderr.trim()}`));
         return;
       }
-      resolve({ console: Buffer.concat(out).toString('latin1'), exitCode: timedOut ? null : code, timedOut });
+      resolve({ console, exitCode: timedOut ? null : code, timedOut });
     });
   });
 }

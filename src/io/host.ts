@@ -8,7 +8,7 @@
 import { ByteRing, CONSOLE_RECEIVEQ, type ConsoleOut } from './console.js';
 import { Engine } from './engine.js';
 import { SLOT_COUNT, VIRTIO_ID_CONSOLE, type CoreLayout, type IoCoreExports } from './layout.js';
-import type { IoBackend } from './types.js';
+import { quiesceWith, type IoBackend } from './types.js';
 
 /** Room kept free in the TX ring for the UART and SBI console, as the core's vconsole.ts does. */
 const TX_MARGIN = 256;
@@ -122,13 +122,6 @@ export class HostBackend implements IoBackend {
   rngState(): bigint { return this.engine.rng.state; }
   setRngState(x: bigint): void { this.engine.rng.state = x; }
   /** Nothing runs beside the Vm's thread; a restore inside `fn` is followed by resume(). */
-  quiesce<T>(fn: () => T): T {
-    this.pause();
-    try {
-      return fn();
-    } finally {
-      this.resume();
-    }
-  }
+  quiesce<T>(fn: () => T): T { return quiesceWith(this, fn); }
   async close(): Promise<void> { /* nothing runs apart from the Vm */ }
 }

@@ -11,7 +11,7 @@ import { SLOT_COUNT, type CoreLayout, type IoCoreExports } from './layout.js';
 import { CTRL_DELAY_AT, CTRL_DELAY_MS, CTRL_DISK_BYTES, CTRL_DISK_LIN, CTRL_FAILED, CTRL_HOLDING, CTRL_PASSES, CTRL_PAUSE,
   CTRL_RESEED, CTRL_RESET_ACK, CTRL_RESET_REQ, CTRL_RNG_HI, CTRL_RNG_LO, CTRL_RNG_SET, CTRL_STOP, CTRL_WORDS, OUT_SIZE,
   type OffloadInit, type OffloadReply } from './offload-shared.js';
-import type { IoBackend } from './types.js';
+import { quiesceWith, type IoBackend } from './types.js';
 
 /** A started worker, whichever kind the environment has. */
 export interface WorkerHandle {
@@ -173,14 +173,7 @@ export class OffloadBackend implements IoBackend {
 
   /** Hold the worker between two passes while `fn` runs: no pass reads or writes the rings. A
    * generator state set meanwhile (setRngState) is taken by the worker when it resumes. */
-  quiesce<T>(fn: () => T): T {
-    this.pause();
-    try {
-      return fn();
-    } finally {
-      this.resume();
-    }
-  }
+  quiesce<T>(fn: () => T): T { return quiesceWith(this, fn); }
 
   drainOutput(): Uint8Array | null {
     const ring = this.takeRing();

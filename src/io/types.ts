@@ -36,3 +36,13 @@ export interface IoBackend {
   /** Stop the worker (offload). */
   close(): Promise<void>;
 }
+
+/** IoBackend.quiesce for a backend with pause and resume: `fn` between the two. */
+export function quiesceWith<T>(backend: Pick<IoBackend, 'pause' | 'resume'>, fn: () => T): T {
+  backend.pause();
+  try {
+    return fn();
+  } finally {
+    backend.resume();
+  }
+}

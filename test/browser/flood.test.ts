@@ -5,10 +5,9 @@
  * forever is uploaded; while it runs, round trips into the page, animation frames and the
  * Pause button must answer promptly, and the page's heap must not grow with the output.
  */
-import { describe, test, expect, beforeAll, afterAll } from 'vitest';
+import { describe, test, expect } from 'vitest';
 import { existsSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { buildSite, previewSite, launch, removeDir, watchErrors, screen, waitForScreen, CHROMIUM } from './harness.js';
+import { usePreviewSite, watchErrors, screen, waitForScreen, CHROMIUM } from './harness.js';
 import { floodElf } from '../support/flood.js';
 
 const haveChromium = existsSync(CHROMIUM);
@@ -17,27 +16,13 @@ if (!haveChromium && process.env.CI) throw new Error(`chromium not found at ${CH
 type Hook = { hvlab?: { panels: { state: string; stats?: { instructions: bigint } }[] } };
 
 describe.skipIf(!haveChromium)('a flooding guest in the web console', () => {
-  let outDir = '';
-  let server: { url: string; close(): Promise<void> };
-  let browser: Browser;
-  const errors: string[] = [];
-
-  beforeAll(async () => {
-    outDir = await buildSite();
-    server = await previewSite(outDir);
-    browser = await launch();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (outDir) await removeDir(outDir);
-  });
+  const site = usePreviewSite();
+  const errors = site.errors;
 
   test('round trips, frames and Pause answer while the guest writes to its console without end', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await site.browser.newPage({ viewport: { width: 1280, height: 900 } });
     watchErrors(page, errors);
-    await page.goto(server.url);
+    await page.goto(site.url);
     await waitForScreen(page, /hvos\$ $/m);
     await page.setInputFiles('#upload', { name: 'flood.elf', mimeType: 'application/octet-stream', buffer: Buffer.from(floodElf()) });
     await waitForScreen(page, /A{80}/);

@@ -3,6 +3,7 @@
  * `vite preview` (COOP/COEP headers) or with a plain static server (no headers, to exercise the
  * service-worker fallback), and drive Debian's chromium through playwright-core.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { build, preview, type PreviewServer } from 'vite';
 import { createServer, type Server } from 'node:http';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
@@ -66,6 +67,32 @@ export async function launch(): Promise<Browser> {
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/** What a describe block of page tests shares: the served site, the browser, the errors seen. */
+export interface Site { url: string; browser: Browser; errors: string[]; /** the built site */ dir: string }
+
+/**
+ * Build the site, serve it with `vite preview` and launch Chromium before the block's tests;
+ * close them after. The returned object is filled in by beforeAll.
+ */
+export function usePreviewSite(): Site {
+  const site: Site = { url: '', browser: undefined as unknown as Browser, errors: [], dir: '' };
+  let outDir = '';
+  let server: { url: string; close(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    outDir = await buildSite();
+    site.dir = outDir;
+    server = await previewSite(outDir);
+    site.url = server.url;
+    site.browser = await launch();
+  }, 60_000);
+  afterAll(async () => {
+    await site.browser?.close();
+    await server?.close();
+    if (outDir) await removeDir(outDir);
+  });
+  return site;
 }
 
 /** Collects console errors and uncaught exceptions of a page. */

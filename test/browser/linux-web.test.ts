@@ -8,12 +8,12 @@
  * the side-by-side race runs a Linux workload in two modes.
  * Screenshots: dist/browser/linux-loading.png, dist/browser/linux-hvm-nested.png.
  */
-import { describe, test, expect, beforeAll, afterAll } from 'vitest';
+import { describe, test, expect } from 'vitest';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { buildSite, previewSite, launch, removeDir, watchErrors, waitForScreen, CHROMIUM } from './harness.js';
+import type { Page } from 'playwright-core';
+import { usePreviewSite, watchErrors, waitForScreen, CHROMIUM } from './harness.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const PREBUILT = join(repo, 'guests/linux/prebuilt');
@@ -30,26 +30,12 @@ if (!haveChromium && process.env.CI) throw new Error(`chromium not found at ${CH
 type Hook = { hvlab?: { loadLog: string[]; panels: { state: string; stats?: { counters: Record<string, bigint> } }[] } };
 
 describe.skipIf(!haveChromium)('Linux in the web console', () => {
-  let outDir = '';
-  let server: { url: string; close(): Promise<void> };
-  let browser: Browser;
-  const errors: string[] = [];
-
-  beforeAll(async () => {
-    outDir = await buildSite();
-    server = await previewSite(outDir);
-    browser = await launch();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (outDir) await removeDir(outDir);
-  });
+  const site = usePreviewSite();
+  const errors = site.errors;
 
   /** Open the page; `slowKernel`: the kernel's file arrives that many ms late (a slow network). */
   async function open(query: string, slowKernel = 0): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await site.browser.newPage({ viewport: { width: 1280, height: 900 } });
     watchErrors(page, errors);
     if (slowKernel > 0) {
       await page.route('**/guests/linux-Image.bin', async (route) => {
@@ -57,7 +43,7 @@ describe.skipIf(!haveChromium)('Linux in the web console', () => {
         await route.continue();
       });
     }
-    await page.goto(server.url + query);
+    await page.goto(site.url + query);
     return page;
   }
 
@@ -170,14 +156,14 @@ describe.skipIf(!haveChromium)('Linux in the web console', () => {
   }, 120_000);
 
   test('a failed fetch says why; Start fetches again and boots', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await site.browser.newPage({ viewport: { width: 1280, height: 900 } });
     // The failing request itself is logged by chromium as a console error: expected here, and
     // the only one allowed.
     const pageErrors: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error' && !/404/.test(m.text())) pageErrors.push(m.text()); });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.route('**/guests/linux-Image.bin', (route) => route.fulfill({ status: 404, body: 'gone' }));
-    await page.goto(`${server.url}?image=linux`);
+    await page.goto(`${site.url}?image=linux`);
     await expect.poll(() => page.locator('#notice').textContent()).toBe('could not fetch Image: HTTP 404');
     await expect.poll(() => page.locator('.vm-state').textContent()).toBe('error: could not fetch Image: HTTP 404');
     await page.unroute('**/guests/linux-Image.bin');
@@ -190,9 +176,9 @@ describe.skipIf(!haveChromium)('Linux in the web console', () => {
 
   test('side by side: the race waits for both Linux prompts and runs the workload in both', async () => {
     // The default race's modes with Linux: trap-emulate exits on every system call, hvm-nested not.
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    const page = await site.browser.newPage({ viewport: { width: 1600, height: 1000 } });
     watchErrors(page, errors);
-    await page.goto(`${server.url}?view=side&image=linux&run=nullsys%205000`);
+    await page.goto(`${site.url}?view=side&image=linux&run=nullsys%205000`);
     for (const vm of [0, 1]) await waitForScreen(page, /^nullsys: 5000 getppid calls ok\nhvlab# $/m, vm, BOOT_MS);
     await expect.poll(() => page.locator('#race-result').textContent(), { timeout: 10_000 })
       .toMatch(/left: trap-emulate: [\d.]+ s, .* ([\d,]+) exits, .*right: hvm-nested: [\d.]+ s, .* ([\d,]+) exits/);

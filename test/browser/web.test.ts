@@ -10,12 +10,12 @@
  * (OPFS). Copy and paste go through the system clipboard. Also measures time-to-prompt and worker-vs-Node MIPS
  * (docs/performance.md "Web console").
  */
-import { describe, test, expect, beforeAll, afterAll } from 'vitest';
+import { describe, test, expect } from 'vitest';
 import { existsSync, statSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { buildSite, previewSite, plainServer, launch, removeDir, watchErrors, screen, waitForScreen, CHROMIUM } from './harness.js';
+import type { Page } from 'playwright-core';
+import { usePreviewSite, plainServer, watchErrors, screen, waitForScreen, CHROMIUM } from './harness.js';
 import { MODES, SIDE_DEFAULTS } from '../../web/modes.js';
 import { Vm, runScripted } from '../../src/vm.js';
 import { loadCoreModule } from '../../src/node/load-core.js';
@@ -35,27 +35,13 @@ type Hook = { hvlab?: {
 } };
 
 describe.skipIf(!haveChromium)('web console in chromium', () => {
-  let outDir = '';
-  let server: { url: string; close(): Promise<void> };
-  let browser: Browser;
-  const errors: string[] = [];
-
-  beforeAll(async () => {
-    outDir = await buildSite();
-    server = await previewSite(outDir);
-    browser = await launch();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (outDir) await removeDir(outDir);
-  });
+  const site = usePreviewSite();
+  const errors = site.errors;
 
   async function open(query = '', viewport = { width: 1280, height: 900 }): Promise<Page> {
-    const page = await browser.newPage({ viewport });
+    const page = await site.browser.newPage({ viewport });
     watchErrors(page, errors);
-    await page.goto(server.url + query);
+    await page.goto(site.url + query);
     return page;
   }
 
@@ -144,10 +130,10 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
   }, 90_000);
 
   test('disk=keep: what the guest writes survives a reload (the origin-private file system)', async () => {
-    const context = await browser.newContext();
+    const context = await site.browser.newContext();
     const page = await context.newPage();
     watchErrors(page, errors);
-    await page.goto(server.url + '?io=core&disk=keep');
+    await page.goto(site.url + '?io=core&disk=keep');
     await waitForScreen(page, PROMPT, 0, 20_000);
     await page.keyboard.type('blk write 7 kept across page loads\n');
     await waitForScreen(page, /blk: wrote 23 bytes to sector 7/);
@@ -173,11 +159,11 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
   }, 30_000);
 
   test('copy and paste with Ctrl+Shift+C and Ctrl+Shift+V', async () => {
-    const context = await browser.newContext();
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
+    const context = await site.browser.newContext();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(site.url).origin });
     const page = await context.newPage();
     watchErrors(page, errors);
-    await page.goto(server.url);
+    await page.goto(site.url);
     await waitForScreen(page, PROMPT);
     expect(await page.locator('.shortcuts').first().textContent()).toMatch(/Ctrl\+Shift\+C copy .*Ctrl\+Shift\+V paste/);
     await page.evaluate(() => navigator.clipboard.writeText('echo pasted text\r'));
@@ -372,9 +358,9 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
   }, 30_000);
 
   test('on a static host without headers, the service worker isolates the page', async () => {
-    const plain = await plainServer(outDir);
+    const plain = await plainServer(site.dir);
     try {
-      const page = await browser.newPage();
+      const page = await site.browser.newPage();
       watchErrors(page, errors);
       await page.goto(plain.url);
       await page.waitForFunction(() => crossOriginIsolated, undefined, { timeout: 10_000 });

@@ -4,12 +4,11 @@
 // test/golden/linux/ across runs and machines, a QEMU driver and an hvlab driver. The QEMU
 // tests (test/linux-qemu.test.ts) make the goldens; the hvlab tests (test/linux.test.ts)
 // compare hvlab's console with them.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { QEMU_BINARY } from '../qemu.js';
+import { spawnQemu } from '../qemu.js';
 import { passIdleTime, StepMeter, Vm, type StopInfo, type VmConfig } from '../../src/vm.js';
 import { Stop } from '../../src/core.js';
 import { loadCoreModule } from '../../src/node/load-core.js';
@@ -139,40 +138,17 @@ export interface LinuxQemuResult {
  * Runs qemu-system-riscv64 with `args` (the machine, firmware, kernel, console), types
  * `commands` (default COMMANDS) at the prompts, and returns the console once QEMU exits (poweroff) or the time is up.
  */
-export function runLinuxOnQemu(args: string[], timeoutMs: number, commands: readonly string[] = COMMANDS): Promise<LinuxQemuResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(QEMU_BINARY, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let console = '';
-    let stderr = '';
-    let sent = 0;
-    let timedOut = false;
-    child.stdout.on('data', (b: Buffer) => {
-      console += b.toString('latin1');
+export async function runLinuxOnQemu(args: string[], timeoutMs: number, commands: readonly string[] = COMMANDS): Promise<LinuxQemuResult> {
+  let sent = 0;
+  const r = await spawnQemu(args, timeoutMs, {
+    onOutput: (console, type) => {
       for (let cmd = nextCommand(console, sent, commands); cmd !== undefined; cmd = nextCommand(console, sent, commands)) {
-        child.stdin.write(cmd);
+        type(cmd);
         sent++;
       }
-    });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.stdin.on('error', () => { /* QEMU may exit before reading its input */ });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      child.stdin.destroy();
-      if (code !== 0 && !timedOut && stderr.includes('qemu-system')) {
-        reject(new Error(`qemu failed: ${stderr.trim()}`));
-        return;
-      }
-      resolve({ console, exitCode: timedOut ? null : code, timedOut, sent });
-    });
+    },
   });
+  return { ...r, sent };
 }
 
 /**
