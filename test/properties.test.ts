@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ioPathConfig, type IoPath, type Mode, type Vm } from '../src/vm.js';
 import { HVOS_IMAGE, LINUX_BOOTARGS, LINUX_INITRD, LINUX_KERNEL } from '../src/bench/workloads.js';
-import { rng, runCut, runWhole, type Outcome, type Workload } from './support/property-run.js';
+import { drive, freshVm, rng, runCut, runWhole, type Driver, type Outcome, type Workload } from './support/property-run.js';
 
 const SEEDS = [0x5eed0001, 0x5eed0002, 0x5eed0003,
   ...(process.env.HVLAB_PROPERTY_SEEDS ?? '').split(',').filter((s) => s.trim() !== '').map((s) => Number(s))];
@@ -186,16 +186,38 @@ describe('Linux', () => {
     expectSame(whole, same, `the run cut at ${cut}, going on`);
     expectSame(whole, restored, `a fresh VM restored at ${cut}`);
   }, 300_000);
-  // KNOWN BUG (docs/properties.md "Found"): under hvm-nested, Linux run with one extra run()
-  // boundary at instruction 9 146 936 ends with a different instruction count (30 720 090
-  // against 30 722 036) and machine state, though it prints the same: where a run is sliced
-  // changes what the guest does. hvos in every mode and Linux natively do not show it. This
-  // asserts the property; it.fails keeps CI green until the core is fixed, then fails to say so.
-  it.fails('Linux, hvm-nested: a run cut at instruction 9146936 continues identically (known bug)', async () => {
+  // Found by this property (docs/properties.md "Found", fixed): under hvm-nested, Linux with one
+  // extra run() boundary at instruction 9 146 936 ended with 30 720 090 instructions against
+  // 30 722 036. The hypervisor's timer exit injected VSTIP into a guest that had it enabled, and
+  // the run loop went on into a chunk instead of taking it, so the guest took its timer
+  // interrupt at whichever chunk boundary came next: the cut's, or one up to 2^20 instructions on.
+  it('Linux, hvm-nested: a run cut at instruction 9146936 continues identically', async () => {
     const { w } = linux('hvm-nested');
     const whole = await runWhole(w);
     const { same, restored } = await runCut(w, 9_146_936n);
     expectSame(whole, restored, 'a fresh VM restored at 9146936');
     expectSame(whole, same, 'the run cut at 9146936, going on');
+  }, 300_000);
+  // The regression test of that bug, aimed at where it lives: cuts at the hypervisor's timer
+  // exits (the instruction count the exit log records, and one past it). Each such boundary
+  // takes the exit and the VSTIP it injects; the uninterrupted run must take both there too.
+  it('Linux, hvm-nested: runs cut at timer exits continue identically', async () => {
+    const { w } = linux('hvm-nested');
+    const whole = await runWhole(w);
+    const vm = await freshVm(w);
+    let exits;
+    try {
+      const d: Driver = { lines: w.lines, next: 0, console: '' };
+      expect(drive(vm, d, w.limit, 12_000_000n)).toBe('cut');
+      const TIMER_EXIT = (1n << 63n) | 5n; // an interrupt, code 5 (supervisor timer)
+      exits = vm.exitLog().filter((e) => e.cause === TIMER_EXIT).slice(-2);
+    } finally { await vm.close(); }
+    expect(exits.length).toBe(2);
+    for (const e of exits) {
+      for (const cut of [e.instructions, e.instructions + 1n]) {
+        const { same } = await runCut(w, cut);
+        expectSame(whole, same, `the run cut at ${cut} (a timer exit at ${e.instructions})`);
+      }
+    }
   }, 300_000);
 });

@@ -595,11 +595,14 @@ export function execChunk(budget: u32): u32 {
           return system(inst, (<u64>ip + pcBase), (done + <u32>((ip - blockIp) >> 2)), loads, stores, cs.priv);
         }
         case 0x07 >> 2: { // LOAD-FP (FLW, FLD): cpu/fpu.ts
+          // The FP cases stop with < like the others: the page stop is 2 bytes before the
+          // page's end, so an instruction in the last 4-byte slot steps over it, and a !=
+          // there ran on into the host page beside it and past the budget.
           hart.chunkDone = (done + <u32>((ip - blockIp) >> 2));
           loads++;
           if (!fpLoad(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
@@ -609,21 +612,21 @@ export function execChunk(budget: u32): u32 {
           if (!fpStore(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           if (hart.chunkBreak != 0) return leaveAfter(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
         case 0x43 >> 2: case 0x47 >> 2: case 0x4B >> 2: case 0x4F >> 2: { // FMADD..FNMADD
           if (!fpFused(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
         case 0x53 >> 2: { // OP-FP: cpu/fpu.ts
           if (!fpOp(inst)) return faultAt(ip, blockIp, pcBase, done, loads, stores, cs.priv);
           ip += 4;
-          if (ip != stopIp) continue;
+          if (ip < stopIp) continue;
           target = <u64>ip + pcBase;
           break;
         }
