@@ -12,6 +12,7 @@ import { tlbFlushAll } from './mmu/tlb';
 import { initRvcTable, rvcTable, RVC_TABLE_BYTES } from './cpu/exec';
 export { chunkStatePtr, chunkStateBytes } from './cpu/exec';
 import { guestPageHost as hvGuestPageHost, hvAreaBytes, hvCreate } from './hv/hypervisor';
+import { vmLayout } from './hv/vm';
 import { shadowIncoherent as hvShadowIncoherent } from './hv/shadow';
 import { completeHostExit as hvCompleteHostExit, hostIo, setHostWindow as hvSetHostWindow } from './hv/hostio';
 import { EXIT_LOG, EXIT_LOG_SIZE, exitLogNext as hvExitLogNext } from './hv/exits';
@@ -88,6 +89,8 @@ export function stateEnd(): usize { return <usize>machine.ramHost; }
 
 /** Machine RAM the hypervisor needs beside `guestBytes` of guest RAM. */
 export function vmOverheadBytes(guestBytes: u64): u64 { return hvAreaBytes(guestBytes); }
+/** The VM's hypervisor area: offset `what` (hv/vm.ts HV_*) from the start of machine RAM. */
+export function vmLayoutOffset(what: u32): u64 { return vmLayout(what); }
 /** Create the VM (mode 1..4) in machine RAM, after init(); false if it does not fit. */
 export function vmCreate(mode: u32, guestBytes: u64): bool { return hvCreate(mode, guestBytes); }
 /** Linear-memory address of the 4 KiB guest page holding `gpa`, or 0. */

@@ -14,13 +14,12 @@
  *   guest's tables after each input (assembly/hv/shadow.ts shadowIncoherent).
  */
 import { createHash } from 'node:crypto';
-import { ioPathConfig, Vm, type IoPath, type Mode, type StopInfo, type VmConfig } from '../src/vm.js';
+import { ioPathConfig, Vm, type HypervisorLayout, type IoPath, type Mode, type StopInfo, type VmConfig } from '../src/vm.js';
 import { Stop, type CoreExports } from '../src/core.js';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { TRAP_COUNT_OFF, buildImage, imageBase, type Flavour, type HarnessInput } from './harness.js';
 
 export const FUZZ_MEM_MIB = 16;
-const MIB = 1024 * 1024;
 /** Disk size for setups with a block device or emudisk. */
 export const FUZZ_DISK_BYTES = 64 * 1024;
 
@@ -77,20 +76,13 @@ const RVC_TABLE_BYTES = 256 * 1024;
 export const HANG_MS = 5000;
 
 /**
- * The hypervisor area's layout (assembly/hv/vm.ts; the same computation as
- * test/hostile.test.ts): per-frame tables, the G-stage root and tables, the shadow pool
- * (4096 pages), padding up to the guest frames. Returns the regions no structure uses after
- * reset and that no guest action may write: [start, end) offsets into machine RAM.
+ * The parts of the hypervisor area (Vm.hypervisorLayout, assembly/hv/vm.ts) no structure uses
+ * after reset and that no guest action may write: [start, end) offsets into machine RAM. The
+ * G-stage tables are used only under hvm-nested.
  */
-function untouchableHvRegions(mode: Mode, guestBytes: number, hvBytes: number): Array<[number, number]> {
-  const frames = guestBytes / 4096;
-  const perFrame = frames * (4 + 4 + 8 + 4 * 4);
-  const gstageRoot = Math.ceil(perFrame / 16384) * 16384;
-  const gstageEnd = gstageRoot + 16384 + ((frames >> 9) + 8) * 4096;
-  const shadowPool = Math.ceil(gstageEnd / 4096) * 4096;
-  const shadowEnd = shadowPool + 4096 * 4096;
-  const regions: Array<[number, number]> = [[shadowEnd, hvBytes]];
-  if (mode !== 'hvm-nested') regions.push([gstageRoot, gstageEnd]);
+function untouchableHvRegions(mode: Mode, l: HypervisorLayout): Array<[number, number]> {
+  const regions: Array<[number, number]> = [[l.shadowEnd, l.hvBytes]];
+  if (mode !== 'hvm-nested') regions.push([l.gstageRoot, l.gstageEnd]);
   return regions.filter(([s, e]) => e > s);
 }
 
@@ -144,8 +136,8 @@ export class Machine {
       throw new FuzzFailure('host-exception', `load: ${(e as Error).stack ?? e}`);
     }
     const ram = vm.ram();
-    const guestBytes = FUZZ_MEM_MIB * MIB;
-    const hvRegions = this.setup.mode === 'native' ? [] : untouchableHvRegions(this.setup.mode, guestBytes, ram.length - guestBytes);
+    const layout = vm.hypervisorLayout();
+    const hvRegions = layout ? untouchableHvRegions(this.setup.mode, layout) : [];
     for (const [s, e] of hvRegions) new BigUint64Array(ram.buffer, ram.byteOffset + s, (e - s) / 8).fill(PATTERN);
     const constant = this.constantRegions();
     const before = this.hash(constant);

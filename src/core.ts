@@ -35,6 +35,7 @@ export interface CoreExports {
   vmCreate(mode: number, guestBytes: bigint): boolean;
   guestPageHost(gpa: bigint): number;
   shadowIncoherent(): number;
+  vmLayoutOffset(what: number): bigint;
   setNestedPwc(on: boolean): void;
   setHostWindow(base: bigint, size: bigint): void;
   hostExitIsWrite(): boolean;

@@ -128,6 +128,9 @@ export const MAX_MEM_MIB = 3072;
 /** The boot registers (integer register numbers): hart id, device tree, fw_dynamic_info. */
 const REG_A0 = 10, REG_A1 = 11, REG_A2 = 12, REG_T0 = 5;
 
+/** Vm.hypervisorLayout(): byte offsets into machine RAM (hv/vm.ts HV_* in that order). */
+export interface HypervisorLayout { gstageRoot: number; gstageEnd: number; shadowPool: number; shadowEnd: number; hvBytes: number }
+
 export type StopReason = 'pass' | 'fail' | 'reset' | 'limit' | 'idle' | 'error';
 export interface StopInfo { reason: StopReason; code: number; message?: string }
 
@@ -681,6 +684,18 @@ export class Vm {
 
   /** Shadow page-table entries that disagree with the guest's own tables (0 = coherent). */
   shadowIncoherence(): number { return this.core.shadowIncoherent(); }
+
+  /**
+   * Where the hypervisor keeps its structures, as byte offsets into ram() (assembly/hv/vm.ts):
+   * the G-stage root and tables, the shadow pool, and the end of the hypervisor area (guest
+   * frames follow it). For the tests and the fuzz oracle, which watch what no guest may write.
+   * Undefined natively (there is no hypervisor area).
+   */
+  hypervisorLayout(): HypervisorLayout | undefined {
+    if (this.config.mode === 'native') return undefined;
+    const at = (what: number) => Number(this.core.vmLayoutOffset(what));
+    return { gstageRoot: at(0), gstageEnd: at(1), shadowPool: at(2), shadowEnd: at(3), hvBytes: at(4) };
+  }
 
   private counterValues(): BigUint64Array {
     return new BigUint64Array(this.memory.buffer, this.core.countersPtr() >>> 0, this.core.counterCount()).slice();

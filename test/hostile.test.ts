@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UNMODIFIED_MODES as MODES, passIdleTime, runGuest, runScripted, Vm, type Mode, type StopInfo } from '../src/vm.js';
+import { UNMODIFIED_MODES as MODES, passIdleTime, runGuest, runScripted, Vm, type HypervisorLayout, type Mode, type StopInfo } from '../src/vm.js';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { Stop } from '../src/core.js';
 
@@ -37,30 +37,14 @@ const SHADOW_MODES: Mode[] = ['trap-emulate', 'hvm-shadow'];
 const ILLEGAL = 2n, ECALL_U = 8n, ECALL_VS = 10n, FETCH_PF = 12n, LOAD_PF = 13n, STORE_PF = 15n;
 const FETCH_GPF = 20n, LOAD_GPF = 21n, VIRTUAL_INST = 22n, STORE_GPF = 23n;
 
-/**
- * The hypervisor area of machine RAM (its start = machine RAM offset 0), as assembly/hv/vm.ts
- * lays it out: per-frame tables, the G-stage root (16 KiB aligned) and tables, the shadow pool
- * (4096 pages), padding to 2 MiB.
- */
-function hvLayout(hvBytes: number) {
-  const frames = GUEST_BYTES / 4096;
-  const perFrame = frames * (4 + 4 + 8 + 4 * 4);
-  const gstageRoot = Math.ceil(perFrame / 16384) * 16384;
-  const gstageEnd = gstageRoot + 16384 + ((frames >> 9) + 8) * 4096;
-  const shadowPool = Math.ceil(gstageEnd / 4096) * 4096;
-  const shadowEnd = shadowPool + 4096 * 4096;
-  return { gstageRoot, gstageEnd, shadowPool, shadowEnd, hvBytes };
-}
-
 /** Regions of the hypervisor area no running hypervisor structure occupies after reset. */
-function patternRegions(mode: Mode, hvBytes: number): Array<[number, number, boolean]> {
-  const l = hvLayout(hvBytes);
+function patternRegions(mode: Mode, l: HypervisorLayout): Array<[number, number, boolean]> {
   // [start, end, must still hold the pattern after the run]
   const regions: Array<[number, number, boolean]> = [
     // The first pool pages hold the shadow roots made at reset; the rest is handed out (and
     // zeroed) as shadow tables get built.
     [l.shadowPool + 16 * 4096, l.shadowEnd, false],
-    [l.shadowEnd, hvBytes, true],
+    [l.shadowEnd, l.hvBytes, true],
   ];
   if (mode !== 'hvm-nested') regions.push([l.gstageRoot, l.gstageEnd, true]);
   return regions;
@@ -92,11 +76,12 @@ async function runHostile(name: string, mode: Mode, opts: { input?: Uint8Array; 
   const vm = await Vm.create({ mode, firmware: 'builtin', memMiB: GUEST_BYTES / MIB }, await loadCoreModule());
   vm.load(image(name));
   const ram = vm.ram();
-  const hvBytes = ram.length - GUEST_BYTES;
-  const regions = mode === 'native' ? [] : patternRegions(mode, hvBytes);
+  const layout = vm.hypervisorLayout();
+  const regions = layout ? patternRegions(mode, layout) : [];
+  if (layout) expect(layout.hvBytes).toBe(ram.length - GUEST_BYTES);
   if (mode === 'hvm-nested') {
     // The layout is right: the G-stage root maps gPA 0x8000_0000 (root index 2).
-    expect(new BigUint64Array(ram.buffer, ram.byteOffset + hvLayout(hvBytes).gstageRoot, 4)[2] & 1n).toBe(1n);
+    expect(new BigUint64Array(ram.buffer, ram.byteOffset + layout!.gstageRoot, 4)[2] & 1n).toBe(1n);
   }
   for (const [s, e] of regions) fillPattern(ram, s, e);
   if (opts.input) vm.sendInput(opts.input);

@@ -46,6 +46,23 @@ export const FRAME_RMAP_FULL: u32 = 4; // more writable shadow mappings than rma
 }
 export const vm = changetype<VmState>(memory.data(offsetof<VmState>(), 16));
 
+/** Where the hypervisor's structures are, as byte offsets from the start of machine RAM (the
+ * host's tests and fuzz oracle watch the parts no guest action may write). */
+export const HV_GSTAGE_ROOT: u32 = 0;
+export const HV_GSTAGE_END: u32 = 1;
+export const HV_SHADOW_POOL: u32 = 2;
+export const HV_SHADOW_END: u32 = 3;
+export const HV_AREA_END: u32 = 4;
+export function vmLayout(what: u32): u64 {
+  switch (what) {
+    case HV_GSTAGE_ROOT: return vm.gstageRoot - machine.ramBase;
+    case HV_GSTAGE_END: return vm.gstageEnd - machine.ramBase;
+    case HV_SHADOW_POOL: return vm.shadowPool - machine.ramBase;
+    case HV_SHADOW_END: return vm.shadowPool - machine.ramBase + <u64>SHADOW_POOL_PAGES * 4096;
+    default: return vm.hvBytes;
+  }
+}
+
 /** Bytes of machine RAM the hypervisor needs beside a guest of `guestBytes`. */
 export function hvAreaBytes(guestBytes: u64): u64 {
   const frames = guestBytes >> PAGE_SHIFT;
