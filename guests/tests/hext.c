@@ -21,6 +21,7 @@
  *   0x1_0000_0000 via a table at unmapped gPA 0x1_0000_2000. */
 #include "rt.h"
 #include "hext.h"
+#include "hrun.h"
 
 /* SPEC_ONLY(...): checks where QEMU 7.2 departs from the spec (docs/h-extension.md);
  * compiled only into hspec (tests/hspec.c includes this file with HSPEC set). */
@@ -32,7 +33,6 @@
 #define BANNER "hext: hypervisor extension"
 #endif
 
-#define SYS_RETURN_V 0x5e7a12
 #define GPA_PAGES  0x100000000UL
 #define GPA_2M     0x100200000UL
 #define GPA_2M_BAD 0x100400000UL
@@ -51,10 +51,7 @@
 #define INSN_HFENCE_VVMA 0x22000073u
 #define INSN_HFENCE_GVMA 0x62000073u
 
-extern char mode_trampoline[], run_in_mode_return[], strap_entry[];
-asm(".text\n.globl vtrampoline\nvtrampoline:\n\tjalr s0\n\tli a7, " STR(SYS_RETURN_V)
-    "\n\tecall\n1:\tj 1b\n");
-extern char vtrampoline[];
+extern char strap_entry[];
 
 static u64 groot[2048] __attribute__((aligned(16384)));
 static u64 gl1[512] __attribute__((aligned(4096)));
@@ -71,21 +68,10 @@ static volatile struct { u64 count, cause, tval, epc, status; } vt;
 static volatile u64 s_htval, s_htinst, s_hstatus, s_sstatus, s_irq;
 static volatile u64 m_mtval2, m_mtinst, m_mstatus;
 
-/* Call fn(arg) in VS (PRV_S) or VU (PRV_U) and come back to M-mode. */
-static u64 run_v(u64 mode, u64 (*fn)(u64), u64 arg)
-{
-    csr_set(mstatus, MSTATUS_MPV);
-    return run_in_mode_va(mode, fn, arg, (u64)vtrampoline - (u64)mode_trampoline);
-}
-
 static int mhook(struct frame *f, u64 cause)
 {
-    if ((cause == CAUSE_ECALL_U || cause == CAUSE_ECALL_VS) && f->regs[17] == SYS_RETURN_V) {
-        csr_write(mepc, (u64)run_in_mode_return);
-        csr_set(mstatus, MSTATUS_MPP);
-        csr_clear(mstatus, MSTATUS_MPRV | MSTATUS_MPV);
+    if (v_return(f, cause))
         return 1;
-    }
     m_mtval2 = csr_read(CSR_MTVAL2);
     m_mtinst = csr_read(CSR_MTINST);
     m_mstatus = csr_read(mstatus);

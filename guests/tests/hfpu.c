@@ -6,36 +6,14 @@
  * delegated: every trap comes to M. */
 #include "rt.h"
 #include "hext.h"
+#include "hrun.h"
 
-#define SYS_RETURN_V 0x5e7a12
 #define FS_SHIFT 13
 #define OFF 0UL
 #define INITIAL 1UL
 #define CLEAN 2UL
 #define DIRTY 3UL
 
-extern char mode_trampoline[], run_in_mode_return[];
-asm(".text\n.globl hfpu_vtrampoline\nhfpu_vtrampoline:\n\tjalr s0\n\tli a7, " STR(SYS_RETURN_V)
-    "\n\tecall\n1:\tj 1b\n");
-extern char hfpu_vtrampoline[];
-
-/* Call fn(arg) in VS (PRV_S) or VU (PRV_U) and come back to M-mode. */
-static u64 run_v(u64 mode, u64 (*fn)(u64), u64 arg)
-{
-    csr_set(mstatus, MSTATUS_MPV);
-    return run_in_mode_va(mode, fn, arg, (u64)hfpu_vtrampoline - (u64)mode_trampoline);
-}
-
-static int mhook(struct frame *f, u64 cause)
-{
-    if ((cause == CAUSE_ECALL_U || cause == CAUSE_ECALL_VS) && f->regs[17] == SYS_RETURN_V) {
-        csr_write(mepc, (u64)run_in_mode_return);
-        csr_set(mstatus, MSTATUS_MPP);
-        csr_clear(mstatus, MSTATUS_MPRV | MSTATUS_MPV);
-        return 1;
-    }
-    return 0;
-}
 
 static u64 hs_fs(void) { return (csr_read(mstatus) & MSTATUS_FS) >> FS_SHIFT; }
 static u64 vs_fs(void) { return (csr_read(CSR_VSSTATUS) & MSTATUS_FS) >> FS_SHIFT; }
@@ -68,7 +46,7 @@ static void illegal_in(const char *name, u64 mode, u64 (*fn)(u64))
 
 int main(void)
 {
-    mtrap_hook = mhook;
+    mtrap_hook = v_return;
     csr_write(medeleg, 0);
     csr_write(CSR_HEDELEG, 0);
 
