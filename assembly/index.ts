@@ -23,6 +23,9 @@ import { MROM, MROM_BYTES } from './devices/mrom';
 import { MISA_VALUE } from './cpu/csr';
 import { emudiskSetPresent } from './devices/emudisk';
 import { guestMapDescribe } from './virtio/guestmem';
+import { hostActive, hostDiskAlloc } from './hv/host';
+export { hostInit, hostSwitch, hostCurrent, hostVmCreate, hostVmDestroy, hostVmFrames, hostFrames, hostFreeFrames,
+  hostLiveVms, hostVmOverhead, hostSetShadowPages, hostClearGuestRam } from './hv/host';
 
 const PAGE64K: usize = 65536;
 
@@ -47,6 +50,17 @@ export function init(ramBase: u64, ramSize: u64, firmware: u32, clock: u32, inst
   machine.tohost = 0;
   initRvcTable();
   return ramHost;
+}
+
+/**
+ * Set a VM's own machine settings when machine RAM is a pool of VMs (hv/host.ts): what init()
+ * sets for a machine alone, without touching the pool.
+ */
+export function vmConfigure(firmware: u32, clock: u32, instrPerTick: u64): void {
+  machine.firmware = firmware;
+  machine.clock = clock;
+  machine.instrPerTick = instrPerTick == 0 ? 1 : instrPerTick;
+  machine.tohost = 0;
 }
 
 // A machine reset also resets the virtio slots (keeping which device each holds: virtio/mmio.ts).
@@ -142,6 +156,15 @@ export function consoleResize(cols: u32, rows: u32): void { virtioConsoleResize(
  */
 export function diskAlloc(bytes: u64, emudisk: bool): usize {
   if (bytes == 0 || (bytes & 511) != 0) { disk.host = 0; disk.bytes = 0; emudiskSetPresent(false); return 0; }
+  if (hostActive()) {
+    // Beside other VMs the disk is a run of frames from the pool (hv/host.ts).
+    const at = hostDiskAlloc(bytes);
+    if (at == 0) return 0;
+    disk.host = at;
+    disk.bytes = bytes;
+    emudiskSetPresent(emudisk);
+    return at;
+  }
   const host = (machine.ramHost + machine.ramSize + PAGE64K - 1) & ~(PAGE64K - 1);
   const end = host + bytes;
   if (end > (<u64>1 << 32)) return 0;

@@ -138,6 +138,11 @@ export const RESERVATION_NONE: u64 = 0xFFFF_FFFF_FFFF_FFFF;
    * PTE reads from the same table pages cost no G-stage references. Set by the hypervisor.
    */
   nestedPwc: u32 = 0;
+  /**
+   * 1 when machine RAM is a pool for many VMs (hv/host.ts). Set before the pristine context
+   * is kept, so every VM's context has it.
+   */
+  hostPool: u32 = 0;
 }
 
 export const MODE_NATIVE: u32 = 0;

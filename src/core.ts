@@ -61,6 +61,20 @@ export interface CoreExports {
   diskAlloc(bytes: bigint, emudisk: boolean): number;
   diskPtr(): number;
   diskBytes(): bigint;
+  // Many VMs in one machine (assembly/hv/host.ts, src/host.ts).
+  vmConfigure(firmware: number, clock: number, instrPerTick: bigint): void;
+  hostInit(): boolean;
+  hostSwitch(id: number): boolean;
+  hostCurrent(): number;
+  hostVmCreate(mode: number, guestBytes: bigint): number;
+  hostVmDestroy(id: number): boolean;
+  hostVmFrames(id: number): bigint;
+  hostFrames(): bigint;
+  hostFreeFrames(): bigint;
+  hostLiveVms(): number;
+  hostVmOverhead(mode: number, guestBytes: bigint): bigint;
+  hostSetShadowPages(pages: bigint): void;
+  hostClearGuestRam(): boolean;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

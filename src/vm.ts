@@ -254,22 +254,41 @@ export class Vm {
   onConsole?: (text: string) => void;
 
   private machineBytes: bigint;
+  /** Set when the VM is one of several in a Host's machine (src/host.ts): its id there. */
+  readonly shared?: SharedBinding;
 
   private constructor(config: ValidConfig, core: CoreExports, memory: WebAssembly.Memory,
-    ramHost: number, machineBytes: bigint) {
+    ramHost: number, machineBytes: bigint, shared?: SharedBinding) {
     this.config = config;
-    this.core = core;
     this.memory = memory;
     this.ramHost = ramHost;
     this.machineBytes = machineBytes;
+    this.shared = shared;
+    // Beside other VMs, the core's state is this VM's only while it is loaded: every call into
+    // the core loads it first (a world switch, assembly/hv/host.ts), so each method below
+    // reads and writes this VM whatever ran before. Pointers the core returns are into that
+    // loaded state, and are read right after the call that returned them.
+    this.core = shared ? new Proxy(core, {
+      get(target, key) {
+        const v = (target as unknown as Record<string | symbol, unknown>)[key];
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => { shared.activate(); return (v as (...a: unknown[]) => unknown).apply(target, args); };
+      },
+    }) : core;
   }
 
   /** (Re)configure the core's machine and, in a VM mode, lay out the VM. */
   private initCore(): boolean {
-    const host = this.core.init(RAM_BASE, this.machineBytes, this.config.firmware === 'builtin' ? 1 : 0,
-      this.config.clock === 'wall' ? 1 : 0, BigInt(this.config.instrPerTick));
-    if (host === 0) return false;
-    this.ramHost = host >>> 0;
+    const fw = this.config.firmware === 'builtin' ? 1 : 0;
+    const clock = this.config.clock === 'wall' ? 1 : 0;
+    if (this.shared) {
+      // The pool was made by the Host; this VM's own settings go into its context.
+      this.core.vmConfigure(fw, clock, BigInt(this.config.instrPerTick));
+    } else {
+      const host = this.core.init(RAM_BASE, this.machineBytes, fw, clock, BigInt(this.config.instrPerTick));
+      if (host === 0) return false;
+      this.ramHost = host >>> 0;
+    }
     this.core.setNestedPwc(this.config.nestedPwc);
     // Virtio: each configured device in its slot (VIRTIO_SLOTS), served by the chosen backend;
     // every other slot is empty.
@@ -321,11 +340,15 @@ export class Vm {
   /** Wait (blocking, up to `ms`) for the offload backend to catch up; true if it has. */
   ioWait(ms: number): boolean { return this.io ? this.io.waitIdle(ms) : true; }
 
-  /** Release what the VM holds outside the core (the offload backend's worker). */
+  /**
+   * Release what the VM holds outside the core (the offload backend's worker); beside other
+   * VMs, destroy it, giving every frame it holds back to the host's pool.
+   */
   async close(): Promise<void> {
     const io = this.io;
     this.io = undefined;
     if (io) await io.close();
+    this.shared?.release();
   }
 
   /** End of the state a snapshot holds: machine RAM, and the disk after it. */
@@ -349,6 +372,27 @@ export class Vm {
     // The host and offload backends (src/io/), made once the machine and the disk exist.
     if (cfg.io !== 'core' && cfg.virtio) vm.io = await createIoBackend(cfg.io, { exports, memory });
     return vm;
+  }
+
+  /**
+   * A VM in a machine shared with others (src/host.ts Host.createVm): the core has just made
+   * it (hostVmCreate) and it is loaded. `ramHost` and `machineBytes` are the pool's.
+   */
+  static async createShared(config: VmConfig, exports: CoreExports, memory: WebAssembly.Memory,
+    ramHost: number, machineBytes: bigint, shared: SharedBinding): Promise<Vm> {
+    const cfg = validateConfig(config);
+    const vm = new Vm(cfg, exports, memory, ramHost, machineBytes, shared);
+    if (!vm.initCore()) {
+      throw new HvlabError('NO_MEMORY', `the host's pool has no room for ${cfg.diskBytes / 1048576} MiB of disk beside the VMs`);
+    }
+    if (cfg.io === 'host' && cfg.virtio) vm.io = await createIoBackend('host', { exports: vm.core, memory });
+    return vm;
+  }
+
+  /** Validate a VmConfig as create() does (the Host checks a VM before making room for it). */
+  static validate(config: VmConfig): { memMiB: number; mode: Mode; diskBytes: number; io: IoBackendKind; virtio: boolean } {
+    const c = validateConfig(config);
+    return { memMiB: c.memMiB, mode: c.mode, diskBytes: c.diskBytes, io: c.io, virtio: !!c.virtio };
   }
 
   /** Guest RAM in bytes (what the guest sees; the machine may have more for the hypervisor). */
@@ -451,7 +495,12 @@ export class Vm {
     // it would finish it with the old run's state (used entries, interrupt bits) written into
     // the new one. pause() waits for it to be between passes; reset() lets it go on.
     this.io?.pause();
-    if (this.ramDirty) this.ram().fill(0);
+    if (this.shared) {
+      // Beside other VMs only this VM's frames are cleared (the pool is everyone's).
+      if (this.ramDirty && !this.core.hostClearGuestRam()) {
+        throw new HvlabError('NO_MEMORY', 'the host pool has no free frame to give this VM in place of a shared one');
+      }
+    } else if (this.ramDirty) this.ram().fill(0);
     this.ramDirty = true;
     this.initCore();
     this.io?.reset();
@@ -708,6 +757,7 @@ export class Vm {
    * keeps none in wasm globals), so it is a copy of the core's state area and of guest RAM.
    */
   snapshot(): Uint8Array {
+    if (this.shared) throw new HvlabError('NOT_SUPPORTED', 'a snapshot of one VM among several is taken through its Host');
     this.drainConsole();
     const end = this.stateBytes();
     const io = this.io;
@@ -733,6 +783,7 @@ export class Vm {
   }
 
   restore(snap: Uint8Array): void {
+    if (this.shared) throw new HvlabError('NOT_SUPPORTED', 'a snapshot of one VM among several is restored through its Host');
     const end = this.stateBytes() + (this.io ? IO_STATE_BYTES : 0);
     if (snap.length !== end) {
       throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size, I/O path and core build)`);
@@ -746,6 +797,15 @@ export class Vm {
     this.ramDirty = true;
     this.stopped = undefined;
   }
+}
+
+/** How a Vm beside others reaches its host (src/host.ts). */
+export interface SharedBinding {
+  readonly id: number;
+  /** Load this VM's state into the core, if another VM's is loaded. */
+  activate(): void;
+  /** Destroy the VM in the core, giving its frames back to the pool. */
+  release(): void;
 }
 
 /**

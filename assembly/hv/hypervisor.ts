@@ -5,7 +5,8 @@ import { hart, machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_PV, MODE_TRAP_EMU
 import { pvReset } from './pv';
 import { hvmReset } from './hvm';
 import { PRV_U } from '../riscv/bits';
-import { hvAreaBytes, vmCreate, gpaHost } from './vm';
+import { hvAreaBytes, vmCreate, gpaHost, vmTablesReset, vm } from './vm';
+import { hostActive } from './host';
 import { KEY_BARE, selectContext, shadowReset } from './shadow';
 import { teApplyView, teSyncInterrupts, vcpuReset } from './vcpu';
 
@@ -13,6 +14,13 @@ export { hvAreaBytes };
 
 /** Lay out a VM for `guestBytes` of guest RAM in mode `mode`; false if it does not fit. */
 export function hvCreate(mode: u32, guestBytes: u64): bool {
+  if (hostActive()) {
+    // Beside other VMs the area was placed when the VM was made (hv/host.ts hostVmCreate),
+    // with this mode and size; a reset only clears what the hypervisor knows of the guest.
+    if (mode != machine.mode || guestBytes != vm.guestFrames << 12) return false;
+    vmTablesReset();
+    return true;
+  }
   machine.mode = mode;
   return vmCreate(guestBytes);
 }

@@ -27,7 +27,7 @@ import { PAGE_SHIFT, PTE_A, PTE_D, PTE_G, PTE_PPN_MASK, PTE_PPN_SHIFT, PTE_R, PT
 import { EMUDISK_BASE, PLIC_BASE, PLIC_SIZE, UART_BASE, VIRTIO_BASE, VIRTIO_SLOTS, VIRTIO_STRIDE } from '../devices/bus';
 import { ramHost } from '../mmu/access';
 import { tlbFlushHost, tlbFlushHostAsid, tlbFlushPage, tlbSelectHost } from '../mmu/tlb';
-import { frameFlagsPtr, GUEST_RAM_BASE, gpaToHpa, ptInfoPtr, SHADOW_POOL_PAGES, vm } from './vm';
+import { frameFlagsPtr, GUEST_RAM_BASE, gpaToHpa, ptInfoPtr, vm } from './vm';
 
 // Standard SBI error codes (SBI v2.0 section 3.2); the same values as hv/sbi.ts.
 export const PV_OK: i64 = 0;
@@ -379,7 +379,7 @@ function map4k(root: u64, va: u64, ma: u64, perm: u64): void {
 export function pvMmuReset(): void {
   const frames = vm.guestFrames;
   pvmmu.poolNext = vm.shadowPool;
-  pvmmu.poolEnd = vm.shadowPool + <u64>SHADOW_POOL_PAGES * 4096;
+  pvmmu.poolEnd = vm.shadowPool + vm.shadowPages * 4096;
   pvmmu.m2pEntries = machine.ramSize >> PAGE_SHIFT;
   const m2pBytes = (pvmmu.m2pEntries * 4 + 4095) & ~(<u64>4095);
   const p2mBytes = (frames * 4 + 4095) & ~(<u64>4095);

@@ -82,8 +82,9 @@ const PATH: usize = memory.data(3 * 8, 16);
 /** Forget every shadow (VM creation, pool exhaustion). */
 export function shadowReset(): void {
   memory.fill(CONTEXTS, 0, MAX_CONTEXTS * <u32>CONTEXT_BYTES);
-  for (let i: u32 = 0; i < SHADOW_POOL_PAGES; i++) store<u32>(FREE + <usize>i * 4, SHADOW_POOL_PAGES - 1 - i);
-  st.freeTop = SHADOW_POOL_PAGES;
+  const pages = <u32>vm.shadowPages;
+  for (let i: u32 = 0; i < pages; i++) store<u32>(FREE + <usize>i * 4, pages - 1 - i);
+  st.freeTop = pages;
   st.current = 0;
   st.currentKey = 0;
   st.clock = 0;

@@ -40,6 +40,8 @@ export const FRAME_RMAP_FULL: u32 = 4; // more writable shadow mappings than rma
   gstageNext: u64 = 0;
   gstageEnd: u64 = 0;
   shadowPool: u64 = 0;
+  /** Pages in the shadow pool: SHADOW_POOL_PAGES for a VM alone, fewer beside others (hv/host.ts). */
+  shadowPages: u64 = 0;
   hvBytes: u64 = 0;
   /** First host frame of guest memory. */
   guestHfnBase: u64 = 0;
@@ -93,36 +95,76 @@ function scramble(gfn: u64, frames: u64): u64 {
 }
 
 /**
- * Lay out a VM of `guestBytes` in machine RAM (machine.ramSize must be hvAreaBytes + it).
- * Returns false if it does not fit.
+ * Place the hypervisor area's structures from `base` for a VM of `frames` guest frames, with
+ * a shadow pool of `shadowPages` pages and, with `gstage`, room for a G-stage table. Returns
+ * the bytes used (a whole number of pages).
+ */
+export function vmPlace(base: u64, frames: u64, shadowPages: u64, gstage: bool): u64 {
+  vm.guestFrames = frames;
+  vm.shadowPages = shadowPages;
+  let p = base;
+  vm.frameMap = p; p += frames * 4;
+  vm.frameFlags = p; p += frames * 4;
+  vm.ptInfo = p; p += frames * 8;
+  vm.rmap = p; p += frames * 4 * RMAP_SLOTS;
+  if (gstage) {
+    p = (p + G_ROOT_BYTES - 1) & ~(G_ROOT_BYTES - 1);
+    vm.gstageRoot = p; p += G_ROOT_BYTES;
+    vm.gstageNext = p;
+    p += ((frames >> 9) + 8) * 4096;
+    vm.gstageEnd = p;
+  } else {
+    vm.gstageRoot = 0; vm.gstageNext = 0; vm.gstageEnd = 0;
+  }
+  vm.shadowPool = (p + 4095) & ~(<u64>4095);
+  p = vm.shadowPool + shadowPages * 4096;
+  return p - base;
+}
+
+/** Bytes vmPlace uses (the same arithmetic, without placing anything). */
+export function vmPlaceBytes(frames: u64, shadowPages: u64, gstage: bool): u64 {
+  let b: u64 = frames * (4 + 4 + 8 + 4 * RMAP_SLOTS);
+  if (gstage) {
+    b = (b + G_ROOT_BYTES - 1) & ~(G_ROOT_BYTES - 1);
+    b += G_ROOT_BYTES + ((frames >> 9) + 8) * 4096;
+  }
+  b = (b + 4095) & ~(<u64>4095);
+  return b + shadowPages * 4096;
+}
+
+/**
+ * Lay out a VM of `guestBytes` alone in machine RAM (machine.ramSize must be hvAreaBytes + it):
+ * the hypervisor area first, then the guest's frames in a scrambled order. Returns false if it
+ * does not fit.
  */
 export function vmCreate(guestBytes: u64): bool {
   const hv = hvAreaBytes(guestBytes);
   if (hv + guestBytes > machine.ramSize) return false;
   const frames = guestBytes >> PAGE_SHIFT;
-  vm.guestFrames = frames;
+  vmPlace(machine.ramBase, frames, SHADOW_POOL_PAGES, true);
   vm.hvBytes = hv;
-  let p = machine.ramBase;
-  vm.frameMap = p; p += frames * 4;
-  vm.frameFlags = p; p += frames * 4;
-  vm.ptInfo = p; p += frames * 8;
-  vm.rmap = p; p += frames * 4 * RMAP_SLOTS;
-  p = (p + G_ROOT_BYTES - 1) & ~(G_ROOT_BYTES - 1);
-  vm.gstageRoot = p; p += G_ROOT_BYTES;
-  vm.gstageNext = p;
-  p += ((frames >> 9) + 8) * 4096;
-  vm.gstageEnd = p;
-  vm.shadowPool = (p + 4095) & ~(<u64>4095);
   vm.guestHfnBase = (machine.ramBase + hv) >> PAGE_SHIFT;
   const map = hostOf(vm.frameMap);
   for (let g: u64 = 0; g < frames; g++) {
     store<u32>(map + <usize>(g * 4), <u32>(vm.guestHfnBase + scramble(g, frames)));
   }
+  vmTablesReset();
+  return true;
+}
+
+/**
+ * Clear what the hypervisor knows of the guest's frames (every frame an ordinary page, no
+ * shadow mapping) and, for hvm-nested, build the G-stage table from the frame map.
+ */
+export function vmTablesReset(): void {
+  const frames = vm.guestFrames;
   memory.fill(hostOf(vm.frameFlags), 0, <usize>(frames * 4));
   memory.fill(hostOf(vm.ptInfo), 0, <usize>(frames * 8));
   memory.fill(hostOf(vm.rmap), 0, <usize>(frames * 4 * RMAP_SLOTS));
-  if (machine.mode == MODE_HVM_NESTED) buildGstage();
-  return true;
+  if (machine.mode == MODE_HVM_NESTED) {
+    vm.gstageNext = vm.gstageRoot + G_ROOT_BYTES;
+    buildGstage();
+  }
 }
 
 /** gpaToHpa's answer for a guest-physical address that is not guest RAM. */

@@ -1,0 +1,330 @@
+// Many VMs in one machine (issue 12; DESIGN.md "The execution modes"). One core instance and
+// one linear memory hold every VM, the way one Xen host holds its domains:
+//
+//   machine RAM = the host pool, in 4 KiB host frames
+//   ramBase          host header, VM table, frame table, pristine context   (HOST_RESERVED)
+//   ...              frames handed out one by one: each VM's context save area, hypervisor
+//                    area and disk (contiguous runs) and its guest frames (single frames,
+//                    wherever they are free: guest RAM is not contiguous in host memory)
+//
+// A VM's whole CPU and device state is the core's static data, [0, __heap_base): the hart,
+// the fast TLB, the devices, the virtio queues, the hypervisor's per-VM state (state.ts keeps
+// none of it in wasm globals). Switching VMs (a world switch) saves that region into the
+// outgoing VM's save area and loads the incoming VM's, as a hypervisor saves and loads vCPU
+// state on a context switch. The TLB goes with it, as a VMID-tagged hardware TLB would keep
+// it, so a VM's counters do not depend on who else ran (issue 12, "Isolation").
+//
+// The frame table (like Xen's struct page_info array) has one record per host frame: its
+// owner (a VM id, or OWNER_FREE / OWNER_HOST) and a reference count (frames shared by several
+// VMs have more than one reference). Frames are zeroed when they are handed out, so a VM
+// never sees what another left behind.
+
+import { machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_PV, MODE_TRAP_EMULATE } from '../state';
+import { PAGE_SHIFT } from '../riscv/bits';
+import { ramHost } from '../mmu/access';
+import { vm, vmPlace, vmPlaceBytes } from './vm';
+
+export const MAX_VMS: u32 = 256;
+export const OWNER_FREE: u32 = 0;
+export const OWNER_HOST: u32 = 0xFFFF;
+
+/** The core's static data: everything a world switch saves and loads. */
+@inline export function contextBytes(): u64 { return (<u64>__heap_base + 15) & ~(<u64>15); }
+
+// Host header fields (u64 each), at the start of the pool.
+const H_MAGIC: u32 = 0;
+const H_FRAMES: u32 = 1;       // host frames in the pool
+const H_FREE: u32 = 2;         // free frames
+const H_CURRENT: u32 = 3;      // the VM whose state is in static data (0: none)
+const H_CURSOR: u32 = 4;       // where the next single-frame search starts
+const H_VMTABLE: u32 = 5;      // host-physical address of the VM table
+const H_FRAMETABLE: u32 = 6;   // ... of the frame table
+const H_PRISTINE: u32 = 7;     // ... of the pristine context
+const H_LIVE: u32 = 8;         // VMs in existence
+const H_SHADOW_PAGES: u32 = 9; // shadow pool pages of a new VM (set by the host)
+const HEADER_BYTES: u64 = 4096;
+const MAGIC: u64 = 0x6876_6C61_625F_686F; // "hvlab_ho"
+
+// VM table records: 16 u64 fields.
+const V_LIVE: u32 = 0;
+const V_MODE: u32 = 1;
+const V_SAVE: u32 = 2;      // host-physical address of the context save area
+const V_SAVE_FRAMES: u32 = 3;
+const V_HV: u32 = 4;        // hypervisor area (frame map first)
+const V_HV_FRAMES: u32 = 5;
+const V_GUEST_FRAMES: u32 = 6;
+const V_DISK: u32 = 7;      // disk image run (0: none)
+const V_DISK_FRAMES: u32 = 8;
+const V_RECORD_BYTES: u64 = 16 * 8;
+
+// Frame table records: u32 owner | u32 references.
+const F_RECORD_BYTES: u64 = 8;
+
+/** Shadow pool pages of a VM beside others, unless the host sets another figure. */
+export const SHARED_SHADOW_PAGES: u64 = 64;
+
+@inline function hdr(field: u32): usize { return <usize>machine.ramHost + (<usize>field << 3); }
+@inline function hget(field: u32): u64 { return load<u64>(hdr(field)); }
+@inline function hset(field: u32, v: u64): void { store<u64>(hdr(field), v); }
+
+/** Is the machine a host of many VMs (hostInit was called)? */
+@inline export function hostActive(): bool { return machine.hostPool != 0; }
+
+@inline function hostAddr(hpa: u64): usize { return ramHost(hpa, 1); }
+@inline function vmRec(id: u32, field: u32): usize {
+  return hostAddr(hget(H_VMTABLE)) + <usize>((<u64>(id - 1)) * V_RECORD_BYTES) + (<usize>field << 3);
+}
+@inline function vget(id: u32, field: u32): u64 { return load<u64>(vmRec(id, field)); }
+@inline function vset(id: u32, field: u32, v: u64): void { store<u64>(vmRec(id, field), v); }
+@inline function frameIndex(hpa: u64): u64 { return (hpa - machine.ramBase) >> PAGE_SHIFT; }
+@inline function frameRec(index: u64): usize { return hostAddr(hget(H_FRAMETABLE)) + <usize>(index * F_RECORD_BYTES); }
+@inline export function frameOwner(index: u64): u32 { return load<u32>(frameRec(index)); }
+@inline export function frameRefs(index: u64): u32 { return load<u32>(frameRec(index) + 4); }
+
+/**
+ * Make machine RAM (init() already sized it) a pool for many VMs: lay out the header, the VM
+ * table and the frame table, and keep a pristine copy of the core's static data, from which
+ * every new VM starts. Returns false if the pool is too small for its own tables.
+ */
+export function hostInit(): bool {
+  const frames = machine.ramSize >> PAGE_SHIFT;
+  const vmTable = machine.ramBase + HEADER_BYTES;
+  const frameTable = vmTable + <u64>MAX_VMS * V_RECORD_BYTES;
+  const pristine = (frameTable + frames * F_RECORD_BYTES + 4095) & ~(<u64>4095);
+  const reserved = (pristine + contextBytes() - machine.ramBase + 4095) >> PAGE_SHIFT;
+  if (reserved + 64 > frames) return false;
+  memory.fill(<usize>machine.ramHost, 0, <usize>(reserved << PAGE_SHIFT));
+  machine.hostPool = 1;
+  hset(H_MAGIC, MAGIC);
+  hset(H_FRAMES, frames);
+  hset(H_VMTABLE, vmTable);
+  hset(H_FRAMETABLE, frameTable);
+  hset(H_PRISTINE, pristine);
+  hset(H_CURRENT, 0);
+  hset(H_LIVE, 0);
+  hset(H_SHADOW_PAGES, SHARED_SHADOW_PAGES);
+  for (let f: u64 = 0; f < frames; f++) {
+    store<u32>(frameRec(f), f < reserved ? OWNER_HOST : OWNER_FREE);
+    store<u32>(frameRec(f) + 4, f < reserved ? 1 : 0);
+  }
+  hset(H_FREE, frames - reserved);
+  hset(H_CURSOR, reserved);
+  memory.copy(hostAddr(pristine), 0, <usize>contextBytes());
+  return true;
+}
+
+export function hostFrames(): u64 { return hostActive() ? hget(H_FRAMES) : 0; }
+export function hostFreeFrames(): u64 { return hostActive() ? hget(H_FREE) : 0; }
+export function hostCurrent(): u32 { return hostActive() ? <u32>hget(H_CURRENT) : 0; }
+export function hostLiveVms(): u32 { return hostActive() ? <u32>hget(H_LIVE) : 0; }
+export function hostSetShadowPages(pages: u64): void {
+  if (hostActive()) hset(H_SHADOW_PAGES, pages < 16 ? 16 : pages > 4096 ? 4096 : pages);
+}
+
+// ---- the frame allocator ------------------------------------------------------------------
+
+function takeFrame(f: u64, owner: u32): void {
+  store<u32>(frameRec(f), owner);
+  store<u32>(frameRec(f) + 4, 1);
+  memory.fill(hostAddr(machine.ramBase + (f << PAGE_SHIFT)), 0, 4096);
+  hset(H_FREE, hget(H_FREE) - 1);
+}
+
+/** One free frame for `owner` (zeroed), its index, or -1 if none is left. */
+export function allocFrame(owner: u32): i64 {
+  const frames = hget(H_FRAMES);
+  let f = hget(H_CURSOR);
+  for (let n: u64 = 0; n < frames; n++, f++) {
+    if (f >= frames) f = 0;
+    if (frameOwner(f) == OWNER_FREE) {
+      takeFrame(f, owner);
+      hset(H_CURSOR, f + 1);
+      return <i64>f;
+    }
+  }
+  return -1;
+}
+
+/** `n` contiguous free frames for `owner` (zeroed): the first one's index, or -1. */
+function allocRun(n: u64, owner: u32): i64 {
+  const frames = hget(H_FRAMES);
+  let run: u64 = 0;
+  for (let f: u64 = 0; f < frames; f++) {
+    if (frameOwner(f) != OWNER_FREE) { run = 0; continue; }
+    run++;
+    if (run == n) {
+      const first = f + 1 - n;
+      for (let g = first; g <= f; g++) takeFrame(g, owner);
+      return <i64>first;
+    }
+  }
+  return -1;
+}
+
+/** Drop one reference to frame `f`; the last one frees it. */
+export function putFrame(f: u64): void {
+  const refs = frameRefs(f);
+  if (refs > 1) { store<u32>(frameRec(f) + 4, refs - 1); return; }
+  store<u32>(frameRec(f), OWNER_FREE);
+  store<u32>(frameRec(f) + 4, 0);
+  hset(H_FREE, hget(H_FREE) + 1);
+}
+
+/** Take one more reference to frame `f` (a page shared by several VMs). */
+export function getFrame(f: u64): void { store<u32>(frameRec(f) + 4, frameRefs(f) + 1); }
+
+function putRun(first: u64, n: u64): void { for (let f = first; f < first + n; f++) putFrame(f); }
+
+// ---- VMs ------------------------------------------------------------------------------------
+
+@inline function framesOf(bytes: u64): u64 { return (bytes + 4095) >> PAGE_SHIFT; }
+
+/** Shadow pool pages a VM of `frames` guest frames gets in `mode` beside others. */
+function shadowPagesFor(mode: u32, frames: u64): u64 {
+  if (mode == MODE_PV) {
+    // pv keeps its m2p (one u32 per host frame), p2m and boot tables there (hv/pvmmu.ts).
+    return framesOf(hget(H_FRAMES) * 4) + framesOf(frames * 4) + (frames >> 9) + 16;
+  }
+  if (mode == MODE_HVM_SHADOW || mode == MODE_TRAP_EMULATE) return hget(H_SHADOW_PAGES);
+  return 0;
+}
+
+/** Host memory a VM of `guestBytes` in `mode` takes beyond its guest RAM (context, tables). */
+export function hostVmOverhead(mode: u32, guestBytes: u64): u64 {
+  if (!hostActive()) return 0;
+  const frames = guestBytes >> PAGE_SHIFT;
+  const hv = vmPlaceBytes(frames, shadowPagesFor(mode, frames), mode == MODE_HVM_NESTED);
+  return (framesOf(contextBytes()) + framesOf(hv)) << PAGE_SHIFT;
+}
+
+/** Save the running VM's state into its save area and leave no VM loaded. */
+function saveCurrent(): void {
+  const cur = <u32>hget(H_CURRENT);
+  if (cur == 0) return;
+  memory.copy(hostAddr(vget(cur, V_SAVE)), 0, <usize>contextBytes());
+  hset(H_CURRENT, 0);
+}
+
+/** Load VM `id`'s state (the current one saved first); false if there is no such VM. */
+export function hostSwitch(id: u32): bool {
+  if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return false;
+  const cur = <u32>hget(H_CURRENT);
+  if (cur == id) return true;
+  // The copy overwrites `machine` too; the pool's fields in it are the same in every context.
+  const save = vget(id, V_SAVE);
+  saveCurrent();
+  memory.copy(0, hostAddr(save), <usize>contextBytes());
+  hset(H_CURRENT, id);
+  return true;
+}
+
+/**
+ * Create a VM of `guestBytes` in `mode` (MODE_*, not native): a context from the pristine
+ * one, a hypervisor area and guest frames from the pool. It is left loaded (current), with
+ * machine.mode set and its hypervisor area placed; the host then configures and boots it as
+ * it would a VM alone. Returns its id (1..MAX_VMS), or 0 if the pool has no room (nothing is
+ * kept then).
+ */
+export function hostVmCreate(mode: u32, guestBytes: u64): u32 {
+  if (!hostActive() || mode < MODE_TRAP_EMULATE || mode > MODE_PV || (guestBytes & 4095) != 0 || guestBytes == 0) return 0;
+  let id: u32 = 0;
+  for (let i: u32 = 1; i <= MAX_VMS; i++) if (vget(i, V_LIVE) == 0) { id = i; break; }
+  if (id == 0) return 0;
+  const frames = guestBytes >> PAGE_SHIFT;
+  const shadowPages = shadowPagesFor(mode, frames);
+  const hvFrames = framesOf(vmPlaceBytes(frames, shadowPages, mode == MODE_HVM_NESTED));
+  const saveFrames = framesOf(contextBytes());
+  if (saveFrames + hvFrames + frames > hget(H_FREE)) return 0;
+  const save = allocRun(saveFrames, id);
+  if (save < 0) return 0;
+  const hv = allocRun(hvFrames, id);
+  if (hv < 0) { putRun(<u64>save, saveFrames); return 0; }
+  // Guest frames one at a time, wherever they are free: the frame map (in the hypervisor
+  // area) says where each is, as it does for a VM alone.
+  const mapHost = hostAddr(machine.ramBase + (<u64>hv << PAGE_SHIFT));
+  for (let g: u64 = 0; g < frames; g++) {
+    const f = allocFrame(id);
+    // The free count was checked above, so a frame is always there.
+    store<u32>(mapHost + <usize>(g * 4), <u32>((machine.ramBase >> PAGE_SHIFT) + <u64>f));
+  }
+  vset(id, V_LIVE, 1);
+  vset(id, V_MODE, mode);
+  vset(id, V_SAVE, machine.ramBase + (<u64>save << PAGE_SHIFT));
+  vset(id, V_SAVE_FRAMES, saveFrames);
+  vset(id, V_HV, machine.ramBase + (<u64>hv << PAGE_SHIFT));
+  vset(id, V_HV_FRAMES, hvFrames);
+  vset(id, V_GUEST_FRAMES, frames);
+  vset(id, V_DISK, 0);
+  vset(id, V_DISK_FRAMES, 0);
+  hset(H_LIVE, hget(H_LIVE) + 1);
+  // The new VM starts from the pristine context.
+  saveCurrent();
+  memory.copy(0, hostAddr(hget(H_PRISTINE)), <usize>contextBytes());
+  hset(H_CURRENT, id);
+  machine.mode = mode;
+  vmPlace(vget(id, V_HV), frames, shadowPages, mode == MODE_HVM_NESTED);
+  vm.hvBytes = hvFrames << PAGE_SHIFT;
+  vm.guestHfnBase = 0;
+  return id;
+}
+
+/** Give the current VM a disk of `bytes` from the pool (zeroed): its linear address, or 0. */
+export function hostDiskAlloc(bytes: u64): usize {
+  const id = <u32>hget(H_CURRENT);
+  if (id == 0) return 0;
+  if (vget(id, V_DISK) != 0) putRun(frameIndex(vget(id, V_DISK)), vget(id, V_DISK_FRAMES));
+  vset(id, V_DISK, 0);
+  const n = framesOf(bytes);
+  const first = allocRun(n, id);
+  if (first < 0) return 0;
+  const hpa = machine.ramBase + (<u64>first << PAGE_SHIFT);
+  vset(id, V_DISK, hpa);
+  vset(id, V_DISK_FRAMES, n);
+  return hostAddr(hpa);
+}
+
+/** Destroy VM `id`: every frame it holds goes back to the pool. False if there is no such VM. */
+export function hostVmDestroy(id: u32): bool {
+  if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return false;
+  if (<u32>hget(H_CURRENT) == id) hset(H_CURRENT, 0); // its state is simply dropped
+  const map = hostAddr(vget(id, V_HV));
+  const frames = vget(id, V_GUEST_FRAMES);
+  for (let g: u64 = 0; g < frames; g++) putFrame(<u64>load<u32>(map + <usize>(g * 4)) - (machine.ramBase >> PAGE_SHIFT));
+  putRun(frameIndex(vget(id, V_HV)), vget(id, V_HV_FRAMES));
+  putRun(frameIndex(vget(id, V_SAVE)), vget(id, V_SAVE_FRAMES));
+  if (vget(id, V_DISK) != 0) putRun(frameIndex(vget(id, V_DISK)), vget(id, V_DISK_FRAMES));
+  memory.fill(vmRec(id, 0), 0, <usize>V_RECORD_BYTES);
+  hset(H_LIVE, hget(H_LIVE) - 1);
+  return true;
+}
+
+/** Host frames VM `id` holds (guest frames, its areas and disk), or 0 if there is no such VM. */
+export function hostVmFrames(id: u32): u64 {
+  if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
+  return vget(id, V_GUEST_FRAMES) + vget(id, V_HV_FRAMES) + vget(id, V_SAVE_FRAMES) + vget(id, V_DISK_FRAMES);
+}
+
+/**
+ * Zero the current VM's guest RAM (a reset), frame by frame through its frame map. A frame it
+ * shares with other VMs is not touched: the VM gets a fresh zeroed frame of its own instead.
+ * Returns false if a shared frame could not be replaced (the pool is empty).
+ */
+export function hostClearGuestRam(): bool {
+  const id = <u32>hget(H_CURRENT);
+  if (id == 0) return true;
+  const map = hostAddr(vget(id, V_HV));
+  const frames = vget(id, V_GUEST_FRAMES);
+  const first = machine.ramBase >> PAGE_SHIFT;
+  for (let g: u64 = 0; g < frames; g++) {
+    const hfn = <u64>load<u32>(map + <usize>(g * 4));
+    if (frameRefs(hfn - first) > 1) {
+      const f = allocFrame(id);
+      if (f < 0) return false;
+      putFrame(hfn - first);
+      store<u32>(map + <usize>(g * 4), <u32>(first + <u64>f));
+    } else {
+      memory.fill(hostAddr(hfn << PAGE_SHIFT), 0, 4096);
+    }
+  }
+  return true;
+}
