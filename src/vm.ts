@@ -529,8 +529,15 @@ export class Vm {
   sendInput(data: string | Uint8Array): void {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     for (const b of bytes) this.pendingInput.push(b);
+    this.inputSent += bytes.length;
     this.pumpInput();
   }
+
+  /**
+   * Bytes of console input ever queued by sendInput: a scheduler (src/sched.ts) wakes a VM
+   * blocked on input when it grows, without loading the VM to look at its RX ring.
+   */
+  inputSent = 0;
 
   /** Bytes of input not yet delivered to the guest. */
   get inputPending(): number { return this.pendingInput.length; }

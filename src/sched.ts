@@ -1,0 +1,278 @@
+/**
+ * The vCPU scheduler of a Host (issue 12): one hart shared among the VMs of one machine, in the
+ * manner of Xen's credit scheduler (xen/common/sched/credit.c), on the deterministic clock.
+ * Time is counted in instructions (core steps): a slice is `sliceInstructions` of them, and
+ * every third slice's worth of time an accounting period hands out credit by weight. A VM with
+ * credit left is UNDER, one without is OVER; UNDER runs before OVER, round robin within each.
+ * docs/multi-vm.md "Scheduler" says what of Xen's design is modelled and what is left out.
+ */
+import { Stop } from './core.js';
+import { HvlabError } from './errors.js';
+import type { Vm } from './vm.js';
+
+/** Xen's default time slice is 30 ms; hvlab's is this many instructions (about 1 ms of guest time at 100 MIPS). */
+export const DEFAULT_SLICE = 100_000;
+/**
+ * Slices per accounting period. Xen accounts every 3 ticks of 10 ms (CSCHED_TICKS_PER_ACCT),
+ * one 30 ms slice; with a period of three slices a 2:1 pair splits each period exactly.
+ */
+export const SLICES_PER_PERIOD = 3;
+export const DEFAULT_WEIGHT = 256;
+export const MAX_WEIGHT = 65535;
+/** The smallest and largest slice a scheduler accepts. */
+export const MIN_SLICE = 1_000;
+export const MAX_SLICE = 100_000_000;
+
+export interface SchedParams {
+  /** The VM's share relative to the others' (Xen's weight): 1..65535, default 256. */
+  weight?: number;
+  /** The most of the hart the VM may use, in percent; 0 = no cap (Xen's cap). */
+  cap?: number;
+}
+
+export interface VmSchedStats {
+  /** Instructions the VM retired under this scheduler. */
+  instructions: bigint;
+  /** Slices it was given (one per time it was picked to run). */
+  slices: number;
+  /** Slices another VM ran while this one was runnable (neither blocked, halted nor parked by its cap). */
+  waits: number;
+  /** It idles with no timer armed: it waits for console input and is not scheduled until some comes. */
+  blocked: boolean;
+  /** It stopped (poweroff, reset, error, or it was destroyed): it is never scheduled again. */
+  halted: boolean;
+  /** Idle stops with a timer armed whose idle time was skipped (free, and the VM stays runnable). */
+  idleSkips: number;
+}
+
+export interface SchedulerOptions {
+  /** Instructions per slice (default DEFAULT_SLICE). */
+  sliceInstructions?: number;
+  /**
+   * Called when a VM stops idle, before it is judged blocked: the place to give it scripted
+   * input one line at a time (as runScripted does), so what a guest sees does not depend on
+   * how the hart was sliced (docs/properties.md).
+   */
+  onIdle?: (vm: Vm) => void;
+}
+
+interface Entry {
+  vm: Vm;
+  weight: number;
+  cap: number;
+  /** Signed credit in instructions: > 0 is UNDER, <= 0 is OVER. */
+  credit: number;
+  /** Steps used in the current accounting period (what a cap limits). */
+  periodUsed: number;
+  stats: VmSchedStats;
+  /** vm.inputSent when it blocked: more input since wakes it. */
+  inputMark: number;
+}
+
+function checkParams(p: SchedParams): { weight?: number; cap?: number } {
+  if (p.weight !== undefined && (!Number.isInteger(p.weight) || p.weight < 1 || p.weight > MAX_WEIGHT)) {
+    throw new HvlabError('BAD_SCHED', `weight must be a whole number from 1 to ${MAX_WEIGHT}, got ${p.weight}`);
+  }
+  if (p.cap !== undefined && (!Number.isInteger(p.cap) || p.cap < 0 || p.cap > 100)) {
+    throw new HvlabError('BAD_SCHED', `cap must be a whole percentage from 0 (none) to 100, got ${p.cap}`);
+  }
+  return p;
+}
+
+export class Scheduler {
+  readonly sliceInstructions: number;
+  /** Length of an accounting period, in instructions. */
+  readonly period: number;
+  private readonly onIdle?: (vm: Vm) => void;
+  /** The run queue: the order VMs are picked in within a priority (a VM that ran goes last). */
+  private queue: Entry[] = [];
+  private byVm = new Map<Vm, Entry>();
+  /** The scheduler's clock: steps run plus time the hart stood idle because every runnable VM was capped. */
+  private now = 0;
+  private periodEnd = 0;
+  /** Time the hart stood idle (all runnable VMs parked by their caps), in instructions. */
+  idleTime = 0;
+
+  constructor(opts: SchedulerOptions = {}) {
+    const slice = opts.sliceInstructions ?? DEFAULT_SLICE;
+    if (!Number.isInteger(slice) || slice < MIN_SLICE || slice > MAX_SLICE) {
+      throw new HvlabError('BAD_SCHED', `a slice must be a whole number of instructions from ${MIN_SLICE} to ${MAX_SLICE}, got ${slice}`);
+    }
+    this.sliceInstructions = slice;
+    this.period = slice * SLICES_PER_PERIOD;
+    this.onIdle = opts.onIdle;
+  }
+
+  get vms(): readonly Vm[] { return this.queue.map((e) => e.vm); }
+
+  add(vm: Vm, params: SchedParams = {}): void {
+    if (this.byVm.has(vm)) throw new HvlabError('DUPLICATE_VM', 'that VM is already in this scheduler');
+    const p = checkParams(params);
+    const e: Entry = {
+      vm, weight: p.weight ?? DEFAULT_WEIGHT, cap: p.cap ?? 0, credit: 0, periodUsed: 0, inputMark: 0,
+      stats: { instructions: 0n, slices: 0, waits: 0, blocked: false, halted: false, idleSkips: 0 },
+    };
+    this.queue.push(e);
+    this.byVm.set(vm, e);
+  }
+
+  remove(vm: Vm): void {
+    const e = this.byVm.get(vm);
+    if (!e) return;
+    this.byVm.delete(vm);
+    this.queue.splice(this.queue.indexOf(e), 1);
+  }
+
+  setParams(vm: Vm, params: SchedParams): void {
+    const e = this.entry(vm);
+    const p = checkParams(params);
+    if (p.weight !== undefined) e.weight = p.weight;
+    if (p.cap !== undefined) e.cap = p.cap;
+  }
+
+  params(vm: Vm): Required<SchedParams> {
+    const e = this.entry(vm);
+    return { weight: e.weight, cap: e.cap };
+  }
+
+  stats(vm: Vm): VmSchedStats { return { ...this.entry(vm).stats }; }
+
+  private entry(vm: Vm): Entry {
+    const e = this.byVm.get(vm);
+    if (!e) throw new HvlabError('NO_VM', 'that VM is not in this scheduler');
+    return e;
+  }
+
+  /** The most a capped VM may run in one period. */
+  private quota(e: Entry): number {
+    return e.cap === 0 ? Infinity : Math.floor(this.period * e.cap / 100);
+  }
+
+  private parked(e: Entry): boolean { return e.periodUsed >= this.quota(e); }
+
+  private runnable(e: Entry): boolean { return !e.stats.halted && !e.stats.blocked && !this.parked(e); }
+
+  /**
+   * Accounting (Xen's csched_acct): the period's time goes to the VMs that are active (not
+   * blocked, not halted) in proportion to their weights. Credit is bounded to one period
+   * either way, as Xen bounds it, so a VM can neither hoard credit nor sink into debt.
+   */
+  private account(): void {
+    const active = this.queue.filter((e) => !e.stats.halted && !e.stats.blocked);
+    const total = active.reduce((s, e) => s + e.weight, 0);
+    for (const e of active) {
+      e.credit = Math.max(-this.period, Math.min(this.period, e.credit + Math.ceil(this.period * e.weight / total)));
+    }
+    for (const e of this.queue) e.periodUsed = 0;
+    this.periodEnd = this.now + this.period;
+  }
+
+  /** A blocked VM becomes runnable once input is waiting for it. */
+  private wake(): void {
+    for (const e of this.queue) {
+      if (e.stats.blocked && (e.vm.inputPending > 0 || e.vm.inputSent !== e.inputMark)) e.stats.blocked = false;
+    }
+  }
+
+  /** UNDER before OVER; round robin within a priority (the queue's order). */
+  private pick(): Entry | undefined {
+    let over: Entry | undefined;
+    for (const e of this.queue) {
+      if (!this.runnable(e)) continue;
+      if (e.credit > 0) return e;
+      over ??= e;
+    }
+    return over;
+  }
+
+  /**
+   * Run up to `budget` instructions in all (core steps: a trap that retires nothing costs a
+   * step), slice by slice; stops early when every VM is blocked or halted. Returns the
+   * instructions retired.
+   */
+  run(budget: number): number {
+    let used = 0;
+    let retired = 0;
+    let fruitless = 0;
+    while (used < budget) {
+      this.wake();
+      if (this.now >= this.periodEnd) this.account();
+      const e = this.pick();
+      if (!e) {
+        if (!this.queue.some((x) => !x.stats.halted && !x.stats.blocked)) {
+          // Nothing to run: the hart idles until input comes, which ends the period. The VMs
+          // that wake then start a fresh one, with credit by weight among themselves.
+          this.periodEnd = this.now;
+          break;
+        }
+        // Every runnable VM has spent its cap: the hart idles until the next period.
+        this.idleTime += this.periodEnd - this.now;
+        this.now = this.periodEnd;
+        continue;
+      }
+      for (const x of this.queue) if (x !== e && this.runnable(x)) x.stats.waits++;
+      const slice = Math.min(this.sliceInstructions, budget - used, this.quota(e) - e.periodUsed);
+      const r = this.runSlice(e, slice);
+      used += r.steps;
+      retired += r.retired;
+      this.now += r.steps;
+      e.credit -= r.steps;
+      e.periodUsed += r.steps;
+      e.stats.slices++;
+      this.queue.splice(this.queue.indexOf(e), 1);
+      this.queue.push(e);
+      // A VM that idles at once with a timer that wakes it to nothing could spin here forever.
+      fruitless = r.steps === 0 ? fruitless + 1 : 0;
+      if (fruitless > 2 * this.queue.length + 2) break;
+    }
+    return retired;
+  }
+
+  /**
+   * One slice of VM `e`: it runs until the slice is used, it halts, or it blocks. Idle time
+   * with a timer armed is skipped (the VM's own clock jumps; it costs no steps) and the VM
+   * runs on in its slice.
+   */
+  private runSlice(e: Entry, slice: number): { steps: number; retired: number } {
+    const vm = e.vm;
+    let steps = 0;
+    let retired = 0;
+    let emptyIdles = 0;
+    while (steps < slice) {
+      const left = slice - steps;
+      let r: ReturnType<Vm['run']>;
+      let before: bigint;
+      try {
+        before = vm.instructions;
+        r = vm.run(left);
+      } catch (err) {
+        // The VM was destroyed under the scheduler (Vm.close without remove): it is gone.
+        if (err instanceof HvlabError && err.code === 'NO_VM') { e.stats.halted = true; break; }
+        throw err;
+      }
+      const n = Number(vm.instructions - before);
+      retired += n;
+      e.stats.instructions += BigInt(n);
+      steps += r.stop === Stop.Budget ? Math.max(left, n) : n;
+      if (r.info) { e.stats.halted = true; break; }
+      if (r.stop !== Stop.Idle) continue;
+      // Two idle stops in a row with nothing retired between: the VM makes no progress now
+      // (a timer that wakes it to nothing); it stays runnable, but its slice ends.
+      emptyIdles = n === 0 ? emptyIdles + 1 : 0;
+      if (emptyIdles > 1) break;
+      // An offload or host backend still serving it: not blocked, but nothing to run now.
+      if (vm.ioBusy()) break;
+      const mark = vm.inputSent;
+      this.onIdle?.(vm);
+      if (vm.inputSent !== mark || vm.inputPending > 0) continue;
+      if (vm.idleSkip()) { e.stats.idleSkips++; continue; }
+      // Blocked: it leaves the active set. Its credit is cleared, so it neither banks the time
+      // it does not use while it waits nor carries debt into its next burst.
+      e.stats.blocked = true;
+      e.credit = 0;
+      e.inputMark = mark;
+      break;
+    }
+    return { steps, retired };
+  }
+}
