@@ -211,7 +211,9 @@ export class Scheduler {
         continue;
       }
       for (const x of this.queue) if (x !== e && this.runnable(x)) x.stats.waits++;
-      const slice = Math.min(this.sliceInstructions, budget - used, this.quota(e) - e.periodUsed);
+      // A slice ends at the period's end, where accounting re-sorts the VMs (as Xen's
+      // accounting tick does), and where a capped VM's quota is used up.
+      const slice = Math.min(this.sliceInstructions, budget - used, this.quota(e) - e.periodUsed, this.periodEnd - this.now);
       const r = this.runSlice(e, slice);
       used += r.steps;
       retired += r.retired;

@@ -60,9 +60,94 @@ describe('credit scheduler', () => {
     expect(sched.stats(vms[2]).slices).toBe(third.slices);
     expect(sched.stats(vms[2]).blocked).toBe(true);
     expect(a + b).toBe(6_000_000);
-    expect(Math.abs(a / b - 2)).toBeLessThan(0.04);
+    expect(Math.abs(a / b / 2 - 1)).toBeLessThan(0.02);
     // Both were runnable all along: each waited while the other ran.
     expect(sched.stats(vms[0]).waits).toBeGreaterThan(0);
     expect(sched.stats(vms[1]).waits).toBeGreaterThan(0);
+  });
+
+  it('a cap holds, beside another VM and alone (the hart idles rather than exceed it)', async () => {
+    const { vms, sched } = await hostWith(2);
+    sched.add(vms[0], { cap: 25 });
+    sched.add(vms[1]);
+    settle(sched);
+    for (const vm of vms) vm.sendInput(BUSY);
+    let before = instructions(sched, vms);
+    expect(sched.run(3_000_000)).toBe(3_000_000);
+    const [a, b] = shares(before, instructions(sched, vms));
+    // Equal weights would give it half; its cap gives it a quarter of each period.
+    expect(a / (a + b)).toBeGreaterThan(0.245);
+    expect(a / (a + b)).toBeLessThanOrEqual(0.25);
+    // Alone, it still gets a quarter of the hart's time: the rest is idle.
+    sched.remove(vms[1]);
+    expect(sched.vms).toEqual([vms[0]]);
+    before = instructions(sched, [vms[0]]);
+    const idle = sched.idleTime;
+    expect(sched.run(600_000)).toBe(600_000);
+    expect(sched.idleTime - idle).toBeGreaterThanOrEqual(1_800_000 - sched.period);
+    expect(sched.idleTime - idle).toBeLessThanOrEqual(1_800_000 + sched.period);
+    // Lifting the cap gives it the whole hart.
+    sched.setParams(vms[0], { cap: 0 });
+    const idle2 = sched.idleTime;
+    expect(sched.run(600_000)).toBe(600_000);
+    expect(sched.idleTime).toBe(idle2);
+    expect(sched.params(vms[0])).toEqual({ weight: 256, cap: 0 });
+  });
+
+  it('idle time with a timer armed is skipped at no cost and the VM stays runnable', async () => {
+    const { vms, sched } = await hostWith(2);
+    for (const vm of vms) sched.add(vm);
+    settle(sched);
+    for (const vm of vms) vm.readConsole();
+    vms[0].sendInput('sleep 50\n');
+    vms[1].sendInput(BUSY);
+    const before = instructions(sched, vms);
+    sched.run(1_000_000);
+    const s0 = sched.stats(vms[0]);
+    // 50 ms of guest time is 500 000 ticks, 5 million instructions at 10 per tick: the sleeper
+    // skipped it instead of spending it, and woke to print.
+    expect(s0.idleSkips).toBeGreaterThan(0);
+    expect(vms[0].readConsole()).toContain('sleep: slept 50 ms');
+    expect(s0.blocked).toBe(true);
+    const [a, b] = shares(before, instructions(sched, vms));
+    expect(a).toBeLessThan(100_000);
+    expect(a + b).toBe(1_000_000);
+  });
+
+  it('a VM that powers off is halted and never scheduled again; the others run on', async () => {
+    const { vms, sched } = await hostWith(2);
+    for (const vm of vms) sched.add(vm);
+    settle(sched);
+    vms[0].sendInput('poweroff\n');
+    vms[1].sendInput(BUSY);
+    sched.run(1_000_000);
+    expect(sched.stats(vms[0]).halted).toBe(true);
+    const slices = sched.stats(vms[0]).slices;
+    expect(sched.run(1_000_000)).toBe(1_000_000);
+    expect(sched.stats(vms[0]).slices).toBe(slices);
+  });
+
+  it('bad parameters are refused with a one-line reason', () => {
+    const err = (f: () => unknown): string => {
+      try { f(); } catch (e) { expect(e).toBeInstanceOf(HvlabError); return (e as Error).message; }
+      return 'no error';
+    };
+    const sched = new Scheduler();
+    const vm = {} as Vm;
+    const bad: [SchedParams, string][] = [
+      [{ weight: 0 }, 'weight must be a whole number from 1 to 65535, got 0'],
+      [{ weight: 65536 }, 'weight must be a whole number from 1 to 65535, got 65536'],
+      [{ weight: 1.5 }, 'weight must be a whole number from 1 to 65535, got 1.5'],
+      [{ cap: 101 }, 'cap must be a whole percentage from 0 (none) to 100, got 101'],
+      [{ cap: -1 }, 'cap must be a whole percentage from 0 (none) to 100, got -1'],
+    ];
+    for (const [p, msg] of bad) expect(err(() => sched.add(vm, p))).toBe(msg);
+    expect(sched.vms).toEqual([]);
+    sched.add(vm, { weight: 1, cap: 100 });
+    expect(err(() => sched.add(vm))).toBe('that VM is already in this scheduler');
+    expect(err(() => sched.setParams(vm, { weight: 0 }))).toBe('weight must be a whole number from 1 to 65535, got 0');
+    expect(sched.params(vm)).toEqual({ weight: 1, cap: 100 });
+    expect(err(() => sched.stats({} as Vm))).toBe('that VM is not in this scheduler');
+    expect(err(() => new Scheduler({ sliceInstructions: 10 }))).toBe('a slice must be a whole number of instructions from 1000 to 100000000, got 10');
   });
 });
