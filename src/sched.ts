@@ -110,7 +110,8 @@ export class Scheduler {
     this.onIdle = opts.onIdle;
   }
 
-  get vms(): readonly Vm[] { return this.queue.map((e) => e.vm); }
+  /** The VMs in the order they were added (the run queue's order changes as they run). */
+  get vms(): readonly Vm[] { return [...this.byVm.keys()]; }
 
   add(vm: Vm, params: SchedParams = {}): void {
     if (this.byVm.has(vm)) throw new HvlabError('DUPLICATE_VM', 'that VM is already in this scheduler');

@@ -60,6 +60,8 @@ describe('credit scheduler', () => {
     expect(sched.stats(vms[2]).slices).toBe(third.slices);
     expect(sched.stats(vms[2]).blocked).toBe(true);
     expect(a + b).toBe(6_000_000);
+    // Listed in the order they were added, however the run queue turned.
+    expect(sched.vms).toEqual(vms);
     expect(Math.abs(a / b / 2 - 1)).toBeLessThan(0.02);
     // Both were runnable all along: each waited while the other ran.
     expect(sched.stats(vms[0]).waits).toBeGreaterThan(0);
