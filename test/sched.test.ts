@@ -42,22 +42,24 @@ function shares(before: bigint[], after: bigint[]): number[] {
 }
 
 describe('credit scheduler', () => {
-  it('two CPU-bound VMs of weights 2:1 get 2:1 of the instructions; a blocked third costs nothing', async () => {
-    const { vms, sched } = await hostWith(3);
-    sched.add(vms[0], { weight: 512 });
-    sched.add(vms[1], { weight: 256 });
-    sched.add(vms[2], { weight: 256 });
+  /** Two busy VMs of weights 2:1 and `idle` more at their prompts: each one's instructions over 6 M. */
+  async function twoToOne(idle: number): Promise<{ got: number[]; vms: Vm[]; sched: Scheduler; third?: ReturnType<Scheduler['stats']> }> {
+    const { vms, sched } = await hostWith(2 + idle);
+    vms.forEach((vm, i) => sched.add(vm, { weight: i === 0 ? 512 : 256 }));
     settle(sched);
     for (const vm of vms) expect(vm.readConsole()).toContain('$ ');
     vms[0].sendInput(BUSY);
     vms[1].sendInput(BUSY);
     const before = instructions(sched, vms);
-    const third = sched.stats(vms[2]);
-    const ran = sched.run(6_000_000);
-    expect(ran).toBe(6_000_000);
-    const [a, b, c] = shares(before, instructions(sched, vms));
+    const third = idle ? sched.stats(vms[2]) : undefined;
+    expect(sched.run(6_000_000)).toBe(6_000_000);
+    return { got: shares(before, instructions(sched, vms)), vms, sched, third };
+  }
+
+  it('two CPU-bound VMs of weights 2:1 get 2:1 of the instructions; a blocked third costs nothing', async () => {
+    const { got: [a, b, c], vms, sched, third } = await twoToOne(1);
     expect(c).toBe(0);
-    expect(sched.stats(vms[2]).slices).toBe(third.slices);
+    expect(sched.stats(vms[2]).slices).toBe(third!.slices);
     expect(sched.stats(vms[2]).blocked).toBe(true);
     expect(a + b).toBe(6_000_000);
     // Listed in the order they were added, however the run queue turned.
@@ -66,6 +68,12 @@ describe('credit scheduler', () => {
     // Both were runnable all along: each waited while the other ran.
     expect(sched.stats(vms[0]).waits).toBeGreaterThan(0);
     expect(sched.stats(vms[1]).waits).toBeGreaterThan(0);
+  });
+
+  it('a VM blocked at its prompt changes nothing: the two busy ones run exactly as without it', async () => {
+    const [with3, with2] = [await twoToOne(1), await twoToOne(0)];
+    expect(with3.got.slice(0, 2)).toEqual(with2.got);
+    expect(with3.vms[0].readConsole()).toBe(with2.vms[0].readConsole());
   });
 
   it('a cap holds, beside another VM and alone (the hart idles rather than exceed it)', async () => {
