@@ -193,4 +193,31 @@ describe('same-page merging across VMs (KSM)', () => {
     expect(host.pool()).toEqual({ frames: 32768, free: empty, vms: 0 });
     expect(host.ksmStats().pagesShared).toBe(0);
   }, 120_000);
+
+  it('VMs merged before they boot (all zero pages) boot and run as they do unmerged', async () => {
+    const source = await loadCoreModule();
+    const run = async (ksm: boolean) => {
+      const host = await Host.create({ poolMiB: 96 }, source);
+      const vms: Vm[] = [];
+      for (const mode of MODES) vms.push(await host.createVm({ mode, memMiB: 16 }, mode));
+      if (ksm) {
+        host.ksm(true);
+        host.ksmScan(MODES.length * 4096);
+        // Every guest frame of every VM is the one zero frame.
+        expect(host.ksmStats()).toMatchObject({ pagesShared: 1, pagesSharing: MODES.length * 4096 - 1 });
+      }
+      for (const vm of vms) { vm.load(HVOS, 'hvos.elf'); vm.sendInput(SCRIPTS[0]); }
+      const outs = vms.map(() => '');
+      drive(host, vms, outs, 0);
+      return { host, vms, outs };
+    };
+    const off = await run(false);
+    const on = await run(true);
+    for (const [i, mode] of MODES.entries()) {
+      expect(on.outs[i], mode).toBe(off.outs[i]);
+      expect(on.outs[i]).toContain('spawn n=3');
+      expect(firstDiff(on.host.guestRam(on.vms[i]), off.host.guestRam(off.vms[i])), mode).toBe(-1);
+      expect(on.vms[i].shadowIncoherence(), mode).toBe(0);
+    }
+  }, 120_000);
 });

@@ -17,6 +17,7 @@
 import { machine, MODE_HVM_NESTED } from '../state';
 import { PAGE_SHIFT, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../riscv/bits';
 import { ramHost } from '../mmu/access';
+import { ksmShared } from './ksm';
 
 /** The guest's physical RAM starts where the virt machine's does. */
 export const GUEST_RAM_BASE: u64 = 0x8000_0000;
@@ -197,7 +198,8 @@ export function guestLocate(gpa: u64): usize { return gpaHost(gpa, 8); }
 /**
  * The G-stage table of hvm-nested (privileged spec 8.5.1, Sv39x4): every guest frame mapped
  * with a 4 KiB leaf to its host frame, user-accessible (G-stage leaves are checked as U-mode
- * accesses), readable, writable, executable, with A and D set so the hardware never needs to
+ * accesses), readable, writable (unless the frame is shared, hv/ksm.ts), executable, with A
+ * and D set so the hardware never needs to
  * update them. Guest-physical addresses outside RAM (the devices) stay unmapped, so the guest
  * touching them is a guest-page fault: an MMIO exit.
  */
@@ -208,8 +210,9 @@ function buildGstage(): void {
     const gpa = GUEST_RAM_BASE + (g << PAGE_SHIFT);
     const hpa = gpaToHpa(gpa);
     const leaf = gstageTable(gpa);
+    // A frame shared with other VMs (hv/ksm.ts) is mapped read-only: a store breaks the sharing.
     store<u64>(hostOf(leaf + ((gpa >> 12) & 511) * 8),
-      ((hpa >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D);
+      ((hpa >> 12) << 10) | PTE_V | PTE_R | (ksmShared(g) ? 0 : PTE_W) | PTE_X | PTE_U | PTE_A | PTE_D);
   }
 }
 
