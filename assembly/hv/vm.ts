@@ -199,8 +199,7 @@ export function guestLocate(gpa: u64): usize { return gpaHost(gpa, 8); }
  * The G-stage table of hvm-nested (privileged spec 8.5.1, Sv39x4): every guest frame mapped
  * with a 4 KiB leaf to its host frame, user-accessible (G-stage leaves are checked as U-mode
  * accesses), readable, writable (unless the frame is shared, hv/ksm.ts), executable, with A
- * and D set so the hardware never needs to
- * update them. Guest-physical addresses outside RAM (the devices) stay unmapped, so the guest
+ * and D set so the hardware never needs to update them. Guest-physical addresses outside RAM (the devices) stay unmapped, so the guest
  * touching them is a guest-page fault: an MMIO exit.
  */
 function buildGstage(): void {
