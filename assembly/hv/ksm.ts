@@ -8,7 +8,8 @@
 //   KSM header fields   (hostKsmField) switch, cursor, counters, the VMs a batch touched
 //   the page table      open addressing, SLOT_BYTES per slot: hash u64 | vm id u32 | gfn u32,
 //                       from a run of frames taken when KSM is switched on
-//   the moved bitmap    one bit per host frame: a guest frame left it in this batch
+//   the moved bitmap    one bit per host frame whose mappings a merge of this batch changed
+//                       (a guest frame left it, or it became shared)
 //
 // Sharing is the frame table's reference count (hv/host.ts): a guest frame whose host frame
 // has more than one reference is shared, and is mapped read-only wherever the hardware finds
