@@ -17,6 +17,7 @@
 import { machine, MODE_HVM_NESTED } from '../state';
 import { PAGE_SHIFT, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../riscv/bits';
 import { ramHost } from '../mmu/access';
+import { ksmShared } from './ksm';
 
 /** The guest's physical RAM starts where the virt machine's does. */
 export const GUEST_RAM_BASE: u64 = 0x8000_0000;
@@ -197,8 +198,8 @@ export function guestLocate(gpa: u64): usize { return gpaHost(gpa, 8); }
 /**
  * The G-stage table of hvm-nested (privileged spec 8.5.1, Sv39x4): every guest frame mapped
  * with a 4 KiB leaf to its host frame, user-accessible (G-stage leaves are checked as U-mode
- * accesses), readable, writable, executable, with A and D set so the hardware never needs to
- * update them. Guest-physical addresses outside RAM (the devices) stay unmapped, so the guest
+ * accesses), readable, writable (unless the frame is shared, hv/ksm.ts), executable, with A
+ * and D set so the hardware never needs to update them. Guest-physical addresses outside RAM (the devices) stay unmapped, so the guest
  * touching them is a guest-page fault: an MMIO exit.
  */
 function buildGstage(): void {
@@ -208,9 +209,22 @@ function buildGstage(): void {
     const gpa = GUEST_RAM_BASE + (g << PAGE_SHIFT);
     const hpa = gpaToHpa(gpa);
     const leaf = gstageTable(gpa);
+    // A frame shared with other VMs (hv/ksm.ts) is mapped read-only: a store breaks the sharing.
     store<u64>(hostOf(leaf + ((gpa >> 12) & 511) * 8),
-      ((hpa >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D);
+      ((hpa >> 12) << 10) | PTE_V | PTE_R | (ksmShared(g) ? 0 : PTE_W) | PTE_X | PTE_U | PTE_A | PTE_D);
   }
+}
+
+/**
+ * Rewrite guest frame `gfn`'s G-stage leaf from the frame map, after the hypervisor moved it to
+ * another host frame or shared it (hv/ksm.ts): without `writable` a store faults (W = 0).
+ */
+export function gstageSetLeaf(gfn: u64, writable: bool): void {
+  if (vm.gstageRoot == 0 || gfn >= vm.guestFrames) return;
+  const gpa = GUEST_RAM_BASE + (gfn << PAGE_SHIFT);
+  const leaf = gstageTable(gpa);
+  store<u64>(hostOf(leaf + ((gpa >> 12) & 511) * 8), ((gpaToHpa(gpa) >> 12) << 10) |
+    PTE_V | PTE_R | (writable ? PTE_W : 0) | PTE_X | PTE_U | PTE_A | PTE_D);
 }
 
 /** The level-0 G-stage table covering `gpa`, allocating the path to it. */
