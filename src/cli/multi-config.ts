@@ -55,15 +55,82 @@ const TOP_KEYS = ['pool', 'slice', 'vms'] as const;
 const VM_KEYS = ['name', 'image', 'mode', 'memory', 'io', 'weight', 'cap', 'disk', 'drive', 'append', 'input'] as const;
 
 /**
- * Where JSON.parse gave up, as line and column: V8's messages name a character position
- * ("... in JSON at position 42"), or none when the text ended early.
+ * Where a text stops being JSON (RFC 8259), as "line L, column C": JSON.parse says where only
+ * for some mistakes and in words that change between Node versions, so the place is found
+ * here by a scan of the grammar. Returns the offset of the first character that cannot be.
  */
-function jsonErrorPlace(text: string, err: Error): string {
-  const m = /at position (\d+)/.exec(err.message);
-  if (!m) return 'at the end of the file';
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos).split('\n');
-  return `at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+export function jsonErrorOffset(t: string): number {
+  let i = 0;
+  const ws = () => { while (i < t.length && ' \t\n\r'.includes(t[i])) i++; };
+  const fail = (): never => { throw i; };
+  const lit = (word: string) => { for (const ch of word) { if (t[i] !== ch) fail(); i++; } };
+  const str = () => {
+    i++; // the opening quote
+    for (;;) {
+      if (i >= t.length) fail();
+      const ch = t.charCodeAt(i);
+      if (ch === 0x22) { i++; return; }
+      if (ch < 0x20) fail();
+      if (ch === 0x5c) {
+        i++;
+        if (t[i] === 'u') { i++; for (let k = 0; k < 4; k++) { if (!/[0-9a-fA-F]/.test(t[i] ?? '')) fail(); i++; } }
+        else if (t[i] !== undefined && '"\\/bfnrt'.includes(t[i])) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const num = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(t.slice(i));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const ch = t[i];
+    if (ch === '{') {
+      i++; ws();
+      if (t[i] === '}') { i++; return; }
+      for (;;) {
+        ws();
+        if (t[i] !== '"') fail();
+        str(); ws();
+        if (t[i] !== ':') fail();
+        i++; value(); ws();
+        if (t[i] === '}') { i++; return; }
+        if (t[i] !== ',') fail();
+        i++;
+      }
+    }
+    if (ch === '[') {
+      i++; ws();
+      if (t[i] === ']') { i++; return; }
+      for (;;) {
+        value(); ws();
+        if (t[i] === ']') { i++; return; }
+        if (t[i] !== ',') fail();
+        i++;
+      }
+    }
+    if (ch === '"') return str();
+    if (ch === 't') return lit('true');
+    if (ch === 'f') return lit('false');
+    if (ch === 'n') return lit('null');
+    return num();
+  };
+  try {
+    value(); ws();
+    return i < t.length ? i : -1;
+  } catch (at) {
+    return at as number;
+  }
+}
+
+function jsonErrorPlace(t: string): string {
+  const at = Math.max(0, jsonErrorOffset(t));
+  if (at >= t.length) return ': the file ends before the JSON does';
+  const before = t.slice(0, at).split('\n');
+  const ch = t.charCodeAt(at) < 0x20 ? `\\x${t.charCodeAt(at).toString(16).padStart(2, '0')}` : t[at];
+  return ` at line ${before.length}, column ${before[before.length - 1].length + 1}: unexpected '${ch}'`;
 }
 
 /** A size in MiB: a whole number (MiB) or a string with a K, M or G suffix ("16M", "1G"). */
@@ -123,8 +190,8 @@ export function parseMultiConfig(textIn: string, path: string): MultiConfig {
   let doc: unknown;
   try {
     doc = JSON.parse(textIn);
-  } catch (e) {
-    throw new HvlabError('BAD_CONFIG', `${path}: not valid JSON ${jsonErrorPlace(textIn, e as Error)}`);
+  } catch {
+    throw new HvlabError('BAD_CONFIG', `${path}: not valid JSON${jsonErrorPlace(textIn)}`);
   }
   if (!isRecord(doc)) throw new HvlabError('BAD_CONFIG', `${path}: the config must be a JSON object with "pool" and "vms"`);
   unknownKeys(path, doc, TOP_KEYS);

@@ -73,7 +73,7 @@ export async function topCommand(argv: string[]): Promise<number> {
       }
       const t = topTable(fleet, mark, `hvlab top: interval ${i}, ${ran} instructions, ${fleet.total} in all`);
       mark = t.mark;
-      process.stdout.write(t.text + (i < opts.iterations ? '\n' : ''));
+      process.stdout.write((i > 1 ? '\n' : '') + t.text);
       if (fleet.allWaiting()) break;
     }
   } finally {
