@@ -34,6 +34,8 @@ export interface Member {
   outputSeen: number;
   quietSince: bigint;
   idleSkipsSeen: number;
+  /** a line went into it while it was blocked: it is not waiting until the scheduler wakes it */
+  typedWhileBlocked: boolean;
 }
 
 /** Same-page merging counters a Host may offer (the ksm branch); shown when present. */
@@ -86,7 +88,7 @@ export class Fleet {
         throw e;
       }
       const m: Member = { index, spec, vm, tail: new ConsoleTail(), lines: inputLines(spec.input ?? ''), drive,
-        outputSeen: 0, quietSince: 0n, idleSkipsSeen: 0 };
+        outputSeen: 0, quietSince: 0n, idleSkipsSeen: 0, typedWhileBlocked: false };
       vm.onConsole = (text) => { m.tail.push(text); fleet!.onOutput?.(m, text); };
       members.push(m);
       byVm.set(vm, m);
@@ -108,13 +110,19 @@ export class Fleet {
   }
 
   deliverLines(): void {
-    for (const m of this.members) if (this.sched.stats(m.vm).blocked) this.typeLine(m);
+    for (const m of this.members) {
+      if (m.lines.length === 0 || m.stop || !this.sched.stats(m.vm).blocked) continue;
+      this.typeLine(m);
+      m.typedWhileBlocked = true;
+    }
   }
 
   /** Run up to `budget` instructions in all; returns those retired. */
   run(budget: number): number {
     const ran = this.sched.run(budget);
     this.total += ran;
+    // The scheduler's first act in run() is to wake the VMs that input came for.
+    for (const m of this.members) m.typedWhileBlocked = false;
     for (const m of this.members) {
       if (m.stop || !this.sched.stats(m.vm).halted) continue;
       // A stopped Vm's run() returns why it stopped without running (src/vm.ts).
@@ -130,7 +138,7 @@ export class Fleet {
    */
   waiting(m: Member): boolean {
     if (m.stop) return true;
-    if (m.lines.length > 0 || m.vm.inputPending > 0) return false;
+    if (m.lines.length > 0 || m.vm.inputPending > 0 || m.typedWhileBlocked) return false;
     const st = this.sched.stats(m.vm);
     if (st.halted || st.blocked) return true;
     const now = m.vm.mtime;
@@ -224,7 +232,7 @@ export function topTable(fleet: Fleet, since: TopMark | undefined, title: string
   const header = ['NAME', 'MODE', 'STATE', 'INSTRUCTIONS', 'SHARE%', 'EXITS', 'SLICES', 'WAITS', ...(showShared ? ['SHARED'] : [])];
   const body = rows.map((r, i) => [
     r.m.spec.name, r.m.spec.mode, fleet.state(r.m), r.st.instructions.toString(),
-    sum > 0n ? (Number(delta[i] * 10000n / sum) / 100).toFixed(2) : '0.00',
+    sum > 0n ? (Number((delta[i] * 20000n + sum) / (2n * sum)) / 100).toFixed(2) : '0.00', // rounded to 0.01
     r.exits.toString(), String(r.st.slices), String(r.st.waits), ...(showShared ? [String(r.shared ?? 0)] : []),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c].length)));

@@ -77,7 +77,7 @@ export function parseMultiRunArgs(argv: string[]): MultiRunOptions | 'help' {
 
 /** The one-line banner on a switch: which VM the terminal now shows. */
 export function banner(m: Member, count: number): string {
-  return `\r\n[hvlab: VM ${m.index}/${count - 1} '${m.spec.name}' (${m.spec.mode}); Ctrl-A N/P switch, Ctrl-A H keys]\r\n`;
+  return `\r\n[hvlab: VM ${m.index} '${m.spec.name}' (${m.spec.mode}) - Ctrl-A 0..${count - 1} or N/P switch, Ctrl-A H keys]\r\n`;
 }
 
 export async function multiRunCommand(argv: string[]): Promise<number> {
