@@ -137,6 +137,11 @@ describe('the config file', () => {
   it('defaults, sizes in MiB or with a unit, files relative to the config\'s folder', () => {
     const c = parseMultiConfig(doc({ pool: '1G', slice: 50_000, vms: [vm, { ...vm, name: 'b', memory: 32, image: '/abs/x.elf', io: 'core', weight: 7, cap: 25, disk: '4M', append: 'quiet', input: 'ls\n' }] }), 'conf/vms.json');
     expect(c.poolMiB).toBe(1024);
+    expect(c.ksmPages).toBe(0);
+    expect(parseMultiConfig(doc({ pool: 64, ksm: true, vms: [vm] }), 'v.json').ksmPages).toBe(4096);
+    expect(parseMultiConfig(doc({ pool: 64, ksm: 300, vms: [vm] }), 'v.json').ksmPages).toBe(300);
+    expect(() => parseMultiConfig(doc({ pool: 64, ksm: 'yes', vms: [vm] }), 'v.json'))
+      .toThrow('v.json: ksm (true, false, or pages to scan per million instructions) must be a whole number from 1 to 1048576, got "yes"');
     expect(c.sliceInstructions).toBe(50_000);
     expect(c.vms[0]).toEqual({ name: 'a', image: 'hvos.elf', imagePath: 'conf/hvos.elf', mode: 'pv', memMiB: 16, io: 'emulated',
       weight: 256, cap: 0, diskBytes: undefined, drivePath: undefined, append: undefined, input: undefined });
@@ -190,7 +195,7 @@ describe('hvlab run --config: two VMs, scripted input switching consoles', () =>
     expect(sections[1].endsWith('hvos$ echo two\ntwo\nhvos$ \n')).toBe(true);
     // Switching back replays alpha's recent output, then its next command runs live.
     expect(sections[2]).toMatch(/hvos\$ echo one\none\nhvos\$ spawn 2\nspawn n=2 time=[\d.]+ms us\/spawn=\d+\nhvos\$ \nhvlab top: \d+ instructions/);
-    expect(sections[2]).toMatch(/^NAME {3}MODE {8}STATE {4}INSTRUCTIONS {2}SHARE% {2}EXITS {2}SLICES {2}WAITS$/m);
+    expect(sections[2]).toMatch(/^NAME {3}MODE {8}STATE {4}INSTRUCTIONS {2}SHARE% {2}EXITS {2}SLICES {2}WAITS {2}FRAMES$/m);
     expect(sections[3].endsWith('hvos$ poweroff\nhvos: powering off\n\n[hvlab: VM \'beta\' stopped: pass]\n\n')).toBe(true);
     expect(sections[4].endsWith('hvos$ echo three\nthree\nhvos$ ')).toBe(true);
     expect(sections[4]).not.toContain('two'); // alpha never saw beta's input
@@ -272,7 +277,7 @@ describe('hvlab top --config: batch tables', () => {
       expect(title, lines[0]).not.toBeNull();
       expect(Number(title![1])).toBe(i + 1);
       expect(Number(title![2])).toBe(3_000_000); // both computing VMs outlast four intervals
-      expect(lines[1]).toMatch(/^NAME +MODE +STATE +INSTRUCTIONS +SHARE% +EXITS +SLICES +WAITS$/);
+      expect(lines[1]).toMatch(/^NAME +MODE +STATE +INSTRUCTIONS +SHARE% +EXITS +SLICES +WAITS +FRAMES$/);
       const rows = lines.slice(2).map((l) => l.split(/ +/));
       expect(rows.map((c) => c[0])).toEqual(['heavy', 'light', 'idle']);
       expect(rows.map((c) => c[1])).toEqual(['hvm-shadow', 'hvm-nested', 'trap-emulate']);
@@ -297,6 +302,29 @@ describe('hvlab top --config: batch tables', () => {
     });
     // The same tables on every run.
     expect(hvlab(['top', '--config', config, '--interval', '3000000', '--iterations', '4']).stdout).toBe(r.stdout);
+  }, 120_000);
+
+  it('"ksm": merged frames come back to the pool, and the table reports them as Linux names them', () => {
+    const hvos = join(root, 'guests', 'hvos', 'prebuilt', 'hvos.elf');
+    const vms = ['trap-emulate', 'hvm-shadow', 'hvm-nested', 'hvm-nested'].map((mode, i) => ({ name: `v${i}`, image: hvos, mode, memory: '16M' }));
+    const free = (ksm: boolean) => {
+      const config = join(tmp, `ksm-${ksm}.json`);
+      writeFileSync(config, JSON.stringify({ pool: '128M', ...(ksm ? { ksm: true } : {}), vms }));
+      const r = hvlab(['top', '--config', config, '--interval', '1000000']);
+      expect(r.status).toBe(0);
+      const last = r.stdout.split('\n\n').pop()!.trimEnd().split('\n');
+      expect(last[1].split(/ +/).pop()).toBe(ksm ? 'COW' : 'FRAMES');
+      return { free: Number(/(\d+) of 32768 frames free/.exec(last[0])![1]), ksmLine: last[last.length - 1] };
+    };
+    const off = free(false);
+    const on = free(true);
+    const m = /^KSM: pages_shared (\d+), pages_sharing (\d+), pages_unshared \d+, full_scans \d+, cow_breaks \d+; its tables take (\d+) frames$/.exec(on.ksmLine);
+    expect(m, on.ksmLine).not.toBeNull();
+    expect(off.ksmLine).toMatch(/^v3 /);
+    // Every guest frame merged onto another's is a frame the pool has back, less the
+    // scanner's own tables.
+    expect(on.free - off.free).toBe(Number(m![2]) - Number(m![3]));
+    expect(Number(m![2])).toBeGreaterThan(1000);
   }, 120_000);
 
   it('without --iterations it stops once every VM waits for input', () => {

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { HvlabError } from '../errors.js';
-import { Host } from '../host.js';
+import { Host, type KsmStats } from '../host.js';
 import { Scheduler, type VmSchedStats } from '../sched.js';
 import { ioPathConfig, inputLines, type CoreSource, type StopInfo, type Vm } from '../vm.js';
 import type { MultiConfig, VmSpec } from './multi-config.js';
@@ -38,11 +38,8 @@ export interface Member {
   typedWhileBlocked: boolean;
 }
 
-/** Same-page merging counters a Host may offer (the ksm branch); shown when present. */
-interface KsmHost {
-  ksmStats?: () => Record<string, number | bigint>;
-  sharedFramesOf?: (vm: Vm) => number;
-}
+/** The scanner looks at the config's `ksm` pages per this many instructions the machine runs. */
+export const KSM_PERIOD = 1_000_000;
 
 export class Fleet {
   /** Called with each VM's console output as it comes (after it is kept in the tail). */
@@ -51,6 +48,8 @@ export class Fleet {
   onStop?: (m: Member) => void;
   /** Instructions the scheduler has run in all. */
   total = 0;
+  /** Instructions run since the merging scanner last looked. */
+  private ksmDebt = 0;
 
   private constructor(readonly config: MultiConfig, readonly host: Host, readonly sched: Scheduler, readonly members: Member[]) {}
 
@@ -61,6 +60,12 @@ export class Fleet {
    */
   static async create(config: MultiConfig, source: CoreSource): Promise<Fleet> {
     const host = await Host.create({ poolMiB: config.poolMiB }, source);
+    if (config.ksmPages > 0) {
+      try { host.ksm(true); } catch (e) {
+        if (e instanceof HvlabError) throw new HvlabError(e.code, `${config.path}: ksm: ${e.message}`);
+        throw e;
+      }
+    }
     const members: Member[] = [];
     const byVm = new Map<Vm, Member>();
     let fleet: Fleet | undefined;
@@ -121,6 +126,12 @@ export class Fleet {
   run(budget: number): number {
     const ran = this.sched.run(budget);
     this.total += ran;
+    // The merging scanner runs on the machine's instructions, as ksmd on its timer: `ksm`
+    // pages per KSM_PERIOD, so the merges are the same on every run.
+    if (this.config.ksmPages > 0) {
+      this.ksmDebt += ran;
+      for (; this.ksmDebt >= KSM_PERIOD; this.ksmDebt -= KSM_PERIOD) this.host.ksmScan(this.config.ksmPages);
+    }
     // The scheduler's first act in run() is to wake the VMs that input came for.
     for (const m of this.members) m.typedWhileBlocked = false;
     for (const m of this.members) {
@@ -159,16 +170,12 @@ export class Fleet {
     return this.sched.stats(m.vm).blocked ? 'blocked' : 'running';
   }
 
-  /** Host-level KSM counters, when the core has same-page merging (src/host.ts ksmStats). */
-  ksm(): Record<string, number | bigint> | undefined {
-    const h = this.host as unknown as KsmHost;
-    return typeof h.ksmStats === 'function' ? h.ksmStats() : undefined;
-  }
-
-  /** Frames of the VM shared with others through KSM, when the Host counts them. */
-  sharedFrames(m: Member): number | undefined {
-    const h = this.host as unknown as KsmHost;
-    return typeof h.sharedFramesOf === 'function' ? h.sharedFramesOf(m.vm) : undefined;
+  /**
+   * Same-page merging's figures for the whole host (src/host.ts ksmStats, named as Linux's
+   * /sys/kernel/mm/ksm), when the config turned merging on.
+   */
+  ksm(): KsmStats | undefined {
+    return this.config.ksmPages > 0 ? this.host.ksmStats() : undefined;
   }
 
   /** The guests' disk writes go back to their drive files (only what changed). */
@@ -187,13 +194,14 @@ export class Fleet {
       config: this.config.path,
       pool: { MiB: this.config.poolMiB, frames: pool.frames, free: pool.free },
       instructions: this.total,
-      ...(this.ksm() ? { ksm: numbers(this.ksm()!) } : {}),
+      ...(this.ksm() ? { ksm: this.ksm() } : {}),
       vms: this.members.map((m) => {
         const st = this.sched.stats(m.vm);
         return {
           name: m.spec.name, image: m.spec.image, mode: m.spec.mode, memMiB: m.spec.memMiB, io: m.spec.io,
           weight: m.spec.weight, cap: m.spec.cap, state: this.state(m), stop: m.stop ?? null,
           frames: this.host.framesOf(m.vm),
+          ...(this.config.ksmPages > 0 ? { cowBreaks: this.host.cowBreaksOf(m.vm) } : {}),
           scheduler: { instructions: Number(st.instructions), slices: st.slices, waits: st.waits, idleSkips: st.idleSkips,
             share: this.total > 0 ? Number(st.instructions) / this.total : 0 },
           ...m.vm.stats(),
@@ -207,40 +215,36 @@ export class Fleet {
   }
 }
 
-function numbers(r: Record<string, number | bigint>): Record<string, number> {
-  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
-}
-
 /** What a table row needs from the interval before it: each VM's instructions then. */
 export type TopMark = bigint[];
 
 /**
  * The `hvlab top` table (xentop's batch layout): one row per VM with its cumulative
  * instructions, its share of the instructions run since `since`, its exits, slices and waits,
- * and the frames it shares when the Host does same-page merging. Returns the text and the mark
- * the next table's shares start from.
+ * its frames of the pool, and with merging on its copy-on-write breaks and a line of the
+ * host's merging figures. Returns the text and the mark the next table's shares start from.
  */
 export function topTable(fleet: Fleet, since: TopMark | undefined, title: string): { text: string; mark: TopMark } {
-  const rows = fleet.members.map((m) => {
-    const st = fleet.stats(m);
-    return { m, st, exits: m.vm.counters().EXITS ?? 0n, shared: fleet.sharedFrames(m) };
-  });
+  const ksm = fleet.ksm();
+  const rows = fleet.members.map((m) => ({ m, st: fleet.stats(m), exits: m.vm.counters().EXITS ?? 0n }));
   const mark = rows.map((r) => r.st.instructions);
   const delta = rows.map((r, i) => r.st.instructions - (since?.[i] ?? 0n));
   const sum = delta.reduce((a, b) => a + b, 0n);
-  const showShared = rows.some((r) => r.shared !== undefined);
-  const header = ['NAME', 'MODE', 'STATE', 'INSTRUCTIONS', 'SHARE%', 'EXITS', 'SLICES', 'WAITS', ...(showShared ? ['SHARED'] : [])];
+  const header = ['NAME', 'MODE', 'STATE', 'INSTRUCTIONS', 'SHARE%', 'EXITS', 'SLICES', 'WAITS', 'FRAMES', ...(ksm ? ['COW'] : [])];
   const body = rows.map((r, i) => [
     r.m.spec.name, r.m.spec.mode, fleet.state(r.m), r.st.instructions.toString(),
     sum > 0n ? (Number((delta[i] * 20000n + sum) / (2n * sum)) / 100).toFixed(2) : '0.00', // rounded to 0.01
-    r.exits.toString(), String(r.st.slices), String(r.st.waits), ...(showShared ? [String(r.shared ?? 0)] : []),
+    r.exits.toString(), String(r.st.slices), String(r.st.waits), String(fleet.host.framesOf(r.m.vm)),
+    ...(ksm ? [String(fleet.host.cowBreaksOf(r.m.vm))] : []),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c].length)));
   // Names, modes and states read left-aligned; numbers right-aligned, as xentop prints them.
   const line = (cells: string[]) => cells.map((s, c) => (c < 3 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join('  ').trimEnd();
   const pool = fleet.host.pool();
   const lines = [title + ` (pool ${fleet.config.poolMiB} MiB, ${pool.free} of ${pool.frames} frames free)`, line(header), ...body.map(line)];
-  const ksm = fleet.ksm();
-  if (ksm) lines.push('KSM: ' + Object.entries(ksm).map(([k, v]) => `${k} ${v}`).join(', '));
+  if (ksm) {
+    lines.push(`KSM: pages_shared ${ksm.pagesShared}, pages_sharing ${ksm.pagesSharing}, pages_unshared ${ksm.pagesUnshared}, ` +
+      `full_scans ${ksm.fullScans}, cow_breaks ${ksm.cowBreaks}; its tables take ${ksm.tableFrames} frames`);
+  }
   return { text: lines.join('\n') + '\n', mark };
 }

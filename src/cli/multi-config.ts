@@ -16,6 +16,9 @@ import { IO_PATHS, MAX_MEM_MIB, MIN_MEM_MIB, MODES, type IoPath, type Mode } fro
 
 /** The VM table's size (assembly/hv/host.ts MAX_VMS). */
 export const MAX_CONFIG_VMS = 256;
+/** Pages the merging scanner looks at per million instructions with `"ksm": true`. */
+export const DEFAULT_KSM_PAGES = 4096;
+const MAX_KSM_PAGES = 1 << 20;
 /** A VM name: what a person types and reads in the console banner and `hvlab top`. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 /** Modes a VM beside others can take: every one but native (src/host.ts createVm). */
@@ -48,10 +51,12 @@ export interface MultiConfig {
   poolMiB: number;
   /** instructions per scheduler slice (src/sched.ts; undefined: the scheduler's default) */
   sliceInstructions?: number;
+  /** same-page merging: pages the scanner looks at per million instructions run; 0 = off */
+  ksmPages: number;
   vms: VmSpec[];
 }
 
-const TOP_KEYS = ['pool', 'slice', 'vms'] as const;
+const TOP_KEYS = ['pool', 'slice', 'ksm', 'vms'] as const;
 const VM_KEYS = ['name', 'image', 'mode', 'memory', 'io', 'weight', 'cap', 'disk', 'drive', 'append', 'input'] as const;
 
 /**
@@ -198,6 +203,9 @@ export function parseMultiConfig(textIn: string, path: string): MultiConfig {
   if (doc.pool === undefined) throw new HvlabError('BAD_CONFIG', `${path}: no "pool" (the host memory every VM comes from, e.g. "256M")`);
   const poolMiB = sizeMiB(path, 'pool', doc.pool, MIN_POOL_MIB, MAX_POOL_MIB);
   const sliceInstructions = doc.slice === undefined ? undefined : wholeNumber(path, 'slice', doc.slice, MIN_SLICE, MAX_SLICE);
+  // ksm: true, false, or the pages to scan per million instructions (Linux's pages_to_scan).
+  const ksmPages = doc.ksm === undefined || doc.ksm === false ? 0 : doc.ksm === true ? DEFAULT_KSM_PAGES
+    : wholeNumber(path, 'ksm (true, false, or pages to scan per million instructions)', doc.ksm, 1, MAX_KSM_PAGES);
   if (!Array.isArray(doc.vms) || doc.vms.length === 0) {
     throw new HvlabError('BAD_CONFIG', `${path}: "vms" must be a non-empty list of VMs`);
   }
@@ -265,7 +273,7 @@ export function parseMultiConfig(textIn: string, path: string): MultiConfig {
   if (guestMiB > poolMiB) {
     throw new HvlabError('BAD_CONFIG', `${path}: the VMs' memory adds up to ${guestMiB} MiB, more than the ${poolMiB} MiB pool`);
   }
-  return { path, poolMiB, sliceInstructions, vms };
+  return { path, poolMiB, sliceInstructions, ksmPages, vms };
 }
 
 /** Read and check a config file and that every image and drive it names can be read. */

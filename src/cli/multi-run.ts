@@ -26,8 +26,9 @@ Run the VMs a config file names (docs/multi-vm.md "The config file") in one mach
 its hart by the credit scheduler, with this terminal showing one VM's console at a time.
 
 options:
-  --config FILE           the VMs: pool size, and each VM's name, image, mode, memory, io,
-                          weight, cap, disk or drive, append, input
+  --config FILE           the machine: its pool, scheduler slice and same-page merging
+                          (ksm), and each VM's name, image, mode, memory, io, weight, cap,
+                          disk or drive, append and scripted input
   --max-instructions N    stop after N instructions in all (exit status 124)
   --stats FILE|-          per-VM counters and scheduler statistics as JSON, to FILE or stderr
   -h, --help              this help
