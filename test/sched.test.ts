@@ -60,6 +60,8 @@ describe('credit scheduler', () => {
     expect(sched.stats(vms[2]).slices).toBe(third.slices);
     expect(sched.stats(vms[2]).blocked).toBe(true);
     expect(a + b).toBe(6_000_000);
+    // Listed in the order they were added, however the run queue turned.
+    expect(sched.vms).toEqual(vms);
     expect(Math.abs(a / b / 2 - 1)).toBeLessThan(0.02);
     // Both were runnable all along: each waited while the other ran.
     expect(sched.stats(vms[0]).waits).toBeGreaterThan(0);
@@ -125,6 +127,46 @@ describe('credit scheduler', () => {
     const slices = sched.stats(vms[0]).slices;
     expect(sched.run(1_000_000)).toBe(1_000_000);
     expect(sched.stats(vms[0]).slices).toBe(slices);
+  });
+
+  it('a blocked VM wakes when input is sent between runs (an interactive console)', async () => {
+    const { vms, sched } = await hostWith(2);
+    for (const vm of vms) sched.add(vm);
+    settle(sched);
+    for (const vm of vms) vm.readConsole();
+    const idle = sched.stats(vms[1]);
+    vms[0].sendInput('echo woken\n');
+    expect(sched.stats(vms[0]).blocked).toBe(true);
+    expect(sched.run(10_000_000)).toBeGreaterThan(0);
+    expect(vms[0].readConsole()).toBe('echo woken\r\nwoken\r\nhvos$ ');
+    expect(sched.stats(vms[0]).blocked).toBe(true);
+    // The other was not run at all, nor did it wait: it was blocked throughout.
+    expect(sched.stats(vms[1])).toEqual(idle);
+  });
+
+  it('on the wall clock a VM idle with a timer sleeps until it, and run() returns meanwhile', async () => {
+    const host = await Host.create({ poolMiB: 48 }, await loadCoreModule());
+    const vm = await host.createVm({ mode: 'hvm-nested', memMiB: 16, clock: 'wall' }, 'wall');
+    vm.load(HVOS, 'hvos.elf');
+    const sched = new Scheduler();
+    sched.add(vm);
+    settle(sched);
+    vm.readConsole();
+    vm.sendInput('sleep 30\n');
+    const t0 = performance.now();
+    let out = '';
+    let early = 0;
+    while (!out.includes('sleep: slept 30 ms')) {
+      if (performance.now() - t0 > 5000) throw new Error(`no wake-up: ${JSON.stringify(out)}`);
+      const n = sched.run(10_000_000);
+      out += vm.readConsole();
+      // Asleep: not blocked (a timer will wake it) and not spinning through the budget.
+      if (n < 10_000_000 && !out.includes('slept')) { early++; expect(sched.stats(vm).blocked).toBe(false); }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(early).toBeGreaterThan(0);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(sched.stats(vm).idleSkips).toBe(0);
   });
 
   it('bad parameters are refused with a one-line reason', () => {
