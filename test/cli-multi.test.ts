@@ -6,7 +6,7 @@
 // compiled bin/hvlab.js: `npm run build` first.
 // Regenerate the golden transcript: UPDATE_GOLDEN=1 npx vitest run test/cli-multi.test.ts
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -335,4 +335,57 @@ describe('hvlab top --config: batch tables', () => {
     expect(lastRows.map((l) => l.split(/ +/)[2])).toEqual(['blocked', 'blocked']);
     expect(r.stdout.endsWith('\n\n')).toBe(false);
   }, 120_000);
+});
+
+describe('hvlab run --config at a terminal', () => {
+  // A pseudo-terminal from Python's pty module (Node has none): raw keys, typed with pauses.
+  const python = ['/usr/bin/python3', '/bin/python3'].find((p) => existsSync(p));
+  it.skipIf(!python)('raw keys through the mux: typing, switching, the table, help, a missing VM, quit', () => {
+    const driver = join(tmp, 'drive_tty.py');
+    writeFileSync(driver, [
+      'import os, pty, select, sys, time',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      `    os.execv(${JSON.stringify(process.execPath)}, ['node', ${JSON.stringify(bin)}, 'run', '--config', ${JSON.stringify(join(golden, 'two.json'))}])`,
+      'out = b""',
+      'def pump(t):',
+      '    global out',
+      '    end = time.time() + t',
+      '    while time.time() < end:',
+      '        r, _, _ = select.select([fd], [], [], 0.05)',
+      '        if r:',
+      '            try: out += os.read(fd, 65536)',
+      '            except OSError: return',
+      'pump(3)',
+      'for k in [b"echo one\\r", b"\\x01n", b"echo two\\r", b"\\x01t", b"\\x01p", b"\\x01h", b"\\x017", b"\\x01x"]:',
+      '    os.write(fd, k); pump(1)',
+      'pump(2)',
+      '_, status = os.waitpid(pid, 0)',
+      'sys.stdout.write(out.decode("latin1"))',
+      'sys.exit(os.WEXITSTATUS(status))',
+    ].join('\n'));
+    const r = spawnSync(python!, [driver], { encoding: 'latin1', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    const out = r.stdout.replace(/\r/g, '');
+    const events = [...out.matchAll(/^\[hvlab: (VM \d '\w+'|no VM \d).*$|^(hvos\$ echo \w+)$|^(NAME) |^(C-a n) /gm)].map((m) => m[1] ?? m[2] ?? m[3] ?? m[4]);
+    expect(events).toEqual(["VM 0 'alpha'", 'hvos$ echo one', "VM 1 'beta'", 'hvos$ echo two', 'NAME', "VM 0 'alpha'",
+      'hvos$ echo one', 'C-a n', 'no VM 7']);
+    expect(out).toContain('[hvlab: no VM 7; VMs 0..1]');
+  }, 90_000);
+});
+
+describe('help', () => {
+  it('hvlab --help names run --config and top; their own --help lists their options', () => {
+    const main = hvlab(['--help']);
+    expect(main.stdout).toContain('run --config FILE');
+    expect(main.stdout).toContain('top --config FILE');
+    const run = hvlab(['run', '--config', 'x.json', '--help']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^usage: hvlab run --config FILE \[options\]\n/);
+    for (const o of ['--max-instructions', '--stats', 'Ctrl-A N', 'Ctrl-A T', '4 KiB']) expect(run.stdout, o).toContain(o);
+    const top = hvlab(['top', '--help']);
+    expect(top.status).toBe(0);
+    expect(top.stdout).toMatch(/^usage: hvlab top --config FILE \[--interval N\] \[--iterations K\]\n/);
+    expect(hvlab(['run', '--help']).stdout).toContain('--config FILE');
+  });
 });

@@ -193,6 +193,10 @@ async function interactive(fleet: Fleet, mux: ConsoleMux, act: Act, step: () => 
   let wake: (() => void) | undefined;
   stdin.setRawMode(true);
   stdin.resume();
+  // Every VM's virtio console learns the terminal's size, and every resize (virtio 5.3.6.2).
+  const resize = () => { for (const m of fleet.members) if (!m.stop) m.vm.resizeConsole(process.stdout.columns ?? 80, process.stdout.rows ?? 24); };
+  resize();
+  process.stdout.on('resize', resize);
   const typed = (m: Member, bytes: Uint8Array) => m.vm.sendInput(bytes);
   stdin.on('data', (buf: Buffer) => {
     for (const a of mux.feed(buf)) if (!act(a, typed)) { quit = true; break; }
@@ -212,6 +216,7 @@ async function interactive(fleet: Fleet, mux: ConsoleMux, act: Act, step: () => 
       }
     }
   } finally {
+    process.stdout.off('resize', resize);
     stdin.setRawMode(false);
     stdin.pause();
   }
