@@ -178,11 +178,16 @@ export class Scheduler {
     this.periodEnd = this.now + this.period;
   }
 
-  /** A blocked VM becomes runnable once input is waiting for it; a sleeping one also when its time comes. */
+  /**
+   * A blocked VM becomes runnable once new input is queued for it (Vm.inputSent grew: a byte
+   * sent before it blocked and still waiting for room in its RX ring does not wake it again,
+   * or a guest that never reads would be woken forever); a sleeping one also when its time
+   * comes.
+   */
   private wake(): void {
     let now: number | undefined;
     for (const e of this.queue) {
-      const input = e.vm.inputPending > 0 || e.vm.inputSent !== e.inputMark;
+      const input = e.vm.inputSent !== e.inputMark;
       if (e.stats.blocked && input) e.stats.blocked = false;
       if (e.wakeAtMs !== undefined && (input || (now ??= performance.now()) >= e.wakeAtMs)) e.wakeAtMs = undefined;
     }
@@ -237,8 +242,9 @@ export class Scheduler {
       e.credit -= r.steps;
       e.periodUsed += r.steps;
       e.stats.slices++;
-      this.queue.splice(this.queue.indexOf(e), 1);
-      this.queue.push(e);
+      // To the end of the queue (unless onIdle removed it meanwhile).
+      const at = this.queue.indexOf(e);
+      if (at >= 0) { this.queue.splice(at, 1); this.queue.push(e); }
       // A VM that idles at once with a timer that wakes it to nothing could spin here forever.
       fruitless = r.steps === 0 ? fruitless + 1 : 0;
       if (fruitless > 2 * this.queue.length + 2) break;
@@ -260,6 +266,7 @@ export class Scheduler {
       const left = slice - steps;
       let r: ReturnType<Vm['run']>;
       let before: bigint;
+      const pending = vm.inputPending;
       try {
         before = vm.instructions;
         r = vm.run(left);
@@ -280,9 +287,12 @@ export class Scheduler {
       if (emptyIdles > 1) break;
       // An offload or host backend still serving it: not blocked, but nothing to run now.
       if (vm.ioBusy()) break;
+      // Input that waited for room in the RX ring went in during this run (the guest read
+      // some): the guest may not have seen the last of it yet.
+      if (vm.inputPending < pending) continue;
       const mark = vm.inputSent;
       this.onIdle?.(vm);
-      if (vm.inputSent !== mark || vm.inputPending > 0) continue;
+      if (vm.inputSent !== mark) continue;
       if (vm.idleSkip()) { e.stats.idleSkips++; continue; }
       // On the wall clock idle time passes instead: the VM sleeps until its timer.
       const ticks = vm.config.clock === 'wall' ? vm.ticksToNextTimer() : undefined;

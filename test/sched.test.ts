@@ -144,6 +144,23 @@ describe('credit scheduler', () => {
     expect(sched.stats(vms[1])).toEqual(idle);
   });
 
+  it('a paste larger than the console\'s RX ring (4 KiB) is delivered whole', async () => {
+    // Slices long enough that the guest empties the ring and idles within one, with the rest
+    // of the paste still waiting in the host: the run's end moves it into the ring.
+    const { vms, sched } = await hostWith(2, 20_000_000);
+    for (const vm of vms) sched.add(vm);
+    settle(sched);
+    vms[0].readConsole();
+    const lines = Array.from({ length: 150 }, (_, i) => `echo line${String(i).padStart(3, '0')} ${'x'.repeat(40)}\n`);
+    vms[0].sendInput(lines.join(''));
+    expect(vms[0].inputPending).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && !(sched.stats(vms[0]).blocked && vms[0].inputPending === 0); i++) sched.run(5_000_000);
+    const out = vms[0].readConsole();
+    expect(vms[0].inputPending).toBe(0);
+    expect(out.match(/^line\d{3} x+\r$/gm)?.length).toBe(150);
+    expect(out).toContain(`line149 ${'x'.repeat(40)}\r\nhvos$ `);
+  });
+
   it('on the wall clock a VM idle with a timer sleeps until it, and run() returns meanwhile', async () => {
     const host = await Host.create({ poolMiB: 48 }, await loadCoreModule());
     const vm = await host.createVm({ mode: 'hvm-nested', memMiB: 16, clock: 'wall' }, 'wall');
