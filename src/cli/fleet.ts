@@ -51,7 +51,13 @@ export class Fleet {
   /** Instructions run since the merging scanner last looked. */
   private ksmDebt = 0;
 
-  private constructor(readonly config: MultiConfig, readonly host: Host, readonly sched: Scheduler, readonly members: Member[]) {}
+  readonly sched: Scheduler;
+  readonly members: Member[] = [];
+  private readonly byVm = new Map<Vm, Member>();
+
+  private constructor(readonly config: MultiConfig, readonly host: Host) {
+    this.sched = new Scheduler({ sliceInstructions: config.sliceInstructions, onIdle: (vm) => this.typeLine(this.byVm.get(vm)!) });
+  }
 
   /**
    * Make the Host and every VM, and load each VM's image. Anything wrong (an image that does
@@ -66,11 +72,7 @@ export class Fleet {
         throw e;
       }
     }
-    const members: Member[] = [];
-    const byVm = new Map<Vm, Member>();
-    let fleet: Fleet | undefined;
-    const sched = new Scheduler({ sliceInstructions: config.sliceInstructions, onIdle: (vm) => fleet!.typeLine(byVm.get(vm)!) });
-    fleet = new Fleet(config, host, sched, members);
+    const fleet = new Fleet(config, host);
     for (const [index, spec] of config.vms.entries()) {
       const where = `${config.path}: VM '${spec.name}'`;
       const image = new Uint8Array(await readFile(spec.imagePath));
@@ -94,10 +96,10 @@ export class Fleet {
       }
       const m: Member = { index, spec, vm, tail: new ConsoleTail(), lines: inputLines(spec.input ?? ''), drive,
         outputSeen: 0, quietSince: 0n, idleSkipsSeen: 0, typedWhileBlocked: false };
-      vm.onConsole = (text) => { m.tail.push(text); fleet!.onOutput?.(m, text); };
-      members.push(m);
-      byVm.set(vm, m);
-      sched.add(vm, { weight: spec.weight, cap: spec.cap });
+      vm.onConsole = (text) => { m.tail.push(text); fleet.onOutput?.(m, text); };
+      fleet.members.push(m);
+      fleet.byVm.set(vm, m);
+      fleet.sched.add(vm, { weight: spec.weight, cap: spec.cap });
     }
     return fleet;
   }
