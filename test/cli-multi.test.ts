@@ -249,6 +249,23 @@ describe('hvlab run --config: two VMs, scripted input switching consoles', () =>
     expect(r.status).toBe(7);
   }, 120_000);
 
+  it('a VM\'s drive (relative to the config) gets its guest\'s writes back; the other VM\'s disk is its own', () => {
+    writeFileSync(join(tmp, 'd.img'), new Uint8Array(64 << 10));
+    const conf = join(tmp, 'drive.json');
+    const hvos = join(root, 'guests', 'hvos', 'prebuilt', 'hvos.elf');
+    writeFileSync(conf, JSON.stringify({ pool: '64M', vms: [
+      { name: 'a', image: hvos, mode: 'hvm-nested', memory: '16M', io: 'core', drive: 'd.img' },
+      { name: 'b', image: hvos, mode: 'hvm-shadow', memory: '16M', io: 'core', disk: '64K' },
+    ] }));
+    const r = hvlab(['run', '--config', conf], `blk write 7 hello world\n${A}nblk write 3 not on the drive\n`);
+    expect(r.stdout.replace(/\r\n/g, '\n')).toContain('hvos$ blk write 7 hello world\nblk: wrote 12 bytes to sector 7\n');
+    expect(r.status).toBe(0);
+    const after = readFileSync(join(tmp, 'd.img'));
+    const expected = Buffer.alloc(64 << 10);
+    expected.write('hello world\n', 7 * 512, 'latin1');
+    expect(after.equals(expected)).toBe(true);
+  }, 120_000);
+
   it('--max-instructions stops the machine with 124', () => {
     const r = hvlab(['run', '--config', config, '--max-instructions', '200000'], '');
     expect(r.stderr).toBe('\nhvlab: instruction limit 200000 reached\n');
