@@ -3,11 +3,16 @@ import { readFileSync } from 'node:fs';
 import { HvlabError } from '../errors.js';
 import { runCommand } from './run.js';
 import { benchCommand } from './bench.js';
+import { topCommand } from './top.js';
 
 const USAGE = `usage: hvlab <command> [options]
 
 commands:
   run IMAGE     boot an image with this terminal as its console (hvlab run --help)
+  run --config FILE
+                many VMs in one machine, one console at a time (hvlab run --config F --help)
+  top --config FILE
+                run many VMs and print a per-VM table per interval (hvlab top --help)
   bench         hvos workloads in each execution mode, with their costs (hvlab bench --help)
 
 hvlab is a hypervisor laboratory: a RISC-V RV64 machine in WebAssembly.`;
@@ -24,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === '--version' || cmd === '-v') { console.log(version()); return 0; }
     if (cmd === 'run') return await runCommand(rest);
     if (cmd === 'bench') return await benchCommand(rest);
+    if (cmd === 'top') return await topCommand(rest);
     throw new HvlabError('BAD_COMMAND', `unknown command '${cmd}' (see hvlab --help)`);
   } catch (e) {
     if (e instanceof HvlabError) {

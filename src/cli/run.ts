@@ -17,6 +17,7 @@ import { loadCoreModule } from '../node/load-core.js';
 import { isElf, parseElf } from '../loader/elf.js';
 import { looksLikeLinuxImage } from '../loader/linux-image.js';
 import { Stop } from '../core.js';
+import { multiRunCommand } from './multi-run.js';
 import { checkOutputPath, joinNegativeValues, parseAddress, parseByteSize, parseChoice, parseCount, parseMemSize,
   writeUserFile } from './options.js';
 
@@ -62,6 +63,8 @@ options:
   --max-instructions N          stop after N instructions (exit status 124)
   --stats FILE|-                write counters as JSON to FILE, or to stderr with -
   --trace                       print each instruction's pc and changed registers to stderr
+  --config FILE                 many VMs in one machine instead of IMAGE: see
+                                hvlab run --config FILE --help and docs/multi-vm.md
   -h, --help                    this help
 
 In the console: Ctrl-A X quits, Ctrl-A H shows these keys. Piped input is typed line by
@@ -305,6 +308,8 @@ async function readAllStdin(): Promise<string> {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
+  // Many VMs from a config file: their own options and console (multi-run.ts).
+  if (argv.some((a) => a === '--config' || a.startsWith('--config='))) return multiRunCommand(argv);
   const opts = parseRunArgs(argv);
   if (opts === 'help') { console.log(RUN_USAGE); return 0; }
   if (opts.mode !== 'native' && (opts.firmware === 'none' || opts.firmware === 'file')) {

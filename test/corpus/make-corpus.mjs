@@ -97,3 +97,30 @@ out('costs-not-json.json', '{ "exitCost": 10,\n');
 out('costs-bad-key.json', JSON.stringify({ noSuchCost: 1 }) + '\n');
 out('costs-bad-value.json', JSON.stringify({ exit: 'ten' }) + '\n');
 out('notes.txt', 'hello, not an image\n');
+
+// Many-VM config files (hvlab run --config, hvlab top; docs/multi-vm.md "The config file").
+// Images are relative to the config file.
+const HVOS = '../../guests/hvos/prebuilt/hvos.elf';
+const vm = (name, extra = {}) => ({ name, image: HVOS, mode: 'hvm-nested', memory: '16M', ...extra });
+const config = (name, doc) => out(name, typeof doc === 'string' ? doc : JSON.stringify(doc, null, 2) + '\n');
+config('vms-missing-image.json', { pool: '64M', vms: [vm('a'), vm('b', { image: 'no-such-image.elf' })] });
+config('vms-unknown-mode.json', { pool: '64M', vms: [vm('a', { mode: 'warp' })] });
+config('vms-native.json', { pool: '64M', vms: [vm('a', { mode: 'native' })] });
+config('vms-over-pool.json', { pool: '32M', vms: [vm('a'), vm('b'), vm('c')] });
+config('vms-no-room.json', { pool: '32M', vms: [vm('a'), vm('b')] });
+config('vms-duplicate-name.json', { pool: '64M', vms: [vm('a'), vm('b'), vm('a', { mode: 'pv' })] });
+config('vms-unknown-key.json', { pool: '64M', vms: [vm('a', { wieght: 512 })] });
+config('vms-unknown-top-key.json', { pool: '64M', scheduler: 'credit', vms: [vm('a')] });
+config('vms-bad-json.json', '{\n  "pool": "64M"\n  "vms": []\n}\n');
+config('vms-truncated.json', '{\n  "pool": "64M",\n  "vms": [\n');
+config('vms-empty.json', { pool: '64M', vms: [] });
+config('vms-no-pool.json', { vms: [vm('a')] });
+config('vms-bad-memory.json', { pool: '64M', vms: [vm('a', { memory: '16X' })] });
+config('vms-bad-weight.json', { pool: '64M', vms: [vm('a', { weight: 0 })] });
+config('vms-bad-cap.json', { pool: '64M', vms: [vm('a', { cap: 150 })] });
+config('vms-bad-name.json', { pool: '64M', vms: [vm('a b')] });
+config('vms-offload.json', { pool: '64M', vms: [vm('a', { io: 'offload' })] });
+config('vms-pv-host.json', { pool: '64M', vms: [vm('a', { mode: 'pv', io: 'host' })] });
+config('vms-disk-and-drive.json', { pool: '64M', vms: [vm('a', { disk: '1M', drive: 'drive-1000-bytes.img' })] });
+config('vms-bad-image.json', { pool: '64M', vms: [vm('a', { image: 'x86-64.elf' })] });
+config('vms-bad-drive.json', { pool: '64M', vms: [vm('a', { io: 'core', drive: 'drive-1000-bytes.img' })] });
