@@ -1,0 +1,146 @@
+/**
+ * The many-VM view in Debian's chromium (docs/web.md "Many VMs"): a preset's VMs run in one
+ * worker under the scheduler, each reaches its prompt in its own tab, the keyboard types into
+ * the selected tab's VM only, the list and the share plot move with a weight change, the pool
+ * plot says "KSM off" when the core has no merging, a bad config is one line and changes
+ * nothing, and no console error occurs. Screenshot: dist/browser/multi.png.
+ */
+import { describe, test, expect } from 'vitest';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { usePreviewSite, watchErrors, CHROMIUM } from './harness.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const SHOTS = join(repo, 'dist/browser');
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`chromium not found at ${CHROMIUM}: CI must install the Debian package chromium`);
+
+interface MultiHook { hvlabMulti?: {
+  active?: string; state: string; lastError: string; vms: { name: string; mode: string; weight: number }[];
+  screenText(name: string): string;
+  stats?: { vms: { name: string; state: string; instructions: bigint; schedInstructions: bigint }[]; ksm?: unknown };
+  shares: Map<string, number | null>;
+} }
+
+describe.skipIf(!haveChromium)('many VMs in chromium', () => {
+  const site = usePreviewSite();
+
+  async function open(query: string): Promise<Page> {
+    const page = await site.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    watchErrors(page, site.errors);
+    await page.goto(site.url + query);
+    return page;
+  }
+
+  const screenOf = (page: Page, vm: string) => page.evaluate((n) => (window as unknown as MultiHook).hvlabMulti?.screenText(n) ?? '', vm);
+
+  async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeout = 15_000): Promise<T> {
+    const t0 = Date.now();
+    let v = await get();
+    while (!ok(v)) {
+      if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v, (_k, x) => typeof x === 'bigint' ? String(x) : x)}`);
+      await new Promise((r) => setTimeout(r, 25));
+      v = await get();
+    }
+    return v;
+  }
+
+  test('two VMs reach their prompts in their own tabs; a command typed in one tab runs only there', async () => {
+    const page = await open('?view=multi&preset=four-modes');
+    await waitFor('four VMs listed', () => page.locator('#vm-list tbody tr').count(), (n) => n === 4);
+    const modes = await page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.vms.map((v) => `${v.name}:${v.mode}`));
+    expect(modes).toEqual(['te:trap-emulate', 'shadow:hvm-shadow', 'nested:hvm-nested', 'pv:pv']);
+    // Each VM's own terminal shows its own platform line and its prompt.
+    for (const [vm, mode] of [['shadow', 'hvm-shadow'], ['pv', 'pv']]) {
+      const text = await waitFor(`${vm}'s prompt`, () => screenOf(page, vm), (t) => /hvos\$ $/.test(t));
+      expect(text).toContain(`Hypervisor detected: hvlab (${mode})`);
+    }
+    // The first tab is selected, and only its terminal is shown.
+    expect(await page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.active)).toBe('te');
+    expect(await page.locator('#vm-terms .term:visible').count()).toBe(1);
+
+    // Switch to the pv tab with the mouse and type: the keyboard goes to pv only.
+    await page.locator('#vm-tabs .tab[data-vm="pv"]').click();
+    expect(await page.locator('#vm-tabs .tab[data-vm="pv"]').getAttribute('aria-selected')).toBe('true');
+    expect(await page.locator('#vm-terms .term[data-vm="pv"]').isVisible()).toBe(true);
+    expect(await page.locator('#vm-terms .term[data-vm="te"]').isVisible()).toBe(false);
+    const shadowBefore = await screenOf(page, 'shadow');
+    await page.locator('#vm-terms .term[data-vm="pv"] .xterm').click();
+    await page.keyboard.type('echo typed-into-pv\r');
+    const pv = await waitFor('the echo in pv', () => screenOf(page, 'pv'), (t) => /typed-into-pv\n(?:.*\n)*hvos\$ $/.test(t));
+    expect(pv.split('typed-into-pv').length - 1).toBe(2);
+    for (const other of ['te', 'shadow', 'nested']) expect(await screenOf(page, other)).not.toContain('typed-into-pv');
+    expect(await screenOf(page, 'shadow')).toBe(shadowBefore);
+
+    // Selecting a VM in the list selects its tab too.
+    await page.locator('#vm-list tr[data-vm="nested"] a').click();
+    expect(await page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.active)).toBe('nested');
+    expect(await page.locator('#vm-terms .term[data-vm="nested"]').isVisible()).toBe(true);
+
+    // At their prompts every VM is blocked and the worker idles.
+    await waitFor('all blocked', () => page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.stats?.vms.map((v) => v.state).join(',')),
+      (s) => s === 'blocked,blocked,blocked,blocked');
+    expect(await page.locator('#vm-list tr[data-vm="pv"] .state').textContent()).toBe('blocked');
+    // The core here has no same-page merging: the page says so instead of drawing savings.
+    await waitFor('the KSM note', () => page.locator('#ksm-state').textContent(), (t) => (t ?? '').startsWith('KSM off'));
+    expect(await page.locator('#frame-plot .u-title').textContent()).toBe('host frames used (KSM off)');
+    await page.close();
+  }, 60_000);
+
+  test('shares follow the weights; the share plot and the list show them', async () => {
+    const page = await open('?view=multi&preset=weights');
+    for (const vm of ['heavy', 'light']) await waitFor(`${vm}'s prompt`, () => screenOf(page, vm), (t) => /hvos\$ $/.test(t));
+    for (const vm of ['heavy', 'light']) {
+      await page.locator(`#vm-tabs .tab[data-vm="${vm}"]`).click();
+      await page.keyboard.type('compute 1000000000\r');
+    }
+    // Half-second samples: wait until a few full ones have been taken with both running.
+    const shareOf = (vm: string) => page.evaluate((n) => (window as unknown as MultiHook).hvlabMulti?.shares.get(n) ?? null, vm);
+    await page.waitForTimeout(1500);
+    const heavy = await waitFor('a 2:1 share', () => shareOf('heavy'), (s) => s !== null && s > 55).catch(async (e) => {
+      throw new Error(`${e}\n${await screenOf(page, 'heavy')}\n${await screenOf(page, 'light')}\n${JSON.stringify(await page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.stats), (_k, x) => typeof x === 'bigint' ? String(x) : x)}`);
+    });
+    expect(heavy).toBeGreaterThan(60);
+    expect(heavy).toBeLessThan(73);
+    expect(await page.locator('#vm-list tr[data-vm="heavy"] .share').textContent()).toMatch(/^\d+\.\d %$/);
+    // Equal weights from the list: the shares even out.
+    await page.locator('#vm-list tr[data-vm="heavy"] select.weight').selectOption('256');
+    await waitFor('an even share', () => shareOf('heavy'), (s) => s !== null && s > 45 && s < 55, 10_000);
+    const plotted = await page.evaluate(() => document.querySelectorAll('#share-plot canvas').length);
+    expect(plotted).toBe(1);
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'multi.png'), fullPage: true });
+    await page.close();
+  }, 60_000);
+
+  test('a bad config is one line and starts nothing; the VMs that ran run on', async () => {
+    const page = await open('?view=multi&preset=weights');
+    await waitFor('heavy\'s prompt', () => screenOf(page, 'heavy'), (t) => /hvos\$ $/.test(t));
+    await page.locator('#multi-config summary').click();
+    const json = page.locator('#multi-json');
+    for (const [text, message] of [
+      ['{"vms": [{"name": "a", "mode": "vmx"}]}', 'config: VM \'a\': unknown mode "vmx" (choose trap-emulate, hvm-shadow, hvm-nested, pv)'],
+      ['{"vms": [{"name": "a", "mode": "pv"}, {"name": "a", "mode": "pv"}]}', 'config: two VMs are named \'a\''],
+      ['{"poolMiB": 32, "vms": [{"name": "a", "mode": "pv", "memMiB": 64}]}', 'config: the VMs\' memory (64 MiB) is more than the host pool (32 MiB)'],
+    ]) {
+      await json.fill(text);
+      await page.locator('#multi-start').click();
+      await waitFor('the notice', () => page.locator('#notice').textContent(), (t) => t === message);
+      expect(await page.locator('#notice').isVisible()).toBe(true);
+    }
+    await json.fill('{"vms": [');
+    await page.locator('#multi-start').click();
+    await waitFor('the JSON notice', () => page.locator('#notice').textContent(), (t) => (t ?? '').startsWith('config: not valid JSON: '));
+    expect(await page.locator('#vm-list tbody tr').count()).toBe(2);
+    await page.locator('#vm-tabs .tab[data-vm="light"]').click();
+    await page.keyboard.type('echo still-here\r');
+    await waitFor('light answers', () => screenOf(page, 'light'), (t) => /still-here\nhvos\$ $/.test(t));
+    await page.close();
+  }, 60_000);
+
+  test('no page logged a console error', () => {
+    expect(site.errors).toEqual([]);
+  });
+});
