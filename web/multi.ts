@@ -239,7 +239,8 @@ export class MultiApp {
     const base = this.sampleBase;
     this.sampleBase = cur;
     if (base && base.vms.length === cur.vms.length && cur.t > base.t) {
-      const ran = cur.vms.map((v, i) => Number(v.schedInstructions - base.vms[i].schedInstructions));
+      // A VM that rebooted starts its scheduler counters over: count what it ran since, not less than nothing.
+      const ran = cur.vms.map((v, i) => Math.max(0, Number(v.schedInstructions - base.vms[i].schedInstructions)));
       const total = ran.reduce((a, b) => a + b, 0);
       cur.vms.forEach((v, i) => this.shares.set(v.name, total > 0 ? 100 * ran[i] / total : null));
       this.sharePlot?.push(cur.vms.map((v) => this.shares.get(v.name) ?? null));

@@ -34,7 +34,7 @@ export const DEFAULT_MULTI_TIMING: MultiTiming = { budgetInstructions: 1_000_000
 
 const nodeImmediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
 
-interface Guest { spec: MultiVmSpec; vm: Vm; out: string; halted?: string }
+interface Guest { spec: MultiVmSpec; vm: Vm; image: Uint8Array; out: string; halted?: string }
 
 /** The VMs of one accepted config: their Host, scheduler and consoles. */
 interface Fleet { config: MultiConfig; host: Host; sched: Scheduler; guests: Guest[] }
@@ -136,9 +136,9 @@ export class MultiRunner {
         for (const spec of config.vms) {
           const vm = await host.createVm({ mode: spec.mode, memMiB: spec.memMiB, clock: 'instret', firmware: 'builtin',
             ...ioPathConfig(spec.io) }, spec.name);
-          const g: Guest = { spec, vm, out: '' };
+          const g: Guest = { spec, vm, image: images[spec.image], out: '' };
           vm.onConsole = (t) => { g.out += t; };
-          vm.boot({ kernel: images[spec.image], kernelName: `${spec.image}.elf` });
+          vm.boot({ kernel: g.image, kernelName: `${spec.image}.elf` });
           guests.push(g);
         }
       } catch (e) {
@@ -204,11 +204,21 @@ export class MultiRunner {
     }
   }
 
-  /** Why each newly halted VM stopped (its run() returns the reason without running). */
+  /**
+   * Why each newly halted VM stopped (its run() returns the reason without running). A guest
+   * that asked for a reboot (SBI SRST) boots its image again and goes back into the scheduler,
+   * whose counters for it start over.
+   */
   private noteHalts(fleet: Fleet): void {
     for (const g of fleet.guests) {
       if (g.halted || !fleet.sched.stats(g.vm).halted) continue;
       const info = g.vm.run(0).info;
+      if (info?.reason === 'reset') {
+        g.vm.boot({ kernel: g.image, kernelName: `${g.spec.image}.elf` });
+        fleet.sched.remove(g.vm);
+        fleet.sched.add(g.vm, { weight: g.spec.weight, cap: g.spec.cap });
+        continue;
+      }
       g.halted = !info ? 'halted' : info.reason === 'pass' ? 'the guest powered off'
         : info.reason === 'fail' ? `the guest stopped with failure code ${info.code}`
         : info.message ?? `the guest stopped (${info.reason})`;

@@ -158,6 +158,21 @@ describe('many VMs in the page worker', () => {
     expect(h.of('started').length).toBe(1);
   }, 30_000);
 
+  test('a VM that powers off halts with its reason; its neighbour runs on', async () => {
+    const h = harness = await Harness.start(two());
+    await h.until('both prompts', () => h.atPrompt('a') && h.atPrompt('b'));
+    h.runner.handle({ type: 'input', vm: 'a', data: 'poweroff\r' });
+    await h.until('a halted', () => h.lastStats()?.vms[0].state === 'halted');
+    expect(h.lastStats()!.vms[0].message).toBe('the guest powered off');
+    // Keystrokes for a halted VM go nowhere; the other VM still answers.
+    h.runner.handle({ type: 'input', vm: 'a', data: 'echo ignored\r' });
+    h.runner.handle({ type: 'input', vm: 'b', data: 'echo b-lives\r' });
+    await h.until('b answers', () => /b-lives\r\n[^]*hvos\$ $/.test(h.consoles.b));
+    expect(h.consoles.a).not.toContain('ignored');
+    const s = await h.stats();
+    expect(s.vms.map((v) => v.state)).toEqual(['halted', 'blocked']);
+  }, 30_000);
+
   test('the presets are good configs', async () => {
     const { parseMultiConfig } = await import('../../src/web/multi-config.js');
     for (const p of PRESETS) expect(parseMultiConfig(configText(p.config), ['hvos'])).toEqual(p.config);
