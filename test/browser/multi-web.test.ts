@@ -86,6 +86,10 @@ describe.skipIf(!haveChromium)('many VMs in chromium', () => {
     // The core here has no same-page merging: the page says so instead of drawing savings.
     await waitFor('the KSM note', () => page.locator('#ksm-state').textContent(), (t) => (t ?? '').startsWith('KSM off'));
     expect(await page.locator('#frame-plot .u-title').textContent()).toBe('host frames used (KSM off)');
+    // The footnote's link to the design of many VMs is served beside the page.
+    const doc = await page.request.get(new URL(await page.locator('.footnote a').getAttribute('href') ?? '', page.url()).href);
+    expect(doc.status()).toBe(200);
+    expect(await doc.text()).toContain('# Many VMs in one machine');
     await page.close();
   }, 60_000);
 
