@@ -75,6 +75,11 @@ export interface CoreExports {
   hostVmOverhead(mode: number, guestBytes: bigint): bigint;
   hostSetShadowPages(pages: bigint): void;
   hostClearGuestRam(): boolean;
+  // Same-page merging across the host's VMs (assembly/hv/ksm.ts).
+  ksmEnable(on: boolean): boolean;
+  ksmScan(pages: number): number;
+  ksmStat(what: number): bigint;
+  hostVmCowBreaks(id: number): bigint;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

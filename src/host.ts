@@ -25,6 +25,35 @@ export const MIN_POOL_MIB = 16;
 /** The pool shares the 4 GiB wasm memory with the core's static data. */
 export const MAX_POOL_MIB = 3584;
 
+/**
+ * Same-page merging figures, named as Linux reports them in /sys/kernel/mm/ksm
+ * (docs/multi-vm.md "KSM"), for the whole host.
+ */
+export interface KsmStats {
+  /** the scanner is on */
+  on: boolean;
+  /** host frames that more than one guest frame maps */
+  pagesShared: number;
+  /** guest frames mapping a shared frame beyond the first one: the frames merging saves */
+  pagesSharing: number;
+  /** pages the scanner found unique in this pass so far */
+  pagesUnshared: number;
+  /** passes over every mergeable guest frame */
+  fullScans: number;
+  /** writes that gave a VM its own copy of a shared frame */
+  cowBreaks: number;
+  /** guest frames looked at */
+  pagesScanned: number;
+  /** guest frames moved onto another's host frame */
+  merges: number;
+  /** pool frames the scanner's own tables take while it is on */
+  tableFrames: number;
+}
+
+// ksmStat's figure numbers (assembly/hv/ksm.ts KSM_*).
+const KSM_STAT = { pagesShared: 0, pagesSharing: 1, pagesUnshared: 2, fullScans: 3, cowBreaks: 4,
+  pagesScanned: 5, merges: 6, tableFrames: 7 } as const;
+
 /** Statistics of the pool (4 KiB host frames). */
 export interface PoolStats { frames: number; free: number; vms: number }
 
@@ -140,6 +169,43 @@ export class Host {
   nameOf(vm: Vm): string | undefined { return vmNames.get(vm); }
   /** The VM of that name. */
   vm(name: string): Vm | undefined { return this.names.get(name); }
+
+  /**
+   * Switch same-page merging on (its tables come from the pool) or off (they go back; frames
+   * merged stay merged until a VM writes them). Throws NO_MEMORY if the pool has no room.
+   */
+  ksm(on: boolean): void {
+    if (!this.core.ksmEnable(on)) {
+      throw new HvlabError('NO_MEMORY', `the host pool (${this.poolMiB} MiB) has no room for the same-page merging tables`);
+    }
+  }
+
+  /**
+   * Let the merging scanner look at up to `pages` guest frames (call it between slices: the
+   * budget bounds the pause). Returns the pages scanned; 0 when merging is off or no VM has
+   * mergeable frames (pv VMs are never merged).
+   */
+  ksmScan(pages: number): number {
+    if (!Number.isInteger(pages) || pages < 0) throw new HvlabError('BAD_ARGUMENT', `pages to scan must be a whole number, got ${pages}`);
+    const n = this.core.ksmScan(Math.min(pages, 0x7FFF_FFFF));
+    // The scanner loads each VM whose mappings it changed, then the one loaded before.
+    this.current = this.core.hostCurrent();
+    return n;
+  }
+
+  /** Copy-on-write breaks of one VM's frames (writes that gave it its own copy of a shared frame). */
+  cowBreaksOf(vm: Vm): number { return vm.shared ? Number(this.core.hostVmCowBreaks(vm.shared.id)) : 0; }
+
+  /** The merging figures of the whole host. */
+  ksmStats(): KsmStats {
+    const stat = (k: keyof typeof KSM_STAT) => Number(this.core.ksmStat(KSM_STAT[k]));
+    return {
+      on: this.core.ksmStat(8) !== 0n,
+      pagesShared: stat('pagesShared'), pagesSharing: stat('pagesSharing'), pagesUnshared: stat('pagesUnshared'),
+      fullScans: stat('fullScans'), cowBreaks: stat('cowBreaks'), pagesScanned: stat('pagesScanned'),
+      merges: stat('merges'), tableFrames: stat('tableFrames'),
+    };
+  }
 
   pool(): PoolStats {
     return { frames: Number(this.core.hostFrames()), free: Number(this.core.hostFreeFrames()), vms: this.core.hostLiveVms() };

@@ -43,6 +43,9 @@ const H_PRISTINE: u32 = 7;     // ... of the pristine context
 const H_LIVE: u32 = 8;         // VMs in existence
 const H_SHADOW_PAGES: u32 = 9; // shadow pool pages of a new VM (set by the host)
 const HEADER_BYTES: u64 = 4096;
+/** Header fields from here on belong to same-page merging (hv/ksm.ts). */
+export const H_KSM_FIRST: u32 = 64;
+export const H_KSM_FIELDS: u32 = 64;
 const MAGIC: u64 = 0x6876_6C61_625F_686F; // "hvlab_ho"
 
 // VM table records: 16 u64 fields.
@@ -55,6 +58,7 @@ const V_HV_FRAMES: u32 = 5;
 const V_GUEST_FRAMES: u32 = 6;
 const V_DISK: u32 = 7;      // disk image run (0: none)
 const V_DISK_FRAMES: u32 = 8;
+const V_COW_BREAKS: u32 = 15; // copy-on-write breaks of this VM's frames (hv/ksm.ts)
 const V_RECORD_BYTES: u64 = 16 * 8;
 
 // Frame table records: u32 owner | u32 references.
@@ -66,6 +70,10 @@ export const SHARED_SHADOW_PAGES: u64 = 64;
 @inline function hdr(field: u32): usize { return <usize>machine.ramHost + (<usize>field << 3); }
 @inline function hget(field: u32): u64 { return load<u64>(hdr(field)); }
 @inline function hset(field: u32, v: u64): void { store<u64>(hdr(field), v); }
+
+/** Host address of KSM header field `i` (0..H_KSM_FIELDS-1): its state lives in the pool, not
+ * in the core's static data, which is per VM (hv/ksm.ts). */
+export function hostKsmField(i: u32): usize { return hdr(H_KSM_FIRST + i); }
 
 /** Is the machine a host of many VMs (hostInit was called)? */
 @inline export function hostActive(): bool { return machine.hostPool != 0; }
@@ -297,6 +305,20 @@ export function hostVmDestroy(id: u32): bool {
   hset(H_LIVE, hget(H_LIVE) - 1);
   return true;
 }
+
+/** Is VM `id` live? Its mode, guest frame count and frame map (host address), for hv/ksm.ts. */
+export function hostVmLive(id: u32): bool { return hostActive() && id != 0 && id <= MAX_VMS && vget(id, V_LIVE) != 0; }
+export function hostVmMode(id: u32): u32 { return <u32>vget(id, V_MODE); }
+export function hostVmGuestFrames(id: u32): u64 { return vget(id, V_GUEST_FRAMES); }
+export function hostVmFrameMap(id: u32): usize { return hostAddr(vget(id, V_HV)); }
+/** Count a copy-on-write break of VM `id`; hostVmCowBreaks reads the count. */
+export function hostVmCowBreak(id: u32): void { vset(id, V_COW_BREAKS, vget(id, V_COW_BREAKS) + 1); }
+export function hostVmCowBreaks(id: u32): u64 { return hostVmLive(id) ? vget(id, V_COW_BREAKS) : 0; }
+/** Host address of host frame `f`. */
+export function hostFrameAddr(f: u64): usize { return hostAddr(machine.ramBase + (f << PAGE_SHIFT)); }
+/** `n` contiguous frames for the host's own tables (hv/ksm.ts), zeroed; index or -1. */
+export function hostAllocRun(n: u64): i64 { return allocRun(n, OWNER_HOST); }
+export function hostPutRun(first: u64, n: u64): void { putRun(first, n); }
 
 /** Host frames VM `id` holds (guest frames, its areas and disk), or 0 if there is no such VM. */
 export function hostVmFrames(id: u32): u64 {

@@ -31,6 +31,7 @@ import { faultKind, guestInstruction, shadowFault, SHADOW_HANDLED, SHADOW_PAGE_F
 import { instLength, standardForm } from '../riscv/rvc';
 import { emulateMmio } from './mmio';
 import { gpaToHpa, NO_HPA, vmHgatp } from './vm';
+import { ksmWriteFault } from './ksm';
 import { vcpu } from './vcpu';
 import { retireEmulated } from './retire';
 import { sstatusOnTrap } from '../cpu/trap';
@@ -136,6 +137,8 @@ function guestPageFault(code: u32, gva: u64, epc: u64, gpa: u64, tinst: u64, pri
   // instruction, 01 a compressed one (its 32-bit expansion with bit 1 cleared), 00 a
   // pseudo-instruction (an implicit access of the VS-stage walk), never MMIO. htinst = 0 (no
   // transformation given): the hypervisor reads the instruction itself.
+  // A store to guest RAM faults at the G-stage only on a shared frame: copy-on-write.
+  if (kind == KIND_STORE && ksmWriteFault(gpa)) { hart.pc = epc; return; }
   if (kind != KIND_FETCH && gpaToHpa(gpa) == NO_HPA) {
     let inst = <u32>tinst;
     let len: u64 = 4;

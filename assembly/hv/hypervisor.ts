@@ -7,6 +7,7 @@ import { hvmReset } from './hvm';
 import { PRV_U } from '../riscv/bits';
 import { hvAreaBytes, vmCreate, gpaHost, vmTablesReset, vm } from './vm';
 import { hostActive } from './host';
+import { ksmPrivate } from './ksm';
 import { KEY_BARE, selectContext, shadowReset } from './shadow';
 import { teApplyView, teSyncInterrupts, vcpuReset } from './vcpu';
 
@@ -27,6 +28,8 @@ export function hvCreate(mode: u32, guestBytes: u64): bool {
 
 /** Host (linear-memory) address of the guest page holding `gpa`, or 0 if not guest RAM. */
 export function guestPageHost(gpa: u64): usize {
+  // The host writes through it (an image being loaded): a shared frame is copied first.
+  if (!ksmPrivate(gpa & ~(<u64>4095))) return 0;
   return gpaHost(gpa & ~(<u64>4095), 4096);
 }
 

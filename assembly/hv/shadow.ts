@@ -29,6 +29,7 @@ import { PRV_S, PRV_U, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '.
 import { KIND_STORE, tlbFlushTranslated } from '../mmu/tlb';
 import { ramHost } from '../mmu/access';
 import { walk, walkResult, WALK_OK, WALK_PAGE_FAULT, sv39Canonical } from '../mmu/walk';
+import { ksmPrivate, ksmShared } from './ksm';
 import { FRAME_PT, FRAME_PT_SHARED, FRAME_RMAP_FULL, frameFlagsPtr, gfnOf, gpaHost, gpaToHpa, guestLocate,
   ptInfoPtr, RMAP_SLOTS, rmapPtr, SHADOW_POOL_PAGES, vm, GUEST_RAM_BASE, NO_HPA } from './vm';
 
@@ -363,16 +364,18 @@ export function fill(guestSatp: u64, view: u32, gva: u64, kind: u32, priv: u32, 
   const gpa = walkResult.pa;
   const gpte = walkResult.pte;
   st.fillGpa = gpa;
-  const hpa = gpaToHpa(gpa);
-  if (hpa == NO_HPA) return FILL_MMIO;
+  if (gpaToHpa(gpa) == NO_HPA) return FILL_MMIO;
   const gfn = gfnOf(gpa);
   const isTable = (load<u32>(frameFlagsPtr(gfn)) & FRAME_PT) != 0;
   if (kind == KIND_STORE && isTable) return FILL_PT_STORE;
+  // A store to a frame shared with other VMs gets the VM its own copy (hv/ksm.ts).
+  if (kind == KIND_STORE && !ksmPrivate(gpa)) return FILL_ACCESS_FAULT;
+  const hpa = gpaToHpa(gpa);
   // The shadow leaf: what this view may do with the page.
   let perm: u64 = gpte & (PTE_R | PTE_W | PTE_X);
   // Under trap-emulate the shadow must express MXR itself; in VS-mode the hardware applies it.
   if (mxr && view != VIEW_HVM && (gpte & PTE_X) != 0) perm |= PTE_R;
-  if ((gpte & PTE_D) == 0 || isTable) perm &= ~PTE_W;
+  if ((gpte & PTE_D) == 0 || isTable || ksmShared(gfn)) perm &= ~PTE_W;
   let u: u64 = PTE_U;
   if (view == VIEW_HVM) {
     u = gpte & PTE_U;
@@ -399,6 +402,7 @@ export function fill(guestSatp: u64, view: u32, gva: u64, kind: u32, priv: u32, 
  * WRITE_FLOOD times without being walked is released from protection.
  */
 export function writeProtectedStore(gpa: u64, size: u32, value: u64): void {
+  if (!ksmPrivate(gpa)) return;
   const h = ramHost(gpaToHpa(gpa), size);
   if (size == 1) store<u8>(h, <u8>value);
   else if (size == 2) store<u16>(h, <u16>value);
@@ -442,10 +446,36 @@ export function writeProtectedStore(gpa: u64, size: u32, value: u64): void {
  * as for the guest's own stores.
  */
 export function guestStoreByte(gpa: u64, b: u8): void {
+  if (!ksmPrivate(gpa)) return;
   const h = gpaHost(gpa, 1);
   if (h == 0) return;
   if ((load<u32>(frameFlagsPtr(gfnOf(gpa))) & FRAME_PT) != 0) writeProtectedStore(gpa, 1, b);
   else store<u8>(h, b);
+}
+
+/**
+ * Drop every shadow leaf that maps a host frame marked in `bitmap` (one bit per host frame
+ * from `firstHfn`, `frames` of them): the guest frame it stood for moved to another host frame
+ * (hv/ksm.ts). Read-only leaves go too, or the guest would go on reading the frame it left.
+ * Every page of the pool is looked at; entries in free pages are harmless to clear, and a
+ * table entry never points at a guest frame, only at the pool.
+ */
+export function shadowZapFrames(bitmap: usize, firstHfn: u64, frames: u64): u32 {
+  let zapped: u32 = 0;
+  const pool = host(vm.shadowPool);
+  const n = <usize>vm.shadowPages * 512;
+  for (let i: usize = 0; i < n; i++) {
+    const p = pool + i * 8;
+    const e = load<u64>(p);
+    if ((e & PTE_V) == 0 || (e & (PTE_R | PTE_W | PTE_X)) == 0) continue;
+    const f = ((e >> 10) & PPN_MASK) - firstHfn;
+    if (f >= frames || (load<u8>(bitmap + <usize>(f >> 3)) & (1 << <u8>(f & 7))) == 0) continue;
+    store<u64>(p, 0);
+    zapped++;
+  }
+  if (zapped != 0) count(Counter.SHADOW_ZAPS, zapped);
+  tlbFlushTranslated();
+  return zapped;
 }
 
 /** The shadow view trap-emulate uses for a virtual privilege and SUM. */

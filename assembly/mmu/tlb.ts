@@ -183,6 +183,19 @@ export function tlbFlushAll(): void {
   npwcFlush();
 }
 
+/**
+ * Drop every entry of every view and set, and the nested page-walk cache, keeping which address
+ * space owns which set: the hypervisor moved guest frames to other host frames (hv/ksm.ts).
+ */
+export function tlbFlushRam(): void {
+  memory.fill(PHYS_MEM, INVALID_BYTE, KINDS * <u32>TABLE_BYTES);
+  memory.fill(HOST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
+  memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
+  ioFlush();
+  npwcFlush();
+  count(Counter.TLB_FLUSHES);
+}
+
 /** Drop the host's translated entries of one page, any ASID (sfence.vma with an address). */
 export function tlbFlushPage(va: u64): void { flushPageIn(HOST_MEM, va); }
 

@@ -12,7 +12,8 @@
 //   PTE: 63..54 reserved | 53..10 PPN | 9..8 RSW | D A G U X W R V
 
 import { Counter } from '../counter-ids';
-import { count } from '../state';
+import { count, machine } from '../state';
+import { ksmPteWritable } from '../hv/ksm';
 import { PRV_U, PTE_A, PTE_D, PTE_PPN_MASK, PTE_PPN_SHIFT, PTE_R, PTE_RESERVED, PTE_U, PTE_V,
   PTE_W, PTE_X } from '../riscv/bits';
 import { KIND_FETCH, KIND_STORE } from './tlb';
@@ -50,11 +51,13 @@ export function walk(rootPa: u64, va: u64, rootBits: u32, kind: u32, priv: u32, 
   let level = <i32>LEVELS - 1;
   let pte: u64 = 0;
   let ptePtr: usize = 0;
+  let ptePa: u64 = 0;
   while (true) {
     const shift = PAGE_SHIFT_U + <u64>level * VPN_BITS;
     const idxBits = level == <i32>LEVELS - 1 ? <u64>rootBits : VPN_BITS;
     const idx = (va >> shift) & ((<u64>1 << idxBits) - 1);
-    ptePtr = locate(a + idx * 8);
+    ptePa = a + idx * 8;
+    ptePtr = locate(ptePa);
     count(refs);
     if (ptePtr == 0) return WALK_ACCESS_FAULT;
     pte = load<u64>(ptePtr);
@@ -90,6 +93,9 @@ export function walk(rootPa: u64, va: u64, rootBits: u32, kind: u32, priv: u32, 
   const ad = kind == KIND_STORE ? PTE_A | PTE_D : PTE_A;
   if ((pte & ad) != ad) {
     pte |= ad;
+    // Setting A/D is a write: a guest PTE on a shared frame is copied first (hv/ksm.ts).
+    if (machine.hostPool != 0) ptePtr = ksmPteWritable(ptePtr, ptePa);
+    if (ptePtr == 0) return WALK_ACCESS_FAULT;
     store<u64>(ptePtr, pte);
   }
   // Step 8: the physical address, the low VPNs of a superpage coming from the va.

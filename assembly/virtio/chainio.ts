@@ -6,7 +6,7 @@
 // page at a time through guestMem (a VM's frames are not contiguous); vqPop has already
 // checked every buffer is guest RAM.
 
-import { guestMem } from './guestmem';
+import { guestMem, guestMemWrite } from './guestmem';
 import { chain, segAddr, segLen, segWritable } from './queue';
 
 const PAGE: u64 = 4096;
@@ -28,7 +28,7 @@ export function chainCopy(off: u64, buf: usize, len: u64, toGuest: bool): u64 {
     skip = 0;
     while (left > 0) {
       const n = min(left, PAGE - (a & (PAGE - 1)));
-      const h = guestMem(a, n);
+      const h = toGuest ? guestMemWrite(a, n) : guestMem(a, n);
       if (h == 0) return done; // cannot happen after vqPop's checks; never stray
       if (toGuest) memory.copy(h, buf + <usize>done, <usize>n);
       else memory.copy(buf + <usize>done, h, <usize>n);

@@ -8,6 +8,7 @@ import { machine, MODE_NATIVE, MODE_PV } from '../state';
 import { ramHost } from '../mmu/access';
 import { gpaHost, vm, GUEST_RAM_BASE } from '../hv/vm';
 import { pvRangeWritable } from '../hv/pvmmu';
+import { ksmPrivate } from '../hv/ksm';
 
 const PAGE: u64 = 4096;
 
@@ -28,6 +29,13 @@ export function guestMem(addr: u64, len: u64): usize {
   // pv: a page-table page is not DMA memory (its writes would bypass validation, hv/pvmmu.ts).
   if (machine.mode == MODE_PV && !pvRangeWritable(addr, len)) return 0;
   return gpaHost(addr, len);
+}
+
+/** guestMem for a write by the device: a frame shared with other VMs is copied first
+ * (copy-on-write, hv/ksm.ts), so the write lands in this VM's own frame. */
+export function guestMemWrite(addr: u64, len: u64): usize {
+  if (machine.mode != MODE_NATIVE && !ksmPrivate(addr)) return 0;
+  return guestMem(addr, len);
 }
 
 /** Whether all of [addr, addr + len) is guest RAM (an empty range always is). */
@@ -62,11 +70,11 @@ export function guestLoad64(addr: u64): u64 {
   return h == 0 ? 0 : load<u64>(h);
 }
 export function guestStore16(addr: u64, v: u32): void {
-  const h = guestMem(addr, 2);
+  const h = guestMemWrite(addr, 2);
   if (h != 0) store<u16>(h, <u16>v);
 }
 export function guestStore32(addr: u64, v: u32): void {
-  const h = guestMem(addr, 4);
+  const h = guestMemWrite(addr, 4);
   if (h != 0) store<u32>(h, v);
 }
 

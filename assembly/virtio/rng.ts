@@ -9,7 +9,7 @@
 
 import { Counter } from '../counter-ids';
 import { count } from '../state';
-import { guestMem } from './guestmem';
+import { guestMemWrite } from './guestmem';
 import { chain, QueueError, segAddr, segLen, segWritable, vqServeAll, Vq } from './queue';
 
 export const VIRTIO_ID_RNG: u32 = 4;
@@ -37,7 +37,7 @@ function fill(addr: u64, len: u64): void {
   let left = len;
   while (left > 0) {
     const n = min(left, PAGE - (a & (PAGE - 1)));
-    const h = guestMem(a, n);
+    const h = guestMemWrite(a, n);
     if (h == 0) return;
     let k: usize = 0;
     while (<u64>k + 8 <= n) { store<u64>(h + k, next64()); k += 8; }
