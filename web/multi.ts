@@ -116,7 +116,7 @@ export class MultiApp {
     config.className = 'multi-config';
     config.innerHTML = `<summary>Config (JSON): the VMs, their images, modes, memory, I/O paths and weights</summary>
       <textarea id="multi-json" rows="12" spellcheck="false" aria-label="config"></textarea>
-      <p>Keys: <code>poolMiB</code> (the host pool), and per VM <code>name</code>, <code>image</code> (hvos),
+      <p>Keys: <code>poolMiB</code> (the host pool), <code>ksm</code> (true: merge identical pages across the VMs), and per VM <code>name</code>, <code>image</code> (hvos),
       <code>mode</code> (trap-emulate, hvm-shadow, hvm-nested, pv), <code>memMiB</code>, <code>io</code> (emulated, core, host),
       <code>weight</code> (1 to 65535), <code>cap</code> (percent, 0 = none). Start checks it all first: a bad config starts nothing.
       <a href="docs/web.md#many-vms" target="_blank" rel="noopener">docs/web.md</a></p>`;
@@ -167,6 +167,9 @@ export class MultiApp {
     for (const [n, c] of this.consoles) c.show(n === name);
     for (const tr of $('vm-list').querySelectorAll('tbody tr')) (tr as HTMLElement).classList.toggle('active', (tr as HTMLElement).dataset.vm === name);
   }
+
+  /** The pool plot's data: time, then one array per series (the browser test reads it). */
+  framePlotData(): number[][] { return (this.framePlot?.plot.data ?? []) as number[][]; }
 
   /** A VM's terminal text (the browser test reads it). */
   screenText(name: string): string {
@@ -246,18 +249,20 @@ export class MultiApp {
       this.sharePlot?.push(cur.vms.map((v) => this.shares.get(v.name) ?? null));
     }
     const used = cur.pool.frames - cur.pool.free;
+    const ksm = cur.ksm;
     if (!this.framePlot) {
-      // The series are fixed when the plot is made: with merging, also what the VMs would take without it.
-      const host = $('frame-plot');
-      this.framePlot = new LivePlot({ id: 'frames', title: cur.ksm ? 'host frames: used and without merging (KSM)' : 'host frames used (KSM off)' },
-        host, cur.ksm ? ['used', 'without merging'] : ['used']);
+      // The series are fixed when the plot is made: with merging on, also what the VMs would take without it.
+      this.framePlot = new LivePlot({ id: 'frames', title: ksm ? 'host frames: used, and without merging (KSM on)' : 'host frames used (KSM off)' },
+        $('frame-plot'), ksm ? ['used', 'without merging'] : ['used']);
     }
-    this.framePlot.push(cur.ksm ? [used, used + cur.ksm.pagesSharing] : [used]);
-    const ksmNote = $('ksm-state');
-    ksmNote.textContent = cur.ksm
-      ? `KSM: ${cur.ksm.pagesShared} shared frames, ${cur.ksm.pagesSharing} guest pages merged into them `
-        + `(${(cur.ksm.pagesSharing / 256).toFixed(1)} MiB saved), ${cur.ksm.fullScans} full scans, ${cur.ksm.cowBreaks} copy-on-write breaks`
-      : 'KSM off: this core does not merge identical pages, so nothing is saved.';
+    // Without merging the VMs would hold every frame merging saved (pages_sharing), and the
+    // scanner's own tables would not exist.
+    this.framePlot.push(ksm ? [used, used - ksm.tableFrames + ksm.pagesSharing] : [used]);
+    $('ksm-state').textContent = ksm
+      ? `KSM on: ${ksm.pagesShared} shared frames, ${ksm.pagesSharing} guest pages merged into them `
+        + `(${(ksm.pagesSharing / 256).toFixed(1)} MiB saved; the scanner's tables take ${ksm.tableFrames} frames), `
+        + `${ksm.pagesUnshared} unshared, ${ksm.fullScans} full scans, ${ksm.cowBreaks} copy-on-write breaks`
+      : 'KSM off: identical pages are not merged (the config\'s "ksm": true turns it on), so nothing is saved.';
     this.renderList();
   }
 

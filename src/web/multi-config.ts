@@ -4,7 +4,7 @@
  * anything starts, so a bad config is one line for the user and no VM. DOM-free: the page and
  * the worker (src/web/multi-runner.ts) both use it, and the Node tests check every refusal.
  *
- *   { "poolMiB": 256,
+ *   { "poolMiB": 256, "ksm": true,
  *     "vms": [ { "name": "a", "image": "hvos", "mode": "hvm-nested", "memMiB": 16,
  *                "io": "emulated", "weight": 512, "cap": 0 }, ... ] }
  *
@@ -29,7 +29,12 @@ export interface MultiVmSpec {
   cap: number;
 }
 
-export interface MultiConfig { poolMiB: number; vms: MultiVmSpec[] }
+export interface MultiConfig {
+  poolMiB: number;
+  /** Same-page merging across the VMs (Host.ksm, docs/multi-vm.md "KSM"); default off. */
+  ksm?: boolean;
+  vms: MultiVmSpec[];
+}
 
 export const MULTI_DEFAULT_POOL_MIB = 256;
 export const MULTI_DEFAULT_MEM_MIB = 16;
@@ -37,7 +42,7 @@ export const MULTI_DEFAULT_MEM_MIB = 16;
 export const MAX_PAGE_VMS = 16;
 const VM_MODES = MODES.filter((m) => m !== 'native');
 const VM_IO = ['emulated', 'core', 'host'] as const;
-const TOP_KEYS = ['poolMiB', 'vms'];
+const TOP_KEYS = ['poolMiB', 'ksm', 'vms'];
 const VM_KEYS = ['name', 'image', 'mode', 'memMiB', 'io', 'weight', 'cap'];
 const NAME = /^[A-Za-z0-9_.-]{1,24}$/;
 
@@ -73,6 +78,7 @@ export function parseMultiConfig(text: string, images: readonly string[]): Multi
   if (!isObject(doc)) bad('the top level must be an object with a "vms" list');
   unknownKeys(doc, TOP_KEYS, '');
   const poolMiB = doc.poolMiB === undefined ? MULTI_DEFAULT_POOL_MIB : wholeNumber(doc.poolMiB, 'poolMiB', MIN_POOL_MIB, MAX_POOL_MIB);
+  if (doc.ksm !== undefined && typeof doc.ksm !== 'boolean') bad(`ksm must be true or false, got ${JSON.stringify(doc.ksm)}`);
   if (!Array.isArray(doc.vms) || doc.vms.length === 0) bad('"vms" must be a list of at least one VM');
   if (doc.vms.length > MAX_PAGE_VMS) bad(`the page runs at most ${MAX_PAGE_VMS} VMs, the config has ${doc.vms.length}`);
   const vms: MultiVmSpec[] = [];
@@ -109,5 +115,5 @@ export function parseMultiConfig(text: string, images: readonly string[]): Multi
   // Guest RAM alone must fit; the Host refuses what its tables would not leave room for.
   const guest = vms.reduce((a, v) => a + v.memMiB, 0);
   if (guest > poolMiB) bad(`the VMs' memory (${guest} MiB) is more than the host pool (${poolMiB} MiB)`);
-  return { poolMiB, vms };
+  return { poolMiB, ...(doc.ksm === undefined ? {} : { ksm: doc.ksm }), vms };
 }

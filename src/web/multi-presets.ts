@@ -24,8 +24,8 @@ export const PRESETS: { id: string; label: string; config: MultiConfig }[] = [
     ] },
   },
   {
-    id: 'eight', label: '8 hvos VMs (for KSM)',
-    config: { poolMiB: 256, vms: Array.from({ length: 8 }, (_, i) => ({
+    id: 'eight', label: '8 hvos VMs, same-page merging on',
+    config: { poolMiB: 256, ksm: true, vms: Array.from({ length: 8 }, (_, i) => ({
       name: `vm${i + 1}`, image: 'hvos', mode: (['trap-emulate', 'hvm-shadow', 'hvm-nested'] as const)[i % 3], memMiB: 16, io: 'emulated' as const,
       weight: 256, cap: 0 })) },
   },
@@ -33,5 +33,6 @@ export const PRESETS: { id: string; label: string; config: MultiConfig }[] = [
 
 export function configText(c: MultiConfig): string {
   const vms = c.vms.map((v) => `    ${JSON.stringify(v)}`).join(',\n');
-  return `{\n  "poolMiB": ${c.poolMiB},\n  "vms": [\n${vms}\n  ]\n}\n`;
+  const ksm = c.ksm === undefined ? '' : `\n  "ksm": ${c.ksm},`;
+  return `{\n  "poolMiB": ${c.poolMiB},${ksm}\n  "vms": [\n${vms}\n  ]\n}\n`;
 }

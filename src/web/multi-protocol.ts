@@ -4,6 +4,7 @@
  * VM of the config in one core and one pool, shared out by the Scheduler (src/sched.ts).
  * Structured-cloneable, as src/web/protocol.ts. docs/web.md "Many VMs" describes it.
  */
+import type { KsmStats } from '../host.js';
 
 export type ToMultiWorker =
   /**
@@ -52,17 +53,6 @@ export interface MultiVmStats {
   exits: bigint;
 }
 
-/** Same-page merging as Linux's KSM reports it (the Host's counters), when the core has it. */
-export interface KsmStats {
-  /** Host frames that more than one guest frame maps. */
-  pagesShared: number;
-  /** Guest frames mapped to a shared frame beyond the first: frames saved. */
-  pagesSharing: number;
-  pagesUnshared: number;
-  fullScans: number;
-  cowBreaks: number;
-}
-
 export interface MultiStatsMessage {
   type: 'stats';
   /** The worker's clock (performance.now(), ms). */
@@ -71,7 +61,7 @@ export interface MultiStatsMessage {
   vms: MultiVmStats[];
   /** The pool's 4 KiB frames: all of them, and how many are free. */
   pool: { frames: number; free: number };
-  /** Absent when the core has no same-page merging: the page says "KSM off". */
+  /** The Host's merging figures while merging is on (the config's `ksm`); absent when off: the page says "KSM off". */
   ksm?: KsmStats;
 }
 

@@ -19,7 +19,7 @@ import type { CoreSource } from '../vm.js';
 import type { Instantiate } from '../core.js';
 import { CONSOLE_WINDOW } from './protocol.js';
 import { parseMultiConfig, type MultiConfig, type MultiVmSpec } from './multi-config.js';
-import type { FromMultiWorker, KsmStats, MultiState, MultiVmStats, ToMultiWorker } from './multi-protocol.js';
+import type { FromMultiWorker, MultiState, MultiVmStats, ToMultiWorker } from './multi-protocol.js';
 
 export interface MultiTiming {
   /** Instructions per Scheduler.run() call (several scheduler slices). */
@@ -28,16 +28,21 @@ export interface MultiTiming {
   sliceInstructions: number;
   busyMs: number;
   statsMs: number;
+  /**
+   * Guest frames the merging scanner looks at after each busy loop (Host.ksmScan), and every
+   * `statsMs` while all VMs wait, until a full pass changes nothing.
+   */
+  ksmPages: number;
 }
 
-export const DEFAULT_MULTI_TIMING: MultiTiming = { budgetInstructions: 1_000_000, sliceInstructions: DEFAULT_SLICE, busyMs: 30, statsMs: 200 };
+export const DEFAULT_MULTI_TIMING: MultiTiming = { budgetInstructions: 1_000_000, sliceInstructions: DEFAULT_SLICE, busyMs: 30, statsMs: 200, ksmPages: 2048 };
 
 const nodeImmediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
 
 interface Guest { spec: MultiVmSpec; vm: Vm; image: Uint8Array; out: string; halted?: string }
 
 /** The VMs of one accepted config: their Host, scheduler and consoles. */
-interface Fleet { config: MultiConfig; host: Host; sched: Scheduler; guests: Guest[] }
+interface Fleet { config: MultiConfig; host: Host; sched: Scheduler; guests: Guest[]; settled: number }
 
 export class MultiRunner {
   private fleet?: Fleet;
@@ -130,6 +135,7 @@ export class MultiRunner {
     try {
       const config = parseMultiConfig(text, Object.keys(images));
       const host = await Host.create({ poolMiB: config.poolMiB }, source);
+      if (config.ksm) host.ksm(true);
       const sched = new Scheduler({ sliceInstructions: this.timing.sliceInstructions });
       const guests: Guest[] = [];
       try {
@@ -146,7 +152,7 @@ export class MultiRunner {
         throw e;
       }
       for (const g of guests) sched.add(g.vm, { weight: g.spec.weight, cap: g.spec.cap });
-      fleet = { config, host, sched, guests };
+      fleet = { config, host, sched, guests, settled: 0 };
     } catch (e) {
       this.post({ type: 'start-error', code: e instanceof HvlabError ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) });
       return;
@@ -181,10 +187,11 @@ export class MultiRunner {
       let waiting = false;
       this.inputSinceRun = false;
       do {
-        fleet.sched.run(budgetInstructions);
+        if (fleet.sched.run(budgetInstructions) > 0) fleet.settled = 0;
         // The scheduler stops early when every VM is blocked (waiting for input) or halted.
         waiting = fleet.guests.every((g) => { const s = fleet.sched.stats(g.vm); return s.blocked || s.halted; });
       } while (!waiting && performance.now() - t0 < busyMs);
+      this.scan(fleet);
       this.noteHalts(fleet);
       this.flushConsole();
       while (this.unacked > CONSOLE_WINDOW && gen === this.gen) {
@@ -196,13 +203,35 @@ export class MultiRunner {
       this.setState(waiting ? 'idle' : 'running');
       if (performance.now() - this.lastStats >= this.timing.statsMs) this.postStats();
       if (waiting) {
-        // Nothing to run until a keystroke (or a pause, or a new config) wakes the runner.
-        while (gen === this.gen && !await this.sleep(this.timing.statsMs * 5)) this.postStats();
+        // Nothing to run until a keystroke (or a pause, or a new config) wakes the runner;
+        // meanwhile the merging scanner goes on as ksmd does, until a pass finds nothing new.
+        while (gen === this.gen && !await this.sleep(this.scanning(fleet) ? this.timing.statsMs : this.timing.statsMs * 5)) {
+          if (this.scanning(fleet)) this.scan(fleet);
+          this.postStats();
+        }
       } else {
         await this.yieldTask();
       }
     }
   }
+
+  /**
+   * Let the merging scanner look at the next `ksmPages` guest frames. `settled` counts full
+   * passes that merged nothing and broke nothing: after two the scanner rests while the VMs
+   * wait (nothing changes in a blocked VM's memory); any slice run wakes it.
+   */
+  private scan(fleet: Fleet): void {
+    if (!fleet.config.ksm) return;
+    const before = fleet.host.ksmStats();
+    fleet.host.ksmScan(this.timing.ksmPages);
+    const after = fleet.host.ksmStats();
+    const changed = after.merges !== before.merges || after.cowBreaks !== before.cowBreaks;
+    if (changed) fleet.settled = 0;
+    else if (after.fullScans !== before.fullScans) fleet.settled++;
+  }
+
+  /** Scanning is worth it while idle: merging is on and the last passes still found something. */
+  private scanning(fleet: Fleet): boolean { return !!fleet.config.ksm && fleet.settled < 2; }
 
   /**
    * Why each newly halted VM stopped (its run() returns the reason without running). A guest
@@ -263,7 +292,7 @@ export class MultiRunner {
     });
     const pool = fleet.host.pool();
     this.post({ type: 'stats', t: this.lastStats, state: this.state, vms, pool: { frames: pool.frames, free: pool.free },
-      ...ksmOf(fleet.host) });
+      ...(fleet.config.ksm ? { ksm: fleet.host.ksmStats() } : {}) });
   }
 
   private sleep(ms: number): Promise<boolean> {
@@ -284,9 +313,4 @@ export class MultiRunner {
       this.channel.port2.postMessage(null);
     });
   }
-}
-
-/** The Host's same-page merging counters, when the core has them (none yet: "KSM off"). */
-function ksmOf(_host: Host): { ksm?: KsmStats } {
-  return {};
 }

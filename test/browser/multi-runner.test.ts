@@ -124,6 +124,7 @@ describe('many VMs in the page worker', () => {
     const bad: [string, RegExp][] = [
       ['{"vms": [', /^config: not valid JSON: /],
       ['[]', /^config: the top level must be an object with a "vms" list$/],
+      ['{"ksm": "yes", "vms": [{"name": "a", "mode": "pv"}]}', /^config: ksm must be true or false, got "yes"$/],
       ['{"vms": []}', /^config: "vms" must be a list of at least one VM$/],
       ['{"vms": [{"name": "a", "mode": "hvm-nested"}], "extra": 1}', /^config: unknown key 'extra'/],
       [two({ colour: 'red' }), /^config: VM 'a': unknown key 'colour'/],
@@ -172,6 +173,37 @@ describe('many VMs in the page worker', () => {
     const s = await h.stats();
     expect(s.vms.map((v) => v.state)).toEqual(['halted', 'blocked']);
   }, 30_000);
+
+  test('with "ksm": true the pool shrinks by what merging saves, and every console prints the same as without', async () => {
+    const config = (ksm: boolean) => JSON.stringify({ poolMiB: 96, ksm, vms: [
+      { name: 'te', mode: 'trap-emulate' }, { name: 'shadow', mode: 'hvm-shadow' }, { name: 'nested', mode: 'hvm-nested' }, { name: 'pv', mode: 'pv' }] });
+    const session = async (ksm: boolean) => {
+      const h = harness = await Harness.start(config(ksm));
+      const names = ['te', 'shadow', 'nested', 'pv'];
+      await h.until('four prompts', () => names.every((n) => h.atPrompt(n)));
+      // Idle at their prompts, the scanner goes on until two passes change nothing.
+      if (ksm) await h.until('two full passes', () => (h.lastStats()?.ksm?.fullScans ?? 0) >= 2, 20_000);
+      const atPrompt = await h.stats();
+      // Writing memory after the merge: copy-on-write gives each writer its own frame.
+      for (const n of names) h.runner.handle({ type: 'input', vm: n, data: 'memwalk 64 2\r' });
+      await h.until('four prompts again', () => names.every((n) => (h.consoles[n].match(/hvos\$ /g) ?? []).length === 2), 20_000);
+      const after = await h.stats();
+      h.runner.dispose();
+      harness = undefined;
+      return { consoles: { ...h.consoles }, atPrompt, after };
+    };
+    const on = await session(true);
+    const off = await session(false);
+    expect(on.consoles).toEqual(off.consoles);
+    expect(off.atPrompt.ksm).toBeUndefined();
+    const k = on.atPrompt.ksm!;
+    expect(k.on).toBe(true);
+    // Three translated VMs of 16 MiB mostly hold zero and identical kernel pages (pv's frames are never merged).
+    expect(k.pagesSharing).toBeGreaterThan(3 * 2048);
+    const used = (s: MultiStatsMessage) => s.pool.frames - s.pool.free;
+    expect(used(on.atPrompt)).toBe(used(off.atPrompt) - k.pagesSharing + k.tableFrames);
+    expect(on.after.ksm!.cowBreaks).toBeGreaterThan(0);
+  }, 60_000);
 
   test('the presets are good configs', async () => {
     const { parseMultiConfig } = await import('../../src/web/multi-config.js');

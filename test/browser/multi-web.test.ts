@@ -144,6 +144,30 @@ describe.skipIf(!haveChromium)('many VMs in chromium', () => {
     await page.close();
   }, 60_000);
 
+  test('with merging on (the eight preset) the pool plot draws what the VMs would take without it', async () => {
+    const page = await open('?view=multi&preset=eight');
+    await waitFor('eight VMs listed', () => page.locator('#vm-list tbody tr').count(), (n) => n === 8);
+    for (const vm of ['vm1', 'vm8']) await waitFor(`${vm}'s prompt`, () => screenOf(page, vm), (t) => /hvos\$ $/.test(t));
+    type Ksm = { pagesSharing: number; fullScans: number; tableFrames: number };
+    const ksm = () => page.evaluate(() => (window as unknown as { hvlabMulti?: { stats?: { ksm?: Ksm; pool: { frames: number; free: number } } } }).hvlabMulti?.stats);
+    const s = await waitFor('a full pass', ksm, (x) => (x?.ksm?.fullScans ?? 0) >= 1, 20_000);
+    // Eight VMs of 16 MiB (32768 guest frames), most of them zero or the same kernel: over half merged.
+    expect(s!.ksm!.pagesSharing).toBeGreaterThan(16_384);
+    await waitFor('the KSM line', () => page.locator('#ksm-state').textContent(), (t) => /^KSM on: \d+ shared frames, \d+ guest pages merged/.test(t ?? ''));
+    expect(await page.locator('#frame-plot .u-title').textContent()).toBe('host frames: used, and without merging (KSM on)');
+    // The plot's last sample (every 500 ms): "without merging" is above "used" by what merging saved.
+    const lastSample = () => page.evaluate(() => {
+      const data = (window as unknown as { hvlabMulti: { framePlotData(): number[][] } }).hvlabMulti.framePlotData();
+      return [data[1].at(-1) ?? 0, data[2].at(-1) ?? 0];
+    });
+    const [used, without] = await waitFor('the saving plotted', lastSample, ([u, w]) => w - u > 16_384, 5000);
+    expect(used).toBeGreaterThan(0);
+    expect(without - used).toBeLessThan(8 * 16 * 256);
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'multi-ksm.png'), fullPage: true });
+    await page.close();
+  }, 60_000);
+
   test('no page logged a console error', () => {
     expect(site.errors).toEqual([]);
   });
