@@ -116,9 +116,10 @@ export class MultiApp {
     config.className = 'multi-config';
     config.innerHTML = `<summary>Config (JSON): the VMs, their images, modes, memory, I/O paths and weights</summary>
       <textarea id="multi-json" rows="12" spellcheck="false" aria-label="config"></textarea>
-      <p>Keys: <code>poolMiB</code> (the host pool), <code>ksm</code> (true: merge identical pages across the VMs), and per VM <code>name</code>, <code>image</code> (hvos),
-      <code>mode</code> (trap-emulate, hvm-shadow, hvm-nested, pv), <code>memMiB</code>, <code>io</code> (emulated, core, host),
-      <code>weight</code> (1 to 65535), <code>cap</code> (percent, 0 = none). Start checks it all first: a bad config starts nothing.
+      <p>The config of <code>hvlab run --config</code>: <code>pool</code> (the host pool, e.g. "256M"), <code>ksm</code> (true: merge identical pages
+      across the VMs), and per VM <code>name</code>, <code>image</code> (hvos), <code>mode</code> (trap-emulate, hvm-shadow, hvm-nested, pv),
+      <code>memory</code> (e.g. "16M"), <code>io</code> (emulated, core, host), <code>weight</code> (1 to 65535), <code>cap</code> (percent, 0 = none).
+      Start checks it all first: a bad config starts nothing.
       <a href="docs/web.md#many-vms" target="_blank" rel="noopener">docs/web.md</a></p>`;
     $('notice').after(config);
     const json = $<HTMLTextAreaElement>('multi-json');

@@ -28,14 +28,9 @@ export interface MultiTiming {
   sliceInstructions: number;
   busyMs: number;
   statsMs: number;
-  /**
-   * Guest frames the merging scanner looks at after each busy loop (Host.ksmScan), and every
-   * `statsMs` while all VMs wait, until a full pass changes nothing.
-   */
-  ksmPages: number;
 }
 
-export const DEFAULT_MULTI_TIMING: MultiTiming = { budgetInstructions: 1_000_000, sliceInstructions: DEFAULT_SLICE, busyMs: 30, statsMs: 200, ksmPages: 2048 };
+export const DEFAULT_MULTI_TIMING: MultiTiming = { budgetInstructions: 1_000_000, sliceInstructions: DEFAULT_SLICE, busyMs: 30, statsMs: 200 };
 
 const nodeImmediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
 
@@ -135,7 +130,7 @@ export class MultiRunner {
     try {
       const config = parseMultiConfig(text, Object.keys(images));
       const host = await Host.create({ poolMiB: config.poolMiB }, source);
-      if (config.ksm) host.ksm(true);
+      if (config.ksmPages > 0) host.ksm(true);
       const sched = new Scheduler({ sliceInstructions: this.timing.sliceInstructions });
       const guests: Guest[] = [];
       try {
@@ -216,14 +211,15 @@ export class MultiRunner {
   }
 
   /**
-   * Let the merging scanner look at the next `ksmPages` guest frames. `settled` counts full
+   * Let the merging scanner look at the next `ksmPages` guest frames (after each busy loop,
+   * and every `statsMs` while all VMs wait). `settled` counts full
    * passes that merged nothing and broke nothing: after two the scanner rests while the VMs
    * wait (nothing changes in a blocked VM's memory); any slice run wakes it.
    */
   private scan(fleet: Fleet): void {
-    if (!fleet.config.ksm) return;
+    if (fleet.config.ksmPages === 0) return;
     const before = fleet.host.ksmStats();
-    fleet.host.ksmScan(this.timing.ksmPages);
+    fleet.host.ksmScan(fleet.config.ksmPages);
     const after = fleet.host.ksmStats();
     const changed = after.merges !== before.merges || after.cowBreaks !== before.cowBreaks;
     if (changed) fleet.settled = 0;
@@ -231,7 +227,7 @@ export class MultiRunner {
   }
 
   /** Scanning is worth it while idle: merging is on and the last passes still found something. */
-  private scanning(fleet: Fleet): boolean { return !!fleet.config.ksm && fleet.settled < 2; }
+  private scanning(fleet: Fleet): boolean { return fleet.config.ksmPages > 0 && fleet.settled < 2; }
 
   /**
    * Why each newly halted VM stopped (its run() returns the reason without running). A guest
@@ -292,7 +288,7 @@ export class MultiRunner {
     });
     const pool = fleet.host.pool();
     this.post({ type: 'stats', t: this.lastStats, state: this.state, vms, pool: { frames: pool.frames, free: pool.free },
-      ...(fleet.config.ksm ? { ksm: fleet.host.ksmStats() } : {}) });
+      ...(fleet.config.ksmPages > 0 ? { ksm: fleet.host.ksmStats() } : {}) });
   }
 
   private sleep(ms: number): Promise<boolean> {

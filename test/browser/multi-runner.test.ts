@@ -17,7 +17,7 @@ const HVOS = new Uint8Array(readFileSync(join(dirname(fileURLToPath(import.meta.
 const PROMPT = 'hvos$ ';
 
 const two = (extra: Record<string, unknown> = {}) => JSON.stringify({
-  poolMiB: 64,
+  pool: '64M',
   vms: [{ name: 'a', mode: 'hvm-nested', weight: 512, ...extra }, { name: 'b', mode: 'trap-emulate' }],
 });
 
@@ -124,21 +124,25 @@ describe('many VMs in the page worker', () => {
     const bad: [string, RegExp][] = [
       ['{"vms": [', /^config: not valid JSON: /],
       ['[]', /^config: the top level must be an object with a "vms" list$/],
-      ['{"ksm": "yes", "vms": [{"name": "a", "mode": "pv"}]}', /^config: ksm must be true or false, got "yes"$/],
+      ['{"ksm": "yes", "vms": [{"name": "a", "mode": "pv"}]}', /^config: ksm \(true, false, or the frames the scanner looks at per step\) must be a whole number from 1 to 1048576, got "yes"$/],
       ['{"vms": []}', /^config: "vms" must be a list of at least one VM$/],
-      ['{"vms": [{"name": "a", "mode": "hvm-nested"}], "extra": 1}', /^config: unknown key 'extra'/],
+      ['{"vms": [{"name": "a", "mode": "hvm-nested"}], "extra": 1}', /^config: unknown key 'extra' \(known: pool, ksm, vms\)$/],
       [two({ colour: 'red' }), /^config: VM 'a': unknown key 'colour'/],
+      [two({ drive: 'disk.img' }), /^config: VM 'a': 'drive' works in hvlab run --config, not in the page: a page cannot name a file$/],
       ['{"vms": [{"name": "a", "mode": "vmx"}]}', /^config: VM 'a': unknown mode "vmx" \(choose trap-emulate, hvm-shadow, hvm-nested, pv\)$/],
       ['{"vms": [{"name": "a", "mode": "native"}]}', /^config: VM 'a': native runs the bare machine alone/],
       ['{"vms": [{"name": "a", "mode": "pv"}, {"name": "a", "mode": "pv"}]}', /^config: two VMs are named 'a'$/],
       ['{"vms": [{"name": "a", "mode": "pv", "image": "doom"}]}', /^config: VM 'a': unknown image "doom" \(the page offers hvos\)$/],
-      ['{"poolMiB": 32, "vms": [{"name": "a", "mode": "pv", "memMiB": 64}]}', /^config: the VMs' memory \(64 MiB\) is more than the host pool \(32 MiB\)$/],
+      ['{"pool": "32M", "vms": [{"name": "a", "mode": "pv", "memory": "64M"}]}', /^config: the VMs' memory \(64 MiB\) is more than the host pool \(32 MiB\)$/],
+      ['{"pool": "lots", "vms": [{"name": "a", "mode": "pv"}]}', /^config: pool "lots" is not a size \(examples: 16M, 1G, 64\)$/],
+      ['{"vms": [{"name": "a", "mode": "pv", "memory": "1.5M"}]}', /^config: VM 'a': memory must be a whole number of MiB from 16M to 3072M, got "1.5M"$/],
       ['{"vms": [{"name": "a", "mode": "pv", "weight": 0}]}', /^config: VM 'a': weight must be a whole number from 1 to 65535, got 0$/],
       ['{"vms": [{"name": "a", "mode": "pv", "cap": 101}]}', /^config: VM 'a': cap must be a whole number from 0 to 100, got 101$/],
       ['{"vms": [{"name": "a", "mode": "pv", "io": "offload"}]}', /^config: VM 'a': I\/O path must be one of emulated, core, host, got "offload"/],
+      ['{"vms": [{"name": "a", "mode": "pv", "io": "host"}]}', /^config: VM 'a': a pv guest's virtio devices are served in the core: use io 'core', not 'host'$/],
       ['{"vms": [{"name": "a b", "mode": "pv"}]}', /^config: VM 1: name must be 1 to 24 letters/],
       // Guest RAM fits, but not with each VM's tables and saved state (src/host.ts NO_MEMORY).
-      ['{"poolMiB": 32, "vms": [{"name": "a", "mode": "pv"}, {"name": "b", "mode": "pv"}]}', /^VM 'b' needs \d+ MiB of the host pool, \d+ MiB is free \(pool 32 MiB\)$/],
+      ['{"pool": 32, "vms": [{"name": "a", "mode": "pv"}, {"name": "b", "mode": "pv"}]}', /^VM 'b' needs \d+ MiB of the host pool, \d+ MiB is free \(pool 32 MiB\)$/],
     ];
     const h = harness = await Harness.start(bad[0][0]);
     for (const [text] of bad.slice(1)) h.send(text);
@@ -175,7 +179,7 @@ describe('many VMs in the page worker', () => {
   }, 30_000);
 
   test('with "ksm": true the pool shrinks by what merging saves, and every console prints the same as without', async () => {
-    const config = (ksm: boolean) => JSON.stringify({ poolMiB: 96, ksm, vms: [
+    const config = (ksm: boolean) => JSON.stringify({ pool: '96M', ksm, vms: [
       { name: 'te', mode: 'trap-emulate' }, { name: 'shadow', mode: 'hvm-shadow' }, { name: 'nested', mode: 'hvm-nested' }, { name: 'pv', mode: 'pv' }] });
     const session = async (ksm: boolean) => {
       const h = harness = await Harness.start(config(ksm));

@@ -127,7 +127,7 @@ describe.skipIf(!haveChromium)('many VMs in chromium', () => {
     for (const [text, message] of [
       ['{"vms": [{"name": "a", "mode": "vmx"}]}', 'config: VM \'a\': unknown mode "vmx" (choose trap-emulate, hvm-shadow, hvm-nested, pv)'],
       ['{"vms": [{"name": "a", "mode": "pv"}, {"name": "a", "mode": "pv"}]}', 'config: two VMs are named \'a\''],
-      ['{"poolMiB": 32, "vms": [{"name": "a", "mode": "pv", "memMiB": 64}]}', 'config: the VMs\' memory (64 MiB) is more than the host pool (32 MiB)'],
+      ['{"pool": "32M", "vms": [{"name": "a", "mode": "pv", "memory": "64M"}]}', 'config: the VMs\' memory (64 MiB) is more than the host pool (32 MiB)'],
     ]) {
       await json.fill(text);
       await page.locator('#multi-start').click();
