@@ -20,6 +20,8 @@ const SAMPLE_MS = 500;
 /** The weights the list offers (Xen's default is 256). */
 const WEIGHTS = [32, 64, 128, 256, 512, 1024, 2048];
 const DEFAULT_PRESET = PRESETS[0].id;
+/** The console prefix key (ASCII SOH), as the CLI's Ctrl-A. */
+const CTRL_A = '\x01';
 
 /** One VM's console: its terminal in its own box, shown while its tab is selected. */
 class VmConsole {
@@ -87,6 +89,8 @@ export class MultiApp {
   private sharePlot?: LivePlot;
   private framePlot?: LivePlot;
   private listKey = '';
+  /** Ctrl-A was typed: the next key is a command to the page (typed()). */
+  private prefix = false;
 
   constructor(private readonly module: WebAssembly.Module, private readonly images: Record<string, Uint8Array>, presetId: string) {
     this.worker = new Worker(new URL('../src/web/multi-worker.ts', import.meta.url), { type: 'module', name: 'hvlab-multi' });
@@ -140,7 +144,7 @@ export class MultiApp {
       <th title="slices another VM ran while it was runnable">waits</th><th>exits</th></tr></thead><tbody></tbody></table>
       <div class="vm"><div id="vm-tabs" class="tabs" role="tablist"></div><div id="vm-terms" class="term-stack"></div>
       <div class="shortcuts"></div></div>`;
-    (consoles.querySelector('.shortcuts') as HTMLElement).textContent = `${SHORTCUTS} · the tab chooses the VM the keyboard types into`;
+    (consoles.querySelector('.shortcuts') as HTMLElement).textContent = `${SHORTCUTS} · the tab chooses the VM the keyboard types into; Ctrl-A N / Ctrl-A P: next / previous VM, Ctrl-A 1..9: that VM, Ctrl-A A: a Ctrl-A for the guest`;
     $('counters').hidden = true;
     (document.querySelector('.footnote') as HTMLElement).innerHTML = 'Each VM\'s share is its part of the instructions the '
       + 'scheduler ran in the last half second; a VM waiting at its prompt is blocked and costs nothing. '
@@ -167,6 +171,27 @@ export class MultiApp {
     this.active = name;
     for (const [n, c] of this.consoles) c.show(n === name);
     for (const tr of $('vm-list').querySelectorAll('tbody tr')) (tr as HTMLElement).classList.toggle('active', (tr as HTMLElement).dataset.vm === name);
+  }
+
+  /**
+   * Keys typed into a VM's terminal. Ctrl-A is a prefix, as in the CLI's console and in screen:
+   * Ctrl-A N and Ctrl-A P switch to the next and previous VM, Ctrl-A 1..9 to the VM of that
+   * number, Ctrl-A A sends a Ctrl-A to the guest; anything else after Ctrl-A is dropped.
+   */
+  private typed(name: string, data: string): void {
+    if (this.prefix) {
+      this.prefix = false;
+      const names = this.vms.map((v) => v.name);
+      const at = names.indexOf(this.active ?? name);
+      const key = data.toLowerCase();
+      if (key === 'n') this.select(names[(at + 1) % names.length]);
+      else if (key === 'p') this.select(names[(at + names.length - 1) % names.length]);
+      else if (/^[1-9]$/.test(key) && Number(key) <= names.length) this.select(names[Number(key) - 1]);
+      else if (key === 'a' || data === CTRL_A) this.send({ type: 'input', vm: name, data: CTRL_A });
+      return;
+    }
+    if (data === CTRL_A) { this.prefix = true; return; }
+    this.send({ type: 'input', vm: name, data });
   }
 
   /** The pool plot's data: time, then one array per series (the browser test reads it). */
@@ -218,7 +243,7 @@ export class MultiApp {
     this.listKey = '';
     for (const info of vms) {
       this.consoles.set(info.name, new VmConsole(info, $('vm-terms'), $('vm-tabs'),
-        (data) => this.send({ type: 'input', vm: info.name, data }), () => this.select(info.name)));
+        (data) => this.typed(info.name, data), () => this.select(info.name)));
     }
     const plots = $('plots');
     plots.innerHTML = '';

@@ -79,6 +79,21 @@ describe.skipIf(!haveChromium)('many VMs in chromium', () => {
     expect(await page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.active)).toBe('nested');
     expect(await page.locator('#vm-terms .term[data-vm="nested"]').isVisible()).toBe(true);
 
+    // Ctrl-A N / P / digit switch tabs from the keyboard, as the CLI's console does; the guest never sees them.
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('n');
+    expect(await page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.active)).toBe('pv');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('1');
+    expect(await page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.active)).toBe('te');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('p');
+    expect(await page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.active)).toBe('pv');
+    expect(await page.locator('#vm-terms .term[data-vm="pv"]').isVisible()).toBe(true);
+    await page.keyboard.type('echo keys-ok\r');
+    await waitFor('pv answers after the switches', () => screenOf(page, 'pv'), (t) => /keys-ok\nhvos\$ $/.test(t));
+    for (const other of ['te', 'shadow', 'nested']) expect(await screenOf(page, other)).not.toContain('keys-ok');
+
     // At their prompts every VM is blocked and the worker idles.
     await waitFor('all blocked', () => page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.stats?.vms.map((v) => v.state).join(',')),
       (s) => s === 'blocked,blocked,blocked,blocked');
