@@ -21,6 +21,8 @@ export const DEFAULT_WEIGHT = 256;
 export const MAX_WEIGHT = 65535;
 /** The smallest and largest slice a scheduler accepts. */
 export const MIN_SLICE = 1_000;
+/** The CLINT's timebase is 10 MHz (DESIGN.md "Machine"). */
+const TICKS_PER_MS = 10_000;
 export const MAX_SLICE = 100_000_000;
 
 export interface SchedParams {
@@ -67,6 +69,11 @@ interface Entry {
   stats: VmSchedStats;
   /** vm.inputSent when it blocked: more input since wakes it. */
   inputMark: number;
+  /**
+   * A VM on the wall clock idle with a timer armed sleeps until then (performance.now(), ms):
+   * its idle time cannot be skipped, it passes.
+   */
+  wakeAtMs?: number;
 }
 
 function checkParams(p: SchedParams): { weight?: number; cap?: number } {
@@ -103,7 +110,8 @@ export class Scheduler {
     this.onIdle = opts.onIdle;
   }
 
-  get vms(): readonly Vm[] { return this.queue.map((e) => e.vm); }
+  /** The VMs in the order they were added (the run queue's order changes as they run). */
+  get vms(): readonly Vm[] { return [...this.byVm.keys()]; }
 
   add(vm: Vm, params: SchedParams = {}): void {
     if (this.byVm.has(vm)) throw new HvlabError('DUPLICATE_VM', 'that VM is already in this scheduler');
@@ -150,7 +158,10 @@ export class Scheduler {
 
   private parked(e: Entry): boolean { return e.periodUsed >= this.quota(e); }
 
-  private runnable(e: Entry): boolean { return !e.stats.halted && !e.stats.blocked && !this.parked(e); }
+  /** Not blocked, not halted, not asleep: it wants the hart (caps aside). */
+  private active(e: Entry): boolean { return !e.stats.halted && !e.stats.blocked && e.wakeAtMs === undefined; }
+
+  private runnable(e: Entry): boolean { return this.active(e) && !this.parked(e); }
 
   /**
    * Accounting (Xen's csched_acct): the period's time goes to the VMs that are active (not
@@ -158,7 +169,7 @@ export class Scheduler {
    * either way, as Xen bounds it, so a VM can neither hoard credit nor sink into debt.
    */
   private account(): void {
-    const active = this.queue.filter((e) => !e.stats.halted && !e.stats.blocked);
+    const active = this.queue.filter((e) => this.active(e));
     const total = active.reduce((s, e) => s + e.weight, 0);
     for (const e of active) {
       e.credit = Math.max(-this.period, Math.min(this.period, e.credit + Math.ceil(this.period * e.weight / total)));
@@ -167,10 +178,18 @@ export class Scheduler {
     this.periodEnd = this.now + this.period;
   }
 
-  /** A blocked VM becomes runnable once input is waiting for it. */
+  /**
+   * A blocked VM becomes runnable once new input is queued for it (Vm.inputSent grew: a byte
+   * sent before it blocked and still waiting for room in its RX ring does not wake it again,
+   * or a guest that never reads would be woken forever); a sleeping one also when its time
+   * comes.
+   */
   private wake(): void {
+    let now: number | undefined;
     for (const e of this.queue) {
-      if (e.stats.blocked && (e.vm.inputPending > 0 || e.vm.inputSent !== e.inputMark)) e.stats.blocked = false;
+      const input = e.vm.inputSent !== e.inputMark;
+      if (e.stats.blocked && input) e.stats.blocked = false;
+      if (e.wakeAtMs !== undefined && (input || (now ??= performance.now()) >= e.wakeAtMs)) e.wakeAtMs = undefined;
     }
   }
 
@@ -187,10 +206,11 @@ export class Scheduler {
 
   /**
    * Run up to `budget` instructions in all (core steps: a trap that retires nothing costs a
-   * step), slice by slice; stops early when every VM is blocked or halted. Returns the
-   * instructions retired.
+   * step), slice by slice; stops early when every VM is blocked or halted (or, on the wall
+   * clock, asleep until a timer). Returns the instructions retired.
    */
   run(budget: number): number {
+    budget = Math.floor(budget);
     let used = 0;
     let retired = 0;
     let fruitless = 0;
@@ -199,9 +219,10 @@ export class Scheduler {
       if (this.now >= this.periodEnd) this.account();
       const e = this.pick();
       if (!e) {
-        if (!this.queue.some((x) => !x.stats.halted && !x.stats.blocked)) {
-          // Nothing to run: the hart idles until input comes, which ends the period. The VMs
-          // that wake then start a fresh one, with credit by weight among themselves.
+        if (!this.queue.some((x) => this.active(x))) {
+          // Nothing to run: the hart idles until input comes (or, on the wall clock, a
+          // sleeper's timer), which ends the period. The VMs that wake then start a fresh one,
+          // with credit by weight among themselves.
           this.periodEnd = this.now;
           break;
         }
@@ -221,8 +242,9 @@ export class Scheduler {
       e.credit -= r.steps;
       e.periodUsed += r.steps;
       e.stats.slices++;
-      this.queue.splice(this.queue.indexOf(e), 1);
-      this.queue.push(e);
+      // To the end of the queue (unless onIdle removed it meanwhile).
+      const at = this.queue.indexOf(e);
+      if (at >= 0) { this.queue.splice(at, 1); this.queue.push(e); }
       // A VM that idles at once with a timer that wakes it to nothing could spin here forever.
       fruitless = r.steps === 0 ? fruitless + 1 : 0;
       if (fruitless > 2 * this.queue.length + 2) break;
@@ -244,6 +266,7 @@ export class Scheduler {
       const left = slice - steps;
       let r: ReturnType<Vm['run']>;
       let before: bigint;
+      const pending = vm.inputPending;
       try {
         before = vm.instructions;
         r = vm.run(left);
@@ -264,10 +287,20 @@ export class Scheduler {
       if (emptyIdles > 1) break;
       // An offload or host backend still serving it: not blocked, but nothing to run now.
       if (vm.ioBusy()) break;
+      // Input that waited for room in the RX ring went in during this run (the guest read
+      // some): the guest may not have seen the last of it yet.
+      if (vm.inputPending < pending) continue;
       const mark = vm.inputSent;
       this.onIdle?.(vm);
-      if (vm.inputSent !== mark || vm.inputPending > 0) continue;
+      if (vm.inputSent !== mark) continue;
       if (vm.idleSkip()) { e.stats.idleSkips++; continue; }
+      // On the wall clock idle time passes instead: the VM sleeps until its timer.
+      const ticks = vm.config.clock === 'wall' ? vm.ticksToNextTimer() : undefined;
+      if (ticks !== undefined) {
+        e.wakeAtMs = performance.now() + Number(ticks) / TICKS_PER_MS;
+        e.inputMark = mark;
+        break;
+      }
       // Blocked: it leaves the active set. Its credit is cleared, so it neither banks the time
       // it does not use while it waits nor carries debt into its next burst.
       e.stats.blocked = true;

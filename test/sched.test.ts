@@ -42,28 +42,38 @@ function shares(before: bigint[], after: bigint[]): number[] {
 }
 
 describe('credit scheduler', () => {
-  it('two CPU-bound VMs of weights 2:1 get 2:1 of the instructions; a blocked third costs nothing', async () => {
-    const { vms, sched } = await hostWith(3);
-    sched.add(vms[0], { weight: 512 });
-    sched.add(vms[1], { weight: 256 });
-    sched.add(vms[2], { weight: 256 });
+  /** Two busy VMs of weights 2:1 and `idle` more at their prompts: each one's instructions over 6 M. */
+  async function twoToOne(idle: number): Promise<{ got: number[]; vms: Vm[]; sched: Scheduler; third?: ReturnType<Scheduler['stats']> }> {
+    const { vms, sched } = await hostWith(2 + idle);
+    vms.forEach((vm, i) => sched.add(vm, { weight: i === 0 ? 512 : 256 }));
     settle(sched);
     for (const vm of vms) expect(vm.readConsole()).toContain('$ ');
     vms[0].sendInput(BUSY);
     vms[1].sendInput(BUSY);
     const before = instructions(sched, vms);
-    const third = sched.stats(vms[2]);
-    const ran = sched.run(6_000_000);
-    expect(ran).toBe(6_000_000);
-    const [a, b, c] = shares(before, instructions(sched, vms));
+    const third = idle ? sched.stats(vms[2]) : undefined;
+    expect(sched.run(6_000_000)).toBe(6_000_000);
+    return { got: shares(before, instructions(sched, vms)), vms, sched, third };
+  }
+
+  it('two CPU-bound VMs of weights 2:1 get 2:1 of the instructions; a blocked third costs nothing', async () => {
+    const { got: [a, b, c], vms, sched, third } = await twoToOne(1);
     expect(c).toBe(0);
-    expect(sched.stats(vms[2]).slices).toBe(third.slices);
+    expect(sched.stats(vms[2]).slices).toBe(third!.slices);
     expect(sched.stats(vms[2]).blocked).toBe(true);
     expect(a + b).toBe(6_000_000);
+    // Listed in the order they were added, however the run queue turned.
+    expect(sched.vms).toEqual(vms);
     expect(Math.abs(a / b / 2 - 1)).toBeLessThan(0.02);
     // Both were runnable all along: each waited while the other ran.
     expect(sched.stats(vms[0]).waits).toBeGreaterThan(0);
     expect(sched.stats(vms[1]).waits).toBeGreaterThan(0);
+  });
+
+  it('a VM blocked at its prompt changes nothing: the two busy ones run exactly as without it', async () => {
+    const [with3, with2] = [await twoToOne(1), await twoToOne(0)];
+    expect(with3.got.slice(0, 2)).toEqual(with2.got);
+    expect(with3.vms[0].readConsole()).toBe(with2.vms[0].readConsole());
   });
 
   it('a cap holds, beside another VM and alone (the hart idles rather than exceed it)', async () => {
@@ -125,6 +135,63 @@ describe('credit scheduler', () => {
     const slices = sched.stats(vms[0]).slices;
     expect(sched.run(1_000_000)).toBe(1_000_000);
     expect(sched.stats(vms[0]).slices).toBe(slices);
+  });
+
+  it('a blocked VM wakes when input is sent between runs (an interactive console)', async () => {
+    const { vms, sched } = await hostWith(2);
+    for (const vm of vms) sched.add(vm);
+    settle(sched);
+    for (const vm of vms) vm.readConsole();
+    const idle = sched.stats(vms[1]);
+    vms[0].sendInput('echo woken\n');
+    expect(sched.stats(vms[0]).blocked).toBe(true);
+    expect(sched.run(10_000_000)).toBeGreaterThan(0);
+    expect(vms[0].readConsole()).toBe('echo woken\r\nwoken\r\nhvos$ ');
+    expect(sched.stats(vms[0]).blocked).toBe(true);
+    // The other was not run at all, nor did it wait: it was blocked throughout.
+    expect(sched.stats(vms[1])).toEqual(idle);
+  });
+
+  it('a paste larger than the console\'s RX ring (4 KiB) is delivered whole', async () => {
+    // Slices long enough that the guest empties the ring and idles within one, with the rest
+    // of the paste still waiting in the host: the run's end moves it into the ring.
+    const { vms, sched } = await hostWith(2, 20_000_000);
+    for (const vm of vms) sched.add(vm);
+    settle(sched);
+    vms[0].readConsole();
+    const lines = Array.from({ length: 150 }, (_, i) => `echo line${String(i).padStart(3, '0')} ${'x'.repeat(40)}\n`);
+    vms[0].sendInput(lines.join(''));
+    expect(vms[0].inputPending).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && !(sched.stats(vms[0]).blocked && vms[0].inputPending === 0); i++) sched.run(5_000_000);
+    const out = vms[0].readConsole();
+    expect(vms[0].inputPending).toBe(0);
+    expect(out.match(/^line\d{3} x+\r$/gm)?.length).toBe(150);
+    expect(out).toContain(`line149 ${'x'.repeat(40)}\r\nhvos$ `);
+  });
+
+  it('on the wall clock a VM idle with a timer sleeps until it, and run() returns meanwhile', async () => {
+    const host = await Host.create({ poolMiB: 48 }, await loadCoreModule());
+    const vm = await host.createVm({ mode: 'hvm-nested', memMiB: 16, clock: 'wall' }, 'wall');
+    vm.load(HVOS, 'hvos.elf');
+    const sched = new Scheduler();
+    sched.add(vm);
+    settle(sched);
+    vm.readConsole();
+    vm.sendInput('sleep 30\n');
+    const t0 = performance.now();
+    let out = '';
+    let early = 0;
+    while (!out.includes('sleep: slept 30 ms')) {
+      if (performance.now() - t0 > 5000) throw new Error(`no wake-up: ${JSON.stringify(out)}`);
+      const n = sched.run(10_000_000);
+      out += vm.readConsole();
+      // Asleep: not blocked (a timer will wake it) and not spinning through the budget.
+      if (n < 10_000_000 && !out.includes('slept')) { early++; expect(sched.stats(vm).blocked).toBe(false); }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(early).toBeGreaterThan(0);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(sched.stats(vm).idleSkips).toBe(0);
   });
 
   it('bad parameters are refused with a one-line reason', () => {
