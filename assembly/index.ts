@@ -25,7 +25,8 @@ import { emudiskSetPresent } from './devices/emudisk';
 import { guestMapDescribe } from './virtio/guestmem';
 import { hostActive, hostDiskAlloc } from './hv/host';
 export { hostInit, hostSwitch, hostCurrent, hostVmCreate, hostVmDestroy, hostVmFrames, hostFrames, hostFreeFrames,
-  hostLiveVms, hostVmOverhead, hostSetShadowPages, hostClearGuestRam, hostVmCowBreaks } from './hv/host';
+  hostLiveVms, hostVmOverhead, hostSetShadowPages, hostClearGuestRam, hostVmCowBreaks,
+  hostVmSetMergeable } from './hv/host';
 // Same-page merging across the host's VMs (hv/ksm.ts): switch, scan budget, figures.
 export { ksmEnable, ksmScan, ksmStat } from './hv/ksm';
 

@@ -80,6 +80,7 @@ export interface CoreExports {
   ksmScan(pages: number): number;
   ksmStat(what: number): bigint;
   hostVmCowBreaks(id: number): bigint;
+  hostVmSetMergeable(id: number, on: boolean): boolean;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

@@ -147,6 +147,10 @@ export class Host {
       if (this.current === id) this.current = 0;
       throw e;
     }
+    // A device model in TypeScript (io 'host') writes guest RAM through linear addresses it
+    // keeps (src/io/queue.ts caches the used ring's), behind the core's copy-on-write: such a
+    // VM's frames are never merged (docs/multi-vm.md "KSM").
+    if (v.io === 'host' && v.virtio) this.core.hostVmSetMergeable(id, false);
     this.live.set(id, vm);
     this.names.set(name, vm);
     vmNames.set(vm, name);
@@ -195,6 +199,29 @@ export class Host {
 
   /** Copy-on-write breaks of one VM's frames (writes that gave it its own copy of a shared frame). */
   cowBreaksOf(vm: Vm): number { return vm.shared ? Number(this.core.hostVmCowBreaks(vm.shared.id)) : 0; }
+
+  /**
+   * A copy of VM `vm`'s guest RAM, read through its frame map (guest frames are scattered in
+   * the pool, and shared ones are read where they are shared).
+   */
+  guestRam(vm: Vm): Uint8Array {
+    if (!vm.shared || !this.live.has(vm.shared.id)) throw new HvlabError('NO_VM', 'that VM is not in this host');
+    this.activate(vm.shared.id);
+    const map = this.core.guestMapPtr() >>> 0;
+    const view = new DataView(this.memory.buffer);
+    const bytes = Number(view.getBigUint64(map + 16, true));
+    const ramHost = Number(view.getBigUint64(map + 24, true));
+    const machineBase = view.getBigUint64(map + 32, true);
+    const frameMap = Number(view.getBigUint64(map + 40, true));
+    const out = new Uint8Array(bytes);
+    const mem = new Uint8Array(this.memory.buffer);
+    for (let off = 0; off < bytes; off += 4096) {
+      const hfn = BigInt(view.getUint32(frameMap + off / 1024, true));
+      const lin = ramHost + Number((hfn << 12n) - machineBase);
+      out.set(mem.subarray(lin, lin + 4096), off);
+    }
+    return out;
+  }
 
   /** The merging figures of the whole host. */
   ksmStats(): KsmStats {

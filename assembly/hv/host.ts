@@ -58,6 +58,7 @@ const V_HV_FRAMES: u32 = 5;
 const V_GUEST_FRAMES: u32 = 6;
 const V_DISK: u32 = 7;      // disk image run (0: none)
 const V_DISK_FRAMES: u32 = 8;
+const V_NO_MERGE: u32 = 14;  // the host keeps this VM's frames out of merging (hv/ksm.ts)
 const V_COW_BREAKS: u32 = 15; // copy-on-write breaks of this VM's frames (hv/ksm.ts)
 const V_RECORD_BYTES: u64 = 16 * 8;
 
@@ -311,6 +312,14 @@ export function hostVmLive(id: u32): bool { return hostActive() && id != 0 && id
 export function hostVmMode(id: u32): u32 { return <u32>vget(id, V_MODE); }
 export function hostVmGuestFrames(id: u32): u64 { return vget(id, V_GUEST_FRAMES); }
 export function hostVmFrameMap(id: u32): usize { return hostAddr(vget(id, V_HV)); }
+/** Keep VM `id`'s frames out of same-page merging (its devices write guest RAM behind the
+ * core's back), or let them in again. False if there is no such VM. */
+export function hostVmSetMergeable(id: u32, on: bool): bool {
+  if (!hostVmLive(id)) return false;
+  vset(id, V_NO_MERGE, on ? 0 : 1);
+  return true;
+}
+export function hostVmMergeable(id: u32): bool { return vget(id, V_NO_MERGE) == 0; }
 /** Count a copy-on-write break of VM `id`; hostVmCowBreaks reads the count. */
 export function hostVmCowBreak(id: u32): void { vset(id, V_COW_BREAKS, vget(id, V_COW_BREAKS) + 1); }
 export function hostVmCowBreaks(id: u32): u64 { return hostVmLive(id) ? vget(id, V_COW_BREAKS) : 0; }

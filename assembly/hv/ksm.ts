@@ -35,7 +35,7 @@ import { PAGE_SHIFT } from '../riscv/bits';
 import { tlbFlushRam } from '../mmu/tlb';
 import { allocFrame, frameRefs, getFrame, hostActive, hostAllocRun, hostCurrent, hostFrameAddr,
   hostFrames, hostKsmField, hostPutRun, hostSwitch, hostVmFrameMap, hostVmGuestFrames, hostVmLive,
-  hostVmCowBreak, hostVmMode, MAX_VMS, putFrame } from './host';
+  hostVmCowBreak, hostVmMergeable, hostVmMode, MAX_VMS, putFrame } from './host';
 import { GUEST_RAM_BASE, gpaHost, gstageSetLeaf, vm } from './vm';
 import { halt } from '../devices/testdev';
 import { shadowZapFrames } from './shadow';
@@ -55,6 +55,7 @@ const K_MERGES: u32 = 10;
 const K_MOVED_ANY: u32 = 11;   // a bit was set in the moved bitmap this batch
 const K_TOUCHED: u32 = 12;     // 4 fields: a bit per VM whose mappings or TLB must be redone
 const TOUCHED_WORDS: u32 = 4;  // MAX_VMS / 64
+const K_PASS_PAGES: u32 = 16;  // pages scanned in the pass under way
 
 const SLOT_BYTES: u64 = 16;
 const PAGE: usize = 4096;
@@ -76,7 +77,7 @@ export const KSM_ON: u32 = 8;
 
 /** Does the scanner look at VM `id`'s frames? Live and translated (not pv). */
 function mergeable(id: u32): bool {
-  if (!hostVmLive(id)) return false;
+  if (!hostVmLive(id) || !hostVmMergeable(id)) return false;
   const mode = hostVmMode(id);
   return mode == MODE_TRAP_EMULATE || mode == MODE_HVM_SHADOW || mode == MODE_HVM_NESTED;
 }
@@ -112,6 +113,7 @@ export function ksmEnable(on: bool): bool {
   kset(K_CUR_VM, 1);
   kset(K_CUR_GFN, 0);
   kset(K_MOVED_ANY, 0);
+  kset(K_PASS_PAGES, 0);
   for (let w: u32 = 0; w < TOUCHED_WORDS; w++) kset(K_TOUCHED + w, 0);
   kset(K_ON, 1);
   return true;
@@ -306,27 +308,26 @@ export function ksmScan(pages: u32): u32 {
   if (!hostActive() || kget(K_ON) == 0) return 0;
   const before = hostCurrent();
   let scanned: u32 = 0;
-  let emptyVms: u32 = 0;
   while (scanned < pages) {
     let id = <u32>kget(K_CUR_VM);
     const gfn = kget(K_CUR_GFN);
     if (id > MAX_VMS) {
-      // A full pass ends.
-      kset(K_FULL_SCANS, kget(K_FULL_SCANS) + 1);
-      memory.fill(slotAddr(0), 0, <usize>(kget(K_SLOTS) * SLOT_BYTES));
+      // A full pass ends (one that found no mergeable frame at all is not counted).
       kset(K_CUR_VM, 1);
       kset(K_CUR_GFN, 0);
-      if (emptyVms >= MAX_VMS) break; // nothing to scan at all
+      if (kget(K_PASS_PAGES) == 0) break;
+      kset(K_FULL_SCANS, kget(K_FULL_SCANS) + 1);
+      kset(K_PASS_PAGES, 0);
+      memory.fill(slotAddr(0), 0, <usize>(kget(K_SLOTS) * SLOT_BYTES));
       continue;
     }
     if (!mergeable(id) || gfn >= hostVmGuestFrames(id)) {
       kset(K_CUR_VM, id + 1);
       kset(K_CUR_GFN, 0);
-      emptyVms++;
       continue;
     }
-    emptyVms = 0;
     kset(K_CUR_GFN, gfn + 1);
+    kset(K_PASS_PAGES, kget(K_PASS_PAGES) + 1);
     scanPage(id, gfn);
     scanned++;
   }
