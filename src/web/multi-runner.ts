@@ -219,7 +219,8 @@ export class MultiRunner {
   private scan(fleet: Fleet): void {
     if (fleet.config.ksmPages === 0) return;
     const before = fleet.host.ksmStats();
-    fleet.host.ksmScan(fleet.config.ksmPages);
+    // Nothing to scan (every VM is pv or has TypeScript device models: never merged): rest.
+    if (fleet.host.ksmScan(fleet.config.ksmPages) === 0) { fleet.settled = 2; return; }
     const after = fleet.host.ksmStats();
     const changed = after.merges !== before.merges || after.cowBreaks !== before.cowBreaks;
     if (changed) fleet.settled = 0;

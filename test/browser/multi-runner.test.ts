@@ -187,6 +187,16 @@ describe('many VMs in the page worker', () => {
       await h.until('four prompts', () => names.every((n) => h.atPrompt(n)));
       // Idle at their prompts, the scanner goes on until two passes change nothing.
       if (ksm) await h.until('two full passes', () => (h.lastStats()?.ksm?.fullScans ?? 0) >= 2, 20_000);
+      if (ksm) {
+        // After two passes that change nothing the scanner rests while the VMs wait: no CPU spent.
+        await h.until('the scanner at rest', () => {
+          const [a, b] = h.of('stats').slice(-2);
+          return a?.state === 'idle' && b?.state === 'idle' && a.ksm!.pagesScanned === b.ksm!.pagesScanned;
+        }, 20_000);
+        const rested = (await h.stats()).ksm!.pagesScanned;
+        await new Promise((r) => setTimeout(r, 1200));
+        expect((await h.stats()).ksm!.pagesScanned).toBe(rested);
+      }
       const atPrompt = await h.stats();
       // Writing memory after the merge: copy-on-write gives each writer its own frame.
       for (const n of names) h.runner.handle({ type: 'input', vm: n, data: 'memwalk 64 2\r' });
