@@ -94,6 +94,20 @@ describe.skipIf(!haveChromium)('many VMs in chromium', () => {
     await waitFor('pv answers after the switches', () => screenOf(page, 'pv'), (t) => /keys-ok\nhvos\$ $/.test(t));
     for (const other of ['te', 'shadow', 'nested']) expect(await screenOf(page, other)).not.toContain('keys-ok');
 
+    // The page stays responsive while a neighbour computes: a command in another tab answers at once.
+    await page.keyboard.type('compute 1000000000\r');
+    await waitFor('pv computing', () => page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.stats?.vms.find((v) => v.name === 'pv')?.state), (s) => s === 'running');
+    await page.locator('#vm-tabs .tab[data-vm="shadow"]').click();
+    const t0 = Date.now();
+    await page.keyboard.type('echo beside-a-busy-neighbour\r');
+    await waitFor('shadow answers', () => screenOf(page, 'shadow'), (t) => /beside-a-busy-neighbour\nhvos\$ $/.test(t));
+    const answered = Date.now() - t0;
+    console.log(`many VMs: a command answered in ${answered} ms while a neighbour runs compute`);
+    expect(answered).toBeLessThan(5000);
+    await page.locator('#vm-tabs .tab[data-vm="pv"]').click();
+    await page.keyboard.press('Control+C');
+    await waitFor('pv back at its prompt', () => screenOf(page, 'pv'), (t) => /hvos\$ $/.test(t));
+
     // At their prompts every VM is blocked and the worker idles.
     await waitFor('all blocked', () => page.evaluate(() => (window as unknown as MultiHook).hvlabMulti?.stats?.vms.map((v) => v.state).join(',')),
       (s) => s === 'blocked,blocked,blocked,blocked');
