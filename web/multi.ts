@@ -138,10 +138,10 @@ export class MultiApp {
     $('multi-pause').onclick = () => this.send({ type: this.state === 'paused' ? 'resume' : 'pause' });
 
     const consoles = $('consoles');
-    consoles.innerHTML = `<table id="vm-list" class="vm-list"><thead><tr><th>VM</th><th>mode</th><th>state</th>
+    consoles.innerHTML = `<div class="vm-list-scroll"><table id="vm-list" class="vm-list"><thead><tr><th>VM</th><th>mode</th><th>state</th>
       <th title="instructions retired since boot">instructions</th><th title="its part of the instructions in the last half second">share</th>
       <th title="the credit scheduler's weight">weight</th><th title="slices it ran">slices</th>
-      <th title="slices another VM ran while it was runnable">waits</th><th>exits</th></tr></thead><tbody></tbody></table>
+      <th title="slices another VM ran while it was runnable">waits</th><th>exits</th></tr></thead><tbody></tbody></table></div>
       <div class="vm"><div id="vm-tabs" class="tabs" role="tablist"></div><div id="vm-terms" class="term-stack"></div>
       <div class="shortcuts"></div></div>`;
     (consoles.querySelector('.shortcuts') as HTMLElement).textContent = `${SHORTCUTS} · the tab chooses the VM the keyboard types into; Ctrl-A N / Ctrl-A P: next / previous VM, Ctrl-A 1..9: that VM, Ctrl-A A: a Ctrl-A for the guest`;

@@ -197,6 +197,21 @@ describe.skipIf(!haveChromium)('many VMs in chromium', () => {
     await page.close();
   }, 60_000);
 
+  test('works on a narrow (phone) screen: the list scrolls, the terminal fits', async () => {
+    const page = await site.browser.newPage({ viewport: { width: 390, height: 844 } });
+    watchErrors(page, site.errors);
+    await page.goto(`${site.url}?view=multi&preset=weights`);
+    await waitFor('heavy\'s prompt', () => screenOf(page, 'heavy'), (t) => /hvos\$ $/.test(t));
+    // Nothing wider than the screen but the list's own scroller.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    const term = await page.locator('#vm-terms .term[data-vm="heavy"]').boundingBox();
+    expect(term!.width).toBeLessThanOrEqual(390);
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'multi-phone.png') });
+    await page.close();
+  }, 60_000);
+
   test('no page logged a console error', () => {
     expect(site.errors).toEqual([]);
   });
