@@ -141,7 +141,8 @@ export class MultiApp {
     consoles.innerHTML = `<div class="vm-list-scroll"><table id="vm-list" class="vm-list"><thead><tr><th>VM</th><th>mode</th><th>state</th>
       <th title="instructions retired since boot">instructions</th><th title="its part of the instructions in the last half second">share</th>
       <th title="the credit scheduler's weight">weight</th><th title="slices it ran">slices</th>
-      <th title="slices another VM ran while it was runnable">waits</th><th>exits</th></tr></thead><tbody></tbody></table></div>
+      <th title="slices another VM ran while it was runnable">waits</th><th>exits</th>
+      <th title="host memory it holds: guest RAM, its hypervisor tables and saved state (a frame merged with others counts for each VM that maps it)">host MiB</th></tr></thead><tbody></tbody></table></div>
       <div class="vm"><div id="vm-tabs" class="tabs" role="tablist"></div><div id="vm-terms" class="term-stack"></div>
       <div class="shortcuts"></div></div>`;
     (consoles.querySelector('.shortcuts') as HTMLElement).textContent = `${SHORTCUTS} · the tab chooses the VM the keyboard types into; Ctrl-A N / Ctrl-A P: next / previous VM, Ctrl-A 1..9: that VM, Ctrl-A A: a Ctrl-A for the guest`;
@@ -303,7 +304,7 @@ export class MultiApp {
         tr.dataset.vm = info.name;
         tr.innerHTML = `<td class="name"><a href="#" role="button"></a></td><td>${info.mode}</td><td class="state"></td>`
           + '<td class="v instr"></td><td class="v share"></td><td><select class="weight"></select></td>'
-          + '<td class="v slices"></td><td class="v waits"></td><td class="v exits"></td>';
+          + '<td class="v slices"></td><td class="v waits"></td><td class="v exits"></td><td class="v frames"></td>';
         const link = tr.querySelector('a') as HTMLAnchorElement;
         link.textContent = info.name;
         link.onclick = (ev) => { ev.preventDefault(); this.select(info.name); };
@@ -331,6 +332,7 @@ export class MultiApp {
       cell('slices').textContent = v ? String(v.slices) : '–';
       cell('waits').textContent = v ? String(v.waits) : '–';
       cell('exits').textContent = v ? v.exits.toLocaleString('en-US') : '–';
+      cell('frames').textContent = v ? (v.frames / 256).toFixed(1) : '–';
     }
   }
 

@@ -51,6 +51,8 @@ export interface MultiVmStats {
   waits: number;
   idleSkips: number;
   exits: bigint;
+  /** Host frames it holds (Host.framesOf: guest RAM, tables, saved state; a shared frame counts for each holder). */
+  frames: number;
 }
 
 export interface MultiStatsMessage {

@@ -284,7 +284,7 @@ export class MultiRunner {
       return {
         name: g.spec.name, state: g.halted || s.halted ? 'halted' : s.blocked ? 'blocked' : 'running', message: g.halted,
         instructions: g.vm.instructions, schedInstructions: s.instructions, slices: s.slices, waits: s.waits,
-        idleSkips: s.idleSkips, exits: g.vm.counters().EXITS ?? 0n,
+        idleSkips: s.idleSkips, exits: g.vm.counters().EXITS ?? 0n, frames: fleet.host.framesOf(g.vm),
       };
     });
     const pool = fleet.host.pool();

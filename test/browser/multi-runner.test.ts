@@ -96,6 +96,11 @@ describe('many VMs in the page worker', () => {
     expect(s3.vms[0].instructions).toBeGreaterThan(s2.vms[0].instructions);
     expect(s3.vms[1].instructions).toBe(s2.vms[1].instructions);
     expect(s3.pool.frames).toBe(64 * 256);
+    // Each VM holds its 16 MiB of guest RAM and its tables and saved state (under 1 MiB more, docs/multi-vm.md).
+    for (const v of s3.vms) {
+      expect(v.frames).toBeGreaterThan(16 * 256);
+      expect(v.frames).toBeLessThan(17 * 256);
+    }
     expect(s3.pool.free).toBeLessThan(s3.pool.frames - 2 * 16 * 256);
   }, 30_000);
 
