@@ -124,6 +124,7 @@ export const MIN_MEM_MIB = 16;
 /** Stop details (haltKind with Stop.Error) from assembly/hv/exits.ts and assembly/hv/pv.ts. */
 const ERR_HV_UNHANDLED = 16;
 const ERR_PV_NO_HANDLER = 17;
+const ERR_KSM_NO_MEMORY = 24;
 export const MAX_MEM_MIB = 3072;
 /** The boot registers (integer register numbers): hart id, device tree, fw_dynamic_info. */
 const REG_A0 = 10, REG_A1 = 11, REG_A2 = 12, REG_T0 = 5;
@@ -682,6 +683,7 @@ export class Vm {
         message: kind === ERR_PV_NO_HANDLER
           ? `pv: a trap of the guest kernel with no handler registered (scause ${at}; a pv guest registers its handlers with set_callbacks, docs/pv-abi.md)`
           : kind === ERR_HV_UNHANDLED ? `the hypervisor cannot handle this exit (cause ${at}`
+          : kind === ERR_KSM_NO_MEMORY ? `the host pool has no free frame for this VM's own copy of a shared page (guest-physical 0x${cause.toString(16)}; docs/multi-vm.md "KSM")`
           : `trap to M-mode with the builtin firmware (mcause ${at}`,
       };
       return { stop: r, info: this.stopped };

@@ -161,4 +161,36 @@ describe('same-page merging across VMs (KSM)', () => {
     expect(stats.pagesSharing + stats.pagesShared).toBeLessThanOrEqual(4096);
     for (const vm of kept) expect(host.cowBreaksOf(vm)).toBe(0);
   }, 120_000);
+
+  it('a copy-on-write break with the pool empty stops that VM with a reason', async () => {
+    const host = await Host.create({ poolMiB: 128 }, await loadCoreModule());
+    const empty = host.pool().free;
+    host.ksm(true);
+    const big = await host.createVm({ mode: 'trap-emulate', memMiB: 64 }, 'big');
+    big.load(HVOS, 'hvos.elf');
+    drive(host, [big], [''], 0);
+    host.ksmScan(2 * 16384); // its zero pages become one frame: most of its 64 MiB is free again
+    // Fill the pool with VMs that never run.
+    const others: Vm[] = [];
+    for (;;) {
+      try { others.push(await host.createVm({ mode: 'hvm-nested', memMiB: 16 })); } catch { break; }
+    }
+    expect(others.length).toBeGreaterThan(3);
+    const free = host.pool().free;
+    expect(free).toBeLessThan(8000);
+    // Touching 12000 fresh pages needs a copy of the zero page for each.
+    big.sendInput('memwalk 12000 1\n');
+    let r = big.run(SLICE);
+    for (let i = 0; i < 20_000 && r.stop !== Stop.Error; i++) r = big.run(SLICE);
+    expect(r.stop).toBe(Stop.Error);
+    expect(r.info?.message).toMatch(/^the host pool has no free frame for this VM's own copy of a shared page \(guest-physical 0x8[0-9a-f]{7};/);
+    expect(host.pool().free).toBe(0);
+    expect(host.cowBreaksOf(big)).toBe(free);
+    // The others are untouched and the pool's books balance when everything goes.
+    host.ksm(false);
+    await big.close();
+    for (const vm of others) await vm.close();
+    expect(host.pool()).toEqual({ frames: 32768, free: empty, vms: 0 });
+    expect(host.ksmStats().pagesShared).toBe(0);
+  }, 120_000);
 });

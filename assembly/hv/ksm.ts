@@ -30,14 +30,13 @@
 // wrote into its tables and what it reads back from its m2p. Xen's mem_sharing likewise
 // works only for translated (HVM) guests.
 
-import { hart, HALT_FAIL, machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_TRAP_EMULATE } from '../state';
+import { hart, machine, STOP_ERROR, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_TRAP_EMULATE } from '../state';
 import { PAGE_SHIFT } from '../riscv/bits';
 import { tlbFlushRam } from '../mmu/tlb';
 import { allocFrame, frameRefs, getFrame, hostActive, hostAllocRun, hostCurrent, hostFrameAddr,
   hostFrames, hostKsmField, hostPutRun, hostSwitch, hostVmFrameMap, hostVmGuestFrames, hostVmLive,
   hostVmCowBreak, hostVmMergeable, hostVmMode, MAX_VMS, putFrame } from './host';
 import { GUEST_RAM_BASE, gpaHost, gstageSetLeaf, vm } from './vm';
-import { halt } from '../devices/testdev';
 import { shadowZapFrames } from './shadow';
 
 // KSM header fields (u64 each).
@@ -121,8 +120,10 @@ export function ksmEnable(on: bool): bool {
 
 // ---- copy-on-write --------------------------------------------------------------------------
 
-/** A VM whose copy-on-write break finds the pool empty stops as failed with this code ("KSM"). */
-export const KSM_NO_MEMORY: u64 = 0x4B_534D;
+/** Stop reason detail (machine.haltKind with STOP_ERROR): a copy-on-write break found the pool
+ * empty. haltCode is the guest-physical address written. The VM stops; it is not the guest's
+ * fault, and no fault is made up for it (Linux would OOM-kill; Xen's mem_sharing pauses). */
+export const ERR_KSM_NO_MEMORY: u32 = 24;
 const ONE_BIT: usize = memory.data<u8>([1]);
 
 @inline function guestFrameOf(gpa: u64): u64 { return (gpa - GUEST_RAM_BASE) >> PAGE_SHIFT; }
@@ -138,7 +139,7 @@ export function ksmShared(gfn: u64): bool {
  * The loaded VM is about to write guest-physical `gpa`: if its frame is shared, give the VM
  * its own copy first (allocate, copy, point the frame map at it, drop a reference to the
  * shared one) and drop every cached translation of the frame it left. False if the pool has
- * no frame for the copy: the VM is stopped (KSM_NO_MEMORY) and the write must not happen.
+ * no frame for the copy: the VM is stopped (ERR_KSM_NO_MEMORY) and the write must not happen.
  */
 export function ksmPrivate(gpa: u64): bool {
   if (machine.hostPool == 0 || !isGuestRam(gpa)) return true;
@@ -149,7 +150,13 @@ export function ksmPrivate(gpa: u64): bool {
   const f = hfn - firstHfn();
   if (frameRefs(f) <= 1) return true;
   const n = allocFrame(id);
-  if (n < 0) { halt(HALT_FAIL, KSM_NO_MEMORY); return false; }
+  if (n < 0) {
+    machine.stopReason = STOP_ERROR;
+    machine.haltKind = ERR_KSM_NO_MEMORY;
+    machine.haltCode = gpa;
+    hart.chunkBreak = 1;
+    return false;
+  }
   memory.copy(hostFrameAddr(<u64>n), hostFrameAddr(f), PAGE);
   store<u32>(p, <u32>(firstHfn() + <u64>n));
   putFrame(f);
