@@ -19,6 +19,7 @@ import { causeName, docHref, rowsFor, valueOf, type CounterRow, type Counters } 
 import { LivePlot, PLOTS } from './plots.js';
 import type { StatsMessage } from '../src/web/protocol.js';
 import { modeledCycles } from '../src/cost-model.js';
+import { startMulti } from './multi.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -564,6 +565,12 @@ declare global {
 async function main(): Promise<void> {
   const show = (m: string) => { const n = $('notice'); n.textContent = m; n.hidden = false; };
   if (!(await ensureIsolation(show))) return;
+  if (new URLSearchParams(location.search).get('view') === 'multi') {
+    // Many VMs in one host (web/multi.ts): its own controls, hvos for every VM.
+    const [module, hvos] = await Promise.all([compileCore(), fetchImage(hvosUrl, 'hvos.elf')]);
+    startMulti(module, hvos.bytes, location.search, show);
+    return;
+  }
   const { settings, notes } = readSettings(location.search);
   // hvos (small) is fetched while the core compiles; Linux once the page can show progress.
   const hvos = settings.image === 'hvos' ? fetchImage(hvosUrl, 'hvos.elf') : undefined;

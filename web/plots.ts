@@ -37,12 +37,13 @@ export class LivePlot {
   private readonly data: number[][];
   private readonly t0 = performance.now();
 
-  constructor(readonly def: PlotDef, host: HTMLElement, seriesNames: string[]) {
+  /** `def` needs only its id and title here (the many-VM view plots values it computes itself); yMax fixes the top of the axis. */
+  constructor(readonly def: Pick<PlotDef, 'id' | 'title'>, host: HTMLElement, seriesNames: string[], yMax?: number) {
     this.data = [[], ...seriesNames.map(() => [])];
     const opts: uPlot.Options = {
       title: def.title, width: Math.max(200, host.clientWidth), height: 150,
       legend: { show: seriesNames.length > 1 },
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, ...(yMax === undefined ? {} : { y: { range: [0, yMax] as [number, number] } }) },
       axes: [{ label: 's', stroke: '#8b949e', grid: { stroke: '#30363d' } }, { stroke: '#8b949e', grid: { stroke: '#30363d' }, size: 60 }],
       series: [{ label: 't' }, ...seriesNames.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: false } }))],
     };

@@ -13,11 +13,55 @@ export interface BootRequest {
   initrd?: Uint8Array; initrdName?: string;
 }
 
-/** Shown under each terminal; handled in attachKeys(). */
+/** Shown under each terminal; handled by attachCopyPaste(). */
 export const SHORTCUTS = 'Ctrl+Shift+C copy · Ctrl+Shift+V paste (⌘C/⌘V on a Mac) · Ctrl+C interrupt · Ctrl+D end of input';
 
 /** How long a control may go unanswered before the worker is replaced (it yields every ~30 ms). */
 const WATCHDOG_MS = 3000;
+
+/** A console terminal as every VM on the page has it. */
+export function makeTerminal(): Terminal {
+  return new Terminal({
+    cursorBlink: true, fontSize: window.innerWidth < 500 ? 12 : 14, scrollback: 5000, allowProposedApi: false,
+    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+    // At a line height of 1 the underscore of DejaVu Sans Mono falls below the cell and is
+    // clipped ("virtio_blk" read "virtio blk"); a little leading keeps it.
+    lineHeight: 1.15,
+    theme: { background: '#101418', foreground: '#d8dee4' },
+  });
+}
+
+/**
+ * Copy and paste on Ctrl+Shift+C/V, without losing Ctrl+C (interrupt) and Ctrl+V to the
+ * guest's terminal keys. Shared with the many-VM view's terminals (web/multi.ts).
+ */
+export function attachCopyPaste(term: Terminal): void {
+  term.attachCustomKeyEventHandler((ev) => {
+    if (ev.type !== 'keydown' || !ev.ctrlKey || !ev.shiftKey) return true;
+    if (ev.code === 'KeyC') {
+      if (term.hasSelection()) void navigator.clipboard?.writeText(term.getSelection());
+      ev.preventDefault();
+      return false;
+    }
+    // Let the browser's paste reach xterm's textarea, which types the text into onData.
+    if (ev.code === 'KeyV') return false;
+    return true;
+  });
+}
+
+/** The terminal's text: one line per line of output (wrapped rows joined), no trailing blank rows. */
+export function terminalText(term: Terminal): string {
+  const buf = term.buffer.active;
+  const lines: string[] = [];
+  for (let i = 0; i < buf.length; i++) {
+    const line = buf.getLine(i);
+    const text = line?.translateToString(true) ?? '';
+    if (line?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+    else lines.push(text);
+  }
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines.join('\n');
+}
 
 export class VmPanel {
   readonly term: Terminal;
@@ -40,17 +84,10 @@ export class VmPanel {
   onOutput?: (p: VmPanel, text: string) => void;
 
   constructor(readonly name: string, termHost: HTMLElement) {
-    this.term = new Terminal({
-      cursorBlink: true, fontSize: window.innerWidth < 500 ? 12 : 14, scrollback: 5000, allowProposedApi: false,
-      fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
-      // At a line height of 1 the underscore of DejaVu Sans Mono falls below the cell and is
-      // clipped ("virtio_blk" read "virtio blk"); a little leading keeps it.
-      lineHeight: 1.15,
-      theme: { background: '#101418', foreground: '#d8dee4' },
-    });
+    this.term = makeTerminal();
     this.term.loadAddon(this.fit);
     this.term.open(termHost);
-    this.attachKeys();
+    attachCopyPaste(this.term);
     this.term.onData((data) => this.send({ type: 'input', data }));
     new ResizeObserver(() => this.refit()).observe(termHost);
     this.refit();
@@ -70,21 +107,6 @@ export class VmPanel {
     const el = this.term.element;
     if (!el || el.clientWidth === 0 || el.clientHeight === 0) return;
     this.fit.fit();
-  }
-
-  /** Copy and paste without losing Ctrl+C (interrupt) and Ctrl+V to the guest's terminal keys. */
-  private attachKeys(): void {
-    this.term.attachCustomKeyEventHandler((ev) => {
-      if (ev.type !== 'keydown' || !ev.ctrlKey || !ev.shiftKey) return true;
-      if (ev.code === 'KeyC') {
-        if (this.term.hasSelection()) void navigator.clipboard?.writeText(this.term.getSelection());
-        ev.preventDefault();
-        return false;
-      }
-      // Let the browser's paste reach xterm's textarea, which types the text into onData.
-      if (ev.code === 'KeyV') return false;
-      return true;
-    });
   }
 
   /**
@@ -139,18 +161,7 @@ export class VmPanel {
   atPrompt(): boolean { return ANY_PROMPT.test(this.tail); }
 
   /** The terminal's text: one line per line of output (wrapped rows joined), no trailing blank rows. */
-  screenText(): string {
-    const buf = this.term.buffer.active;
-    const lines: string[] = [];
-    for (let i = 0; i < buf.length; i++) {
-      const line = buf.getLine(i);
-      const text = line?.translateToString(true) ?? '';
-      if (line?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
-      else lines.push(text);
-    }
-    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    return lines.join('\n');
-  }
+  screenText(): string { return terminalText(this.term); }
 
   dispose(): void {
     this.worker.terminate();
