@@ -3,13 +3,22 @@
  * src/web/multi-config.ts (which the worker parses with) so the page's bundle does not take the
  * VM code with it: only types come from there.
  */
-import type { MultiConfig } from './multi-config.js';
+import type { MultiConfig, VmSpec } from '../multi-config.js';
 
-/** Guest frames the merging scanner looks at per step with `"ksm": true` (src/web/multi-config.ts). */
-export const DEFAULT_KSM_PAGES = 2048;
+/**
+ * Pages the merging scanner looks at per million instructions with `"ksm": true`: the value of
+ * DEFAULT_KSM_PAGES in src/multi-config.ts, not imported so the page's bundle stays free of the
+ * VM code (the presets test parses every preset back and checks they agree).
+ */
+export const DEFAULT_KSM_PAGES = 4096;
+
+/** A preset: the parts of a parsed config (src/multi-config.ts MultiConfig) the page's keys give. */
+export interface PresetConfig extends Pick<MultiConfig, 'poolMiB' | 'ksmPages'> {
+  vms: Pick<VmSpec, 'name' | 'image' | 'mode' | 'memMiB' | 'io' | 'weight' | 'cap'>[];
+}
 
 /** The page's presets: a config as text, so the user sees it and can edit it. */
-export const PRESETS: { id: string; label: string; config: MultiConfig }[] = [
+export const PRESETS: { id: string; label: string; config: PresetConfig }[] = [
   {
     id: 'four-modes', label: '4 hvos VMs, one per mode',
     config: { poolMiB: 128, ksmPages: 0, vms: [
@@ -35,7 +44,7 @@ export const PRESETS: { id: string; label: string; config: MultiConfig }[] = [
 ];
 
 /** A config as the text of its JSON form (the CLI's keys: sizes as "16M"). */
-export function configText(c: MultiConfig): string {
+export function configText(c: PresetConfig): string {
   const vms = c.vms.map((v) => `    ${JSON.stringify({ name: v.name, image: v.image, mode: v.mode, memory: `${v.memMiB}M`, io: v.io, weight: v.weight, cap: v.cap })}`).join(',\n');
   const ksm = c.ksmPages === 0 ? '' : `\n  "ksm": ${c.ksmPages === DEFAULT_KSM_PAGES ? 'true' : c.ksmPages},`;
   return `{\n  "pool": "${c.poolMiB}M",${ksm}\n  "vms": [\n${vms}\n  ]\n}\n`;

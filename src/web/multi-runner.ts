@@ -18,7 +18,8 @@ import { HvlabError } from '../errors.js';
 import type { CoreSource } from '../vm.js';
 import type { Instantiate } from '../core.js';
 import { CONSOLE_WINDOW } from './protocol.js';
-import { parseMultiConfig, type MultiConfig, type MultiVmSpec } from './multi-config.js';
+import type { MultiConfig, VmSpec } from '../multi-config.js';
+import { parsePageConfig } from './multi-config.js';
 import type { FromMultiWorker, MultiState, MultiVmStats, ToMultiWorker } from './multi-protocol.js';
 
 export interface MultiTiming {
@@ -34,7 +35,7 @@ export const DEFAULT_MULTI_TIMING: MultiTiming = { budgetInstructions: 1_000_000
 
 const nodeImmediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
 
-interface Guest { spec: MultiVmSpec; vm: Vm; image: Uint8Array; out: string; halted?: string }
+interface Guest { spec: VmSpec; vm: Vm; image: Uint8Array; out: string; halted?: string }
 
 /** The VMs of one accepted config: their Host, scheduler and consoles. */
 interface Fleet { config: MultiConfig; host: Host; sched: Scheduler; guests: Guest[]; settled: number }
@@ -128,7 +129,7 @@ export class MultiRunner {
   private async start(source: CoreSource, text: string, images: Record<string, Uint8Array>): Promise<void> {
     let fleet: Fleet;
     try {
-      const config = parseMultiConfig(text, Object.keys(images));
+      const config = parsePageConfig(text, Object.keys(images));
       const host = await Host.create({ poolMiB: config.poolMiB }, source);
       if (config.ksmPages > 0) host.ksm(true);
       const sched = new Scheduler({ sliceInstructions: this.timing.sliceInstructions });

@@ -127,25 +127,28 @@ describe('many VMs in the page worker', () => {
 
   test('every bad config is one line, and nothing starts', async () => {
     const bad: [string, RegExp][] = [
-      ['{"vms": [', /^config: not valid JSON: /],
-      ['[]', /^config: the top level must be an object with a "vms" list$/],
-      ['{"ksm": "yes", "vms": [{"name": "a", "mode": "pv"}]}', /^config: ksm \(true, false, or the frames the scanner looks at per step\) must be a whole number from 1 to 1048576, got "yes"$/],
-      ['{"vms": []}', /^config: "vms" must be a list of at least one VM$/],
-      ['{"vms": [{"name": "a", "mode": "hvm-nested"}], "extra": 1}', /^config: unknown key 'extra' \(known: pool, ksm, vms\)$/],
+      // The messages of hvlab run --config (src/multi-config.ts), the config named `config`.
+      ['{"vms": [', /^config: not valid JSON: the file ends before the JSON does$/],
+      ['[]', /^config: the config must be a JSON object with "pool" and "vms"$/],
+      ['{"ksm": "yes", "vms": [{"name": "a", "mode": "pv"}]}', /^config: ksm \(true, false, or pages to scan per million instructions\) must be a whole number from 1 to 1048576, got "yes"$/],
+      ['{"vms": []}', /^config: "vms" must be a non-empty list of VMs$/],
+      ['{"vms": [{"name": "a", "mode": "hvm-nested"}], "extra": 1}', /^config: unknown key 'extra' \(known keys: pool, ksm, vms\)$/],
       [two({ colour: 'red' }), /^config: VM 'a': unknown key 'colour'/],
       [two({ drive: 'disk.img' }), /^config: VM 'a': 'drive' works in hvlab run --config, not in the page: a page cannot name a file$/],
-      ['{"vms": [{"name": "a", "mode": "vmx"}]}', /^config: VM 'a': unknown mode "vmx" \(choose trap-emulate, hvm-shadow, hvm-nested, pv\)$/],
-      ['{"vms": [{"name": "a", "mode": "native"}]}', /^config: VM 'a': native runs the bare machine alone/],
-      ['{"vms": [{"name": "a", "mode": "pv"}, {"name": "a", "mode": "pv"}]}', /^config: two VMs are named 'a'$/],
+      ['{"vms": [{"name": "a", "mode": "pv"}], "slice": 5000}', /^config: 'slice' works in hvlab run --config, not in the page: /],
+      ['{"vms": [{"name": "a", "mode": "vmx"}]}', /^config: VM 'a': unknown mode 'vmx' \(one of trap-emulate, hvm-shadow, hvm-nested, pv\)$/],
+      ['{"vms": [{"name": "a", "mode": "native"}]}', /^config: VM 'a': mode native runs the bare machine alone/],
+      ['{"vms": [{"name": "a", "mode": "pv"}, {"name": "a", "mode": "pv"}]}', /^config: VM 'a': the name is used twice \(VM names must be unique\)$/],
       ['{"vms": [{"name": "a", "mode": "pv", "image": "doom"}]}', /^config: VM 'a': unknown image "doom" \(the page offers hvos\)$/],
-      ['{"pool": "32M", "vms": [{"name": "a", "mode": "pv", "memory": "64M"}]}', /^config: the VMs' memory \(64 MiB\) is more than the host pool \(32 MiB\)$/],
-      ['{"pool": "lots", "vms": [{"name": "a", "mode": "pv"}]}', /^config: pool "lots" is not a size \(examples: 16M, 1G, 64\)$/],
-      ['{"vms": [{"name": "a", "mode": "pv", "memory": "1.5M"}]}', /^config: VM 'a': memory must be a whole number of MiB from 16M to 3072M, got "1.5M"$/],
+      ['{"pool": "32M", "vms": [{"name": "a", "mode": "pv", "memory": "64M"}]}', /^config: the VMs' memory adds up to 64 MiB, more than the 32 MiB pool$/],
+      ['{"pool": "lots", "vms": [{"name": "a", "mode": "pv"}]}', /^config: pool 'lots' is not a size \(examples: 16M, 1G, 64\)$/],
+      ['{"vms": [{"name": "a", "mode": "pv", "memory": "1.5M"}]}', /^config: VM 'a': memory "1.5M" is not a whole number of MiB$/],
       ['{"vms": [{"name": "a", "mode": "pv", "weight": 0}]}', /^config: VM 'a': weight must be a whole number from 1 to 65535, got 0$/],
       ['{"vms": [{"name": "a", "mode": "pv", "cap": 101}]}', /^config: VM 'a': cap must be a whole number from 0 to 100, got 101$/],
-      ['{"vms": [{"name": "a", "mode": "pv", "io": "offload"}]}', /^config: VM 'a': I\/O path must be one of emulated, core, host, got "offload"/],
+      ['{"vms": [{"name": "a", "mode": "pv", "io": "offload"}]}', /^config: VM 'a': io offload serves one loaded VM only; beside other VMs use emulated, core, host$/],
       ['{"vms": [{"name": "a", "mode": "pv", "io": "host"}]}', /^config: VM 'a': a pv guest's virtio devices are served in the core: use io 'core', not 'host'$/],
-      ['{"vms": [{"name": "a b", "mode": "pv"}]}', /^config: VM 1: name must be 1 to 24 letters/],
+      ['{"vms": [{"name": "a b", "mode": "pv"}]}', /^config: vms\[0\]: name "a b" must be 1 to 32 letters/],
+      [JSON.stringify({ vms: Array.from({ length: 17 }, (_, i) => ({ mode: 'pv', memory: 16 + i })) }), /^config: 17 VMs, at most 16 fit the page \(one terminal each\)$/],
       // Guest RAM fits, but not with each VM's tables and saved state (src/host.ts NO_MEMORY).
       ['{"pool": 32, "vms": [{"name": "a", "mode": "pv"}, {"name": "b", "mode": "pv"}]}', /^VM 'b' needs \d+ MiB of the host pool, \d+ MiB is free \(pool 32 MiB\)$/],
     ];
@@ -225,7 +228,13 @@ describe('many VMs in the page worker', () => {
   }, 60_000);
 
   test('the presets are good configs', async () => {
-    const { parseMultiConfig } = await import('../../src/web/multi-config.js');
-    for (const p of PRESETS) expect(parseMultiConfig(configText(p.config), ['hvos'])).toEqual(p.config);
+    const { parsePageConfig } = await import('../../src/web/multi-config.js');
+    for (const p of PRESETS) {
+      const c = parsePageConfig(configText(p.config), ['hvos']);
+      expect({ poolMiB: c.poolMiB, ksmPages: c.ksmPages }).toEqual({ poolMiB: p.config.poolMiB, ksmPages: p.config.ksmPages });
+      expect(c.vms.map(({ name, image, mode, memMiB, io, weight, cap }) => ({ name, image, mode, memMiB, io, weight, cap }))).toEqual(p.config.vms);
+    }
+    // `"ksm": true` means the same pages per million instructions in the page as in the CLI.
+    expect(PRESETS.find((p) => p.id === 'eight')!.config.ksmPages).toBe(parsePageConfig('{"ksm": true, "vms": [{"mode": "pv"}]}', ['hvos']).ksmPages);
   }, 30_000);
 });

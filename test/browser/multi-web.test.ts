@@ -154,9 +154,9 @@ describe.skipIf(!haveChromium)('many VMs in chromium', () => {
     await page.locator('#multi-config summary').click();
     const json = page.locator('#multi-json');
     for (const [text, message] of [
-      ['{"vms": [{"name": "a", "mode": "vmx"}]}', 'config: VM \'a\': unknown mode "vmx" (choose trap-emulate, hvm-shadow, hvm-nested, pv)'],
-      ['{"vms": [{"name": "a", "mode": "pv"}, {"name": "a", "mode": "pv"}]}', 'config: two VMs are named \'a\''],
-      ['{"pool": "32M", "vms": [{"name": "a", "mode": "pv", "memory": "64M"}]}', 'config: the VMs\' memory (64 MiB) is more than the host pool (32 MiB)'],
+      ['{"vms": [{"name": "a", "mode": "vmx"}]}', 'config: VM \'a\': unknown mode \'vmx\' (one of trap-emulate, hvm-shadow, hvm-nested, pv)'],
+      ['{"vms": [{"name": "a", "mode": "pv"}, {"name": "a", "mode": "pv"}]}', 'config: VM \'a\': the name is used twice (VM names must be unique)'],
+      ['{"pool": "32M", "vms": [{"name": "a", "mode": "pv", "memory": "64M"}]}', 'config: the VMs\' memory adds up to 64 MiB, more than the 32 MiB pool'],
     ]) {
       await json.fill(text);
       await page.locator('#multi-start').click();
