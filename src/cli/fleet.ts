@@ -1,16 +1,21 @@
 /**
- * The VMs of a config file (src/cli/multi-config.ts) running in one Host under the Scheduler:
- * made all at once (a config starts whole or not at all), their consoles kept apart, their
- * scripted input typed line by line whenever each waits for it, and the per-VM table that
- * `hvlab top` and Ctrl-A T print. The CLI commands (multi-run.ts, top.ts) drive it.
+ * The VMs of a config file (src/cli/multi-config.ts) for the CLI: the shared driver
+ * (src/multi-fleet.ts: the Host, the VMs, the Scheduler, merging, stops, the figures) with
+ * what the terminal adds: images and drives read from files, each console's replay buffer,
+ * scripted input typed line by line whenever a VM waits for it, drives written back, the
+ * --stats document and the per-VM table that `hvlab top` and Ctrl-A T print. The CLI commands
+ * (multi-run.ts, top.ts) drive it.
  */
 import { readFile } from 'node:fs/promises';
 import { HvlabError } from '../errors.js';
-import { Host, type KsmStats } from '../host.js';
-import { Scheduler, type VmSchedStats } from '../sched.js';
-import { ioPathConfig, inputLines, type CoreSource, type StopInfo, type Vm } from '../vm.js';
-import type { MultiConfig, VmSpec } from './multi-config.js';
+import type { Host, KsmStats } from '../host.js';
+import { Fleet as SharedFleet, type FleetMember } from '../multi-fleet.js';
+import type { Scheduler, VmSchedStats } from '../sched.js';
+import { ioPathConfig, inputLines, type CoreSource } from '../vm.js';
+import type { MultiConfig } from './multi-config.js';
 import { ConsoleTail } from './mux.js';
+
+export { KSM_PERIOD } from '../multi-fleet.js';
 
 /**
  * A VM with a timer armed is never blocked (the scheduler skips its idle time): it counts as
@@ -19,16 +24,11 @@ import { ConsoleTail } from './mux.js';
  */
 export const QUIET_TICKS = 10_000_000n;
 
-export interface Member {
-  index: number;
-  spec: VmSpec;
-  vm: Vm;
+export interface Member extends FleetMember {
   /** its recent console output, replayed when the terminal switches to it */
   tail: ConsoleTail;
   /** scripted input not yet typed, a line at a time */
   lines: string[];
-  /** why it stopped, once it has */
-  stop?: StopInfo;
   /** the drive file's bytes as read (to write back only what changed) */
   drive?: Uint8Array;
   outputSeen: number;
@@ -38,78 +38,61 @@ export interface Member {
   typedWhileBlocked: boolean;
 }
 
-/** The scanner looks at the config's `ksm` pages per this many instructions the machine runs. */
-export const KSM_PERIOD = 1_000_000;
-
 export class Fleet {
   /** Called with each VM's console output as it comes (after it is kept in the tail). */
   onOutput?: (m: Member, text: string) => void;
   /** Called once when a VM stops (powers off, fails, or hits an error). */
   onStop?: (m: Member) => void;
-  /** Instructions the scheduler has run in all. */
-  total = 0;
-  /** Instructions run since the merging scanner last looked. */
-  private ksmDebt = 0;
 
-  readonly sched: Scheduler;
-  readonly members: Member[] = [];
-  private readonly byVm = new Map<Vm, Member>();
-
-  private constructor(readonly config: MultiConfig, readonly host: Host) {
-    this.sched = new Scheduler({ sliceInstructions: config.sliceInstructions, onIdle: (vm) => this.typeLine(this.byVm.get(vm)!) });
+  private constructor(private readonly shared: SharedFleet<Member>) {
+    shared.onOutput = (m, text) => { m.tail.push(text); this.onOutput?.(m, text); };
+    shared.onStop = (m) => this.onStop?.(m);
   }
 
+  get config(): MultiConfig { return this.shared.config; }
+  get host(): Host { return this.shared.host; }
+  get sched(): Scheduler { return this.shared.sched; }
+  get members(): readonly Member[] { return this.shared.members; }
+  /** Instructions the scheduler has run in all. */
+  get total(): number { return this.shared.total; }
+
   /**
-   * Make the Host and every VM, and load each VM's image. Anything wrong (an image that does
-   * not load, a pool too small for the VMs' tables) is an HvlabError naming the VM, raised
-   * before any VM has run an instruction.
+   * Make the Host and every VM, reading each VM's image and drive file. Anything wrong (an
+   * empty image, a drive of part sectors, an image that does not load, a pool too small for
+   * the VMs' tables) is an HvlabError naming the VM, raised before any VM has run.
    */
   static async create(config: MultiConfig, source: CoreSource): Promise<Fleet> {
-    const host = await Host.create({ poolMiB: config.poolMiB }, source);
-    if (config.ksmPages > 0) {
-      try { host.ksm(true); } catch (e) {
-        if (e instanceof HvlabError) throw new HvlabError(e.code, `${config.path}: ksm: ${e.message}`);
-        throw e;
-      }
-    }
-    const fleet = new Fleet(config, host);
-    for (const [index, spec] of config.vms.entries()) {
-      const where = `${config.path}: VM '${spec.name}'`;
-      const image = new Uint8Array(await readFile(spec.imagePath));
-      if (image.length === 0) throw new HvlabError('BAD_IMAGE', `${where}: image ${spec.imagePath}: the file is empty`);
-      let drive: Uint8Array | undefined;
-      if (spec.drivePath !== undefined) {
-        drive = new Uint8Array(await readFile(spec.drivePath));
-        if (drive.length === 0 || drive.length % 512 !== 0) {
-          throw new HvlabError('BAD_DRIVE', `${where}: drive ${spec.drivePath}: ${drive.length} bytes is not a whole number of 512-byte sectors`);
+    let self: Fleet | undefined;
+    const drives = new Map<string, Uint8Array>();
+    const shared = await SharedFleet.create<Member>(config, source, {
+      prepare: async (spec, where) => {
+        const image = new Uint8Array(await readFile(spec.imagePath));
+        if (image.length === 0) throw new HvlabError('BAD_IMAGE', `${where}: image ${spec.imagePath}: the file is empty`);
+        let drive: Uint8Array | undefined;
+        if (spec.drivePath !== undefined) {
+          drive = new Uint8Array(await readFile(spec.drivePath));
+          if (drive.length === 0 || drive.length % 512 !== 0) {
+            throw new HvlabError('BAD_DRIVE', `${where}: drive ${spec.drivePath}: ${drive.length} bytes is not a whole number of 512-byte sectors`);
+          }
+          drives.set(spec.name, drive);
         }
-      }
-      let vm: Vm;
-      try {
-        vm = await host.createVm({ mode: spec.mode, memMiB: spec.memMiB, bootargs: spec.append,
-          ...ioPathConfig(spec.io, drive ?? spec.diskBytes) }, spec.name);
-        vm.boot({ kernel: image, kernelName: spec.imagePath });
-      } catch (e) {
-        // Host and loader messages name the VM or the file; say which config entry it was.
-        if (e instanceof HvlabError) throw new HvlabError(e.code, e.message.startsWith(`VM '${spec.name}'`) ? `${config.path}: ${e.message}` : `${where}: ${e.message}`);
-        throw e;
-      }
-      const m: Member = { index, spec, vm, tail: new ConsoleTail(), lines: inputLines(spec.input ?? ''), drive,
-        outputSeen: 0, quietSince: 0n, idleSkipsSeen: 0, typedWhileBlocked: false };
-      vm.onConsole = (text) => { m.tail.push(text); fleet.onOutput?.(m, text); };
-      fleet.members.push(m);
-      fleet.byVm.set(vm, m);
-      fleet.sched.add(vm, { weight: spec.weight, cap: spec.cap });
-    }
-    return fleet;
+        return { image, kernelName: spec.imagePath, config: { bootargs: spec.append, ...ioPathConfig(spec.io, drive ?? spec.diskBytes) } };
+      },
+      member: (base) => ({ ...base, tail: new ConsoleTail(), lines: inputLines(base.spec.input ?? ''), drive: drives.get(base.spec.name),
+        outputSeen: 0, quietSince: 0n, idleSkipsSeen: 0, typedWhileBlocked: false }),
+      // At each idle stop, as runScripted in src/vm.ts types a line at every idle stop.
+      onIdle: (m) => self?.typeLine(m),
+    });
+    self = new Fleet(shared);
+    return self;
   }
 
   stats(m: Member): VmSchedStats { return this.sched.stats(m.vm); }
 
   /**
    * Type the next scripted line into a VM that waits for input: at each of its idle stops
-   * (the scheduler's onIdle, as runScripted in src/vm.ts types a line at every idle stop), and
-   * into VMs already blocked when lines were queued for them (deliverLines).
+   * (the scheduler's onIdle), and into VMs already blocked when lines were queued for them
+   * (deliverLines).
    */
   private typeLine(m: Member): void {
     if (m.lines.length === 0 || m.stop || m.vm.inputPending > 0) return;
@@ -126,22 +109,9 @@ export class Fleet {
 
   /** Run up to `budget` instructions in all; returns those retired. */
   run(budget: number): number {
-    const ran = this.sched.run(budget);
-    this.total += ran;
-    // The merging scanner runs on the machine's instructions, as ksmd on its timer: `ksm`
-    // pages per KSM_PERIOD, so the merges are the same on every run.
-    if (this.config.ksmPages > 0) {
-      this.ksmDebt += ran;
-      for (; this.ksmDebt >= KSM_PERIOD; this.ksmDebt -= KSM_PERIOD) this.host.ksmScan(this.config.ksmPages);
-    }
+    const ran = this.shared.run(budget);
     // The scheduler's first act in run() is to wake the VMs that input came for.
     for (const m of this.members) m.typedWhileBlocked = false;
-    for (const m of this.members) {
-      if (m.stop || !this.sched.stats(m.vm).halted) continue;
-      // A stopped Vm's run() returns why it stopped without running (src/vm.ts).
-      m.stop = m.vm.run(0).info;
-      this.onStop?.(m);
-    }
     return ran;
   }
 
@@ -172,13 +142,10 @@ export class Fleet {
     return this.sched.stats(m.vm).blocked ? 'blocked' : 'running';
   }
 
-  /**
-   * Same-page merging's figures for the whole host (src/host.ts ksmStats, named as Linux's
-   * /sys/kernel/mm/ksm), when the config turned merging on.
-   */
-  ksm(): KsmStats | undefined {
-    return this.config.ksmPages > 0 ? this.host.ksmStats() : undefined;
-  }
+  /** Same-page merging's figures for the whole host, when the config turned merging on. */
+  ksm(): KsmStats | undefined { return this.shared.ksm(); }
+
+  figures(m: Member): ReturnType<SharedFleet<Member>['figures']> { return this.shared.figures(m); }
 
   /** The guests' disk writes go back to their drive files (only what changed). */
   async writeBackDrives(write: (path: string, data: Uint8Array) => Promise<void>): Promise<void> {
@@ -198,12 +165,13 @@ export class Fleet {
       instructions: this.total,
       ...(this.ksm() ? { ksm: this.ksm() } : {}),
       vms: this.members.map((m) => {
-        const st = this.sched.stats(m.vm);
+        const f = this.figures(m);
+        const st = f.sched;
         return {
           name: m.spec.name, image: m.spec.image, mode: m.spec.mode, memMiB: m.spec.memMiB, io: m.spec.io,
           weight: m.spec.weight, cap: m.spec.cap, state: this.state(m), stop: m.stop ?? null,
-          frames: this.host.framesOf(m.vm),
-          ...(this.config.ksmPages > 0 ? { cowBreaks: this.host.cowBreaksOf(m.vm) } : {}),
+          frames: f.frames,
+          ...(f.cowBreaks !== undefined ? { cowBreaks: f.cowBreaks } : {}),
           scheduler: { instructions: Number(st.instructions), slices: st.slices, waits: st.waits, idleSkips: st.idleSkips,
             share: this.total > 0 ? Number(st.instructions) / this.total : 0 },
           ...m.vm.stats(),
@@ -212,9 +180,7 @@ export class Fleet {
     };
   }
 
-  async close(): Promise<void> {
-    for (const m of this.members) await m.vm.close();
-  }
+  async close(): Promise<void> { await this.shared.close(); }
 }
 
 /** What a table row needs from the interval before it: each VM's instructions then. */
@@ -228,7 +194,7 @@ export type TopMark = bigint[];
  */
 export function topTable(fleet: Fleet, since: TopMark | undefined, title: string): { text: string; mark: TopMark } {
   const ksm = fleet.ksm();
-  const rows = fleet.members.map((m) => ({ m, st: fleet.stats(m), exits: m.vm.counters().EXITS ?? 0n }));
+  const rows = fleet.members.map((m) => { const f = fleet.figures(m); return { m, st: f.sched, exits: f.exits, frames: f.frames, cow: f.cowBreaks }; });
   const mark = rows.map((r) => r.st.instructions);
   const delta = rows.map((r, i) => r.st.instructions - (since?.[i] ?? 0n));
   const sum = delta.reduce((a, b) => a + b, 0n);
@@ -236,8 +202,8 @@ export function topTable(fleet: Fleet, since: TopMark | undefined, title: string
   const body = rows.map((r, i) => [
     r.m.spec.name, r.m.spec.mode, fleet.state(r.m), r.st.instructions.toString(),
     sum > 0n ? (Number((delta[i] * 20000n + sum) / (2n * sum)) / 100).toFixed(2) : '0.00', // rounded to 0.01
-    r.exits.toString(), String(r.st.slices), String(r.st.waits), String(fleet.host.framesOf(r.m.vm)),
-    ...(ksm ? [String(fleet.host.cowBreaksOf(r.m.vm))] : []),
+    r.exits.toString(), String(r.st.slices), String(r.st.waits), String(r.frames),
+    ...(ksm ? [String(r.cow)] : []),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c].length)));
   // Names, modes and states read left-aligned; numbers right-aligned, as xentop prints them.
