@@ -1,9 +1,11 @@
 /**
- * Runs many VMs in one Host under the credit scheduler (src/sched.ts) for the page's many-VM
- * view (web/multi.ts, docs/web.md "Many VMs"), answering the page's messages
- * (src/web/multi-protocol.ts) between slices. Environment-neutral, so the Node tests drive it.
+ * Runs many VMs in one Host under the credit scheduler for the page's many-VM view (web/multi.ts,
+ * docs/web.md "Many VMs"), answering the page's messages (src/web/multi-protocol.ts) between
+ * slices. The VMs, the scheduler, merging and stops are the shared driver's (src/multi-fleet.ts,
+ * as the CLI's); what is here is the worker's timing and messages. Environment-neutral, so the
+ * Node tests drive it.
  *
- * A slice is Scheduler.run() calls of `budgetInstructions` until `busyMs` of wall time have
+ * A slice is Fleet.run() calls of `budgetInstructions` until `busyMs` of wall time have
  * passed; then the console output of every VM is posted (one message), stats at most every
  * `statsMs`, and the runner yields to the event loop, so a keystroke or a tab's weight change
  * waits at most about one slice. When the scheduler stops early because every VM is blocked
@@ -11,14 +13,13 @@
  * cost no CPU. Each VM's clock is its own instructions (docs/multi-vm.md), so only the
  * deterministic clock is offered.
  */
-import { Host } from '../host.js';
-import { DEFAULT_SLICE, Scheduler } from '../sched.js';
-import { ioPathConfig, type Vm } from '../vm.js';
+import { DEFAULT_SLICE } from '../sched.js';
+import { ioPathConfig, type StopInfo } from '../vm.js';
 import { HvlabError } from '../errors.js';
 import type { CoreSource } from '../vm.js';
 import type { Instantiate } from '../core.js';
+import { Fleet, type FleetMember } from '../multi-fleet.js';
 import { CONSOLE_WINDOW } from './protocol.js';
-import type { MultiConfig, VmSpec } from '../multi-config.js';
 import { parsePageConfig } from './multi-config.js';
 import type { FromMultiWorker, MultiState, MultiVmStats, ToMultiWorker } from './multi-protocol.js';
 
@@ -35,10 +36,12 @@ export const DEFAULT_MULTI_TIMING: MultiTiming = { budgetInstructions: 1_000_000
 
 const nodeImmediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
 
-interface Guest { spec: VmSpec; vm: Vm; image: Uint8Array; out: string; halted?: string }
-
-/** The VMs of one accepted config: their Host, scheduler and consoles. */
-interface Fleet { config: MultiConfig; host: Host; sched: Scheduler; guests: Guest[]; settled: number }
+/** Why a VM halted, as the page's VM list says it. */
+function haltMessage(info: StopInfo): string {
+  return info.reason === 'pass' ? 'the guest powered off'
+    : info.reason === 'fail' ? `the guest stopped with failure code ${info.code}`
+    : info.message ?? `the guest stopped (${info.reason})`;
+}
 
 export class MultiRunner {
   private fleet?: Fleet;
@@ -70,7 +73,7 @@ export class MultiRunner {
         break;
       case 'input': {
         const g = this.guest(msg.vm);
-        if (!g || g.halted) return;
+        if (!g || g.stop) return;
         g.vm.sendInput(msg.data);
         this.inputSinceRun = true;
         this.wake?.();
@@ -80,9 +83,7 @@ export class MultiRunner {
         const g = this.guest(msg.vm);
         if (!g || !this.fleet) return;
         try {
-          this.fleet.sched.setParams(g.vm, { weight: msg.weight, cap: msg.cap });
-          g.spec.weight = msg.weight;
-          g.spec.cap = msg.cap;
+          this.fleet.setParams(g, msg.weight, msg.cap);
         } catch (e) {
           this.post({ type: 'state', state: this.state, message: e instanceof Error ? e.message : String(e) });
         }
@@ -120,7 +121,7 @@ export class MultiRunner {
     this.channel?.port2.close();
   }
 
-  private guest(name: string): Guest | undefined { return this.fleet?.guests.find((g) => g.spec.name === name); }
+  private guest(name: string): FleetMember | undefined { return this.fleet?.members.find((g) => g.spec.name === name); }
 
   /**
    * Make the config's Host and VMs; only when all of them exist does the new fleet replace the
@@ -130,25 +131,13 @@ export class MultiRunner {
     let fleet: Fleet;
     try {
       const config = parsePageConfig(text, Object.keys(images));
-      const host = await Host.create({ poolMiB: config.poolMiB }, source);
-      if (config.ksmPages > 0) host.ksm(true);
-      const sched = new Scheduler({ sliceInstructions: this.timing.sliceInstructions });
-      const guests: Guest[] = [];
-      try {
-        for (const spec of config.vms) {
-          const vm = await host.createVm({ mode: spec.mode, memMiB: spec.memMiB, clock: 'instret', firmware: 'builtin',
-            ...ioPathConfig(spec.io) }, spec.name);
-          const g: Guest = { spec, vm, image: images[spec.image], out: '' };
-          vm.onConsole = (t) => { g.out += t; };
-          vm.boot({ kernel: g.image, kernelName: `${spec.image}.elf` });
-          guests.push(g);
-        }
-      } catch (e) {
-        for (const g of guests) await g.vm.close();
-        throw e;
-      }
-      for (const g of guests) sched.add(g.vm, { weight: g.spec.weight, cap: g.spec.cap });
-      fleet = { config, host, sched, guests, settled: 0 };
+      fleet = await Fleet.create(config, source, {
+        prepare: (spec) => ({ image: images[spec.image], kernelName: `${spec.image}.elf`,
+          config: { clock: 'instret', firmware: 'builtin', ...ioPathConfig(spec.io) } }),
+        sliceInstructions: this.timing.sliceInstructions,
+        rebootOnReset: true,
+        bufferOutput: true,
+      });
     } catch (e) {
       this.post({ type: 'start-error', code: e instanceof HvlabError ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) });
       return;
@@ -156,13 +145,13 @@ export class MultiRunner {
     const old = this.fleet;
     this.gen++;
     this.wake?.();
-    if (old) for (const g of old.guests) await g.vm.close();
+    if (old) await old.close();
     this.fleet = fleet;
     this.paused = false;
     this.unacked = 0;
     this.lastStats = -Infinity;
     this.post({ type: 'started', poolMiB: fleet.config.poolMiB,
-      vms: fleet.guests.map(({ spec }) => ({ name: spec.name, mode: spec.mode, memMiB: spec.memMiB, io: spec.io, weight: spec.weight, cap: spec.cap })) });
+      vms: fleet.members.map(({ spec }) => ({ name: spec.name, mode: spec.mode, memMiB: spec.memMiB, io: spec.io, weight: spec.weight, cap: spec.cap })) });
     this.run();
   }
 
@@ -183,12 +172,10 @@ export class MultiRunner {
       let waiting = false;
       this.inputSinceRun = false;
       do {
-        if (fleet.sched.run(budgetInstructions) > 0) fleet.settled = 0;
+        fleet.run(budgetInstructions);
         // The scheduler stops early when every VM is blocked (waiting for input) or halted.
-        waiting = fleet.guests.every((g) => { const s = fleet.sched.stats(g.vm); return s.blocked || s.halted; });
+        waiting = fleet.allBlocked();
       } while (!waiting && performance.now() - t0 < busyMs);
-      this.scan(fleet);
-      this.noteHalts(fleet);
       this.flushConsole();
       while (this.unacked > CONSOLE_WINDOW && gen === this.gen) {
         if (!await this.sleep(this.timing.statsMs)) this.postStats();
@@ -201,54 +188,13 @@ export class MultiRunner {
       if (waiting) {
         // Nothing to run until a keystroke (or a pause, or a new config) wakes the runner;
         // meanwhile the merging scanner goes on as ksmd does, until a pass finds nothing new.
-        while (gen === this.gen && !await this.sleep(this.scanning(fleet) ? this.timing.statsMs : this.timing.statsMs * 5)) {
-          if (this.scanning(fleet)) this.scan(fleet);
+        while (gen === this.gen && !await this.sleep(fleet.ksmScanning() ? this.timing.statsMs : this.timing.statsMs * 5)) {
+          fleet.ksmIdleStep();
           this.postStats();
         }
       } else {
         await this.yieldTask();
       }
-    }
-  }
-
-  /**
-   * Let the merging scanner look at the next `ksmPages` guest frames (after each busy loop,
-   * and every `statsMs` while all VMs wait). `settled` counts full
-   * passes that merged nothing and broke nothing: after two the scanner rests while the VMs
-   * wait (nothing changes in a blocked VM's memory); any slice run wakes it.
-   */
-  private scan(fleet: Fleet): void {
-    if (fleet.config.ksmPages === 0) return;
-    const before = fleet.host.ksmStats();
-    // Nothing to scan (every VM is pv or has TypeScript device models: never merged): rest.
-    if (fleet.host.ksmScan(fleet.config.ksmPages) === 0) { fleet.settled = 2; return; }
-    const after = fleet.host.ksmStats();
-    const changed = after.merges !== before.merges || after.cowBreaks !== before.cowBreaks;
-    if (changed) fleet.settled = 0;
-    else if (after.fullScans !== before.fullScans) fleet.settled++;
-  }
-
-  /** Scanning is worth it while idle: merging is on and the last passes still found something. */
-  private scanning(fleet: Fleet): boolean { return fleet.config.ksmPages > 0 && fleet.settled < 2; }
-
-  /**
-   * Why each newly halted VM stopped (its run() returns the reason without running). A guest
-   * that asked for a reboot (SBI SRST) boots its image again and goes back into the scheduler,
-   * whose counters for it start over.
-   */
-  private noteHalts(fleet: Fleet): void {
-    for (const g of fleet.guests) {
-      if (g.halted || !fleet.sched.stats(g.vm).halted) continue;
-      const info = g.vm.run(0).info;
-      if (info?.reason === 'reset') {
-        g.vm.boot({ kernel: g.image, kernelName: `${g.spec.image}.elf` });
-        fleet.sched.remove(g.vm);
-        fleet.sched.add(g.vm, { weight: g.spec.weight, cap: g.spec.cap });
-        continue;
-      }
-      g.halted = !info ? 'halted' : info.reason === 'pass' ? 'the guest powered off'
-        : info.reason === 'fail' ? `the guest stopped with failure code ${info.code}`
-        : info.message ?? `the guest stopped (${info.reason})`;
     }
   }
 
@@ -263,14 +209,7 @@ export class MultiRunner {
   private flushConsole(): void {
     const fleet = this.fleet;
     if (!fleet) return;
-    const out: Record<string, string> = {};
-    let chars = 0;
-    for (const g of fleet.guests) {
-      if (g.out === '') continue;
-      out[g.spec.name] = g.out;
-      chars += g.out.length;
-      g.out = '';
-    }
+    const { out, chars } = fleet.takeOutput();
     if (chars === 0) return;
     this.post({ type: 'console', out });
     this.unacked += chars;
@@ -280,17 +219,17 @@ export class MultiRunner {
     const fleet = this.fleet;
     if (!fleet) return;
     this.lastStats = performance.now();
-    const vms: MultiVmStats[] = fleet.guests.map((g) => {
-      const s = fleet.sched.stats(g.vm);
+    const vms: MultiVmStats[] = fleet.members.map((g) => {
+      const { sched: s, exits, frames } = fleet.figures(g);
       return {
-        name: g.spec.name, state: g.halted || s.halted ? 'halted' : s.blocked ? 'blocked' : 'running', message: g.halted,
+        name: g.spec.name, state: g.stop || s.halted ? 'halted' : s.blocked ? 'blocked' : 'running', message: g.stop && haltMessage(g.stop),
         instructions: g.vm.instructions, schedInstructions: s.instructions, slices: s.slices, waits: s.waits,
-        idleSkips: s.idleSkips, exits: g.vm.counters().EXITS ?? 0n, frames: fleet.host.framesOf(g.vm),
+        idleSkips: s.idleSkips, exits, frames,
       };
     });
     const pool = fleet.host.pool();
     this.post({ type: 'stats', t: this.lastStats, state: this.state, vms, pool: { frames: pool.frames, free: pool.free },
-      ...(fleet.config.ksmPages > 0 ? { ksm: fleet.host.ksmStats() } : {}) });
+      ...(fleet.ksm() ? { ksm: fleet.ksm() } : {}) });
   }
 
   private sleep(ms: number): Promise<boolean> {

@@ -150,7 +150,7 @@ describe('many VMs in the page worker', () => {
       ['{"vms": [{"name": "a b", "mode": "pv"}]}', /^config: vms\[0\]: name "a b" must be 1 to 32 letters/],
       [JSON.stringify({ vms: Array.from({ length: 17 }, (_, i) => ({ mode: 'pv', memory: 16 + i })) }), /^config: 17 VMs, at most 16 fit the page \(one terminal each\)$/],
       // Guest RAM fits, but not with each VM's tables and saved state (src/host.ts NO_MEMORY).
-      ['{"pool": 32, "vms": [{"name": "a", "mode": "pv"}, {"name": "b", "mode": "pv"}]}', /^VM 'b' needs \d+ MiB of the host pool, \d+ MiB is free \(pool 32 MiB\)$/],
+      ['{"pool": 32, "vms": [{"name": "a", "mode": "pv"}, {"name": "b", "mode": "pv"}]}', /^config: VM 'b' needs \d+ MiB of the host pool, \d+ MiB is free \(pool 32 MiB\)$/],
     ];
     const h = harness = await Harness.start(bad[0][0]);
     for (const [text] of bad.slice(1)) h.send(text);
