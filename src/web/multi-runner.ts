@@ -14,17 +14,17 @@
  * deterministic clock is offered.
  */
 import { DEFAULT_SLICE } from '../sched.js';
-import { ioPathConfig, type StopInfo } from '../vm.js';
+import { ioPathConfig } from '../vm.js';
 import { HvlabError } from '../errors.js';
 import type { CoreSource } from '../vm.js';
 import type { Instantiate } from '../core.js';
 import { Fleet, type FleetMember } from '../multi-fleet.js';
-import { CONSOLE_WINDOW } from './protocol.js';
+import { haltMessage, SliceLoop } from './slice-loop.js';
 import { parsePageConfig } from './multi-config.js';
 import type { FromMultiWorker, MultiState, MultiVmStats, ToMultiWorker } from './multi-protocol.js';
 
 export interface MultiTiming {
-  /** Instructions per Scheduler.run() call (several scheduler slices). */
+  /** Instructions per Fleet.run() call (several scheduler slices). */
   budgetInstructions: number;
   /** The scheduler's time slice, instructions (src/sched.ts). */
   sliceInstructions: number;
@@ -34,36 +34,16 @@ export interface MultiTiming {
 
 export const DEFAULT_MULTI_TIMING: MultiTiming = { budgetInstructions: 1_000_000, sliceInstructions: DEFAULT_SLICE, busyMs: 30, statsMs: 200 };
 
-const nodeImmediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
-
-/** Why a VM halted, as the page's VM list says it. */
-function haltMessage(info: StopInfo): string {
-  return info.reason === 'pass' ? 'the guest powered off'
-    : info.reason === 'fail' ? `the guest stopped with failure code ${info.code}`
-    : info.message ?? `the guest stopped (${info.reason})`;
-}
-
-export class MultiRunner {
+export class MultiRunner extends SliceLoop<MultiState, FromMultiWorker> {
   private fleet?: Fleet;
-  private gen = 0;
-  private paused = false;
-  private state: MultiState = 'starting';
-  private unacked = 0;
   /** Set by input: the scheduler has a VM to wake, so the runner must not sleep. */
   private inputSinceRun = false;
-  private lastStats = -Infinity;
-  private wake?: () => void;
-  private readonly channel?: MessageChannel;
-  private readonly yielders: (() => void)[] = [];
   /** Config starts in progress, in order: a later start waits for an earlier one. */
   private starting: Promise<void> = Promise.resolve();
 
-  constructor(private readonly post: (m: FromMultiWorker) => void, private readonly instantiate: Instantiate,
+  constructor(post: (m: FromMultiWorker) => void, private readonly instantiate: Instantiate,
     private readonly timing: MultiTiming = DEFAULT_MULTI_TIMING) {
-    if (!nodeImmediate && typeof MessageChannel !== 'undefined') {
-      this.channel = new MessageChannel();
-      this.channel.port1.onmessage = () => this.yielders.shift()?.();
-    }
+    super(post, 'starting');
   }
 
   handle(msg: ToMultiWorker): void {
@@ -76,7 +56,7 @@ export class MultiRunner {
         if (!g || g.stop) return;
         g.vm.sendInput(msg.data);
         this.inputSinceRun = true;
-        this.wake?.();
+        this.wakeUp();
         break;
       }
       case 'params': {
@@ -94,7 +74,7 @@ export class MultiRunner {
         if (!this.fleet || this.paused) { this.answer(); return; }
         this.paused = true;
         this.gen++;
-        this.wake?.();
+        this.wakeUp();
         this.setState('paused');
         this.postStats();
         break;
@@ -104,21 +84,12 @@ export class MultiRunner {
         this.run();
         break;
       case 'console-ack':
-        this.unacked = Math.max(0, this.unacked - (Number.isFinite(msg.chars) ? msg.chars : 0));
-        if (this.unacked <= CONSOLE_WINDOW) this.wake?.();
+        this.consoleAck(msg.chars);
         break;
       case 'ping':
         this.postStats();
         break;
     }
-  }
-
-  /** Stop running and release the message channel (tests; a worker is simply terminated). */
-  dispose(): void {
-    this.gen++;
-    this.wake?.();
-    this.channel?.port1.close();
-    this.channel?.port2.close();
   }
 
   private guest(name: string): FleetMember | undefined { return this.fleet?.members.find((g) => g.spec.name === name); }
@@ -144,7 +115,7 @@ export class MultiRunner {
     }
     const old = this.fleet;
     this.gen++;
-    this.wake?.();
+    this.wakeUp();
     if (old) await old.close();
     this.fleet = fleet;
     this.paused = false;
@@ -177,9 +148,7 @@ export class MultiRunner {
         waiting = fleet.allBlocked();
       } while (!waiting && performance.now() - t0 < busyMs);
       this.flushConsole();
-      while (this.unacked > CONSOLE_WINDOW && gen === this.gen) {
-        if (!await this.sleep(this.timing.statsMs)) this.postStats();
-      }
+      await this.waitForConsoleAck(gen, this.timing.statsMs);
       if (gen !== this.gen) return;
       // Input may have come while the console was flushed: then someone is runnable again.
       if (this.inputSinceRun) waiting = false;
@@ -198,14 +167,6 @@ export class MultiRunner {
     }
   }
 
-  private answer(): void { this.post({ type: 'state', state: this.state }); }
-
-  private setState(state: MultiState, message?: string): void {
-    if (state === this.state && message === undefined) return;
-    this.state = state;
-    this.post({ type: 'state', state, message });
-  }
-
   private flushConsole(): void {
     const fleet = this.fleet;
     if (!fleet) return;
@@ -215,7 +176,7 @@ export class MultiRunner {
     this.unacked += chars;
   }
 
-  private postStats(): void {
+  protected postStats(): void {
     const fleet = this.fleet;
     if (!fleet) return;
     this.lastStats = performance.now();
@@ -230,24 +191,5 @@ export class MultiRunner {
     const pool = fleet.host.pool();
     this.post({ type: 'stats', t: this.lastStats, state: this.state, vms, pool: { frames: pool.frames, free: pool.free },
       ...(fleet.ksm() ? { ksm: fleet.ksm() } : {}) });
-  }
-
-  private sleep(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wake = undefined; resolve(false); }, ms);
-      this.wake = () => { clearTimeout(timer); this.wake = undefined; resolve(true); };
-    });
-  }
-
-  private yieldTask(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.channel) {
-        if (nodeImmediate) nodeImmediate(resolve);
-        else setTimeout(resolve, 0);
-        return;
-      }
-      this.yielders.push(resolve);
-      this.channel.port2.postMessage(null);
-    });
   }
 }

@@ -13,7 +13,8 @@
 import { ioPathConfig, IO_PATHS, Vm, type BootImages, type IoPath, type VmConfig, type StopInfo } from '../vm.js';
 import { Stop, type Instantiate } from '../core.js';
 import { HvlabError } from '../errors.js';
-import { CONSOLE_WINDOW, DISK_MIB, EXIT_TRACE_LENGTH, KEPT_DISK_FILE, type BootConfig, type FromWorker, type RunState,
+import { haltMessage, SliceLoop } from './slice-loop.js';
+import { DISK_MIB, EXIT_TRACE_LENGTH, KEPT_DISK_FILE, type BootConfig, type FromWorker, type RunState,
   type ToWorker } from './protocol.js';
 
 /**
@@ -41,43 +42,25 @@ export interface RunnerTiming {
 
 export const DEFAULT_TIMING: RunnerTiming = { sliceInstructions: 2_000_000, busyMs: 30, statsMs: 100, idleCapMs: 1000 };
 
-/** Node's setImmediate (absent in browsers). */
-const nodeImmediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
-
 /** mtime runs at 10 MHz: ticks per millisecond. */
 const TICKS_PER_MS = 10_000;
 
-export class VmRunner {
+export class VmRunner extends SliceLoop<RunState, FromWorker> {
   private vm?: Vm;
   private config?: BootConfig;
   /** What was booted (the kernel, and an initrd for Linux), for Reset and a guest's reboot. */
   private images?: BootImages;
-  /** Incremented by every boot, reset, pause and resume: a loop of an older generation stops. */
-  private gen = 0;
-  private paused = false;
   private halted = false;
-  private state: RunState = 'booting';
   private out = '';
-  /** Console characters posted and not yet acknowledged by the page (CONSOLE_WINDOW). */
-  private unacked = 0;
-  private lastStats = -Infinity;
-  private wake?: () => void;
-  private readonly channel?: MessageChannel;
-  private readonly yielders: (() => void)[] = [];
   private cols = 80;
   private rows = 24;
   /** A kept disk: the disk-writing counters at the last save, and when it was. */
   private diskWrites = 0n;
   private diskSavedAt = 0;
 
-  constructor(private readonly post: (m: FromWorker) => void, private readonly instantiate: Instantiate,
+  constructor(post: (m: FromWorker) => void, private readonly instantiate: Instantiate,
     private readonly timing: RunnerTiming = DEFAULT_TIMING, private readonly diskStore?: DiskStore) {
-    // A MessageChannel round trip yields to the event loop without setTimeout's 4 ms clamp.
-    // Node has setImmediate for that, and drains a port's messages without visiting timers.
-    if (!nodeImmediate && typeof MessageChannel !== 'undefined') {
-      this.channel = new MessageChannel();
-      this.channel.port1.onmessage = () => this.yielders.shift()?.();
-    }
+    super(post, 'booting');
   }
 
   handle(msg: ToWorker): void {
@@ -88,13 +71,13 @@ export class VmRunner {
       case 'input':
         if (!this.vm) return;
         this.vm.sendInput(msg.data);
-        this.wake?.();
+        this.wakeUp();
         break;
       case 'pause':
         if (!this.vm || this.paused || this.halted) { this.answer(); return; }
         this.paused = true;
         this.gen++;
-        this.wake?.();
+        this.wakeUp();
         this.setState('paused');
         this.postStats();
         break;
@@ -109,8 +92,7 @@ export class VmRunner {
         this.post({ type: 'pong', id: msg.id });
         break;
       case 'console-ack':
-        this.unacked = Math.max(0, this.unacked - (Number.isFinite(msg.chars) ? msg.chars : 0));
-        if (this.unacked <= CONSOLE_WINDOW) this.wake?.();
+        this.consoleAck(msg.chars);
         break;
       case 'resize':
         this.cols = msg.cols;
@@ -144,18 +126,10 @@ export class VmRunner {
     if (disk) await this.diskStore.save(KEPT_DISK_FILE, disk.slice());
   }
 
-  /** Stop running and release the message channel (tests; a worker is simply terminated). */
-  dispose(): void {
-    this.gen++;
-    this.wake?.();
-    this.channel?.port1.close();
-    this.channel?.port2.close();
-  }
-
   private async boot(module: WebAssembly.Module, config: BootConfig, images: BootImages): Promise<void> {
     const imageName = images.kernelName ?? 'image';
     const gen = ++this.gen;
-    this.wake?.();
+    this.wakeUp();
     // The previous VM: its kept disk saved, its offload worker stopped.
     const old = this.vm;
     if (old) {
@@ -202,7 +176,7 @@ export class VmRunner {
   private reset(): void {
     if (!this.vm || !this.images) { this.answer(); return; }
     this.gen++;
-    this.wake?.();
+    this.wakeUp();
     this.flushConsole();
     this.vm.boot(this.images);
     this.halted = false;
@@ -237,9 +211,7 @@ export class VmRunner {
       await this.saveDisk(stop !== undefined);
       if (stop) { this.onHalt(stop); return; }
       // The page has not shown what was sent: wait for it (flow control, CONSOLE_WINDOW).
-      while (this.unacked > CONSOLE_WINDOW && gen === this.gen) {
-        if (!await this.sleep(this.timing.statsMs)) this.postStats();
-      }
+      await this.waitForConsoleAck(gen, this.timing.statsMs);
       if (gen !== this.gen) return;
       this.setState(idle ? 'idle' : 'running');
       if (performance.now() - this.lastStats >= this.timing.statsMs) this.postStats();
@@ -280,20 +252,8 @@ export class VmRunner {
       return;
     }
     this.halted = true;
-    const message = info.reason === 'pass' ? 'the guest powered off'
-      : info.reason === 'fail' ? `the guest stopped with failure code ${info.code}`
-      : info.message ?? `the guest stopped (${info.reason})`;
-    this.setState('halted', message);
+    this.setState('halted', haltMessage(info));
     this.postStats();
-  }
-
-  /** Every control is answered with the state, even when it changes nothing. */
-  private answer(): void { this.post({ type: 'state', state: this.state }); }
-
-  private setState(state: RunState, message?: string): void {
-    if (state === this.state && message === undefined) return;
-    this.state = state;
-    this.post({ type: 'state', state, message });
   }
 
   private flushConsole(): void {
@@ -303,7 +263,7 @@ export class VmRunner {
     this.out = '';
   }
 
-  private postStats(): void {
+  protected postStats(): void {
     const vm = this.vm;
     if (!vm) return;
     this.lastStats = performance.now();
@@ -311,26 +271,6 @@ export class VmRunner {
       type: 'stats', t: this.lastStats, state: this.state, instructions: vm.instructions,
       mtime: vm.mtime, runSeconds: vm.wallTime, counters: vm.counters(),
       ...(this.config && this.config.mode !== 'native' ? { exitLog: vm.exitLog(EXIT_TRACE_LENGTH) } : {}),
-    });
-  }
-
-  /** Sleep up to `ms`; resolves true if woken early (input, pause, reset, boot). */
-  private sleep(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wake = undefined; resolve(false); }, ms);
-      this.wake = () => { clearTimeout(timer); this.wake = undefined; resolve(true); };
-    });
-  }
-
-  private yieldTask(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.channel) {
-        if (nodeImmediate) nodeImmediate(resolve);
-        else setTimeout(resolve, 0);
-        return;
-      }
-      this.yielders.push(resolve);
-      this.channel.port2.postMessage(null);
     });
   }
 }
