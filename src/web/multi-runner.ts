@@ -70,19 +70,8 @@ export class MultiRunner extends SliceLoop<MultiState, FromMultiWorker> {
         this.postStats();
         break;
       }
-      case 'pause':
-        if (!this.fleet || this.paused) { this.answer(); return; }
-        this.paused = true;
-        this.gen++;
-        this.wakeUp();
-        this.setState('paused');
-        this.postStats();
-        break;
-      case 'resume':
-        if (!this.fleet || !this.paused) { this.answer(); return; }
-        this.paused = false;
-        this.run();
-        break;
+      case 'pause': this.pause(this.fleet !== undefined); break;
+      case 'resume': this.resume(this.fleet !== undefined); break;
       case 'console-ack':
         this.consoleAck(msg.chars);
         break;
@@ -123,19 +112,10 @@ export class MultiRunner extends SliceLoop<MultiState, FromMultiWorker> {
     this.lastStats = -Infinity;
     this.post({ type: 'started', poolMiB: fleet.config.poolMiB,
       vms: fleet.members.map(({ spec }) => ({ name: spec.name, mode: spec.mode, memMiB: spec.memMiB, io: spec.io, weight: spec.weight, cap: spec.cap })) });
-    this.run();
+    this.startLoop();
   }
 
-  private run(): void {
-    const gen = ++this.gen;
-    this.setState('running');
-    this.loop(gen).catch((e: unknown) => {
-      this.flushConsole();
-      this.setState('error', e instanceof Error ? e.message : String(e));
-    });
-  }
-
-  private async loop(gen: number): Promise<void> {
+  protected async loop(gen: number): Promise<void> {
     const fleet = this.fleet!;
     const { budgetInstructions, busyMs } = this.timing;
     while (gen === this.gen) {
@@ -167,7 +147,7 @@ export class MultiRunner extends SliceLoop<MultiState, FromMultiWorker> {
     }
   }
 
-  private flushConsole(): void {
+  protected flushConsole(): void {
     const fleet = this.fleet;
     if (!fleet) return;
     const { out, chars } = fleet.takeOutput();

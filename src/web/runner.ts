@@ -73,19 +73,8 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
         this.vm.sendInput(msg.data);
         this.wakeUp();
         break;
-      case 'pause':
-        if (!this.vm || this.paused || this.halted) { this.answer(); return; }
-        this.paused = true;
-        this.gen++;
-        this.wakeUp();
-        this.setState('paused');
-        this.postStats();
-        break;
-      case 'resume':
-        if (!this.vm || !this.paused) { this.answer(); return; }
-        this.paused = false;
-        this.start();
-        break;
+      case 'pause': this.pause(this.vm !== undefined && !this.halted); break;
+      case 'resume': this.resume(this.vm !== undefined); break;
       case 'reset': this.reset(); break;
       case 'ping':
         this.postStats();
@@ -170,7 +159,7 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
     this.config = config;
     this.images = images;
     this.lastStats = -Infinity;
-    this.start();
+    this.startLoop();
   }
 
   private reset(): void {
@@ -182,20 +171,12 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
     this.halted = false;
     this.paused = false;
     this.postStats();
-    this.start();
+    this.startLoop();
   }
 
-  private start(): void {
-    const gen = ++this.gen;
-    this.setState('running');
-    this.loop(gen).catch((e: unknown) => {
-      this.flushConsole();
-      this.halted = true;
-      this.setState('error', e instanceof Error ? e.message : String(e));
-    });
-  }
+  protected onLoopError(): void { this.halted = true; }
 
-  private async loop(gen: number): Promise<void> {
+  protected async loop(gen: number): Promise<void> {
     const vm = this.vm!;
     const { sliceInstructions, busyMs } = this.timing;
     while (gen === this.gen) {
@@ -256,7 +237,7 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
     this.postStats();
   }
 
-  private flushConsole(): void {
+  protected flushConsole(): void {
     if (this.out === '') return;
     this.post({ type: 'console', text: this.out });
     this.unacked += this.out.length;

@@ -18,10 +18,19 @@ export function haltMessage(info: StopInfo): string {
     : info.message ?? `the guest stopped (${info.reason})`;
 }
 
+/** The run states both protocols have (src/web/protocol.ts RunState, src/web/multi-protocol.ts MultiState). */
+type LoopState = 'running' | 'paused' | 'error';
+
 /** The state message both protocols share (src/web/protocol.ts, src/web/multi-protocol.ts). */
 type StateMessage<S> = { type: 'state'; state: S; message?: string };
 
 export abstract class SliceLoop<S extends string, Msg extends { type: string }> {
+  /** Run slices until the generation `gen` is over (a pause, a new boot or start). */
+  protected abstract loop(gen: number): Promise<void>;
+  /** Post the console output kept since the last call. */
+  protected abstract flushConsole(): void;
+  protected abstract postStats(): void;
+
   /** Incremented by every boot, start, reset, pause and resume: a loop of an older generation stops. */
   protected gen = 0;
   protected paused = false;
@@ -32,7 +41,10 @@ export abstract class SliceLoop<S extends string, Msg extends { type: string }> 
   private readonly channel?: MessageChannel;
   private readonly yielders: (() => void)[] = [];
 
-  protected constructor(protected readonly post: (m: Msg | StateMessage<S>) => void, protected state: S) {
+  /** `check`: a runner's state type must hold LoopState, or it cannot extend this class. */
+  protected constructor(protected readonly post: (m: Msg | StateMessage<S>) => void, protected state: S,
+    ...check: LoopState extends S ? [] : [never]) {
+    void check;
     // A MessageChannel round trip yields to the event loop without setTimeout's 4 ms clamp.
     // Node has setImmediate for that, and drains a port's messages without visiting timers.
     if (!nodeImmediate && typeof MessageChannel !== 'undefined') {
@@ -41,14 +53,43 @@ export abstract class SliceLoop<S extends string, Msg extends { type: string }> 
     }
   }
 
-  protected abstract postStats(): void;
-
   /** Stop running and release the message channel (tests; a worker is simply terminated). */
   dispose(): void {
     this.gen++;
     this.wakeUp();
     this.channel?.port1.close();
     this.channel?.port2.close();
+  }
+
+  /** Called when a loop throws, before the state becomes 'error'. */
+  protected onLoopError(): void {}
+
+  /** A new generation of the loop; a loop that throws leaves its console posted and the state 'error'. */
+  protected startLoop(): void {
+    const gen = ++this.gen;
+    this.setState('running');
+    this.loop(gen).catch((e: unknown) => {
+      this.flushConsole();
+      this.onLoopError();
+      this.setState('error', e instanceof Error ? e.message : String(e));
+    });
+  }
+
+  /** Pause when there is something running to pause (`can`); answered with the state either way. */
+  protected pause(can: boolean): void {
+    if (!can || this.paused) { this.answer(); return; }
+    this.paused = true;
+    this.gen++;
+    this.wakeUp();
+    this.setState('paused');
+    this.postStats();
+  }
+
+  /** Resume a paused loop (`can`: there is one); answered with the state either way. */
+  protected resume(can: boolean): void {
+    if (!can || !this.paused) { this.answer(); return; }
+    this.paused = false;
+    this.startLoop();
   }
 
   /** End a sleep() early. */
@@ -70,10 +111,11 @@ export abstract class SliceLoop<S extends string, Msg extends { type: string }> 
   /** Every control is answered with the state, even when it changes nothing. */
   protected answer(): void { this.post({ type: 'state', state: this.state }); }
 
-  protected setState(state: S, message?: string): void {
+  protected setState(state: S | LoopState, message?: string): void {
     if (state === this.state && message === undefined) return;
-    this.state = state;
-    this.post({ type: 'state', state, message });
+    // S holds LoopState (the constructor's check).
+    this.state = state as S;
+    this.post({ type: 'state', state: this.state, message });
   }
 
   /** Sleep up to `ms`; resolves true if woken early (input, pause, reset, boot). */
