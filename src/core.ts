@@ -75,6 +75,8 @@ export interface CoreExports {
   hostVmOverhead(mode: number, guestBytes: bigint): bigint;
   hostSetShadowPages(pages: bigint): void;
   hostClearGuestRam(): boolean;
+  // Split drivers (assembly/hv/grant.ts, evtchn.ts).
+  hostVmEventPending(id: number): boolean;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

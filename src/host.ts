@@ -145,6 +145,12 @@ export class Host {
     return { frames: Number(this.core.hostFrames()), free: Number(this.core.hostFreeFrames()), vms: this.core.hostLiveVms() };
   }
 
+  /**
+   * Has `vm` an event from another VM waiting (assembly/hv/evtchn.ts)? A VM blocked in the
+   * pv `block` call is runnable again when it has: the event ends the block at its next run.
+   */
+  eventPending(vm: Vm): boolean { return vm.shared ? this.core.hostVmEventPending(vm.shared.id) : false; }
+
   /** Host frames VM `vm` holds (guest RAM, its tables and saved state, its disk). */
   framesOf(vm: Vm): number { return vm.shared ? Number(this.core.hostVmFrames(vm.shared.id)) : 0; }
 
