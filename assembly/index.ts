@@ -26,7 +26,7 @@ import { guestMapDescribe } from './virtio/guestmem';
 import { hostActive, hostDiskAlloc } from './hv/host';
 export { hostInit, hostSwitch, hostCurrent, hostVmCreate, hostVmDestroy, hostVmFrames, hostFrames, hostFreeFrames,
   hostLiveVms, hostVmOverhead, hostSetShadowPages, hostClearGuestRam } from './hv/host';
-export { evtchnPending as hostVmEventPending } from './hv/evtchn';
+export { evtchnPending as hostVmEventPending, hostSplitConnect } from './hv/evtchn';
 
 const PAGE64K: usize = 65536;
 

@@ -77,6 +77,7 @@ export interface CoreExports {
   hostClearGuestRam(): boolean;
   // Split drivers (assembly/hv/grant.ts, evtchn.ts).
   hostVmEventPending(id: number): boolean;
+  hostSplitConnect(front: number, back: number): number;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

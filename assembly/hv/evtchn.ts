@@ -16,7 +16,7 @@ import { Counter } from '../counter-ids';
 import { count, hart, machine, rset, MODE_PV } from '../state';
 import { MIP_SSIP } from '../riscv/bits';
 import { gpaToHpa, NO_HPA } from './vm';
-import { hostCurrent, hostPoolAddr, hostVmLive, hostVmSplitArea, hostVmSplitAreaEnsure, MAX_VMS } from './host';
+import { hostCurrent, hostPoolAddr, hostVmLive, hostVmMode, hostVmSplitArea, hostVmSplitAreaEnsure, MAX_VMS } from './host';
 import { A_PORTS, A_SHARED_HPA, A_UPCALL, PV_ERR_NOT_SUPPORTED } from './grant';
 import { PV_ERR_DENIED, PV_ERR_INVALID_PARAM, PV_OK } from './pvmmu';
 import { pv, pvSyncInterrupts } from './pv';
@@ -24,6 +24,7 @@ import { pv, pvSyncInterrupts } from './pv';
 // event_channel_op commands: Xen's EVTCHNOP_* numbers (xen/include/public/event_channel.h).
 export const EVTCHNOP_BIND_INTERDOMAIN: u64 = 0;
 export const EVTCHNOP_CLOSE: u64 = 3;
+export const EVTCHNOP_STATUS: u64 = 5;
 export const EVTCHNOP_SEND: u64 = 4;
 export const EVTCHNOP_ALLOC_UNBOUND: u64 = 6;
 export const EVTCHNOP_UNMASK: u64 = 9;
@@ -96,6 +97,10 @@ function raiseUpcall(id: u32): void {
 
 /** Set `port`'s pending bit in VM `id`'s shared page; raise its upcall if newly pending and unmasked. */
 function setPending(id: u32, port: u64): void {
+  // A VM that has not registered its shared page yet (a channel the host made before it
+  // booted, hostSplitConnect) keeps no pending bits: the event is lost, as an event to a
+  // Xen domain without its shared info would be; the protocol on top resends.
+  if (sharedOf(id) == 0) return;
   const sh = hostPoolAddr(sharedOf(id));
   const bit: u64 = <u64>1 << port;
   const pending = load<u64>(sh + <usize>SH_EVTCHN_PENDING);
@@ -156,6 +161,34 @@ function closePort(id: u32, port: u64): void {
   setPort(id, port, PORT_FREE, 0, 0);
 }
 
+/**
+ * status(port): what a port is (Xen's EVTCHNOP_status): state (1 unbound, 2 connected) in
+ * bits 7:0, the remote port in 15:8, the remote domid from bit 16. How a driver domain learns
+ * who is at the other end of a channel the host connected (hostSplitConnect).
+ */
+function status(port: u64): void {
+  const me = hostCurrent();
+  if (!portInUse(me, port)) { ret(PV_ERR_INVALID_PARAM, 0); return; }
+  ret(PV_OK, <u64>portState(me, port) | (portRemotePort(me, port) << 8) | (<u64>portRemote(me, port) << 16));
+}
+
+/**
+ * The host's toolstack connects a frontend VM to its driver domain (src/host.ts, I/O path
+ * `split`), as Xen's toolstack sets up a device's channel: a new port of each, joined.
+ * Returns the frontend's port (the backend's in bits 15:8), or 0 if either has no free port,
+ * is not a pv VM in existence, or the pool is full.
+ */
+export function hostSplitConnect(front: u32, back: u32): u32 {
+  if (front == back || !hostVmLive(front) || !hostVmLive(back)) return 0;
+  if (hostVmMode(front) != MODE_PV || hostVmMode(back) != MODE_PV) return 0;
+  if (hostVmSplitAreaEnsure(front) == 0 || hostVmSplitAreaEnsure(back) == 0) return 0;
+  const fp = freePort(front), bp = freePort(back);
+  if (fp == 0 || bp == 0) return 0;
+  setPort(front, fp, PORT_INTERDOMAIN, back, bp);
+  setPort(back, bp, PORT_INTERDOMAIN, front, fp);
+  return <u32>(fp | (bp << 8));
+}
+
 /** event_channel_op(cmd, ...): the PV extension's FID 16 (docs/pv-abi.md). */
 export function eventChannelOp(cmd: u64, a1: u64, a2: u64): void {
   const me = hostCurrent();
@@ -163,6 +196,7 @@ export function eventChannelOp(cmd: u64, a1: u64, a2: u64): void {
   else if (cmd == EVTCHNOP_BIND_INTERDOMAIN) bindInterdomain(a1, a2);
   else if (cmd == EVTCHNOP_SEND) send(a1);
   else if (cmd == EVTCHNOP_UNMASK) unmask(a1);
+  else if (cmd == EVTCHNOP_STATUS) status(a1);
   else if (cmd == EVTCHNOP_CLOSE) {
     if (!portInUse(me, a1)) ret(PV_ERR_INVALID_PARAM, 0);
     else { closePort(me, a1); ret(PV_OK, 0); }

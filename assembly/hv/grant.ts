@@ -315,11 +315,13 @@ export function splitOnLoad(id: u32): void {
 }
 
 /**
- * VM `id` is destroyed or reset: end every mapping it holds of others' frames (its own
- * entries are not touched: its memory goes or is reloaded), and every mapping others hold of
- * its frames (their entries cleared); close its event ports. Its records are cleared.
+ * VM `id` is destroyed (`destroyed`) or reset: end every mapping it holds of others' frames
+ * (its own entries are not touched: its memory goes or is reloaded) and every mapping others
+ * hold of its frames (their entries cleared), and forget its grant table. A destroyed VM's
+ * event ports close and its records go; a reset VM keeps its ports, as a rebooted domain keeps
+ * the channels its toolstack made (src/host.ts connects a split frontend before it boots).
  */
-export function splitVmGone(id: u32): void {
+export function splitVmGone(id: u32, destroyed: bool): void {
   if (hostVmSplitArea(id) != 0) {
     for (let h: u64 = 0; h < MAPTRACK_SLOTS; h++) {
       const mt = mtAt(id, h);
@@ -333,6 +335,18 @@ export function splitVmGone(id: u32): void {
       if (load<u32>(mt + <usize>MT_GRANTER) == id) dropMapping(m, mt, true, true);
     }
   }
-  evtchnVmGone(id);
-  if (hostVmSplitArea(id) != 0) memory.fill(area(id), 0, <usize>(SPLIT_AREA_FRAMES << PAGE_SHIFT));
+  if (hostVmSplitArea(id) == 0) {
+    if (destroyed) evtchnVmGone(id);
+    return;
+  }
+  if (destroyed) {
+    evtchnVmGone(id);
+    memory.fill(area(id), 0, <usize>(SPLIT_AREA_FRAMES << PAGE_SHIFT));
+    return;
+  }
+  aset(id, A_TABLE_GPA, 0);
+  aset(id, A_TABLE_ENTRIES, 0);
+  aset(id, A_UPCALL, 0);
+  aset(id, A_FLUSH, 0);
+  memory.fill(area(id) + <usize>A_ACTIVE, 0, <usize>(GRANT_MAX_ENTRIES * 8));
 }

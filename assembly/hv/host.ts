@@ -293,7 +293,7 @@ export function hostVmDestroy(id: u32): bool {
   if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return false;
   // Its grants and mappings go first: no frame of it stays mapped in another VM, and its
   // mappings of other VMs' frames drop their references (hv/grant.ts).
-  splitVmGone(id);
+  splitVmGone(id, true);
   if (<u32>hget(H_CURRENT) == id) hset(H_CURRENT, 0); // its state is simply dropped
   const map = hostAddr(vget(id, V_HV));
   const frames = vget(id, V_GUEST_FRAMES);

@@ -91,8 +91,8 @@ const SP: u32 = 2;
 export function pvReset(): void {
   memory.fill(changetype<usize>(pv), 0, offsetof<PvCpu>());
   pv.priv = PRV_S;
-  // A reset VM starts with no grants, mappings or event ports (hv/grant.ts), as a new one.
-  if (hostActive()) splitVmGone(hostCurrent());
+  // A reset VM starts with no grants or mappings (hv/grant.ts); its event ports stay.
+  if (hostActive()) splitVmGone(hostCurrent(), false);
   pvMmuReset();
   pvApplyView();
   hart.priv = PRV_U;
