@@ -158,14 +158,13 @@ static void front_init(void)
 
 // ---- blkback -------------------------------------------------------------
 
-#define MAX_FRONTS 16
+#define MAX_FRONTS 63               // one event port each (ports 1..63)
 static struct front {
     u32 port, domid;
     int state;                     // 0: unused, 1: waiting for its ring, 2: connected, 3: broken
-    struct split_ring *ring;       // the frontend's page, mapped over `over`
-    void *over;
-    long handle;
     u32 req_cons;
+    struct split_ring *ring;       // the frontend's ring page, mapped over a page of ours
+    long handle;
 } fronts[MAX_FRONTS];
 static u8 *back_buf;               // one page the data goes through
 static int back_ok;
@@ -173,19 +172,18 @@ static int back_ok;
 static void back_disconnect(struct front *f, const char *why)
 {
     kprintf("blkback: domain %u: %s; disconnected\n", f->domid, why);
-    pv_grant_unmap_over(f->over, f->handle);
+    pv_grant_unmap_over(f->ring, f->handle);
     f->state = 3;
 }
 
 static void back_connect(struct front *f)
 {
-    long h = pv_grant_map_over(f->over, f->domid, RING_REF);
+    long h = pv_grant_map_over(f->ring, f->domid, RING_REF);
     if (h < 0)
         return;                      // not granted yet: its ready event comes later
     f->handle = h;
-    f->ring = (struct split_ring *)f->over;
     if (f->ring->magic != RING_MAGIC || f->ring->state != RING_FRONT_READY) {
-        pv_grant_unmap_over(f->over, h);
+        pv_grant_unmap_over(f->ring, h);
         return;
     }
     u64 sectors;
@@ -250,8 +248,8 @@ static void back_event(u32 port)
         f = free_slot;
         f->port = port;
         f->domid = (u32)((u64)st.value >> 16);
-        f->over = kalloc();
-        if (!f->over)
+        f->ring = kalloc();
+        if (!f->ring)
             return;
         f->state = 1;
     }
