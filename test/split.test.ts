@@ -76,6 +76,28 @@ describe('split block driver: blkfront in pv VMs, blkback in a driver domain', (
     expect(runs[1]).toEqual(runs[0]);
   });
 
+  it('a hostile frontend (guests/tests/split-evil.c): every bad request refused, a jumping ring index disconnects it, the others are served', async () => {
+    const disk = benchDisk();
+    const host = await Host.create({ poolMiB: 128 }, await loadCoreModule());
+    const backend = await host.createVm({ mode: 'pv', memMiB: 16, io: 'core', virtio: { blk: true }, disk }, 'dom0');
+    backend.load(HVOS, 'hvos.elf');
+    const evil = await host.createVm({ mode: 'pv', memMiB: 16, driverDomain: 'dom0' }, 'evil');
+    evil.load(readFileSync('guests/prebuilt/split-evil.elf'), 'split-evil.elf');
+    const good = await host.createVm({ mode: 'pv', memMiB: 16, driverDomain: 'dom0' }, 'good');
+    good.load(HVOS, 'hvos.elf');
+    const set: SplitSet = { host, backend, frontends: [evil, good], out: new Map([[backend, ''], [evil, ''], [good, '']]) };
+    runSplitSet(set);
+    expect(text(set, evil)).toBe(readFileSync('test/golden/split-evil.out', 'latin1'));
+    expect(text(set, evil)).toMatch(/\nsummary: 0xe ok, 0x0 failed\n$/);
+    expect(text(set, backend)).toContain(`blkback: domain ${evil.shared!.id}: request index jumped; disconnected\n`);
+    good.sendInput('disk 64\n');
+    backend.sendInput('disk 64\n');
+    runSplitSet(set);
+    const sum = fnv1a(disk.subarray(0, 64 << 10));
+    expect(text(set, good)).toContain(`disk kib=64 requests=16 fnv1a=${sum} driver=blkfront`);
+    expect(text(set, backend)).toContain(`disk kib=64 requests=16 fnv1a=${sum} driver=virtio-blk`);
+  });
+
   it('bad configurations: one-line errors, nothing made', async () => {
     const host = await Host.create({ poolMiB: 128 }, await loadCoreModule());
     const free = host.pool().free;

@@ -60,7 +60,7 @@ static __attribute__((unused)) void store_probe(u64 va, u64 v)
 
 /* Leave the boot tables for the guest's own (pvguest.h build_kernel_space): grant maps go
  * into entries of validated level-0 tables. */
-static void own_tables(void)
+static __attribute__((unused)) void own_tables(void)
 {
     build_kernel_space();
     expect("set-root", pv(PV_SET_ROOT, ma((u64)K), 0, 1), SBI_SUCCESS, 0);
