@@ -29,6 +29,7 @@ export { hostInit, hostSwitch, hostCurrent, hostVmCreate, hostVmDestroy, hostVmF
   hostVmSetMergeable } from './hv/host';
 // Same-page merging across the host's VMs (hv/ksm.ts): switch, scan budget, figures.
 export { ksmEnable, ksmScan, ksmStat } from './hv/ksm';
+export { evtchnPending as hostVmEventPending, hostSplitConnect } from './hv/evtchn';
 
 const PAGE64K: usize = 65536;
 

@@ -81,6 +81,9 @@ export interface CoreExports {
   ksmStat(what: number): bigint;
   hostVmCowBreaks(id: number): bigint;
   hostVmSetMergeable(id: number, on: boolean): boolean;
+  // Split drivers (assembly/hv/grant.ts, evtchn.ts).
+  hostVmEventPending(id: number): boolean;
+  hostSplitConnect(front: number, back: number): number;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

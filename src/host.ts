@@ -128,15 +128,38 @@ export class Host {
     if (need > free) {
       throw new HvlabError('NO_MEMORY', `VM '${name}' needs ${Math.ceil(need / 256)} MiB of the host pool, ${Math.floor(free / 256)} MiB is free (pool ${this.poolMiB} MiB)`);
     }
+    let backend: Vm | undefined;
+    if (config.driverDomain !== undefined) {
+      // The I/O path split (docs/split.md): the driver domain serves this VM's block device.
+      backend = this.names.get(config.driverDomain);
+      if (!backend) throw new HvlabError('NO_VM', `VM '${name}': no driver domain named '${config.driverDomain}'`);
+      if (backend.config.mode !== 'pv' || backend.config.diskBytes === 0) {
+        throw new HvlabError('BAD_IO', `VM '${name}': the driver domain '${config.driverDomain}' must be a pv VM with a disk`);
+      }
+      if (config.disk !== undefined || config.virtio?.blk) {
+        throw new HvlabError('BAD_IO', `VM '${name}': on the split path the disk is the driver domain's; give this VM none`);
+      }
+    }
     const id = this.core.hostVmCreate(MODES.indexOf(mode), guestBytes);
     if (id === 0) {
       throw new HvlabError('NO_MEMORY', `VM '${name}': the host pool (${this.poolMiB} MiB) has no room for ${v.memMiB} MiB of guest RAM and its tables`);
     }
     this.current = id;
+    let split: VmConfig['split'];
+    if (backend) {
+      // The toolstack's part (as Xen's connects a device's event channel): one port of each, joined.
+      const ports = this.core.hostSplitConnect(id, backend.shared!.id);
+      if (ports === 0) {
+        this.core.hostVmDestroy(id);
+        this.current = 0;
+        throw new HvlabError('NO_MEMORY', `VM '${name}': no free event port to connect it to '${config.driverDomain}'`);
+      }
+      split = { backend: backend.shared!.id, port: ports & 0xFF };
+    }
     const host = this;
     let vm: Vm;
     try {
-      vm = await Vm.createShared({ firmware: 'builtin', ...config, mode }, this.core, this.memory, this.ramHost,
+      vm = await Vm.createShared({ firmware: 'builtin', ...config, mode, split }, this.core, this.memory, this.ramHost,
         BigInt(this.poolMiB) << 20n, {
           id,
           activate: () => host.activate(id),
@@ -237,6 +260,12 @@ export class Host {
   pool(): PoolStats {
     return { frames: Number(this.core.hostFrames()), free: Number(this.core.hostFreeFrames()), vms: this.core.hostLiveVms() };
   }
+
+  /**
+   * Has `vm` an event from another VM waiting (assembly/hv/evtchn.ts)? A VM blocked in the
+   * pv `block` call is runnable again when it has: the event ends the block at its next run.
+   */
+  eventPending(vm: Vm): boolean { return vm.shared ? this.core.hostVmEventPending(vm.shared.id) : false; }
 
   /** Host frames VM `vm` holds (guest RAM, its tables and saved state, its disk). */
   framesOf(vm: Vm): number { return vm.shared ? Number(this.core.hostVmFrames(vm.shared.id)) : 0; }

@@ -90,6 +90,14 @@ export interface VmConfig {
   disk?: Uint8Array | number;
   /** Put emudisk, the register-level disk, on the bus at 0x1000_9000 (needs `disk`). */
   emudisk?: boolean;
+  /**
+   * The I/O path `split` (docs/split.md): the name of the driver domain, a pv VM of the same
+   * Host that owns a disk; this VM (pv) gets its block device from it over grants and event
+   * channels. Only Host.createVm reads it.
+   */
+  driverDomain?: string;
+  /** Set by Host.createVm for `driverDomain`: the driver domain's domid and this VM's event port. */
+  split?: { backend: number; port: number };
 }
 
 export const IO_BACKENDS = ['core', 'host', 'offload'] as const;
@@ -107,12 +115,20 @@ export const MAX_DISK_BYTES = 1024 * 1024 * 1024;
  * console and, with a disk, emudisk (every register access an exit); the others give the VM a
  * virtio console and entropy device (and virtio-blk with a disk) served by that backend.
  */
-export const IO_PATHS = ['emulated', ...IO_BACKENDS] as const;
+export const IO_PATHS = ['emulated', ...IO_BACKENDS, 'split'] as const;
 export type IoPath = typeof IO_PATHS[number];
+/**
+ * The paths a VM alone can take: `split` needs a driver domain, another VM of the same Host
+ * (src/host.ts, VmConfig.driverDomain; docs/split.md).
+ */
+export const SOLO_IO_PATHS = IO_PATHS.filter((p) => p !== 'split');
 
 export function ioPathConfig(path: IoPath, disk?: Uint8Array | number): Pick<VmConfig, 'virtio' | 'io' | 'disk' | 'emudisk'> {
   if (!(IO_PATHS as readonly string[]).includes(path)) {
     throw new HvlabError('BAD_IO', `I/O path must be one of ${IO_PATHS.join(', ')}, got '${String(path)}'`);
+  }
+  if (path === 'split') {
+    throw new HvlabError('BAD_IO', `the split I/O path needs a driver domain: make the VM in a Host with driverDomain naming a pv VM that has the disk (docs/split.md)`);
   }
   if (path === 'emulated') return { disk, emudisk: disk !== undefined };
   return { io: path, disk, virtio: { console: true, rng: true, blk: disk !== undefined } };
@@ -143,6 +159,7 @@ interface ValidConfig {
   mode: Mode; nestedPwc: boolean;
   virtio?: { rng: boolean; console: boolean; blk: boolean };
   io: IoBackendKind; diskBytes: number; diskImage?: Uint8Array; emudisk: boolean;
+  split?: { backend: number; port: number };
 }
 
 function validateIo(c: VmConfig): Pick<ValidConfig, 'virtio' | 'io' | 'diskBytes' | 'diskImage' | 'emudisk'> {
@@ -204,8 +221,11 @@ function validateConfig(c: VmConfig): ValidConfig {
   if (mode !== 'native' && firmwareFile) {
     throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: an M-mode firmware file (${firmwareFile.name}) runs only natively`);
   }
+  if ((c.split || c.driverDomain !== undefined) && mode !== 'pv') {
+    throw new HvlabError('BAD_IO', `the split I/O path runs blkfront on the pv ABI's grants and event channels: it needs mode 'pv', got '${mode}'`);
+  }
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, firmwareFile, clock, instrPerTick,
-    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c) };
+    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c), split: c.split };
 }
 
 /**
@@ -455,6 +475,12 @@ export class Vm {
       // hvlab's own device (assembly/devices/emudisk.ts); QEMU's virt has nothing there.
       machine.extraNodes = [{ parent: '/soc', node: { name: `emudisk@${EMUDISK_BASE.toString(16)}`,
         props: { reg: reg2(EMUDISK_BASE, 0x1000n), compatible: 'hvlab,emudisk' } } }];
+    }
+    if (this.config.split) {
+      // hvlab's split block device (docs/split.md): who serves it and on which event port.
+      machine.extraNodes = [...(machine.extraNodes ?? []), { parent: '/', node: { name: 'split-blk',
+        props: { compatible: 'hvlab,split-blk', 'hvlab,backend': [this.config.split.backend],
+          'hvlab,port': [this.config.split.port] } } }];
     }
     const plan = planBoot({
       ram: ramRegion,

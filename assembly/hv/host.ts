@@ -23,6 +23,7 @@ import { machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_PV, MODE_TRAP_EMULATE }
 import { PAGE_SHIFT } from '../riscv/bits';
 import { ramHost } from '../mmu/access';
 import { vm, vmPlace, vmPlaceBytes } from './vm';
+import { SPLIT_AREA_FRAMES, splitOnLoad, splitVmGone } from './grant';
 
 export const MAX_VMS: u32 = 256;
 export const OWNER_FREE: u32 = 0;
@@ -58,6 +59,7 @@ const V_HV_FRAMES: u32 = 5;
 const V_GUEST_FRAMES: u32 = 6;
 const V_DISK: u32 = 7;      // disk image run (0: none)
 const V_DISK_FRAMES: u32 = 8;
+const V_SPLIT: u32 = 13;    // grant and event-channel area (hv/grant.ts), 0 until first used
 const V_NO_MERGE: u32 = 14;  // the host keeps this VM's frames out of merging (hv/ksm.ts)
 const V_COW_BREAKS: u32 = 15; // copy-on-write breaks of this VM's frames (hv/ksm.ts)
 const V_RECORD_BYTES: u64 = 16 * 8;
@@ -89,6 +91,18 @@ export function hostKsmField(i: u32): usize { return hdr(H_KSM_FIRST + i); }
 @inline function frameRec(index: u64): usize { return hostAddr(hget(H_FRAMETABLE)) + <usize>(index * F_RECORD_BYTES); }
 @inline export function frameOwner(index: u64): u32 { return load<u32>(frameRec(index)); }
 @inline export function frameRefs(index: u64): u32 { return load<u32>(frameRec(index) + 4); }
+/**
+ * Set in a frame's owner word when same-page merging made it one of several VMs' page
+ * (hv/ksm.ts). A frame can have more than one reference for another reason - a grant mapping
+ * (hv/grant.ts) - and that one must not be copied on write: the granter's writes are the point.
+ * The bit goes when the frame is freed.
+ */
+export const FRAME_MERGED: u32 = 0x8000_0000;
+/** Is host frame `index` a merged page that more than one guest frame maps now? */
+@inline export function frameShared(index: u64): bool {
+  return (load<u32>(frameRec(index)) & FRAME_MERGED) != 0 && frameRefs(index) > 1;
+}
+export function frameMarkMerged(index: u64): void { store<u32>(frameRec(index), load<u32>(frameRec(index)) | FRAME_MERGED); }
 
 /**
  * Make machine RAM (init() already sized it) a pool for many VMs: lay out the header, the VM
@@ -224,6 +238,9 @@ export function hostSwitch(id: u32): bool {
   saveCurrent();
   memory.copy(0, hostAddr(save), <usize>contextBytes());
   hset(H_CURRENT, id);
+  // What other VMs did to this one while it was not loaded: an event sent to it, a grant
+  // mapping of its revoked (hv/grant.ts).
+  splitOnLoad(id);
   return true;
 }
 
@@ -295,6 +312,9 @@ export function hostDiskAlloc(bytes: u64): usize {
 /** Destroy VM `id`: every frame it holds goes back to the pool. False if there is no such VM. */
 export function hostVmDestroy(id: u32): bool {
   if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return false;
+  // Its grants and mappings go first: no frame of it stays mapped in another VM, and its
+  // mappings of other VMs' frames drop their references (hv/grant.ts).
+  splitVmGone(id, true);
   if (<u32>hget(H_CURRENT) == id) hset(H_CURRENT, 0); // its state is simply dropped
   const map = hostAddr(vget(id, V_HV));
   const frames = vget(id, V_GUEST_FRAMES);
@@ -302,15 +322,13 @@ export function hostVmDestroy(id: u32): bool {
   putRun(frameIndex(vget(id, V_HV)), vget(id, V_HV_FRAMES));
   putRun(frameIndex(vget(id, V_SAVE)), vget(id, V_SAVE_FRAMES));
   if (vget(id, V_DISK) != 0) putRun(frameIndex(vget(id, V_DISK)), vget(id, V_DISK_FRAMES));
+  if (vget(id, V_SPLIT) != 0) putRun(frameIndex(vget(id, V_SPLIT)), SPLIT_AREA_FRAMES);
   memory.fill(vmRec(id, 0), 0, <usize>V_RECORD_BYTES);
   hset(H_LIVE, hget(H_LIVE) - 1);
   return true;
 }
 
-/** Is VM `id` live? Its mode, guest frame count and frame map (host address), for hv/ksm.ts. */
-export function hostVmLive(id: u32): bool { return hostActive() && id != 0 && id <= MAX_VMS && vget(id, V_LIVE) != 0; }
-export function hostVmMode(id: u32): u32 { return <u32>vget(id, V_MODE); }
-export function hostVmGuestFrames(id: u32): u64 { return vget(id, V_GUEST_FRAMES); }
+/** VM `id`'s frame map (host address), for hv/ksm.ts (hostVmLive, hostVmMode below). */
 export function hostVmFrameMap(id: u32): usize { return hostAddr(vget(id, V_HV)); }
 /** Keep VM `id`'s frames out of same-page merging (its devices write guest RAM behind the
  * core's back), or let them in again. False if there is no such VM. */
@@ -332,8 +350,41 @@ export function hostPutRun(first: u64, n: u64): void { putRun(first, n); }
 /** Host frames VM `id` holds (guest frames, its areas and disk), or 0 if there is no such VM. */
 export function hostVmFrames(id: u32): u64 {
   if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
-  return vget(id, V_GUEST_FRAMES) + vget(id, V_HV_FRAMES) + vget(id, V_SAVE_FRAMES) + vget(id, V_DISK_FRAMES);
+  return vget(id, V_GUEST_FRAMES) + vget(id, V_HV_FRAMES) + vget(id, V_SAVE_FRAMES) + vget(id, V_DISK_FRAMES) +
+    (vget(id, V_SPLIT) != 0 ? SPLIT_AREA_FRAMES : 0);
 }
+
+// ---- what hv/grant.ts and hv/evtchn.ts need of other VMs ------------------------------------
+// A VM that is not loaded has its state in its save area, out of reach; what one VM's
+// hypercall must see or change of another (its grant table, its frames, its event ports) is
+// in the pool and reached through the VM table.
+
+/** Is `id` a VM in existence? */
+export function hostVmLive(id: u64): bool {
+  return hostActive() && id != 0 && id <= <u64>MAX_VMS && vget(<u32>id, V_LIVE) != 0;
+}
+export function hostVmMode(id: u32): u32 { return <u32>vget(id, V_MODE); }
+export function hostVmGuestFrames(id: u32): u64 { return vget(id, V_GUEST_FRAMES); }
+/** Host-physical address of VM `id`'s hypervisor area (its frame map first, hv/vm.ts). */
+export function hostVmHv(id: u32): u64 { return vget(id, V_HV); }
+/** Host-physical address of VM `id`'s grant/event area, or 0 if it has none yet. */
+export function hostVmSplitArea(id: u32): u64 { return vget(id, V_SPLIT); }
+
+/** Give VM `id` its grant/event area (zeroed) if it has none: its address, or 0 if the pool is empty. */
+export function hostVmSplitAreaEnsure(id: u32): u64 {
+  const have = vget(id, V_SPLIT);
+  if (have != 0) return have;
+  const first = allocRun(SPLIT_AREA_FRAMES, id);
+  if (first < 0) return 0;
+  const hpa = machine.ramBase + (<u64>first << PAGE_SHIFT);
+  vset(id, V_SPLIT, hpa);
+  return hpa;
+}
+
+/** Linear-memory address of host-physical `hpa` in the pool. */
+export function hostPoolAddr(hpa: u64): usize { return hostAddr(hpa); }
+/** Frame-table index of host-physical `hpa`. */
+export function hostFrameIndex(hpa: u64): u64 { return frameIndex(hpa); }
 
 /**
  * Zero the current VM's guest RAM (a reset), frame by frame through its frame map. A frame it

@@ -34,7 +34,7 @@
 import { hart, machine, STOP_ERROR, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_TRAP_EMULATE } from '../state';
 import { PAGE_SHIFT } from '../riscv/bits';
 import { tlbFlushRam } from '../mmu/tlb';
-import { allocFrame, frameRefs, getFrame, hostActive, hostAllocRun, hostCurrent, hostFrameAddr,
+import { allocFrame, frameMarkMerged, frameRefs, frameShared, getFrame, hostActive, hostAllocRun, hostCurrent, hostFrameAddr,
   hostFrames, hostKsmField, hostPutRun, hostSwitch, hostVmFrameMap, hostVmGuestFrames, hostVmLive,
   hostVmCowBreak, hostVmMergeable, hostVmMode, MAX_VMS, putFrame } from './host';
 import { GUEST_RAM_BASE, gpaHost, gstageSetLeaf, vm } from './vm';
@@ -133,7 +133,7 @@ const ONE_BIT: usize = memory.data<u8>([1]);
 /** Is the loaded VM's guest frame `gfn` on a host frame that others map too? */
 export function ksmShared(gfn: u64): bool {
   if (machine.hostPool == 0) return false;
-  return frameRefs(<u64>load<u32>(mapEntry(hostCurrent(), gfn)) - firstHfn()) > 1;
+  return frameShared(<u64>load<u32>(mapEntry(hostCurrent(), gfn)) - firstHfn());
 }
 
 /**
@@ -149,7 +149,7 @@ export function ksmPrivate(gpa: u64): bool {
   const p = mapEntry(id, gfn);
   const hfn = <u64>load<u32>(p);
   const f = hfn - firstHfn();
-  if (frameRefs(f) <= 1) return true;
+  if (!frameShared(f)) return true;
   const n = allocFrame(id);
   if (n < 0) {
     machine.stopReason = STOP_ERROR;
@@ -193,7 +193,7 @@ export function ksmWriteFault(gpa: u64): bool {
  */
 export function ksmPteWritable(h: usize, ptePa: u64): usize {
   const f = <u64>(h - <usize>machine.ramHost) >> PAGE_SHIFT;
-  if (frameRefs(f) <= 1) return h;
+  if (!frameShared(f)) return h;
   if (hostCurrent() == 0 || !isGuestRam(ptePa) || !ksmPrivate(ptePa)) return 0;
   return gpaHost(ptePa, 8);
 }
@@ -209,7 +209,7 @@ function remapped(first: u64, bitmap: usize, frames: u64): void {
   if (mode == MODE_HVM_NESTED) {
     const id = hostCurrent();
     for (let g: u64 = 0; g < vm.guestFrames; g++) {
-      gstageSetLeaf(g, frameRefs(<u64>load<u32>(mapEntry(id, g)) - firstHfn()) <= 1);
+      gstageSetLeaf(g, !frameShared(<u64>load<u32>(mapEntry(id, g)) - firstHfn()));
     }
   } else if (mode == MODE_TRAP_EMULATE || mode == MODE_HVM_SHADOW) {
     shadowZapFrames(bitmap, first, frames);
@@ -253,6 +253,7 @@ function merge(id: u32, gfn: u64, keep: u64, keeper: u32): void {
   const old = <u64>load<u32>(p);
   if (frameRefs(keep - firstHfn()) == 1) touch(keeper);
   getFrame(keep - firstHfn());
+  frameMarkMerged(keep - firstHfn());
   store<u32>(p, <u32>keep);
   putFrame(old - firstHfn());
   // Both frames' mappings changed: the old one's are stale, the kept one's must lose W.
@@ -292,8 +293,8 @@ function scanPage(id: u32, gfn: u64): void {
     if (shfn == hfn) return; // already one frame
     if (memory.compare(hostFrameAddr(shfn - firstHfn()), page, PAGE) != 0) continue;
     // Keep the frame that is shared already, so that sharing gathers on one frame.
-    const mineShared = frameRefs(hfn - firstHfn()) > 1;
-    const theirsShared = frameRefs(shfn - firstHfn()) > 1;
+    const mineShared = frameShared(hfn - firstHfn());
+    const theirsShared = frameShared(shfn - firstHfn());
     if (mineShared && !theirsShared) {
       merge(sid, sgfn, hfn, id);
       store<u32>(s + 8, id);
@@ -384,8 +385,10 @@ export function ksmStat(what: u32): u64 {
   let sharing: u64 = 0;
   const frames = hostFrames();
   for (let f: u64 = 0; f < frames; f++) {
+    if (!frameShared(f)) continue;
     const r = frameRefs(f);
-    if (r > 1) { shared++; sharing += r - 1; }
+    shared++;
+    sharing += r - 1;
   }
   return what == KSM_PAGES_SHARED ? shared : sharing;
 }

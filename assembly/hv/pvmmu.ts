@@ -431,6 +431,20 @@ export function pvRangeWritable(gpa: u64, len: u64): bool {
   return true;
 }
 
+/**
+ * May a grant mapping be written into the entry at machine address `ma` (hv/grant.ts)? It must
+ * be an invalid entry of a validated level-0 table of the VM: then the hypervisor writes the
+ * foreign leaf itself and the guest can only clear it (acquire refuses a foreign frame).
+ */
+export function pvGrantPteSlot(ma: u64): i64 {
+  if ((ma & 7) != 0) return PV_ERR_INVALID_ADDRESS;
+  const gfn = maGfn(ma);
+  if (gfn == NO_GFN) return PV_ERR_INVALID_ADDRESS;
+  if (tcount(gfn) == 0 || level1(gfn) != 1) return PV_ERR_INVALID_PARAM;
+  if ((load<u64>(host(ma)) & PTE_V) != 0) return PV_ERR_DENIED;
+  return PV_OK;
+}
+
 /** Register the shared info page's frame (checked by the caller with pvRangeWritable). */
 export function pvSetSharedFrame(gpa: u64): void { pvmmu.sharedGfn = (gpa - GUEST_RAM_BASE) >> PAGE_SHIFT; }
 

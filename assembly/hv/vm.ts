@@ -122,6 +122,9 @@ export function vmPlace(base: u64, frames: u64, shadowPages: u64, gstage: bool):
   return p - base;
 }
 
+/** Where vmPlace puts the pt info records, from the area's start (hv/grant.ts reads another VM's). */
+export function ptInfoOffset(frames: u64): u64 { return frames * 8; }
+
 /** Bytes vmPlace uses (the same arithmetic, without placing anything). */
 export function vmPlaceBytes(frames: u64, shadowPages: u64, gstage: bool): u64 {
   let b: u64 = frames * (4 + 4 + 8 + 4 * RMAP_SLOTS);
