@@ -59,6 +59,8 @@ const V_HV_FRAMES: u32 = 5;
 const V_GUEST_FRAMES: u32 = 6;
 const V_DISK: u32 = 7;      // disk image run (0: none)
 const V_DISK_FRAMES: u32 = 8;
+const V_PV_POOL: u32 = 9;         // pv: its m2p, p2m and boot tables (hv/pvmmu.ts), a run of their own
+const V_PV_POOL_FRAMES: u32 = 10;
 const V_SPLIT: u32 = 13;    // grant and event-channel area (hv/grant.ts), 0 until first used
 const V_NO_MERGE: u32 = 14;  // the host keeps this VM's frames out of merging (hv/ksm.ts)
 const V_COW_BREAKS: u32 = 15; // copy-on-write breaks of this VM's frames (hv/ksm.ts)
@@ -202,14 +204,27 @@ function putRun(first: u64, n: u64): void { for (let f = first; f < first + n; f
 
 @inline function framesOf(bytes: u64): u64 { return (bytes + 4095) >> PAGE_SHIFT; }
 
-/** Shadow pool pages a VM of `frames` guest frames gets in `mode` beside others. */
+/**
+ * Shadow pool pages a VM of `frames` guest frames gets in `mode` beside others, in its
+ * hypervisor area. A pv VM's pool is a run of its own, sized once its frames are known
+ * (pvPoolPages).
+ */
 function shadowPagesFor(mode: u32, frames: u64): u64 {
-  if (mode == MODE_PV) {
-    // pv keeps its m2p (one u32 per host frame), p2m and boot tables there (hv/pvmmu.ts).
-    return framesOf(hget(H_FRAMES) * 4) + framesOf(frames * 4) + (frames >> 9) + 16;
-  }
   if (mode == MODE_HVM_SHADOW || mode == MODE_TRAP_EMULATE) return hget(H_SHADOW_PAGES);
   return 0;
+}
+
+/**
+ * A pv VM's pool (hv/pvmmu.ts): its m2p, one u32 per machine frame of the window its frames
+ * lie in (`window` frames, from the lowest to the highest), the p2m, and the tables of the boot
+ * address space that map guest RAM, p2m and m2p. A quarter more m2p than the window needs, so a
+ * reset that gives the VM a fresh frame in place of one another VM maps (hostClearGuestRam)
+ * usually still fits; pvMmuReset lists only what fits, never more.
+ */
+function pvPoolPages(frames: u64, window: u64): u64 {
+  const m2p = framesOf((window + (window >> 2)) * 4);
+  const p2m = framesOf(frames * 4);
+  return m2p + p2m + ((frames + m2p + p2m) >> 9) + 18;
 }
 
 /** Host memory a VM of `guestBytes` in `mode` takes beyond its guest RAM (context, tables). */
@@ -217,7 +232,22 @@ export function hostVmOverhead(mode: u32, guestBytes: u64): u64 {
   if (!hostActive()) return 0;
   const frames = guestBytes >> PAGE_SHIFT;
   const hv = vmPlaceBytes(frames, shadowPagesFor(mode, frames), mode == MODE_HVM_NESTED);
-  return (framesOf(contextBytes()) + framesOf(hv)) << PAGE_SHIFT;
+  // pv: as if its frames were contiguous, which they are in a pool that has not been churned.
+  const pvPool = mode == MODE_PV ? pvPoolPages(frames, frames) : 0;
+  return (framesOf(contextBytes()) + framesOf(hv) + pvPool) << PAGE_SHIFT;
+}
+
+/** The machine-frame window of the loaded VM's pv m2p: first frame and entries (hv/pvmmu.ts). */
+export function hostPvWindow(first: bool): u64 {
+  const id = <u32>hget(H_CURRENT);
+  const map = hostAddr(vget(id, V_HV));
+  let lo: u64 = 0xFFFF_FFFF, hi: u64 = 0;
+  for (let g: u64 = 0; g < vget(id, V_GUEST_FRAMES); g++) {
+    const hfn = <u64>load<u32>(map + <usize>(g * 4));
+    if (hfn < lo) lo = hfn;
+    if (hfn > hi) hi = hfn;
+  }
+  return first ? lo : hi - lo + 1;
 }
 
 /** Save the running VM's state into its save area and leave no VM loaded. */
@@ -273,6 +303,31 @@ export function hostVmCreate(mode: u32, guestBytes: u64): u32 {
     // The free count was checked above, so a frame is always there.
     store<u32>(mapHost + <usize>(g * 4), <u32>((machine.ramBase >> PAGE_SHIFT) + <u64>f));
   }
+  vset(id, V_HV, machine.ramBase + (<u64>hv << PAGE_SHIFT));
+  vset(id, V_GUEST_FRAMES, frames);
+  let pvPool: i64 = 0;
+  let pvFrames: u64 = 0;
+  if (mode == MODE_PV) {
+    // Sized now that the frames are placed: the m2p covers the window they lie in.
+    let lo: u64 = 0xFFFF_FFFF, hi: u64 = 0;
+    for (let g: u64 = 0; g < frames; g++) {
+      const hfn = <u64>load<u32>(mapHost + <usize>(g * 4));
+      if (hfn < lo) lo = hfn;
+      if (hfn > hi) hi = hfn;
+    }
+    pvFrames = pvPoolPages(frames, hi - lo + 1);
+    pvPool = allocRun(pvFrames, id);
+    if (pvPool < 0) {
+      for (let g: u64 = 0; g < frames; g++) putFrame(<u64>load<u32>(mapHost + <usize>(g * 4)) - (machine.ramBase >> PAGE_SHIFT));
+      putRun(<u64>hv, hvFrames);
+      putRun(<u64>save, saveFrames);
+      vset(id, V_HV, 0);
+      vset(id, V_GUEST_FRAMES, 0);
+      return 0;
+    }
+  }
+  vset(id, V_PV_POOL, pvFrames == 0 ? 0 : machine.ramBase + (<u64>pvPool << PAGE_SHIFT));
+  vset(id, V_PV_POOL_FRAMES, pvFrames);
   vset(id, V_LIVE, 1);
   vset(id, V_MODE, mode);
   vset(id, V_SAVE, machine.ramBase + (<u64>save << PAGE_SHIFT));
@@ -289,6 +344,10 @@ export function hostVmCreate(mode: u32, guestBytes: u64): u32 {
   hset(H_CURRENT, id);
   machine.mode = mode;
   vmPlace(vget(id, V_HV), frames, shadowPages, mode == MODE_HVM_NESTED);
+  if (pvFrames != 0) {
+    vm.shadowPool = vget(id, V_PV_POOL);
+    vm.shadowPages = pvFrames;
+  }
   vm.hvBytes = hvFrames << PAGE_SHIFT;
   vm.guestHfnBase = 0;
   return id;
@@ -320,6 +379,7 @@ export function hostVmDestroy(id: u32): bool {
   const frames = vget(id, V_GUEST_FRAMES);
   for (let g: u64 = 0; g < frames; g++) putFrame(<u64>load<u32>(map + <usize>(g * 4)) - (machine.ramBase >> PAGE_SHIFT));
   putRun(frameIndex(vget(id, V_HV)), vget(id, V_HV_FRAMES));
+  if (vget(id, V_PV_POOL) != 0) putRun(frameIndex(vget(id, V_PV_POOL)), vget(id, V_PV_POOL_FRAMES));
   putRun(frameIndex(vget(id, V_SAVE)), vget(id, V_SAVE_FRAMES));
   if (vget(id, V_DISK) != 0) putRun(frameIndex(vget(id, V_DISK)), vget(id, V_DISK_FRAMES));
   if (vget(id, V_SPLIT) != 0) putRun(frameIndex(vget(id, V_SPLIT)), SPLIT_AREA_FRAMES);
@@ -350,7 +410,7 @@ export function hostPutRun(first: u64, n: u64): void { putRun(first, n); }
 /** Host frames VM `id` holds (guest frames, its areas and disk), or 0 if there is no such VM. */
 export function hostVmFrames(id: u32): u64 {
   if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
-  return vget(id, V_GUEST_FRAMES) + vget(id, V_HV_FRAMES) + vget(id, V_SAVE_FRAMES) + vget(id, V_DISK_FRAMES) +
+  return vget(id, V_GUEST_FRAMES) + vget(id, V_HV_FRAMES) + vget(id, V_PV_POOL_FRAMES) + vget(id, V_SAVE_FRAMES) + vget(id, V_DISK_FRAMES) +
     (vget(id, V_SPLIT) != 0 ? SPLIT_AREA_FRAMES : 0);
 }
 
