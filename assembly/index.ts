@@ -25,7 +25,13 @@ import { emudiskSetPresent } from './devices/emudisk';
 import { guestMapDescribe } from './virtio/guestmem';
 import { hostActive, hostDiskAlloc } from './hv/host';
 export { hostInit, hostSwitch, hostCurrent, hostVmCreate, hostVmDestroy, hostVmFrames, hostFrames, hostFreeFrames,
-  hostLiveVms, hostVmOverhead, hostSetShadowPages, hostClearGuestRam } from './hv/host';
+  hostLiveVms, hostVmOverhead, hostSetShadowPages, hostClearGuestRam, hostVmArea, hostVmAreaFrames, hostScratchAlloc,
+  hostScratchFree, hostVmUnshare } from './hv/host';
+export { dirtyStart, dirtyStop, dirtyFetch, dirtyGuestBitmap, dirtyLogging } from './hv/dirty';
+export { lifeRelocate, lifeRestored } from './hv/life';
+import { contextBytes as hostContextBytes } from './hv/host';
+/** Bytes of the core's static data a world switch copies (a VM's context). */
+export function contextBytes(): u64 { return hostContextBytes(); }
 
 const PAGE64K: usize = 65536;
 

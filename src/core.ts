@@ -75,6 +75,20 @@ export interface CoreExports {
   hostVmOverhead(mode: number, guestBytes: bigint): bigint;
   hostSetShadowPages(pages: bigint): void;
   hostClearGuestRam(): boolean;
+  // A VM's lifecycle beside others (assembly/hv/life.ts, hv/dirty.ts; src/host.ts, src/migrate.ts).
+  contextBytes(): bigint;
+  hostVmArea(id: number, what: number): bigint;
+  hostVmAreaFrames(id: number, what: number): bigint;
+  hostScratchAlloc(frames: bigint): bigint;
+  hostScratchFree(hpa: bigint, frames: bigint): void;
+  hostVmUnshare(): boolean;
+  lifeRelocate(ramBase: bigint, ramSize: bigint, ramHost: bigint, oldHv: bigint, reloc: bigint, relocFrames: bigint): number;
+  lifeRestored(): void;
+  dirtyStart(): boolean;
+  dirtyStop(): void;
+  dirtyFetch(): bigint;
+  dirtyGuestBitmap(): number;
+  dirtyLogging(): boolean;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

@@ -521,3 +521,47 @@ export function shadowIncoherent(): u32 {
   }
   return bad;
 }
+
+/**
+ * The VM's shadow tables moved to other host frames (a clone or a migration, hv/life.ts): the
+ * pool was copied as it was, from `oldPool`, to vm.shadowPool. Table pointers (non-leaf
+ * entries, context roots, reverse-map slots) move with the pool; a leaf's host frame is looked
+ * up in `reloc` (u32 per old pool frame index: the new host frame number, 0: none). A leaf to
+ * a frame the table does not know (only in a free page's stale contents) is cleared, so no
+ * shadow entry can point at a frame the VM does not own.
+ */
+export function shadowRelocate(oldPool: u64, reloc: usize, relocFrames: u64): void {
+  const delta = vm.shadowPool - oldPool;
+  const pages = vm.shadowPages;
+  const poolBytes = pages << 12;
+  for (let i: u32 = 0; i < MAX_CONTEXTS; i++) {
+    for (let v: u32 = 0; v < VIEWS; v++) {
+      const p = rootPtr(ctx(i), v);
+      const r = load<u64>(p);
+      if (r != 0) store<u64>(p, r + delta);
+    }
+  }
+  const first = machine.ramBase >> 12;
+  for (let pg: u64 = 0; pg < pages; pg++) {
+    const t = host(vm.shadowPool + (pg << 12));
+    for (let k: usize = 0; k < 512; k++) {
+      const e = load<u64>(t + k * 8);
+      if ((e & PTE_V) == 0) continue;
+      const to = pteTable(e);
+      let moved: u64 = 0;
+      if ((e & (PTE_R | PTE_W | PTE_X)) == 0) {
+        if (to - oldPool < poolBytes) moved = to + delta;
+      } else {
+        const idx = (to >> 12) - first;
+        if (idx < relocFrames) moved = <u64>load<u32>(reloc + <usize>(idx * 4)) << 12;
+      }
+      store<u64>(t + k * 8, moved == 0 ? 0 : (e & ~(PPN_MASK << 10)) | ((moved >> 12) << 10));
+    }
+  }
+  const rm = ramHost(vm.rmap, 1);
+  const slots = vm.guestFrames * RMAP_SLOTS;
+  for (let s: u64 = 0; s < slots; s++) {
+    const off = load<u32>(rm + <usize>(s * 4));
+    if (off != 0) store<u32>(rm + <usize>(s * 4), <u32>(<u64>off + delta));
+  }
+}

@@ -16,6 +16,7 @@ import { count } from '../state';
 import { PRV_U, PTE_A, PTE_D, PTE_PPN_MASK, PTE_PPN_SHIFT, PTE_R, PTE_RESERVED, PTE_U, PTE_V,
   PTE_W, PTE_X } from '../riscv/bits';
 import { KIND_FETCH, KIND_STORE } from './tlb';
+import { dirtyMark } from '../hv/dirty';
 
 /** Turns the physical address of a PTE into its host address, or returns 0 if it has none. */
 export type PteLocator = (pa: u64) => usize;
@@ -90,6 +91,7 @@ export function walk(rootPa: u64, va: u64, rootBits: u32, kind: u32, priv: u32, 
   const ad = kind == KIND_STORE ? PTE_A | PTE_D : PTE_A;
   if ((pte & ad) != ad) {
     pte |= ad;
+    dirtyMark(ptePtr);
     store<u64>(ptePtr, pte);
   }
   // Step 8: the physical address, the low VPNs of a superpage coming from the va.
