@@ -324,8 +324,10 @@ export class Host {
       if (s.disk.length) mem.set(s.disk, this.core.diskPtr() >>> 0);
       this.core.lifeRestored();
     } else {
-      // The frames changed since (a frame got merged and copied): relocate, as a clone does.
-      this.adopt(vm, id, s);
+      // The frames changed since (a frame got merged and copied): relocate, as a clone does,
+      // and if the snapshot's state cannot be relocated, put back the state the VM had.
+      const undo = this.snapshot(vm);
+      try { this.adopt(vm, id, s); } catch (e) { this.restore(vm, undo); throw e; }
     }
     vm.lifeLoad(s.extras);
   }
@@ -402,7 +404,10 @@ export class Host {
       // gives it this host's pool back: nothing else may run in between.
       mem.set(s.context, 0);
       const r = this.core.lifeRelocate(RAM_BASE, BigInt(this.poolMiB) << 20n, BigInt(this.ramHost), s.hvHpa, reloc, BigInt(relocFrames));
-      if (r !== 0) throw new HvlabError('BAD_SNAPSHOT', `the core could not relocate the VM's state (code ${r})`);
+      if (r !== 0) {
+        throw new HvlabError('BAD_SNAPSHOT', r === RELOC_BAD ? 'not a snapshot this host can use: its context does not describe a VM of its header\'s shape'
+          : `the core could not relocate the VM's state (code ${r})`);
+      }
     } finally {
       this.core.hostScratchFree(reloc, BigInt(relocPages));
     }
@@ -454,6 +459,8 @@ const SNAP_MAGIC = 0x3153_4D56_4C42_5648n; // "HVBLVMS1" little-endian
 const SNAP_VERSION = 1n;
 const AREA_HV = 1;
 const AREA_DISK = 2;
+/** hv/life.ts RELOC_BAD. */
+const RELOC_BAD = 3;
 
 interface Snapshot {
   mode: Mode; frames: number; poolFrames: number; hvHpa: bigint; nonce: number; id: number; diskHpa: bigint;

@@ -120,6 +120,17 @@ describe('VM lifecycle beside other VMs', () => {
     const big = await host.createVm({ mode: 'hvm-shadow', memMiB: 20 }, 'big');
     expect(err(() => big.restore(snap))).toMatch(/^snapshot of 16 MiB with a 0-byte disk does not fit VM 'big' \(20 MiB, 0-byte disk\)$/);
     expect(vm.pc).toBe(pc);
+    // A context whose hypervisor state disagrees with the header (hv/vm.ts VmState: guest
+    // frames, then the frame map's address, the snapshot's hypervisor area): no VM is kept.
+    const damaged = snap.slice();
+    const words = new BigUint64Array(damaged.buffer, 0, damaged.length >> 3);
+    const hvHpa = words[9];
+    const at = words.findIndex((w, i) => i >= 16 && w === 4096n && words[i + 1] === hvHpa);
+    expect(at).toBeGreaterThan(16);
+    words[at] = 4097n;
+    const vms = host.pool().vms;
+    await expect(host.clone(damaged, 'damaged')).rejects.toThrow("not a snapshot this host can use: its context does not describe a VM of its header's shape");
+    expect(host.pool().vms).toBe(vms);
     const pvSnap = (await pair('pv')).vm;
     settle([pvSnap], [50_000]);
     await expect(host.clone(pvSnap.snapshot(), 'pvclone')).rejects.toThrow(/^clone of a pv VM: a pv guest holds machine frame numbers/);

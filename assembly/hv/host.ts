@@ -320,6 +320,12 @@ export function hostVmAreaFrames(id: u32, what: u32): u64 {
   return vget(id, what == AREA_SAVE ? V_SAVE_FRAMES : what == AREA_HV ? V_HV_FRAMES : what == AREA_DISK ? V_DISK_FRAMES : V_DIRTY_FRAMES);
 }
 
+/** Guest frames of VM `id` (0 if there is no such VM). */
+export function hostVmGuestFrames(id: u32): u64 {
+  if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
+  return vget(id, V_GUEST_FRAMES);
+}
+
 /** The loaded VM's id (0: none). */
 export function hostLoaded(): u32 { return hostActive() ? <u32>hget(H_CURRENT) : 0; }
 

@@ -24,27 +24,32 @@ import { ramHost } from '../mmu/access';
 import { tlbFlushAll } from '../mmu/tlb';
 import { disk } from '../devices/disk';
 import { guestMapDescribe } from '../virtio/guestmem';
-import { AREA_DISK, AREA_HV, hostLoaded, hostVmArea } from './host';
-import { vm, vmHgatp, vmPlace, vmTablesReset } from './vm';
+import { AREA_DISK, AREA_HV, hostLoaded, hostVmArea, hostVmAreaFrames, hostVmGuestFrames } from './host';
+import { SHADOW_POOL_PAGES, vm, vmHgatp, vmPlace, vmPlaceBytes, vmTablesReset } from './vm';
 import { shadowRelocate } from './shadow';
 import { dirtyResync } from './dirty';
 
 export const RELOC_OK: u32 = 0;
 export const RELOC_NO_VM: u32 = 1;
 export const RELOC_MODE: u32 = 2;
+/** The context does not describe a VM of the receiving VM's shape (frames, area, pool). */
+export const RELOC_BAD: u32 = 3;
 
-/** A satp-format value whose root moved by `delta` bytes (MODE Bare: unchanged). */
-function movedRoot(satp: u64, delta: u64): u64 {
+/** A satp-format value whose root moved from `oldPool` to the shadow pool (Bare: unchanged); 0 if it was not in the old pool. */
+function movedRoot(satp: u64, oldPool: u64): u64 {
   if ((satp >> SATP_MODE_SHIFT) == 0) return satp;
-  const ppn = ((satp & SATP_PPN_MASK) + (delta >> 12)) & SATP_PPN_MASK;
-  return (satp & ~SATP_PPN_MASK) | ppn;
+  const root = (satp & SATP_PPN_MASK) << 12;
+  if (root - oldPool >= vm.shadowPages << 12) return 0;
+  return (satp & ~SATP_PPN_MASK) | (((root - oldPool + vm.shadowPool) >> 12) & SATP_PPN_MASK);
 }
 
 /**
- * Relocate the loaded VM's context and hypervisor area (see above). The snapshot's own
- * addresses: `oldHv` its hypervisor area, `oldPool` its shadow pool (vm.shadowPool there).
- * `reloc` (host-physical) holds u32 per frame index of the snapshot's pool: the new host frame
- * number of each of its guest frames, 0 for any other frame. Returns RELOC_*.
+ * Relocate the loaded VM's context and hypervisor area (see above). The receiving host's pool
+ * is at `ramHostAt` (ramBase, ramSize); `oldHv` was the snapshot's hypervisor area. `reloc`
+ * (host-physical) holds u32 per frame index of the snapshot's pool: the new host frame number
+ * of each of its guest frames, 0 for any other frame. The structures are placed again from
+ * the VM table (not from the context's pointers), and a context that does not match the VM's
+ * shape is refused (RELOC_BAD). Returns RELOC_*.
  */
 export function lifeRelocate(ramBase: u64, ramSize: u64, ramHostAt: u64, oldHv: u64, reloc: u64, relocFrames: u64): u32 {
   machine.ramBase = ramBase;
@@ -55,27 +60,30 @@ export function lifeRelocate(ramBase: u64, ramSize: u64, ramHostAt: u64, oldHv: 
   if (id == 0) return RELOC_NO_VM;
   const mode = machine.mode;
   if (mode != MODE_TRAP_EMULATE && mode != MODE_HVM_SHADOW && mode != MODE_HVM_NESTED) return RELOC_MODE;
-  const delta = hostVmArea(id, AREA_HV) - oldHv;
+  const nested = mode == MODE_HVM_NESTED;
+  const frames = hostVmGuestFrames(id);
+  const hv = hostVmArea(id, AREA_HV);
+  const hvBytes = hostVmAreaFrames(id, AREA_HV) << 12;
+  const shadowPages = vm.shadowPages;
   const oldPool = vm.shadowPool;
-  vm.frameMap += delta;
-  vm.frameFlags += delta;
-  vm.ptInfo += delta;
-  vm.rmap += delta;
-  vm.shadowPool += delta;
-  if (mode == MODE_HVM_NESTED) {
-    // The G-stage root is aligned to 16 KiB in host memory (hgatp ignores the PPN's low two
-    // bits, privileged spec 8.2.10), so its offset in the area depends on where the area is:
-    // placed again, and the table rebuilt from the new frame map below.
-    vmPlace(hostVmArea(id, AREA_HV), vm.guestFrames, vm.shadowPages, true);
-  }
+  if (vm.guestFrames != frames || shadowPages > <u64>SHADOW_POOL_PAGES || (nested && shadowPages != 0) ||
+    vmPlaceBytes(frames, shadowPages, nested) > hvBytes) return RELOC_BAD;
+  // The G-stage root is aligned to 16 KiB in host memory (hgatp ignores the PPN's low two
+  // bits, privileged spec 8.2.10), so where it lands in the area depends on where the area
+  // is: every structure is placed again, and the G-stage rebuilt from the new frame map below.
+  vmPlace(hv, frames, shadowPages, nested);
+  vm.hvBytes = hvBytes;
+  vm.guestHfnBase = 0;
+  if (!nested && oldPool - oldHv != vm.shadowPool - hv) return RELOC_BAD;
   disk.host = disk.bytes == 0 ? 0 : <u64>ramHost(hostVmArea(id, AREA_DISK), 1);
-  if (mode == MODE_HVM_NESTED) {
+  if (nested) {
     vmTablesReset();
     hart.hgatp = vmHgatp();
   } else {
     shadowRelocate(oldPool, ramHost(reloc, 4), relocFrames);
-    if (mode == MODE_TRAP_EMULATE) hart.satp = movedRoot(hart.satp, delta);
-    else hart.vsatp = movedRoot(hart.vsatp, delta);
+    const satp = movedRoot(mode == MODE_TRAP_EMULATE ? hart.satp : hart.vsatp, oldPool);
+    if (satp == 0) return RELOC_BAD;
+    if (mode == MODE_TRAP_EMULATE) hart.satp = satp; else hart.vsatp = satp;
   }
   tlbFlushAll();
   dirtyResync();

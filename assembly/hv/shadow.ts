@@ -537,8 +537,9 @@ export function shadowRelocate(oldPool: u64, reloc: usize, relocFrames: u64): vo
   for (let i: u32 = 0; i < MAX_CONTEXTS; i++) {
     for (let v: u32 = 0; v < VIEWS; v++) {
       const p = rootPtr(ctx(i), v);
+      // A root outside the old pool (a damaged snapshot) is dropped: it is allocated again.
       const r = load<u64>(p);
-      if (r != 0) store<u64>(p, r + delta);
+      if (r != 0) store<u64>(p, r - oldPool < poolBytes && (r & 4095) == 0 ? r + delta : 0);
     }
   }
   const first = machine.ramBase >> 12;
@@ -561,7 +562,9 @@ export function shadowRelocate(oldPool: u64, reloc: usize, relocFrames: u64): vo
   const rm = ramHost(vm.rmap, 1);
   const slots = vm.guestFrames * RMAP_SLOTS;
   for (let s: u64 = 0; s < slots; s++) {
-    const off = load<u32>(rm + <usize>(s * 4));
-    if (off != 0) store<u32>(rm + <usize>(s * 4), <u32>(<u64>off + delta));
+    const off = <u64>load<u32>(rm + <usize>(s * 4));
+    if (off == 0) continue;
+    const slot = machine.ramBase + off + delta - vm.shadowPool;
+    store<u32>(rm + <usize>(s * 4), slot < poolBytes && (slot & 7) == 0 ? <u32>(off + delta) : 0);
   }
 }
