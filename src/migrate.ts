@@ -141,21 +141,32 @@ export class MigrationTarget {
   }
 }
 
+/** Where a migration's messages go: a MigrationTarget here, or one on another thread. */
+export interface MigrationSink { receive(m: MigrationMessage): Promise<void> }
+
 /**
- * Move `vm` from host `from` to host `to`, live. The source VM is destroyed afterwards (its
- * console output up to the stop stays readable with readConsole); the returned VM continues
- * on the target. On failure the source VM is left running where it was and the target's
- * half-made VM is destroyed.
+ * Move `vm` out of host `from`, live, to whatever `sink` delivers the messages to. The source VM
+ * is destroyed afterwards (its console output up to the stop stays readable with
+ * readConsole). If the sink fails, the source VM is left running where it was.
+ */
+export async function migrateTo(vm: Vm, from: Host, sink: MigrationSink, opts: MigrationOptions = {}): Promise<MigrationReport> {
+  const source = new MigrationSource(from, vm, opts);
+  for (const m of source.messages(opts.name ?? from.nameOf(vm) ?? 'migrated')) await sink.receive(m);
+  await vm.close();
+  return source.report;
+}
+
+/**
+ * Move `vm` from host `from` to host `to` (both in this thread), live. The returned VM
+ * continues on the target; on failure the target's half-made VM is destroyed.
  */
 export async function migrate(vm: Vm, from: Host, to: Host, opts: MigrationOptions = {}): Promise<{ vm: Vm; report: MigrationReport }> {
-  const source = new MigrationSource(from, vm, opts);
   const target = new MigrationTarget(to);
   try {
-    for (const m of source.messages(opts.name ?? from.nameOf(vm) ?? 'migrated')) await target.receive(m);
+    const report = await migrateTo(vm, from, target, opts);
+    return { vm: target.vm!, report };
   } catch (e) {
     await target.vm?.close();
     throw e;
   }
-  await vm.close();
-  return { vm: target.vm!, report: source.report };
 }

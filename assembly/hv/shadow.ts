@@ -28,6 +28,7 @@ import { count, machine, MODE_TRAP_EMULATE } from '../state';
 import { PRV_S, PRV_U, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../riscv/bits';
 import { KIND_STORE, tlbFlushTranslated } from '../mmu/tlb';
 import { ramHost } from '../mmu/access';
+import { dirtyMark } from './dirty';
 import { walk, walkResult, WALK_OK, WALK_PAGE_FAULT, sv39Canonical } from '../mmu/walk';
 import { FRAME_PT, FRAME_PT_SHARED, FRAME_RMAP_FULL, frameFlagsPtr, gfnOf, gpaHost, gpaToHpa, guestLocate,
   ptInfoPtr, RMAP_SLOTS, rmapPtr, SHADOW_POOL_PAGES, vm, GUEST_RAM_BASE, NO_HPA } from './vm';
@@ -400,6 +401,7 @@ export function fill(guestSatp: u64, view: u32, gva: u64, kind: u32, priv: u32, 
  */
 export function writeProtectedStore(gpa: u64, size: u32, value: u64): void {
   const h = ramHost(gpaToHpa(gpa), size);
+  dirtyMark(h);
   if (size == 1) store<u8>(h, <u8>value);
   else if (size == 2) store<u16>(h, <u16>value);
   else if (size == 4) store<u32>(h, <u32>value);
