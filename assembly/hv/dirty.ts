@@ -123,3 +123,12 @@ export function dirtyResync(): void {
   log.frames = hpa == 0 ? 0 : hostFrames();
   if (hpa != 0) tlbFlushStores();
 }
+
+/**
+ * The loaded VM's guest frame now lives in another host frame (same-page merging mapped it to
+ * a shared frame, or copy-on-write gave it a copy): while logging, count it written, since a
+ * bit set for the old host frame since the last fetch would otherwise be lost with it.
+ */
+export function dirtyFrameMoved(newHpa: u64): void {
+  if (log.bitmap != 0) dirtyMarkSlow(ramHost(newHpa, 1));
+}
