@@ -281,8 +281,13 @@ export class Host {
     const disk = sub(at, diskBytes); at += diskBytes;
     let tail: { config: VmConfig; name?: string } & LifeExtras;
     try { tail = JSON.parse(new TextDecoder().decode(sub(at, tailBytes))); } catch { throw bad('its trailer is not readable'); }
+    const input = tail?.input ?? [];
+    if (typeof tail !== 'object' || tail === null || typeof tail.config !== 'object' || !Array.isArray(input) ||
+      !input.every((b) => Number.isInteger(b) && b >= 0 && b <= 255) || (tail.rng !== undefined && !/^\d+$/.test(tail.rng))) {
+      throw bad('its trailer does not describe a VM');
+    }
     return { mode, frames, poolFrames: Number(f(8)), hvHpa: f(9), nonce: Number(f(10)), id: Number(f(11)), diskHpa: f(14),
-      context, hv, guest, disk, config: tail.config, name: tail.name, extras: { input: tail.input ?? [], rng: tail.rng } };
+      context, hv, guest, disk, config: tail.config, name: tail.name, extras: { input, rng: tail.rng } };
   }
 
   /** Check that snapshot `s` fits VM `vm` (mode, memory, disk, core layout). */

@@ -114,6 +114,12 @@ describe('VM lifecycle beside other VMs', () => {
     const build = snap.slice();
     new DataView(build.buffer).setBigUint64(16, 12345n, true);
     expect(err(() => vm.restore(build))).toMatch(/^not a snapshot this host can use: it was taken by another core build/);
+    const trailer = snap.slice();
+    const tailBytes = Number(new DataView(trailer.buffer).getBigUint64(13 * 8, true));
+    trailer.set(new TextEncoder().encode('{"config":{},"input":[300]'.padEnd(tailBytes, ' ')).subarray(0, tailBytes), trailer.length - tailBytes);
+    expect(err(() => vm.restore(trailer))).toBe('not a snapshot this host can use: its trailer is not readable');
+    trailer.set(new TextEncoder().encode('{"config":{},"input":[300]}'.padEnd(tailBytes, ' ')), trailer.length - tailBytes);
+    expect(err(() => vm.restore(trailer))).toBe('not a snapshot this host can use: its trailer does not describe a VM');
     expect(err(() => other.restore(snap))).toBe("snapshot of a hvm-shadow VM cannot go into VM 'neighbour', which runs hvm-nested");
     const twin = await hvosVm(host, 'hvm-shadow', 'twin');
     expect(err(() => twin.restore(snap))).toBe("snapshot was taken of VM 2 ('guest') of this host, not of VM 'twin': make a new VM from it with Host.clone");
