@@ -4,8 +4,9 @@
 // changed since), everything in them that holds a host address is moved to the new frames:
 //
 //   machine     the pool's own fields (ramBase, ramSize, ramHost) are the receiving host's
-//   vm.*        the hypervisor area's structures move with the area (frame map, flags, rmap,
-//               G-stage, shadow pool); the frame map itself is the receiving VM's own
+//   vm.*        the hypervisor area's structures (frame map, flags, rmap, G-stage, shadow
+//               pool) placed again in the receiving VM's area, from its VM table record; the
+//               frame map itself is the receiving VM's own
 //   disk.host   the receiving VM's disk run
 //   shadow      trap-emulate and hvm-shadow: shadow PTEs, context roots, reverse-map slots and
 //               the shadow root in satp / vsatp (shadow.ts shadowRelocate)
