@@ -792,7 +792,8 @@ export class Vm {
    * keeps none in wasm globals), so it is a copy of the core's state area and of guest RAM.
    */
   snapshot(): Uint8Array {
-    if (this.shared) throw new HvlabError('NOT_SUPPORTED', 'a snapshot of one VM among several is taken through its Host');
+    // Beside other VMs the Host takes it: the VM's context, hypervisor area, RAM frame by frame.
+    if (this.shared) return this.shared.snapshot();
     this.drainConsole();
     const end = this.stateBytes();
     const io = this.io;
@@ -818,7 +819,7 @@ export class Vm {
   }
 
   restore(snap: Uint8Array): void {
-    if (this.shared) throw new HvlabError('NOT_SUPPORTED', 'a snapshot of one VM among several is restored through its Host');
+    if (this.shared) { this.shared.restore(snap); return; }
     const end = this.stateBytes() + (this.io ? IO_STATE_BYTES : 0);
     if (snap.length !== end) {
       throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size, I/O path and core build)`);
@@ -832,11 +833,57 @@ export class Vm {
     this.ramDirty = true;
     this.stopped = undefined;
   }
+
+  /**
+   * For the Host's lifecycle operations (src/host.ts, src/migrate.ts): the console output so
+   * far is taken out of the core (so the snapshot's ring holds none of it), and what the VM
+   * keeps outside the core is returned.
+   * @internal
+   */
+  lifeExtras(): LifeExtras {
+    this.drainConsole();
+    const io = this.io;
+    return { input: [...this.pendingInput], rng: io ? io.rngState().toString() : undefined };
+  }
+
+  /**
+   * After the Host wrote a snapshot's state into this VM: take the outside part, and run on
+   * from there (a stopped VM runs again, as after restore()).
+   * @internal
+   */
+  lifeLoad(extras: LifeExtras): void {
+    this.pendingInput = [...extras.input];
+    if (this.io && extras.rng !== undefined) this.io.setRngState(BigInt(extras.rng));
+    this.ramDirty = true;
+    this.stopped = undefined;
+  }
+
+  /** The VmConfig that makes a VM like this one (a disk of the same size, empty). */
+  portableConfig(): VmConfig {
+    const c = this.config;
+    return {
+      memMiB: c.memMiB, clock: c.clock, instrPerTick: c.instrPerTick, bootargs: c.bootargs, mode: c.mode,
+      nestedPwc: c.nestedPwc, virtio: c.virtio ? { ...c.virtio } : undefined, io: c.io,
+      disk: c.diskBytes > 0 ? c.diskBytes : undefined, emudisk: c.emudisk,
+      firmware: c.firmware === 'file' ? undefined : c.firmware,
+    };
+  }
+}
+
+/** What a snapshot of a VM beside others carries from outside the core (src/host.ts). */
+export interface LifeExtras {
+  /** Console input queued for the guest but not yet in its receive ring. */
+  input: number[];
+  /** The host backend's entropy generator state (decimal), if it has one. */
+  rng?: string;
 }
 
 /** How a Vm beside others reaches its host (src/host.ts). */
 export interface SharedBinding {
   readonly id: number;
+  /** Host.snapshot / Host.restore of this VM. */
+  snapshot(): Uint8Array;
+  restore(snap: Uint8Array): void;
   /** Load this VM's state into the core, if another VM's is loaded. */
   activate(): void;
   /** Destroy the VM in the core, giving its frames back to the pool. */

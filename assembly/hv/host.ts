@@ -61,6 +61,8 @@ const V_DISK: u32 = 7;      // disk image run (0: none)
 const V_DISK_FRAMES: u32 = 8;
 const V_PV_POOL: u32 = 9;         // pv: its m2p, p2m and boot tables (hv/pvmmu.ts), a run of their own
 const V_PV_POOL_FRAMES: u32 = 10;
+const V_DIRTY: u32 = 11;       // dirty-log bitmap run (hv/dirty.ts; 0: not logging)
+const V_DIRTY_FRAMES: u32 = 12;
 const V_SPLIT: u32 = 13;    // grant and event-channel area (hv/grant.ts), 0 until first used
 const V_NO_MERGE: u32 = 14;  // the host keeps this VM's frames out of merging (hv/ksm.ts)
 const V_COW_BREAKS: u32 = 15; // copy-on-write breaks of this VM's frames (hv/ksm.ts)
@@ -383,6 +385,7 @@ export function hostVmDestroy(id: u32): bool {
   putRun(frameIndex(vget(id, V_SAVE)), vget(id, V_SAVE_FRAMES));
   if (vget(id, V_DISK) != 0) putRun(frameIndex(vget(id, V_DISK)), vget(id, V_DISK_FRAMES));
   if (vget(id, V_SPLIT) != 0) putRun(frameIndex(vget(id, V_SPLIT)), SPLIT_AREA_FRAMES);
+  if (vget(id, V_DIRTY) != 0) putRun(frameIndex(vget(id, V_DIRTY)), vget(id, V_DIRTY_FRAMES));
   memory.fill(vmRec(id, 0), 0, <usize>V_RECORD_BYTES);
   hset(H_LIVE, hget(H_LIVE) - 1);
   return true;
@@ -407,11 +410,84 @@ export function hostFrameAddr(f: u64): usize { return hostAddr(machine.ramBase +
 export function hostAllocRun(n: u64): i64 { return allocRun(n, OWNER_HOST); }
 export function hostPutRun(first: u64, n: u64): void { putRun(first, n); }
 
+// ---- for the lifecycle (hv/life.ts, hv/dirty.ts) -------------------------------------------
+
+export const AREA_SAVE: u32 = 0;
+export const AREA_HV: u32 = 1;
+export const AREA_DISK: u32 = 2;
+export const AREA_DIRTY: u32 = 3;
+export const AREA_PV_POOL: u32 = 4;
+
+/** Host-physical address of one of VM `id`'s runs (AREA_*), 0 if it has none. */
+export function hostVmArea(id: u32, what: u32): u64 {
+  if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
+  return vget(id, what == AREA_SAVE ? V_SAVE : what == AREA_HV ? V_HV : what == AREA_DISK ? V_DISK : what == AREA_DIRTY ? V_DIRTY : V_PV_POOL);
+}
+
+/** Host frames of one of VM `id`'s runs (AREA_*). */
+export function hostVmAreaFrames(id: u32, what: u32): u64 {
+  if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
+  return vget(id, what == AREA_SAVE ? V_SAVE_FRAMES : what == AREA_HV ? V_HV_FRAMES : what == AREA_DISK ? V_DISK_FRAMES :
+    what == AREA_DIRTY ? V_DIRTY_FRAMES : V_PV_POOL_FRAMES);
+}
+
+/** The loaded VM's id (0: none). */
+export function hostLoaded(): u32 { return hostActive() ? <u32>hget(H_CURRENT) : 0; }
+
+/**
+ * Give the loaded VM a run of `n` zeroed frames for its dirty log (or, with n = 0, free the
+ * one it has): the run's host-physical address, or 0 if the pool has no room.
+ */
+export function hostDirtyRun(n: u64): u64 {
+  const id = <u32>hget(H_CURRENT);
+  if (id == 0) return 0;
+  if (vget(id, V_DIRTY) != 0) putRun(frameIndex(vget(id, V_DIRTY)), vget(id, V_DIRTY_FRAMES));
+  vset(id, V_DIRTY, 0);
+  vset(id, V_DIRTY_FRAMES, 0);
+  if (n == 0) return 0;
+  const first = allocRun(n, id);
+  if (first < 0) return 0;
+  const hpa = machine.ramBase + (<u64>first << PAGE_SHIFT);
+  vset(id, V_DIRTY, hpa);
+  vset(id, V_DIRTY_FRAMES, n);
+  return hpa;
+}
+
+/** A run of `n` zeroed frames the host uses for a while (hv/life.ts): its address, or 0. */
+export function hostScratchAlloc(n: u64): u64 {
+  const first = allocRun(n, OWNER_HOST);
+  return first < 0 ? 0 : machine.ramBase + (<u64>first << PAGE_SHIFT);
+}
+export function hostScratchFree(hpa: u64, n: u64): void { putRun(frameIndex(hpa), n); }
+
+/**
+ * Give the loaded VM a frame of its own in place of each guest frame it shares with others
+ * through merging (a copy: the contents stay), so that writing its RAM touches no one else's. False if the
+ * pool ran out of frames.
+ */
+export function hostVmUnshare(): bool {
+  const id = <u32>hget(H_CURRENT);
+  if (id == 0) return true;
+  const map = hostAddr(vget(id, V_HV));
+  const frames = vget(id, V_GUEST_FRAMES);
+  const first = machine.ramBase >> PAGE_SHIFT;
+  for (let g: u64 = 0; g < frames; g++) {
+    const hfn = <u64>load<u32>(map + <usize>(g * 4));
+    if (!frameShared(hfn - first)) continue;
+    const f = allocFrame(id);
+    if (f < 0) return false;
+    memory.copy(hostAddr((first + <u64>f) << PAGE_SHIFT), hostAddr(hfn << PAGE_SHIFT), 4096);
+    putFrame(hfn - first);
+    store<u32>(map + <usize>(g * 4), <u32>(first + <u64>f));
+  }
+  return true;
+}
+
 /** Host frames VM `id` holds (guest frames, its areas and disk), or 0 if there is no such VM. */
 export function hostVmFrames(id: u32): u64 {
   if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
   return vget(id, V_GUEST_FRAMES) + vget(id, V_HV_FRAMES) + vget(id, V_PV_POOL_FRAMES) + vget(id, V_SAVE_FRAMES) + vget(id, V_DISK_FRAMES) +
-    (vget(id, V_SPLIT) != 0 ? SPLIT_AREA_FRAMES : 0);
+    vget(id, V_DIRTY_FRAMES) + (vget(id, V_SPLIT) != 0 ? SPLIT_AREA_FRAMES : 0);
 }
 
 // ---- what hv/grant.ts and hv/evtchn.ts need of other VMs ------------------------------------

@@ -39,6 +39,7 @@ import { allocFrame, frameMarkMerged, frameRefs, frameShared, getFrame, hostActi
   hostVmCowBreak, hostVmMergeable, hostVmMode, MAX_VMS, putFrame } from './host';
 import { GUEST_RAM_BASE, gpaHost, gstageSetLeaf, vm } from './vm';
 import { shadowZapFrames } from './shadow';
+import { dirtyFrameMoved, dirtyLogging } from './dirty';
 
 // KSM header fields (u64 each).
 const K_ON: u32 = 0;
@@ -160,6 +161,7 @@ export function ksmPrivate(gpa: u64): bool {
   }
   memory.copy(hostFrameAddr(<u64>n), hostFrameAddr(f), PAGE);
   store<u32>(p, <u32>(firstHfn() + <u64>n));
+  dirtyFrameMoved(machine.ramBase + (<u64>n << PAGE_SHIFT));
   putFrame(f);
   kset(K_COW_BREAKS, kget(K_COW_BREAKS) + 1);
   hostVmCowBreak(id);
@@ -205,6 +207,13 @@ export function ksmPteWritable(h: usize, ptePa: u64): usize {
  */
 function remapped(first: u64, bitmap: usize, frames: u64): void {
   tlbFlushRam();
+  if (dirtyLogging()) {
+    // A guest frame now on another host frame counts as written (hv/dirty.ts keys its log by
+    // host frame): what was written to the old one since the last fetch is not lost with it.
+    for (let f: u64 = 0; f < frames; f++) {
+      if ((load<u8>(bitmap + <usize>(f >> 3)) & <u8>(1 << <u8>(f & 7))) != 0) dirtyFrameMoved((first + f) << PAGE_SHIFT);
+    }
+  }
   const mode = machine.mode;
   if (mode == MODE_HVM_NESTED) {
     const id = hostCurrent();

@@ -26,6 +26,7 @@ import { PAGE_SHIFT, PTE_A, PTE_D, PTE_G, PTE_PPN_MASK, PTE_PPN_SHIFT, PTE_R, PT
   PTE_V, PTE_W, PTE_X, SATP_ASID_SHIFT, SATP_MODE_SHIFT } from '../riscv/bits';
 import { EMUDISK_BASE, PLIC_BASE, PLIC_SIZE, UART_BASE, VIRTIO_BASE, VIRTIO_SLOTS, VIRTIO_STRIDE } from '../devices/bus';
 import { ramHost } from '../mmu/access';
+import { dirtyMark } from './dirty';
 import { tlbFlushHost, tlbFlushHostAsid, tlbFlushPage, tlbSelectHost } from '../mmu/tlb';
 import { frameFlagsPtr, GUEST_RAM_BASE, gpaToHpa, ptInfoPtr, vm } from './vm';
 import { hostActive, hostPvWindow } from './host';
@@ -185,7 +186,7 @@ function typeGet(gfn: u64, level: u32): i64 {
       return err;
     }
   }
-  if (level == 2) store<u64>(host(table + PV_HV_SLOT * 8), hvSlotEntry());
+  if (level == 2) { dirtyMark(host(table)); store<u64>(host(table + PV_HV_SLOT * 8), hvSlotEntry()); }
   count(Counter.PV_TABLES_VALIDATED);
   return PV_OK;
 }
@@ -197,7 +198,7 @@ function typePut(gfn: u64, level: u32): void {
   const table = frameMa(gfn);
   const last: u64 = level == 2 ? PV_HV_SLOT : 512;
   for (let i: u64 = 0; i < last; i++) release(load<u64>(host(table + i * 8)), level);
-  if (level == 2) store<u64>(host(table + PV_HV_SLOT * 8), 0);
+  if (level == 2) { dirtyMark(host(table)); store<u64>(host(table + PV_HV_SLOT * 8), 0); }
   setTcount(gfn, 0);
   store<u32>(frameFlagsPtr(gfn), load<u32>(frameFlagsPtr(gfn)) & ~FLAG_LEVEL_MASK);
   // Its entries may be cached: the page is the guest's to write again.
@@ -218,6 +219,7 @@ export function pvUpdateOne(ma: u64, val: u64): i64 {
   const gfn = maGfn(ma);
   if (gfn == NO_GFN) return PV_ERR_INVALID_ADDRESS;
   const p = host(ma);
+  dirtyMark(p);
   if (tcount(gfn) == 0) {
     // An ordinary page: a plain write, as Xen's MMU_NORMAL_PT_UPDATE does for writable pages.
     store<u64>(p, val);
