@@ -195,6 +195,7 @@ export enum Counter {
   PV_BLOCK = 204,
   PV_CONSOLE_WRITE = 205,
   PV_SET_FP_STATE = 206,
+  PV_GRANT_TABLE_OP = 207,
   /** Page-table entries written by mmu_update (PV_PTE_UPDATES / PV_MMU_UPDATE: per batch). */
   PV_PTE_UPDATES = 208,
   /** PV calls refused with an error (a refused update, a bad argument): nothing changed. */
@@ -208,6 +209,19 @@ export enum Counter {
   PV_VIRQS = 213,
   /** TLB flushes the hypervisor made after an update batch changed or removed a valid entry. */
   PV_IMPLIED_FLUSHES = 214,
+
+  // Split drivers (hv/grant.ts, hv/evtchn.ts; docs/pv-abi.md). Numbered from 224 so that other
+  // lists appended after 214 at the same time do not collide.
+  /** Calls of the PV extension's FID 16 (FID 15 is PV_GRANT_TABLE_OP, at PV_INFO + 15). */
+  PV_EVENT_CHANNEL_OP = 224,
+  /** Grant mappings made, and ended by unmap (not those revoked when a VM goes). */
+  GRANT_MAPS = 225,
+  GRANT_UNMAPS = 226,
+  /** Bytes copied by grant copy. */
+  GRANT_COPY_BYTES = 227,
+  /** Event sends, and upcalls they (or an unmask) raised in the receiving VM. */
+  EVTCHN_SENDS = 228,
+  EVTCHN_UPCALLS = 229,
 
   /** Number of slots reserved; the counter block is COUNT * 8 bytes. */
   COUNT = 256,

@@ -26,9 +26,15 @@ import { guestMapDescribe } from './virtio/guestmem';
 import { hostActive, hostDiskAlloc } from './hv/host';
 export { hostInit, hostSwitch, hostCurrent, hostVmCreate, hostVmDestroy, hostVmFrames, hostFrames, hostFreeFrames,
   hostLiveVms, hostVmOverhead, hostSetShadowPages, hostClearGuestRam, hostVmCowBreaks,
-  hostVmSetMergeable } from './hv/host';
+  hostVmSetMergeable, hostVmArea, hostVmAreaFrames, hostScratchAlloc, hostScratchFree, hostVmUnshare } from './hv/host';
 // Same-page merging across the host's VMs (hv/ksm.ts): switch, scan budget, figures.
 export { ksmEnable, ksmScan, ksmStat } from './hv/ksm';
+export { evtchnPending as hostVmEventPending, hostSplitConnect } from './hv/evtchn';
+export { dirtyStart, dirtyStop, dirtyFetch, dirtyGuestBitmap, dirtyLogging } from './hv/dirty';
+export { lifeRelocate, lifeRestored } from './hv/life';
+import { contextBytes as hostContextBytes } from './hv/host';
+/** Bytes of the core's static data a world switch copies (a VM's context). */
+export function contextBytes(): u64 { return hostContextBytes(); }
 
 const PAGE64K: usize = 65536;
 

@@ -81,6 +81,23 @@ export interface CoreExports {
   ksmStat(what: number): bigint;
   hostVmCowBreaks(id: number): bigint;
   hostVmSetMergeable(id: number, on: boolean): boolean;
+  // Split drivers (assembly/hv/grant.ts, evtchn.ts).
+  hostVmEventPending(id: number): boolean;
+  hostSplitConnect(front: number, back: number): number;
+  // A VM's lifecycle beside others (assembly/hv/life.ts, hv/dirty.ts; src/host.ts, src/migrate.ts).
+  contextBytes(): bigint;
+  hostVmArea(id: number, what: number): bigint;
+  hostVmAreaFrames(id: number, what: number): bigint;
+  hostScratchAlloc(frames: bigint): bigint;
+  hostScratchFree(hpa: bigint, frames: bigint): void;
+  hostVmUnshare(): boolean;
+  lifeRelocate(ramBase: bigint, ramSize: bigint, ramHost: bigint, oldHv: bigint, reloc: bigint, relocFrames: bigint): number;
+  lifeRestored(): void;
+  dirtyStart(): boolean;
+  dirtyStop(): void;
+  dirtyFetch(): bigint;
+  dirtyGuestBitmap(): number;
+  dirtyLogging(): boolean;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

@@ -60,7 +60,8 @@ export const PV_CALLS: ReadonlyArray<[string, Counter]> = [
   ['tlbFlush', Counter.PV_TLB_FLUSH], ['setCallbacks', Counter.PV_SET_CALLBACKS], ['iret', Counter.PV_IRET],
   ['sharedInfo', Counter.PV_SHARED_INFO], ['setTimer', Counter.PV_SET_TIMER], ['yield', Counter.PV_YIELD],
   ['block', Counter.PV_BLOCK], ['consoleWrite', Counter.PV_CONSOLE_WRITE],
-  ['setFpState', Counter.PV_SET_FP_STATE],
+  ['setFpState', Counter.PV_SET_FP_STATE], ['grantTableOp', Counter.PV_GRANT_TABLE_OP],
+  ['eventChannelOp', Counter.PV_EVENT_CHANNEL_OP],
 ];
 
 /** The structured statistics of a run, as `hvlab run --stats` writes them. */
@@ -118,6 +119,9 @@ export function structuredStats(values: BigUint64Array, wallSeconds: number, cos
       tablesValidated: n(c(Counter.PV_TABLES_VALIDATED)), bounces: n(c(Counter.PV_BOUNCES)),
       kernelTraps: n(c(Counter.PV_KERNEL_TRAPS)), virtualInterrupts: n(c(Counter.PV_VIRQS)),
       impliedFlushes: n(c(Counter.PV_IMPLIED_FLUSHES)),
+      grantMaps: n(c(Counter.GRANT_MAPS)), grantUnmaps: n(c(Counter.GRANT_UNMAPS)),
+      grantCopyBytes: n(c(Counter.GRANT_COPY_BYTES)), eventSends: n(c(Counter.EVTCHN_SENDS)),
+      eventUpcalls: n(c(Counter.EVTCHN_UPCALLS)),
     },
     modeledCycles: modeledCycles(namedCounters(values), costs),
     mmio: {

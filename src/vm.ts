@@ -90,6 +90,14 @@ export interface VmConfig {
   disk?: Uint8Array | number;
   /** Put emudisk, the register-level disk, on the bus at 0x1000_9000 (needs `disk`). */
   emudisk?: boolean;
+  /**
+   * The I/O path `split` (docs/split.md): the name of the driver domain, a pv VM of the same
+   * Host that owns a disk; this VM (pv) gets its block device from it over grants and event
+   * channels. Only Host.createVm reads it.
+   */
+  driverDomain?: string;
+  /** Set by Host.createVm for `driverDomain`: the driver domain's domid and this VM's event port. */
+  split?: { backend: number; port: number };
 }
 
 export const IO_BACKENDS = ['core', 'host', 'offload'] as const;
@@ -107,12 +115,20 @@ export const MAX_DISK_BYTES = 1024 * 1024 * 1024;
  * console and, with a disk, emudisk (every register access an exit); the others give the VM a
  * virtio console and entropy device (and virtio-blk with a disk) served by that backend.
  */
-export const IO_PATHS = ['emulated', ...IO_BACKENDS] as const;
+export const IO_PATHS = ['emulated', ...IO_BACKENDS, 'split'] as const;
 export type IoPath = typeof IO_PATHS[number];
+/**
+ * The paths a VM alone can take: `split` needs a driver domain, another VM of the same Host
+ * (src/host.ts, VmConfig.driverDomain; docs/split.md).
+ */
+export const SOLO_IO_PATHS = IO_PATHS.filter((p) => p !== 'split');
 
 export function ioPathConfig(path: IoPath, disk?: Uint8Array | number): Pick<VmConfig, 'virtio' | 'io' | 'disk' | 'emudisk'> {
   if (!(IO_PATHS as readonly string[]).includes(path)) {
     throw new HvlabError('BAD_IO', `I/O path must be one of ${IO_PATHS.join(', ')}, got '${String(path)}'`);
+  }
+  if (path === 'split') {
+    throw new HvlabError('BAD_IO', `the split I/O path needs a driver domain: make the VM in a Host with driverDomain naming a pv VM that has the disk (docs/split.md)`);
   }
   if (path === 'emulated') return { disk, emudisk: disk !== undefined };
   return { io: path, disk, virtio: { console: true, rng: true, blk: disk !== undefined } };
@@ -143,6 +159,7 @@ interface ValidConfig {
   mode: Mode; nestedPwc: boolean;
   virtio?: { rng: boolean; console: boolean; blk: boolean };
   io: IoBackendKind; diskBytes: number; diskImage?: Uint8Array; emudisk: boolean;
+  split?: { backend: number; port: number };
 }
 
 function validateIo(c: VmConfig): Pick<ValidConfig, 'virtio' | 'io' | 'diskBytes' | 'diskImage' | 'emudisk'> {
@@ -204,8 +221,11 @@ function validateConfig(c: VmConfig): ValidConfig {
   if (mode !== 'native' && firmwareFile) {
     throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: an M-mode firmware file (${firmwareFile.name}) runs only natively`);
   }
+  if ((c.split || c.driverDomain !== undefined) && mode !== 'pv') {
+    throw new HvlabError('BAD_IO', `the split I/O path runs blkfront on the pv ABI's grants and event channels: it needs mode 'pv', got '${mode}'`);
+  }
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, firmwareFile, clock, instrPerTick,
-    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c) };
+    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c), split: c.split };
 }
 
 /**
@@ -455,6 +475,12 @@ export class Vm {
       // hvlab's own device (assembly/devices/emudisk.ts); QEMU's virt has nothing there.
       machine.extraNodes = [{ parent: '/soc', node: { name: `emudisk@${EMUDISK_BASE.toString(16)}`,
         props: { reg: reg2(EMUDISK_BASE, 0x1000n), compatible: 'hvlab,emudisk' } } }];
+    }
+    if (this.config.split) {
+      // hvlab's split block device (docs/split.md): who serves it and on which event port.
+      machine.extraNodes = [...(machine.extraNodes ?? []), { parent: '/', node: { name: 'split-blk',
+        props: { compatible: 'hvlab,split-blk', 'hvlab,backend': [this.config.split.backend],
+          'hvlab,port': [this.config.split.port] } } }];
     }
     const plan = planBoot({
       ram: ramRegion,
@@ -766,7 +792,8 @@ export class Vm {
    * keeps none in wasm globals), so it is a copy of the core's state area and of guest RAM.
    */
   snapshot(): Uint8Array {
-    if (this.shared) throw new HvlabError('NOT_SUPPORTED', 'a snapshot of one VM among several is taken through its Host');
+    // Beside other VMs the Host takes it: the VM's context, hypervisor area, RAM frame by frame.
+    if (this.shared) return this.shared.snapshot();
     this.drainConsole();
     const end = this.stateBytes();
     const io = this.io;
@@ -792,7 +819,7 @@ export class Vm {
   }
 
   restore(snap: Uint8Array): void {
-    if (this.shared) throw new HvlabError('NOT_SUPPORTED', 'a snapshot of one VM among several is restored through its Host');
+    if (this.shared) { this.shared.restore(snap); return; }
     const end = this.stateBytes() + (this.io ? IO_STATE_BYTES : 0);
     if (snap.length !== end) {
       throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size, I/O path and core build)`);
@@ -806,11 +833,57 @@ export class Vm {
     this.ramDirty = true;
     this.stopped = undefined;
   }
+
+  /**
+   * For the Host's lifecycle operations (src/host.ts, src/migrate.ts): the console output so
+   * far is taken out of the core (so the snapshot's ring holds none of it), and what the VM
+   * keeps outside the core is returned.
+   * @internal
+   */
+  lifeExtras(): LifeExtras {
+    this.drainConsole();
+    const io = this.io;
+    return { input: [...this.pendingInput], rng: io ? io.rngState().toString() : undefined };
+  }
+
+  /**
+   * After the Host wrote a snapshot's state into this VM: take the outside part, and run on
+   * from there (a stopped VM runs again, as after restore()).
+   * @internal
+   */
+  lifeLoad(extras: LifeExtras): void {
+    this.pendingInput = [...extras.input];
+    if (this.io && extras.rng !== undefined) this.io.setRngState(BigInt(extras.rng));
+    this.ramDirty = true;
+    this.stopped = undefined;
+  }
+
+  /** The VmConfig that makes a VM like this one (a disk of the same size, empty). */
+  portableConfig(): VmConfig {
+    const c = this.config;
+    return {
+      memMiB: c.memMiB, clock: c.clock, instrPerTick: c.instrPerTick, bootargs: c.bootargs, mode: c.mode,
+      nestedPwc: c.nestedPwc, virtio: c.virtio ? { ...c.virtio } : undefined, io: c.io,
+      disk: c.diskBytes > 0 ? c.diskBytes : undefined, emudisk: c.emudisk,
+      firmware: c.firmware === 'file' ? undefined : c.firmware,
+    };
+  }
+}
+
+/** What a snapshot of a VM beside others carries from outside the core (src/host.ts). */
+export interface LifeExtras {
+  /** Console input queued for the guest but not yet in its receive ring. */
+  input: number[];
+  /** The host backend's entropy generator state (decimal), if it has one. */
+  rng?: string;
 }
 
 /** How a Vm beside others reaches its host (src/host.ts). */
 export interface SharedBinding {
   readonly id: number;
+  /** Host.snapshot / Host.restore of this VM. */
+  snapshot(): Uint8Array;
+  restore(snap: Uint8Array): void;
   /** Load this VM's state into the core, if another VM's is loaded. */
   activate(): void;
   /** Destroy the VM in the core, giving its frames back to the pool. */

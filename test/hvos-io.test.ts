@@ -321,9 +321,9 @@ describe('hvos I/O drivers on hvlab', () => {
   // Every device end to end, in every CPU mode, on every I/O path: the same transcript as QEMU
   // (emudisk: the same data, see asEmudisk), and counters showing which path served it.
   describe('every CPU mode on every I/O path', async () => {
-    const { MODES, IO_PATHS, ioPathConfig } = await import('../src/vm.js');
+    const { MODES, SOLO_IO_PATHS, ioPathConfig } = await import('../src/vm.js');
     for (const mode of MODES) {
-      for (const path of IO_PATHS) {
+      for (const path of SOLO_IO_PATHS) {
         if (mode === 'pv' && (path === 'host' || path === 'offload')) {
           it(`${mode}, ${path}: refused, a pv guest's devices are served in the core`, async () => {
             await expect(run(MATRIX_IN, { mode, ...ioPathConfig(path, diskImage()) }))

@@ -215,13 +215,12 @@ describe('isolation under a hostile neighbour', () => {
       vms.push(vm);
     }
     expect(host.pool().vms).toBe(64);
-    // Each holds its guest RAM and what Host.overheadBytes says besides: at most 1 MiB, but for
-    // pv, whose m2p table covers the whole pool (1 MiB per GiB of pool, docs/multi-vm.md).
+    // Each holds its guest RAM and what Host.overheadBytes says besides: at most 1 MiB.
     for (const [i, vm] of vms.entries()) {
       const mode = MODES[i % 4];
       const overhead = host.framesOf(vm) * 4096 - (16 << 20);
       expect(overhead, mode).toBe(host.overheadBytes(mode, 16));
-      expect(overhead, mode).toBeLessThanOrEqual(mode === 'pv' ? (1 << 20) + host.pool().frames * 4 : 1 << 20);
+      expect(overhead, mode).toBeLessThanOrEqual(1 << 20);
     }
     expect(free - host.pool().free).toBe(vms.reduce((a, vm) => a + host.framesOf(vm), 0));
     while (sched.run(50_000_000) > 0);

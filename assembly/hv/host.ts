@@ -23,6 +23,7 @@ import { machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_PV, MODE_TRAP_EMULATE }
 import { PAGE_SHIFT } from '../riscv/bits';
 import { ramHost } from '../mmu/access';
 import { vm, vmPlace, vmPlaceBytes } from './vm';
+import { SPLIT_AREA_FRAMES, splitOnLoad, splitVmGone } from './grant';
 
 export const MAX_VMS: u32 = 256;
 export const OWNER_FREE: u32 = 0;
@@ -58,6 +59,11 @@ const V_HV_FRAMES: u32 = 5;
 const V_GUEST_FRAMES: u32 = 6;
 const V_DISK: u32 = 7;      // disk image run (0: none)
 const V_DISK_FRAMES: u32 = 8;
+const V_PV_POOL: u32 = 9;         // pv: its m2p, p2m and boot tables (hv/pvmmu.ts), a run of their own
+const V_PV_POOL_FRAMES: u32 = 10;
+const V_DIRTY: u32 = 11;       // dirty-log bitmap run (hv/dirty.ts; 0: not logging)
+const V_DIRTY_FRAMES: u32 = 12;
+const V_SPLIT: u32 = 13;    // grant and event-channel area (hv/grant.ts), 0 until first used
 const V_NO_MERGE: u32 = 14;  // the host keeps this VM's frames out of merging (hv/ksm.ts)
 const V_COW_BREAKS: u32 = 15; // copy-on-write breaks of this VM's frames (hv/ksm.ts)
 const V_RECORD_BYTES: u64 = 16 * 8;
@@ -89,6 +95,18 @@ export function hostKsmField(i: u32): usize { return hdr(H_KSM_FIRST + i); }
 @inline function frameRec(index: u64): usize { return hostAddr(hget(H_FRAMETABLE)) + <usize>(index * F_RECORD_BYTES); }
 @inline export function frameOwner(index: u64): u32 { return load<u32>(frameRec(index)); }
 @inline export function frameRefs(index: u64): u32 { return load<u32>(frameRec(index) + 4); }
+/**
+ * Set in a frame's owner word when same-page merging made it one of several VMs' page
+ * (hv/ksm.ts). A frame can have more than one reference for another reason - a grant mapping
+ * (hv/grant.ts) - and that one must not be copied on write: the granter's writes are the point.
+ * The bit goes when the frame is freed.
+ */
+export const FRAME_MERGED: u32 = 0x8000_0000;
+/** Is host frame `index` a merged page that more than one guest frame maps now? */
+@inline export function frameShared(index: u64): bool {
+  return (load<u32>(frameRec(index)) & FRAME_MERGED) != 0 && frameRefs(index) > 1;
+}
+export function frameMarkMerged(index: u64): void { store<u32>(frameRec(index), load<u32>(frameRec(index)) | FRAME_MERGED); }
 
 /**
  * Make machine RAM (init() already sized it) a pool for many VMs: lay out the header, the VM
@@ -188,14 +206,27 @@ function putRun(first: u64, n: u64): void { for (let f = first; f < first + n; f
 
 @inline function framesOf(bytes: u64): u64 { return (bytes + 4095) >> PAGE_SHIFT; }
 
-/** Shadow pool pages a VM of `frames` guest frames gets in `mode` beside others. */
+/**
+ * Shadow pool pages a VM of `frames` guest frames gets in `mode` beside others, in its
+ * hypervisor area. A pv VM's pool is a run of its own, sized once its frames are known
+ * (pvPoolPages).
+ */
 function shadowPagesFor(mode: u32, frames: u64): u64 {
-  if (mode == MODE_PV) {
-    // pv keeps its m2p (one u32 per host frame), p2m and boot tables there (hv/pvmmu.ts).
-    return framesOf(hget(H_FRAMES) * 4) + framesOf(frames * 4) + (frames >> 9) + 16;
-  }
   if (mode == MODE_HVM_SHADOW || mode == MODE_TRAP_EMULATE) return hget(H_SHADOW_PAGES);
   return 0;
+}
+
+/**
+ * A pv VM's pool (hv/pvmmu.ts): its m2p, one u32 per machine frame of the window its frames
+ * lie in (`window` frames, from the lowest to the highest), the p2m, and the tables of the boot
+ * address space that map guest RAM, p2m and m2p. A quarter more m2p than the window needs, so a
+ * reset that gives the VM a fresh frame in place of one another VM maps (hostClearGuestRam)
+ * usually still fits; pvMmuReset lists only what fits, never more.
+ */
+function pvPoolPages(frames: u64, window: u64): u64 {
+  const m2p = framesOf((window + (window >> 2)) * 4);
+  const p2m = framesOf(frames * 4);
+  return m2p + p2m + ((frames + m2p + p2m) >> 9) + 18;
 }
 
 /** Host memory a VM of `guestBytes` in `mode` takes beyond its guest RAM (context, tables). */
@@ -203,7 +234,22 @@ export function hostVmOverhead(mode: u32, guestBytes: u64): u64 {
   if (!hostActive()) return 0;
   const frames = guestBytes >> PAGE_SHIFT;
   const hv = vmPlaceBytes(frames, shadowPagesFor(mode, frames), mode == MODE_HVM_NESTED);
-  return (framesOf(contextBytes()) + framesOf(hv)) << PAGE_SHIFT;
+  // pv: as if its frames were contiguous, which they are in a pool that has not been churned.
+  const pvPool = mode == MODE_PV ? pvPoolPages(frames, frames) : 0;
+  return (framesOf(contextBytes()) + framesOf(hv) + pvPool) << PAGE_SHIFT;
+}
+
+/** The machine-frame window of the loaded VM's pv m2p: first frame and entries (hv/pvmmu.ts). */
+export function hostPvWindow(first: bool): u64 {
+  const id = <u32>hget(H_CURRENT);
+  const map = hostAddr(vget(id, V_HV));
+  let lo: u64 = 0xFFFF_FFFF, hi: u64 = 0;
+  for (let g: u64 = 0; g < vget(id, V_GUEST_FRAMES); g++) {
+    const hfn = <u64>load<u32>(map + <usize>(g * 4));
+    if (hfn < lo) lo = hfn;
+    if (hfn > hi) hi = hfn;
+  }
+  return first ? lo : hi - lo + 1;
 }
 
 /** Save the running VM's state into its save area and leave no VM loaded. */
@@ -224,6 +270,9 @@ export function hostSwitch(id: u32): bool {
   saveCurrent();
   memory.copy(0, hostAddr(save), <usize>contextBytes());
   hset(H_CURRENT, id);
+  // What other VMs did to this one while it was not loaded: an event sent to it, a grant
+  // mapping of its revoked (hv/grant.ts).
+  splitOnLoad(id);
   return true;
 }
 
@@ -256,6 +305,31 @@ export function hostVmCreate(mode: u32, guestBytes: u64): u32 {
     // The free count was checked above, so a frame is always there.
     store<u32>(mapHost + <usize>(g * 4), <u32>((machine.ramBase >> PAGE_SHIFT) + <u64>f));
   }
+  vset(id, V_HV, machine.ramBase + (<u64>hv << PAGE_SHIFT));
+  vset(id, V_GUEST_FRAMES, frames);
+  let pvPool: i64 = 0;
+  let pvFrames: u64 = 0;
+  if (mode == MODE_PV) {
+    // Sized now that the frames are placed: the m2p covers the window they lie in.
+    let lo: u64 = 0xFFFF_FFFF, hi: u64 = 0;
+    for (let g: u64 = 0; g < frames; g++) {
+      const hfn = <u64>load<u32>(mapHost + <usize>(g * 4));
+      if (hfn < lo) lo = hfn;
+      if (hfn > hi) hi = hfn;
+    }
+    pvFrames = pvPoolPages(frames, hi - lo + 1);
+    pvPool = allocRun(pvFrames, id);
+    if (pvPool < 0) {
+      for (let g: u64 = 0; g < frames; g++) putFrame(<u64>load<u32>(mapHost + <usize>(g * 4)) - (machine.ramBase >> PAGE_SHIFT));
+      putRun(<u64>hv, hvFrames);
+      putRun(<u64>save, saveFrames);
+      vset(id, V_HV, 0);
+      vset(id, V_GUEST_FRAMES, 0);
+      return 0;
+    }
+  }
+  vset(id, V_PV_POOL, pvFrames == 0 ? 0 : machine.ramBase + (<u64>pvPool << PAGE_SHIFT));
+  vset(id, V_PV_POOL_FRAMES, pvFrames);
   vset(id, V_LIVE, 1);
   vset(id, V_MODE, mode);
   vset(id, V_SAVE, machine.ramBase + (<u64>save << PAGE_SHIFT));
@@ -272,6 +346,10 @@ export function hostVmCreate(mode: u32, guestBytes: u64): u32 {
   hset(H_CURRENT, id);
   machine.mode = mode;
   vmPlace(vget(id, V_HV), frames, shadowPages, mode == MODE_HVM_NESTED);
+  if (pvFrames != 0) {
+    vm.shadowPool = vget(id, V_PV_POOL);
+    vm.shadowPages = pvFrames;
+  }
   vm.hvBytes = hvFrames << PAGE_SHIFT;
   vm.guestHfnBase = 0;
   return id;
@@ -295,22 +373,25 @@ export function hostDiskAlloc(bytes: u64): usize {
 /** Destroy VM `id`: every frame it holds goes back to the pool. False if there is no such VM. */
 export function hostVmDestroy(id: u32): bool {
   if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return false;
+  // Its grants and mappings go first: no frame of it stays mapped in another VM, and its
+  // mappings of other VMs' frames drop their references (hv/grant.ts).
+  splitVmGone(id, true);
   if (<u32>hget(H_CURRENT) == id) hset(H_CURRENT, 0); // its state is simply dropped
   const map = hostAddr(vget(id, V_HV));
   const frames = vget(id, V_GUEST_FRAMES);
   for (let g: u64 = 0; g < frames; g++) putFrame(<u64>load<u32>(map + <usize>(g * 4)) - (machine.ramBase >> PAGE_SHIFT));
   putRun(frameIndex(vget(id, V_HV)), vget(id, V_HV_FRAMES));
+  if (vget(id, V_PV_POOL) != 0) putRun(frameIndex(vget(id, V_PV_POOL)), vget(id, V_PV_POOL_FRAMES));
   putRun(frameIndex(vget(id, V_SAVE)), vget(id, V_SAVE_FRAMES));
   if (vget(id, V_DISK) != 0) putRun(frameIndex(vget(id, V_DISK)), vget(id, V_DISK_FRAMES));
+  if (vget(id, V_SPLIT) != 0) putRun(frameIndex(vget(id, V_SPLIT)), SPLIT_AREA_FRAMES);
+  if (vget(id, V_DIRTY) != 0) putRun(frameIndex(vget(id, V_DIRTY)), vget(id, V_DIRTY_FRAMES));
   memory.fill(vmRec(id, 0), 0, <usize>V_RECORD_BYTES);
   hset(H_LIVE, hget(H_LIVE) - 1);
   return true;
 }
 
-/** Is VM `id` live? Its mode, guest frame count and frame map (host address), for hv/ksm.ts. */
-export function hostVmLive(id: u32): bool { return hostActive() && id != 0 && id <= MAX_VMS && vget(id, V_LIVE) != 0; }
-export function hostVmMode(id: u32): u32 { return <u32>vget(id, V_MODE); }
-export function hostVmGuestFrames(id: u32): u64 { return vget(id, V_GUEST_FRAMES); }
+/** VM `id`'s frame map (host address), for hv/ksm.ts (hostVmLive, hostVmMode below). */
 export function hostVmFrameMap(id: u32): usize { return hostAddr(vget(id, V_HV)); }
 /** Keep VM `id`'s frames out of same-page merging (its devices write guest RAM behind the
  * core's back), or let them in again. False if there is no such VM. */
@@ -329,11 +410,117 @@ export function hostFrameAddr(f: u64): usize { return hostAddr(machine.ramBase +
 export function hostAllocRun(n: u64): i64 { return allocRun(n, OWNER_HOST); }
 export function hostPutRun(first: u64, n: u64): void { putRun(first, n); }
 
+// ---- for the lifecycle (hv/life.ts, hv/dirty.ts) -------------------------------------------
+
+export const AREA_SAVE: u32 = 0;
+export const AREA_HV: u32 = 1;
+export const AREA_DISK: u32 = 2;
+export const AREA_DIRTY: u32 = 3;
+export const AREA_PV_POOL: u32 = 4;
+
+/** Host-physical address of one of VM `id`'s runs (AREA_*), 0 if it has none. */
+export function hostVmArea(id: u32, what: u32): u64 {
+  if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
+  return vget(id, what == AREA_SAVE ? V_SAVE : what == AREA_HV ? V_HV : what == AREA_DISK ? V_DISK : what == AREA_DIRTY ? V_DIRTY : V_PV_POOL);
+}
+
+/** Host frames of one of VM `id`'s runs (AREA_*). */
+export function hostVmAreaFrames(id: u32, what: u32): u64 {
+  if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
+  return vget(id, what == AREA_SAVE ? V_SAVE_FRAMES : what == AREA_HV ? V_HV_FRAMES : what == AREA_DISK ? V_DISK_FRAMES :
+    what == AREA_DIRTY ? V_DIRTY_FRAMES : V_PV_POOL_FRAMES);
+}
+
+/** The loaded VM's id (0: none). */
+export function hostLoaded(): u32 { return hostActive() ? <u32>hget(H_CURRENT) : 0; }
+
+/**
+ * Give the loaded VM a run of `n` zeroed frames for its dirty log (or, with n = 0, free the
+ * one it has): the run's host-physical address, or 0 if the pool has no room.
+ */
+export function hostDirtyRun(n: u64): u64 {
+  const id = <u32>hget(H_CURRENT);
+  if (id == 0) return 0;
+  if (vget(id, V_DIRTY) != 0) putRun(frameIndex(vget(id, V_DIRTY)), vget(id, V_DIRTY_FRAMES));
+  vset(id, V_DIRTY, 0);
+  vset(id, V_DIRTY_FRAMES, 0);
+  if (n == 0) return 0;
+  const first = allocRun(n, id);
+  if (first < 0) return 0;
+  const hpa = machine.ramBase + (<u64>first << PAGE_SHIFT);
+  vset(id, V_DIRTY, hpa);
+  vset(id, V_DIRTY_FRAMES, n);
+  return hpa;
+}
+
+/** A run of `n` zeroed frames the host uses for a while (hv/life.ts): its address, or 0. */
+export function hostScratchAlloc(n: u64): u64 {
+  const first = allocRun(n, OWNER_HOST);
+  return first < 0 ? 0 : machine.ramBase + (<u64>first << PAGE_SHIFT);
+}
+export function hostScratchFree(hpa: u64, n: u64): void { putRun(frameIndex(hpa), n); }
+
+/**
+ * Give the loaded VM a frame of its own in place of each guest frame it shares with others
+ * through merging (a copy: the contents stay), so that writing its RAM touches no one else's. False if the
+ * pool ran out of frames.
+ */
+export function hostVmUnshare(): bool {
+  const id = <u32>hget(H_CURRENT);
+  if (id == 0) return true;
+  const map = hostAddr(vget(id, V_HV));
+  const frames = vget(id, V_GUEST_FRAMES);
+  const first = machine.ramBase >> PAGE_SHIFT;
+  for (let g: u64 = 0; g < frames; g++) {
+    const hfn = <u64>load<u32>(map + <usize>(g * 4));
+    if (!frameShared(hfn - first)) continue;
+    const f = allocFrame(id);
+    if (f < 0) return false;
+    memory.copy(hostAddr((first + <u64>f) << PAGE_SHIFT), hostAddr(hfn << PAGE_SHIFT), 4096);
+    putFrame(hfn - first);
+    store<u32>(map + <usize>(g * 4), <u32>(first + <u64>f));
+  }
+  return true;
+}
+
 /** Host frames VM `id` holds (guest frames, its areas and disk), or 0 if there is no such VM. */
 export function hostVmFrames(id: u32): u64 {
   if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
-  return vget(id, V_GUEST_FRAMES) + vget(id, V_HV_FRAMES) + vget(id, V_SAVE_FRAMES) + vget(id, V_DISK_FRAMES);
+  return vget(id, V_GUEST_FRAMES) + vget(id, V_HV_FRAMES) + vget(id, V_PV_POOL_FRAMES) + vget(id, V_SAVE_FRAMES) + vget(id, V_DISK_FRAMES) +
+    vget(id, V_DIRTY_FRAMES) + (vget(id, V_SPLIT) != 0 ? SPLIT_AREA_FRAMES : 0);
 }
+
+// ---- what hv/grant.ts and hv/evtchn.ts need of other VMs ------------------------------------
+// A VM that is not loaded has its state in its save area, out of reach; what one VM's
+// hypercall must see or change of another (its grant table, its frames, its event ports) is
+// in the pool and reached through the VM table.
+
+/** Is `id` a VM in existence? */
+export function hostVmLive(id: u64): bool {
+  return hostActive() && id != 0 && id <= <u64>MAX_VMS && vget(<u32>id, V_LIVE) != 0;
+}
+export function hostVmMode(id: u32): u32 { return <u32>vget(id, V_MODE); }
+export function hostVmGuestFrames(id: u32): u64 { return vget(id, V_GUEST_FRAMES); }
+/** Host-physical address of VM `id`'s hypervisor area (its frame map first, hv/vm.ts). */
+export function hostVmHv(id: u32): u64 { return vget(id, V_HV); }
+/** Host-physical address of VM `id`'s grant/event area, or 0 if it has none yet. */
+export function hostVmSplitArea(id: u32): u64 { return vget(id, V_SPLIT); }
+
+/** Give VM `id` its grant/event area (zeroed) if it has none: its address, or 0 if the pool is empty. */
+export function hostVmSplitAreaEnsure(id: u32): u64 {
+  const have = vget(id, V_SPLIT);
+  if (have != 0) return have;
+  const first = allocRun(SPLIT_AREA_FRAMES, id);
+  if (first < 0) return 0;
+  const hpa = machine.ramBase + (<u64>first << PAGE_SHIFT);
+  vset(id, V_SPLIT, hpa);
+  return hpa;
+}
+
+/** Linear-memory address of host-physical `hpa` in the pool. */
+export function hostPoolAddr(hpa: u64): usize { return hostAddr(hpa); }
+/** Frame-table index of host-physical `hpa`. */
+export function hostFrameIndex(hpa: u64): u64 { return frameIndex(hpa); }
 
 /**
  * Zero the current VM's guest RAM (a reset), frame by frame through its frame map. A frame it

@@ -34,11 +34,12 @@
 import { hart, machine, STOP_ERROR, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_TRAP_EMULATE } from '../state';
 import { PAGE_SHIFT } from '../riscv/bits';
 import { tlbFlushRam } from '../mmu/tlb';
-import { allocFrame, frameRefs, getFrame, hostActive, hostAllocRun, hostCurrent, hostFrameAddr,
+import { allocFrame, frameMarkMerged, frameRefs, frameShared, getFrame, hostActive, hostAllocRun, hostCurrent, hostFrameAddr,
   hostFrames, hostKsmField, hostPutRun, hostSwitch, hostVmFrameMap, hostVmGuestFrames, hostVmLive,
   hostVmCowBreak, hostVmMergeable, hostVmMode, MAX_VMS, putFrame } from './host';
 import { GUEST_RAM_BASE, gpaHost, gstageSetLeaf, vm } from './vm';
 import { shadowZapFrames } from './shadow';
+import { dirtyFrameMoved, dirtyLogging } from './dirty';
 
 // KSM header fields (u64 each).
 const K_ON: u32 = 0;
@@ -133,7 +134,7 @@ const ONE_BIT: usize = memory.data<u8>([1]);
 /** Is the loaded VM's guest frame `gfn` on a host frame that others map too? */
 export function ksmShared(gfn: u64): bool {
   if (machine.hostPool == 0) return false;
-  return frameRefs(<u64>load<u32>(mapEntry(hostCurrent(), gfn)) - firstHfn()) > 1;
+  return frameShared(<u64>load<u32>(mapEntry(hostCurrent(), gfn)) - firstHfn());
 }
 
 /**
@@ -149,7 +150,7 @@ export function ksmPrivate(gpa: u64): bool {
   const p = mapEntry(id, gfn);
   const hfn = <u64>load<u32>(p);
   const f = hfn - firstHfn();
-  if (frameRefs(f) <= 1) return true;
+  if (!frameShared(f)) return true;
   const n = allocFrame(id);
   if (n < 0) {
     machine.stopReason = STOP_ERROR;
@@ -160,6 +161,7 @@ export function ksmPrivate(gpa: u64): bool {
   }
   memory.copy(hostFrameAddr(<u64>n), hostFrameAddr(f), PAGE);
   store<u32>(p, <u32>(firstHfn() + <u64>n));
+  dirtyFrameMoved(machine.ramBase + (<u64>n << PAGE_SHIFT));
   putFrame(f);
   kset(K_COW_BREAKS, kget(K_COW_BREAKS) + 1);
   hostVmCowBreak(id);
@@ -193,7 +195,7 @@ export function ksmWriteFault(gpa: u64): bool {
  */
 export function ksmPteWritable(h: usize, ptePa: u64): usize {
   const f = <u64>(h - <usize>machine.ramHost) >> PAGE_SHIFT;
-  if (frameRefs(f) <= 1) return h;
+  if (!frameShared(f)) return h;
   if (hostCurrent() == 0 || !isGuestRam(ptePa) || !ksmPrivate(ptePa)) return 0;
   return gpaHost(ptePa, 8);
 }
@@ -205,11 +207,18 @@ export function ksmPteWritable(h: usize, ptePa: u64): usize {
  */
 function remapped(first: u64, bitmap: usize, frames: u64): void {
   tlbFlushRam();
+  if (dirtyLogging()) {
+    // A guest frame now on another host frame counts as written (hv/dirty.ts keys its log by
+    // host frame): what was written to the old one since the last fetch is not lost with it.
+    for (let f: u64 = 0; f < frames; f++) {
+      if ((load<u8>(bitmap + <usize>(f >> 3)) & <u8>(1 << <u8>(f & 7))) != 0) dirtyFrameMoved((first + f) << PAGE_SHIFT);
+    }
+  }
   const mode = machine.mode;
   if (mode == MODE_HVM_NESTED) {
     const id = hostCurrent();
     for (let g: u64 = 0; g < vm.guestFrames; g++) {
-      gstageSetLeaf(g, frameRefs(<u64>load<u32>(mapEntry(id, g)) - firstHfn()) <= 1);
+      gstageSetLeaf(g, !frameShared(<u64>load<u32>(mapEntry(id, g)) - firstHfn()));
     }
   } else if (mode == MODE_TRAP_EMULATE || mode == MODE_HVM_SHADOW) {
     shadowZapFrames(bitmap, first, frames);
@@ -253,6 +262,7 @@ function merge(id: u32, gfn: u64, keep: u64, keeper: u32): void {
   const old = <u64>load<u32>(p);
   if (frameRefs(keep - firstHfn()) == 1) touch(keeper);
   getFrame(keep - firstHfn());
+  frameMarkMerged(keep - firstHfn());
   store<u32>(p, <u32>keep);
   putFrame(old - firstHfn());
   // Both frames' mappings changed: the old one's are stale, the kept one's must lose W.
@@ -292,8 +302,8 @@ function scanPage(id: u32, gfn: u64): void {
     if (shfn == hfn) return; // already one frame
     if (memory.compare(hostFrameAddr(shfn - firstHfn()), page, PAGE) != 0) continue;
     // Keep the frame that is shared already, so that sharing gathers on one frame.
-    const mineShared = frameRefs(hfn - firstHfn()) > 1;
-    const theirsShared = frameRefs(shfn - firstHfn()) > 1;
+    const mineShared = frameShared(hfn - firstHfn());
+    const theirsShared = frameShared(shfn - firstHfn());
     if (mineShared && !theirsShared) {
       merge(sid, sgfn, hfn, id);
       store<u32>(s + 8, id);
@@ -384,8 +394,10 @@ export function ksmStat(what: u32): u64 {
   let sharing: u64 = 0;
   const frames = hostFrames();
   for (let f: u64 = 0; f < frames; f++) {
+    if (!frameShared(f)) continue;
     const r = frameRefs(f);
-    if (r > 1) { shared++; sharing += r - 1; }
+    shared++;
+    sharing += r - 1;
   }
   return what == KSM_PAGES_SHARED ? shared : sharing;
 }

@@ -17,6 +17,9 @@ import { count, hart, machine, rget, rset, MODE_PV, STOP_ERROR } from '../state'
 import { CAUSE_INTERRUPT, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from '../riscv/cause';
 import { FS_INITIAL, MIP_SEIP, MIP_SSIP, MIP_STIP, MSTATUS_FS, MSTATUS_FS_SHIFT, PRV_S, PRV_U } from '../riscv/bits';
 import { gpaHost, GUEST_RAM_BASE, vm } from './vm';
+import { hostActive, hostCurrent } from './host';
+import { grantTableOp, PV_ERR_FAILED, splitVmGone } from './grant';
+import { eventChannelOp, evtchnSharedRegistered } from './evtchn';
 import { PV_BATCH_MAX, PV_ERR_DENIED, PV_ERR_INVALID_ADDRESS, PV_ERR_INVALID_PARAM, PV_M2P_VA, PV_OK,
   PV_P2M_VA, pvApplyRoot, pvBatchDone, pvMmuReset, pvmmu, pvPin, pvP2mFirstMfn, pvSetRoot, pvTlbFlush,
   pvRangeWritable, pvSetSharedFrame, pvUnpin, pvUpdateOne } from './pvmmu';
@@ -37,10 +40,15 @@ export const PV_FID_YIELD: u64 = 11;
 export const PV_FID_BLOCK: u64 = 12;
 export const PV_FID_CONSOLE_WRITE: u64 = 13;
 export const PV_FID_SET_FP_STATE: u64 = 14;
-export const PV_FID_COUNT: u64 = 15;
+export const PV_FID_GRANT_TABLE_OP: u64 = 15;
+export const PV_FID_EVENT_CHANNEL_OP: u64 = 16;
+export const PV_FID_COUNT: u64 = 17;
 
-/** ABI version 1.1 (1.1 added set_fp_state): major in bits 31:16, minor in 15:0. */
-export const PV_ABI_VERSION: u64 = 0x0001_0001;
+/**
+ * ABI version 1.2 (1.1 added set_fp_state, 1.2 grant_table_op and event_channel_op): major in
+ * bits 31:16, minor in 15:0.
+ */
+export const PV_ABI_VERSION: u64 = 0x0001_0002;
 
 // The shared info page (docs/pv-abi.md "Shared info page"): u64 fields at these offsets.
 const SH_MASK: u64 = 0;       // guest: nonzero = virtual interrupts masked
@@ -83,6 +91,8 @@ const SP: u32 = 2;
 export function pvReset(): void {
   memory.fill(changetype<usize>(pv), 0, offsetof<PvCpu>());
   pv.priv = PRV_S;
+  // A reset VM starts with no grants or mappings (hv/grant.ts); its event ports stay.
+  if (hostActive()) splitVmGone(hostCurrent(), false);
   pvMmuReset();
   pvApplyView();
   hart.priv = PRV_U;
@@ -244,6 +254,8 @@ function iret(frame: u64, toKernel: u64): i64 {
 /** Does function `fid` exist in this mode? (PV-on-HVM has the ones beside a hardware MMU.) */
 export function pvHas(fid: u64): bool {
   if (fid >= PV_FID_COUNT) return false;
+  // Grants and event channels are between VMs: a VM alone in its machine has no peer.
+  if (fid == PV_FID_GRANT_TABLE_OP || fid == PV_FID_EVENT_CHANNEL_OP) return machine.mode == MODE_PV && hostActive();
   if (machine.mode == MODE_PV) return true;
   return fid == PV_FID_INFO || fid == PV_FID_VERSION || fid == PV_FID_SET_TIMER ||
     fid == PV_FID_CONSOLE_WRITE || fid == PV_FID_YIELD;
@@ -259,7 +271,8 @@ export function pvCall(fid: u64): bool {
   const a1 = rget(11);
   const a2 = rget(12);
   if (!pvHas(fid)) return false;
-  count(Counter.PV_INFO + <i32>fid);
+  // FIDs up to 15 have a counter at PV_INFO + FID; 16 on sit at the end of the list.
+  count(fid <= PV_FID_GRANT_TABLE_OP ? Counter.PV_INFO + <i32>fid : Counter.PV_EVENT_CHANNEL_OP);
   switch (<u32>fid) {
     case <u32>PV_FID_INFO: ret(PV_OK, machine.mode); break;
     case <u32>PV_FID_VERSION: ret(PV_OK, PV_ABI_VERSION); break;
@@ -283,6 +296,8 @@ export function pvCall(fid: u64): bool {
     case <u32>PV_FID_SHARED_INFO: {
       if ((a0 & 4095) != 0 || !guestRange(a0, 4096)) { refusedOr(PV_ERR_INVALID_ADDRESS); break; }
       if (machine.mode == MODE_PV && !pvRangeWritable(a0, 4096)) { refusedOr(PV_ERR_DENIED); break; }
+      // Where other VMs' event sends find its pending bits (hv/evtchn.ts); the pool may be full.
+      if (!evtchnSharedRegistered(a0)) { refusedOr(PV_ERR_FAILED); break; }
       pv.shared = a0;
       pvSetSharedFrame(a0);
       const p = gpaHost(a0, 4096);
@@ -307,6 +322,8 @@ export function pvCall(fid: u64): bool {
       break;
     }
     case <u32>PV_FID_SET_FP_STATE: setFpState(a0); break;
+    case <u32>PV_FID_GRANT_TABLE_OP: grantTableOp(a0); break;
+    case <u32>PV_FID_EVENT_CHANNEL_OP: eventChannelOp(a0, a1, a2); break;
     default: return false; // SET_TIMER and CONSOLE_WRITE: hv/sbi.ts serves them (pvCallSbi)
   }
   return true;

@@ -26,8 +26,10 @@ import { PAGE_SHIFT, PTE_A, PTE_D, PTE_G, PTE_PPN_MASK, PTE_PPN_SHIFT, PTE_R, PT
   PTE_V, PTE_W, PTE_X, SATP_ASID_SHIFT, SATP_MODE_SHIFT } from '../riscv/bits';
 import { EMUDISK_BASE, PLIC_BASE, PLIC_SIZE, UART_BASE, VIRTIO_BASE, VIRTIO_SLOTS, VIRTIO_STRIDE } from '../devices/bus';
 import { ramHost } from '../mmu/access';
+import { dirtyMark } from './dirty';
 import { tlbFlushHost, tlbFlushHostAsid, tlbFlushPage, tlbSelectHost } from '../mmu/tlb';
 import { frameFlagsPtr, GUEST_RAM_BASE, gpaToHpa, ptInfoPtr, vm } from './vm';
+import { hostActive, hostPvWindow } from './host';
 
 // Standard SBI error codes (SBI v2.0 section 3.2); the same values as hv/sbi.ts.
 export const PV_OK: i64 = 0;
@@ -54,6 +56,7 @@ const FLAG_PINNED: u32 = 4;
   /** Machine addresses of the hypervisor's pv structures. */
   m2p: u64 = 0;        // u32 guest frame per machine RAM frame (NO_ENTRY: not this VM's)
   m2pEntries: u64 = 0;
+  m2pFirst: u64 = 0;   // the machine frame m2p's entry 0 describes
   p2m: u64 = 0;        // u32 machine frame per guest frame
   hvL1: u64 = 0;       // the level-1 table root slot 511 points to
   bootRoot: u64 = 0;
@@ -77,7 +80,7 @@ export const pvmmu = changetype<PvMmu>(memory.data(offsetof<PvMmu>(), 16));
 
 /** The guest frame behind machine frame `mfn`, or NO_GFN if the VM does not own it. */
 export function mfnToGfn(mfn: u64): u64 {
-  const first = machine.ramBase >> PAGE_SHIFT;
+  const first = pvmmu.m2pFirst;
   if (mfn < first || mfn - first >= pvmmu.m2pEntries) return NO_GFN;
   const g = load<u32>(ramHost(pvmmu.m2p + (mfn - first) * 4, 4));
   return g == NO_ENTRY ? NO_GFN : <u64>g;
@@ -183,7 +186,7 @@ function typeGet(gfn: u64, level: u32): i64 {
       return err;
     }
   }
-  if (level == 2) store<u64>(host(table + PV_HV_SLOT * 8), hvSlotEntry());
+  if (level == 2) { dirtyMark(host(table)); store<u64>(host(table + PV_HV_SLOT * 8), hvSlotEntry()); }
   count(Counter.PV_TABLES_VALIDATED);
   return PV_OK;
 }
@@ -195,7 +198,7 @@ function typePut(gfn: u64, level: u32): void {
   const table = frameMa(gfn);
   const last: u64 = level == 2 ? PV_HV_SLOT : 512;
   for (let i: u64 = 0; i < last; i++) release(load<u64>(host(table + i * 8)), level);
-  if (level == 2) store<u64>(host(table + PV_HV_SLOT * 8), 0);
+  if (level == 2) { dirtyMark(host(table)); store<u64>(host(table + PV_HV_SLOT * 8), 0); }
   setTcount(gfn, 0);
   store<u32>(frameFlagsPtr(gfn), load<u32>(frameFlagsPtr(gfn)) & ~FLAG_LEVEL_MASK);
   // Its entries may be cached: the page is the guest's to write again.
@@ -216,6 +219,7 @@ export function pvUpdateOne(ma: u64, val: u64): i64 {
   const gfn = maGfn(ma);
   if (gfn == NO_GFN) return PV_ERR_INVALID_ADDRESS;
   const p = host(ma);
+  dirtyMark(p);
   if (tcount(gfn) == 0) {
     // An ordinary page: a plain write, as Xen's MMU_NORMAL_PT_UPDATE does for writable pages.
     store<u64>(p, val);
@@ -380,20 +384,35 @@ export function pvMmuReset(): void {
   const frames = vm.guestFrames;
   pvmmu.poolNext = vm.shadowPool;
   pvmmu.poolEnd = vm.shadowPool + vm.shadowPages * 4096;
-  pvmmu.m2pEntries = machine.ramSize >> PAGE_SHIFT;
-  const m2pBytes = (pvmmu.m2pEntries * 4 + 4095) & ~(<u64>4095);
   const p2mBytes = (frames * 4 + 4095) & ~(<u64>4095);
+  if (hostActive()) {
+    // Beside other VMs the m2p covers the window of machine frames this VM's lie in
+    // (hv/host.ts), not the whole pool: as much of it as the pool left room for.
+    pvmmu.m2pFirst = hostPvWindow(true);
+    // What the pool holds besides: the p2m and the boot address space's tables (a level-0 table
+    // per 512 pages of guest RAM, p2m and m2p mapped, and the few above them).
+    const poolPages = (pvmmu.poolEnd - pvmmu.poolNext) >> PAGE_SHIFT;
+    const reserve = (p2mBytes >> PAGE_SHIFT) + (frames >> 9) + (poolPages >> 9) + 16;
+    const room = poolPages > reserve ? (poolPages - reserve) * 1024 : 0;
+    const want = hostPvWindow(false);
+    pvmmu.m2pEntries = want < room ? want : room;
+  } else {
+    pvmmu.m2pFirst = machine.ramBase >> PAGE_SHIFT;
+    pvmmu.m2pEntries = machine.ramSize >> PAGE_SHIFT;
+  }
+  const m2pBytes = (pvmmu.m2pEntries * 4 + 4095) & ~(<u64>4095);
   pvmmu.m2p = pvmmu.poolNext;
   pvmmu.poolNext += m2pBytes;
   pvmmu.p2m = pvmmu.poolNext;
   pvmmu.poolNext += p2mBytes;
   memory.fill(ramHost(pvmmu.m2p, m2pBytes), 0xFF, <usize>m2pBytes);
   memory.fill(ramHost(pvmmu.p2m, p2mBytes), 0, <usize>p2mBytes);
-  const first = machine.ramBase >> PAGE_SHIFT;
+  const first = pvmmu.m2pFirst;
   for (let g: u64 = 0; g < frames; g++) {
     const mfn = frameMa(g) >> PAGE_SHIFT;
     store<u32>(ramHost(pvmmu.p2m + g * 4, 4), <u32>mfn);
-    store<u32>(ramHost(pvmmu.m2p + (mfn - first) * 4, 4), <u32>g);
+    // A frame outside what the m2p lists is not the guest's to map (mfnToGfn says so).
+    if (mfn - first < pvmmu.m2pEntries) store<u32>(ramHost(pvmmu.m2p + (mfn - first) * 4, 4), <u32>g);
   }
   memory.fill(ramHost(vm.frameFlags, frames * 4), 0, <usize>(frames * 4));
   memory.fill(ramHost(vm.ptInfo, frames * 8), 0, <usize>(frames * 8));
@@ -431,8 +450,22 @@ export function pvRangeWritable(gpa: u64, len: u64): bool {
   return true;
 }
 
+/**
+ * May a grant mapping be written into the entry at machine address `ma` (hv/grant.ts)? It must
+ * be an invalid entry of a validated level-0 table of the VM: then the hypervisor writes the
+ * foreign leaf itself and the guest can only clear it (acquire refuses a foreign frame).
+ */
+export function pvGrantPteSlot(ma: u64): i64 {
+  if ((ma & 7) != 0) return PV_ERR_INVALID_ADDRESS;
+  const gfn = maGfn(ma);
+  if (gfn == NO_GFN) return PV_ERR_INVALID_ADDRESS;
+  if (tcount(gfn) == 0 || level1(gfn) != 1) return PV_ERR_INVALID_PARAM;
+  if ((load<u64>(host(ma)) & PTE_V) != 0) return PV_ERR_DENIED;
+  return PV_OK;
+}
+
 /** Register the shared info page's frame (checked by the caller with pvRangeWritable). */
 export function pvSetSharedFrame(gpa: u64): void { pvmmu.sharedGfn = (gpa - GUEST_RAM_BASE) >> PAGE_SHIFT; }
 
 /** What a guest learns about its memory when it registers its shared page (docs/pv-abi.md). */
-export function pvP2mFirstMfn(): u64 { return machine.ramBase >> PAGE_SHIFT; }
+export function pvP2mFirstMfn(): u64 { return pvmmu.m2pFirst; }

@@ -28,6 +28,7 @@ import { count, machine, MODE_TRAP_EMULATE } from '../state';
 import { PRV_S, PRV_U, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../riscv/bits';
 import { KIND_STORE, tlbFlushTranslated } from '../mmu/tlb';
 import { ramHost } from '../mmu/access';
+import { dirtyMark } from './dirty';
 import { walk, walkResult, WALK_OK, WALK_PAGE_FAULT, sv39Canonical } from '../mmu/walk';
 import { ksmPrivate, ksmShared } from './ksm';
 import { FRAME_PT, FRAME_PT_SHARED, FRAME_RMAP_FULL, frameFlagsPtr, gfnOf, gpaHost, gpaToHpa, guestLocate,
@@ -404,6 +405,7 @@ export function fill(guestSatp: u64, view: u32, gva: u64, kind: u32, priv: u32, 
 export function writeProtectedStore(gpa: u64, size: u32, value: u64): void {
   if (!ksmPrivate(gpa)) return;
   const h = ramHost(gpaToHpa(gpa), size);
+  dirtyMark(h);
   if (size == 1) store<u8>(h, <u8>value);
   else if (size == 2) store<u16>(h, <u16>value);
   else if (size == 4) store<u32>(h, <u32>value);
@@ -550,4 +552,51 @@ export function shadowIncoherent(): u32 {
     }
   }
   return bad;
+}
+
+/**
+ * The VM's shadow tables moved to other host frames (a clone or a migration, hv/life.ts): the
+ * pool was copied as it was, from `oldPool`, to vm.shadowPool. Table pointers (non-leaf
+ * entries, context roots, reverse-map slots) move with the pool; a leaf's host frame is looked
+ * up in `reloc` (u32 per old pool frame index: the new host frame number, 0: none). A leaf to
+ * a frame the table does not know (only in a free page's stale contents) is cleared, so no
+ * shadow entry can point at a frame the VM does not own.
+ */
+export function shadowRelocate(oldPool: u64, reloc: usize, relocFrames: u64): void {
+  const delta = vm.shadowPool - oldPool;
+  const pages = vm.shadowPages;
+  const poolBytes = pages << 12;
+  for (let i: u32 = 0; i < MAX_CONTEXTS; i++) {
+    for (let v: u32 = 0; v < VIEWS; v++) {
+      const p = rootPtr(ctx(i), v);
+      // A root outside the old pool (a damaged snapshot) is dropped: it is allocated again.
+      const r = load<u64>(p);
+      if (r != 0) store<u64>(p, r - oldPool < poolBytes && (r & 4095) == 0 ? r + delta : 0);
+    }
+  }
+  const first = machine.ramBase >> 12;
+  for (let pg: u64 = 0; pg < pages; pg++) {
+    const t = host(vm.shadowPool + (pg << 12));
+    for (let k: usize = 0; k < 512; k++) {
+      const e = load<u64>(t + k * 8);
+      if ((e & PTE_V) == 0) continue;
+      const to = pteTable(e);
+      let moved: u64 = 0;
+      if ((e & (PTE_R | PTE_W | PTE_X)) == 0) {
+        if (to - oldPool < poolBytes) moved = to + delta;
+      } else {
+        const idx = (to >> 12) - first;
+        if (idx < relocFrames) moved = <u64>load<u32>(reloc + <usize>(idx * 4)) << 12;
+      }
+      store<u64>(t + k * 8, moved == 0 ? 0 : (e & ~(PPN_MASK << 10)) | ((moved >> 12) << 10));
+    }
+  }
+  const rm = ramHost(vm.rmap, 1);
+  const slots = vm.guestFrames * RMAP_SLOTS;
+  for (let s: u64 = 0; s < slots; s++) {
+    const off = <u64>load<u32>(rm + <usize>(s * 4));
+    if (off == 0) continue;
+    const slot = machine.ramBase + off + delta - vm.shadowPool;
+    store<u32>(rm + <usize>(s * 4), slot < poolBytes && (slot & 7) == 0 ? <u32>(off + delta) : 0);
+  }
 }

@@ -18,6 +18,7 @@ import { machine, MODE_HVM_NESTED } from '../state';
 import { PAGE_SHIFT, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../riscv/bits';
 import { ramHost } from '../mmu/access';
 import { ksmShared } from './ksm';
+import { dirtyMark } from './dirty';
 
 /** The guest's physical RAM starts where the virt machine's does. */
 export const GUEST_RAM_BASE: u64 = 0x8000_0000;
@@ -122,12 +123,17 @@ export function vmPlace(base: u64, frames: u64, shadowPages: u64, gstage: bool):
   return p - base;
 }
 
+/** Where vmPlace puts the pt info records, from the area's start (hv/grant.ts reads another VM's). */
+export function ptInfoOffset(frames: u64): u64 { return frames * 8; }
+
 /** Bytes vmPlace uses (the same arithmetic, without placing anything). */
 export function vmPlaceBytes(frames: u64, shadowPages: u64, gstage: bool): u64 {
   let b: u64 = frames * (4 + 4 + 8 + 4 * RMAP_SLOTS);
   if (gstage) {
-    b = (b + G_ROOT_BYTES - 1) & ~(G_ROOT_BYTES - 1);
-    b += G_ROOT_BYTES + ((frames >> 9) + 8) * 4096;
+    // vmPlace aligns the root in host memory, not in the area: up to 12 KiB more than
+    // aligning the area's offset would need, when the area starts on a page only.
+    b = (b + 4095) & ~(<u64>4095);
+    b += G_ROOT_BYTES - 4096 + G_ROOT_BYTES + ((frames >> 9) + 8) * 4096;
   }
   b = (b + 4095) & ~(<u64>4095);
   return b + shadowPages * 4096;
@@ -184,7 +190,9 @@ export function gpaHost(gpa: u64, len: u64): usize {
   if ((gpa & 4095) + len > 4096) return 0;
   const hpa = gpaToHpa(gpa);
   if (hpa == NO_HPA) return 0;
-  return ramHost(hpa, len);
+  const h = ramHost(hpa, len);
+  dirtyMark(h);
+  return h;
 }
 
 /** The PteLocator for guest page tables: a PTE's gPA through the gPA->hPA map. */

@@ -22,6 +22,7 @@ import { busResult, mmioRead, mmioWrite, MMIO_NONE } from '../devices/bus';
 import { halt } from '../devices/testdev';
 import { HALT_FAIL, HALT_PASS } from '../state';
 import { RESERVATION_NONE } from '../state';
+import { dirtyMark } from '../hv/dirty';
 
 /** Host address of `size` bytes of guest RAM at `pa`, or 0 if they are not all RAM. */
 @inline export function ramHost(pa: u64, size: u64): usize {
@@ -328,6 +329,7 @@ function storeIn(va: u64, size: u32, v: u64, view: u32): void {
   if (excPending()) return;
   const h = ramHost(pa, size);
   if (h != 0) {
+    dirtyMark(h);
     hostStore(h, size, v);
     if (watchedPage(pa)) checkTohost(pa, size);
     else tlbInsert(view, KIND_STORE, va, <u64>h - (va & 0xFFF));
@@ -355,6 +357,7 @@ function storeMisaligned(va: u64, size: u32, v: u64, view: u32): void {
   for (let i: u32 = 0; i < size; i++) {
     const a = va + i;
     const pa = (a >> 12) == (va >> 12) ? pa0 + i : pa1 + (a & 0xFFF);
+    dirtyMark(ramHost(pa, 1));
     store<u8>(ramHost(pa, 1), <u8>(v >> (<u64>i * 8)));
     if (watchedPage(pa)) checkTohost(pa, 1);
   }
@@ -427,6 +430,7 @@ function amoHost(va: u64, kind: u32, size: u32): usize {
   if (excPending()) return 0;
   const h = ramHost(pa, size);
   if (h == 0) { raise(kind == KIND_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va); return 0; }
+  if (kind == KIND_STORE) dirtyMark(h);
   if (kind == KIND_STORE && watchedPage(pa)) {
     amoState.watched = 1;
     amoState.pa = pa;

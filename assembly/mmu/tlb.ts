@@ -196,6 +196,19 @@ export function tlbFlushRam(): void {
   count(Counter.TLB_FLUSHES);
 }
 
+/**
+ * Drop every store entry, in every view and set (hv/dirty.ts: while a VM's writes are logged,
+ * a page has a store entry only after its first store since the log was read was marked).
+ * Not a guest-visible flush: it is not counted as one.
+ */
+export function tlbFlushStores(): void {
+  memory.fill(PHYS_MEM + <usize>KIND_STORE * TABLE_BYTES, INVALID_BYTE, TABLE_BYTES);
+  for (let t: u32 = 0; t < ASID_SETS * SET_VIEWS; t++) {
+    memory.fill(HOST_MEM + <usize>(t * KINDS + KIND_STORE) * TABLE_BYTES, INVALID_BYTE, TABLE_BYTES);
+    memory.fill(GUEST_MEM + <usize>(t * KINDS + KIND_STORE) * TABLE_BYTES, INVALID_BYTE, TABLE_BYTES);
+  }
+}
+
 /** Drop the host's translated entries of one page, any ASID (sfence.vma with an address). */
 export function tlbFlushPage(va: u64): void { flushPageIn(HOST_MEM, va); }
 

@@ -17,6 +17,7 @@ import { ksmPteWritable } from '../hv/ksm';
 import { PRV_U, PTE_A, PTE_D, PTE_PPN_MASK, PTE_PPN_SHIFT, PTE_R, PTE_RESERVED, PTE_U, PTE_V,
   PTE_W, PTE_X } from '../riscv/bits';
 import { KIND_FETCH, KIND_STORE } from './tlb';
+import { dirtyMark } from '../hv/dirty';
 
 /** Turns the physical address of a PTE into its host address, or returns 0 if it has none. */
 export type PteLocator = (pa: u64) => usize;
@@ -96,6 +97,7 @@ export function walk(rootPa: u64, va: u64, rootBits: u32, kind: u32, priv: u32, 
     // Setting A/D is a write: a guest PTE on a shared frame is copied first (hv/ksm.ts).
     if (machine.hostPool != 0) ptePtr = ksmPteWritable(ptePtr, ptePa);
     if (ptePtr == 0) return WALK_ACCESS_FAULT;
+    dirtyMark(ptePtr);
     store<u64>(ptePtr, pte);
   }
   // Step 8: the physical address, the low VPNs of a superpage coming from the va.

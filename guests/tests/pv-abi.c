@@ -38,8 +38,11 @@ static void probe_and_boot(void)
 {
     expect("probe", sbi(EID_BASE, 3, EID_HVLAB, 0, 0), SBI_SUCCESS, 1);
     expect("info", pv(PV_INFO, 0, 0, 0), SBI_SUCCESS, MODE_PV);
-    expect("version", pv(PV_VERSION, 0, 0, 0), SBI_SUCCESS, 0x10001);
+    expect("version", pv(PV_VERSION, 0, 0, 0), SBI_SUCCESS, 0x10002);
     expect("unknown-function", pv(PV_FID_COUNT, 0, 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
+    /* Grants and event channels are between VMs of one Host: a VM alone has neither. */
+    expect("grant-table-op-alone", pv(PV_GRANT_TABLE_OP, 2, 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
+    expect("event-channel-op-alone", pv(PV_EVENT_CHANNEL_OP, 6, 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
 
     expect("shared-misaligned", pv(PV_SHARED_INFO, (u64)&shared + 8, 0, 0), SBI_ERR_INVALID_ADDRESS, 0);
     expect("shared-not-ram", pv(PV_SHARED_INFO, 0x1000, 0, 0), SBI_ERR_INVALID_ADDRESS, 0);

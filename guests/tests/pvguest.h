@@ -22,7 +22,7 @@ typedef long i64;
 /* PV extension functions (docs/pv-abi.md). */
 enum { PV_INFO, PV_VERSION, PV_MMU_UPDATE, PV_PIN, PV_UNPIN, PV_SET_ROOT, PV_TLB_FLUSH,
        PV_SET_CALLBACKS, PV_IRET, PV_SHARED_INFO, PV_SET_TIMER, PV_YIELD, PV_BLOCK,
-       PV_CONSOLE_WRITE, PV_SET_FP_STATE, PV_FID_COUNT };
+       PV_CONSOLE_WRITE, PV_SET_FP_STATE, PV_GRANT_TABLE_OP, PV_EVENT_CHANNEL_OP, PV_FID_COUNT };
 
 /* set_fp_state's values: mstatus.FS (privileged spec 3.1.6.6). */
 enum { FS_OFF, FS_INITIAL, FS_CLEAN, FS_DIRTY };
@@ -73,10 +73,26 @@ static inline struct sbiret sbi(u64 eid, u64 fid, u64 arg0, u64 arg1, u64 arg2)
 
 static inline struct sbiret pv(u64 fid, u64 a0, u64 a1, u64 a2) { return sbi(EID_HVLAB, fid, a0, a1, a2); }
 
+/* A PV call with all six SBI argument registers (grant_table_op, event_channel_op). */
+static inline struct sbiret pv6(u64 fid, u64 arg0, u64 arg1, u64 arg2, u64 arg3, u64 arg4, u64 arg5)
+{
+    register u64 a0 asm("a0") = arg0;
+    register u64 a1 asm("a1") = arg1;
+    register u64 a2 asm("a2") = arg2;
+    register u64 a3 asm("a3") = arg3;
+    register u64 a4 asm("a4") = arg4;
+    register u64 a5 asm("a5") = arg5;
+    register u64 a6 asm("a6") = fid;
+    register u64 a7 asm("a7") = EID_HVLAB;
+    asm volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a3), "r"(a4), "r"(a5), "r"(a6), "r"(a7) : "memory");
+    return (struct sbiret){ (i64)a0, (i64)a1 };
+}
+
 /* The shared info page (docs/pv-abi.md "Shared info page"). */
 struct shared_info {
     u64 mask, pending, scratch, cause, epc, tval;
     u64 frames, p2m_va, m2p_va, m2p_first, m2p_entries;
+    u64 evtchn_pending, evtchn_mask;         /* ABI 1.2: bit n = event port n */
 };
 extern volatile struct shared_info shared;   /* page-aligned, in pvguest.S's .bss */
 
@@ -159,7 +175,7 @@ static int is_table_page(u64 pa)
 /* A batch for mmu_update. */
 struct update { u64 ptr, val; };
 
-static struct sbiret mmu_update(struct update *u, u64 n) { return pv(PV_MMU_UPDATE, (u64)u, n, 0); }
+static __attribute__((unused)) struct sbiret mmu_update(struct update *u, u64 n) { return pv(PV_MMU_UPDATE, (u64)u, n, 0); }
 
 /* The kernel address space of the tests: root tables[0] -> tables[1] (slot 2) -> tables[2],
  * mapping the image 4 KiB at a time, table pages read-only and everything else writable. */

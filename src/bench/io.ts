@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadCoreModule } from '../node/load-core.js';
 import { benchDisk, IO_WORKLOADS, measure, releaseVms, type Measurement } from './workloads.js';
-import { IO_PATHS, MODES, type IoPath, type Mode } from '../vm.js';
+import { SOLO_IO_PATHS, MODES, type IoPath, type Mode } from '../vm.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const repeat = Number(process.env.REPEAT ?? 5);
@@ -32,7 +32,7 @@ for (const [workload, command] of Object.entries(IO_WORKLOADS)) {
   const wall: Record<string, number[]> = {};
   const last: Record<string, Measurement> = {};
   for (let i = 0; i < repeat; i++) {
-    for (const io of IO_PATHS) {
+    for (const io of SOLO_IO_PATHS) {
       // nopv: under hardware assist hvos would write its console with hypercalls (PV-on-HVM);
       // the comparison wants the emulated UART itself.
       const m = await measure(hvos, source, mode, workload, command, { io, disk, bootargs: 'nopv' });
@@ -44,7 +44,7 @@ for (const [workload, command] of Object.entries(IO_WORKLOADS)) {
   console.log(`\n${command}: ${bytes} bytes`);
   console.log('path       exits   io exits  per KiB   kicks  requests  heavy  wall ms   x emulated');
   const base = median(wall.emulated);
-  for (const io of IO_PATHS as readonly IoPath[]) {
+  for (const io of SOLO_IO_PATHS as readonly IoPath[]) {
     const m = last[io];
     const ioExits = n(m, 'EXIT_MMIO_UART') + n(m, 'EXIT_MMIO_EMUDISK') + n(m, 'EXIT_MMIO_VIRTIO') + n(m, 'EXIT_HOST') +
       n(m, 'EXIT_MMIO_PLIC');

@@ -14,7 +14,7 @@ import { loadCoreModule } from '../node/load-core.js';
 import { parseCostOverrides, type CostTable } from '../cost-model.js';
 import { ALL_MODES, benchDisk, checkNames, GUESTS, IO_WORKLOADS, LINUX_BOOTARGS, LINUX_WORKLOADS, loadBenchGuest, measure, releaseVms, WORKLOADS,
   type GuestName, type Measurement } from '../bench/workloads.js';
-import { IO_PATHS, type IoPath, type Mode } from '../vm.js';
+import { SOLO_IO_PATHS, type IoPath, type Mode } from '../vm.js';
 
 export const BENCH_USAGE = `usage: hvlab bench [--guest hvos|linux] [--workloads LIST] [--modes LIST] [--io LIST]
                    [--repeat N] [--json FILE] [--costs FILE]
@@ -29,7 +29,7 @@ options:
                        and the I/O set ${Object.keys(IO_WORKLOADS).join(', ')} (the default with --io)
                      linux: ${Object.keys(LINUX_WORKLOADS).join(', ')}
   --modes LIST       comma-separated, from: ${ALL_MODES.join(', ')} (default: all)
-  --io LIST          the I/O axis (hvos): comma-separated, from: ${IO_PATHS.join(', ')}
+  --io LIST          the I/O axis (hvos): comma-separated, from: ${SOLO_IO_PATHS.join(', ')}
                      (default: emulated); the VMs get a 4 MiB disk (docs/io.md)
   --bootargs TEXT    the kernel command line; 'nopv' keeps hvos's native operations under
                      hardware assist (its console on the UART: compare I/O paths with it);
@@ -123,7 +123,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const modes = (v.modes !== undefined ? v.modes.split(',') : [...ALL_MODES]) as Mode[];
   checkNames(`${guestName} workload`, workloads, Object.keys(allWorkloads));
   checkNames('mode', modes, ALL_MODES);
-  checkNames('I/O path', ioPaths, IO_PATHS);
+  checkNames('I/O path', ioPaths, SOLO_IO_PATHS);
   const repeat = v.repeat === undefined ? 1 : Number(v.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 1000) {
     throw new HvlabError('BAD_OPTION', `--repeat must be a whole number from 1 to 1000, got '${v.repeat}'`);

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { HvlabError } from '../errors.js';
-import { IO_PATHS, ioPathConfig, MODES, passIdleTime, runScripted, StepMeter, Vm, type Firmware, type IoPath,
+import { SOLO_IO_PATHS, ioPathConfig, MODES, passIdleTime, runScripted, StepMeter, Vm, type Firmware, type IoPath,
   type Mode, type StopInfo } from '../vm.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { isElf, parseElf } from '../loader/elf.js';
@@ -162,7 +162,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     loadAddress: v['load-address'] === undefined ? undefined : parseAddress('--load-address', v['load-address']),
     stats: v.stats,
     trace: v.trace ?? false,
-    io: v.io === undefined ? 'emulated' : parseChoice('--io', v.io, IO_PATHS),
+    io: v.io === undefined ? 'emulated' : parseChoice('--io', v.io, SOLO_IO_PATHS),
     virtioConsole: !v['no-virtio-console'],
     drive: v.drive,
     diskBytes: v.disk === undefined ? undefined : parseByteSize('--disk', v.disk, 512),

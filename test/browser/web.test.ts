@@ -413,7 +413,12 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     console.log(`web console: MIPS worker ${web.map((x) => x.toFixed(0)).join(', ')} vs Node ${node.map((x) => x.toFixed(0)).join(', ')}; ratio of the best runs ${ratio.toFixed(2)}`);
     const webLines = (screen.match(/compute n=10000000 .*/g) ?? []).map((l) => l.trimEnd());
     expect(nodeLines).toHaveLength(3);
-    expect(webLines).toEqual(nodeLines.map((l) => l.trimEnd()));
+    // The same result and cost per iteration; the time may differ in its last digit (1 µs):
+    // typed keys reach the guest at other instructions than runScripted's whole line, so the
+    // command starts at another phase of the 10 MHz tick (hvos's boot length decides which).
+    const fields = (l: string) => { const m = /^(.*) time=([\d.]+)ms (.*)$/.exec(l.trimEnd())!; return { rest: `${m[1]} ${m[3]}`, ms: Number(m[2]) }; };
+    expect(webLines.map((l) => fields(l).rest)).toEqual(nodeLines.map((l) => fields(l).rest));
+    webLines.forEach((l, i) => expect(Math.abs(fields(l).ms - fields(nodeLines[i]).ms)).toBeLessThanOrEqual(0.0011));
   }, 60_000);
 
   test('no console errors on any page', () => {

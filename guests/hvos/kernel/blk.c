@@ -66,3 +66,23 @@ int blk_flush(void)
         return E_NODEV;
     return dev->flush ? dev->flush() : 0;
 }
+
+// The disk for another VM's blkfront (split.c, the driver domain's blkback):
+// `count` sectors (at most one request) at `sector`, to or from the kernel
+// page `buf`. The backend checked nothing: this checks the range.
+int blk_backend_rw(int write, u64 sector, void *buf, u32 count, u64 *sectors, int *readonly)
+{
+    if (!dev)
+        return E_NODEV;
+    if (sectors)
+        *sectors = dev->sectors;
+    if (readonly)
+        *readonly = dev->readonly;
+    if (count == 0)
+        return 0;
+    if (count > BLK_REQ_SECTORS || sector >= dev->sectors || count > dev->sectors - sector)
+        return E_INVAL;
+    if (write && dev->readonly)
+        return E_ROFS;
+    return dev->rw(write, sector, buf, count);
+}

@@ -43,6 +43,7 @@ int blk_register(struct blkdev *b);       // 1 if it becomes the block device
 int blk_info(u64 user_info);
 int blk_rw(int write, u64 sector, u64 user_buf, u64 count);
 int blk_flush(void);
+int blk_backend_rw(int write, u64 sector, void *buf, u32 count, u64 *sectors, int *readonly);
 
 // emudisk.c
 void emudisk_init(void);
@@ -71,10 +72,22 @@ struct platform_info {
     int found_uart, found_plic, found_memory;
     u64 virtio_base[MAX_VIRTIO_SLOTS]; u32 virtio_irq[MAX_VIRTIO_SLOTS];
     u64 emudisk_base; int found_emudisk;
+    u32 split_backend, split_port; int found_split;   // hvlab,split-blk: a blkfront (split.c)
     char bootargs[128];            // /chosen/bootargs (copied: the tree's memory is reused)
 };
 extern struct platform_info plat;
 int fdt_parse(u64 dtb_pa, u64 hartid);
+
+// split.c: Xen-style split block driver (blkfront, blkback) over grants and events
+void split_init(void);
+void split_intr(void);
+
+// pvops_pv.c: grant tables and event channels (docs/pv-abi.md, ABI 1.2)
+struct sbiret pv_split_call(u64 fid, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5);
+int  pv_is_pv(void);
+u64  pv_events_take(void);
+long pv_grant_map_over(void *page, u64 domid, u64 ref);
+void pv_grant_unmap_over(void *page, long handle);
 
 // kalloc.c
 void  kalloc_init(u64 start, u64 end);

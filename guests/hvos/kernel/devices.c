@@ -72,6 +72,7 @@ void devices_init(void)
     start(found[VIRTIO_ID_BLOCK], vblk_init);
     if (plat.found_emudisk)
         emudisk_init();
+    split_init();
     start(found[VIRTIO_ID_CONSOLE], vcon_init);
 }
 

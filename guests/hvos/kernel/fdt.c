@@ -56,6 +56,7 @@ struct node {
     u32 phandle;
     const u8 *irq_ext; u32 irq_ext_len;   // "interrupts-extended"
     u64 timebase;
+    u32 backend, port;             // "hvlab,backend", "hvlab,port" (hvlab,split-blk)
 };
 
 static u32 hart_intc_phandle;        // our hart's local interrupt controller
@@ -94,6 +95,11 @@ static void node_done(struct node *n, struct node *parent, u64 hartid)
             plat.virtio_irq[plat.virtio_slots] = n->interrupt;
         }
         plat.virtio_slots++;
+    }
+    if (!plat.found_split && has_string(n->compat, n->compat_len, "hvlab,split-blk")) {
+        plat.split_backend = n->backend;
+        plat.split_port = n->port;
+        plat.found_split = 1;
     }
     if (!plat.found_emudisk && n->has_reg && has_string(n->compat, n->compat_len, "hvlab,emudisk")) {
         plat.emudisk_base = n->reg_addr;
@@ -137,7 +143,11 @@ static void prop(struct node *n, struct node *parent, const char *name, const u8
     else if (strcmp(name, "interrupts-extended") == 0) {
         n->irq_ext = val;
         n->irq_ext_len = len;
-    } else if (strcmp(name, "timebase-frequency") == 0 && len >= 4)
+    } else if (strcmp(name, "hvlab,backend") == 0 && len >= 4)
+        n->backend = be32(val);
+    else if (strcmp(name, "hvlab,port") == 0 && len >= 4)
+        n->port = be32(val);
+    else if (strcmp(name, "timebase-frequency") == 0 && len >= 4)
         n->timebase = read_cells(val, len >= 8 ? 2 : 1);
 }
 

@@ -39,6 +39,7 @@ struct pv_shared {
     u64 cause, epc, tval;   // the last trap bounced
     u64 frames;        // guest frames; where p2m and m2p are mapped
     u64 p2m_va, m2p_va, m2p_first, m2p_entries;
+    u64 evtchn_pending, evtchn_mask;   // ABI 1.2: a bit per event port
 };
 struct pv_shared pv_shared_page __attribute__((aligned(4096)));
 #define SH (*(volatile struct pv_shared *)&pv_shared_page)
@@ -414,6 +415,10 @@ static void pv_idle(void)
         SH.cause = SCAUSE_INTERRUPT | IRQ_S_TIMER;
         kerneltrap();
     }
+    if (pending & SIE_SSIE) {            // an event from another VM (split.c)
+        SH.cause = SCAUSE_INTERRUPT | IRQ_S_SOFT;
+        kerneltrap();
+    }
 }
 
 static const struct pv_ops pv_pv_ops = {
@@ -459,6 +464,61 @@ void pv_init(void)
     m2p_entries = SH.m2p_entries;
     hv(SBI_HVLAB_SET_CALLBACKS, (u64)pv_uservec, (u64)pv_kernelvec, 0);
     pv = pv_pv_ops;
+}
+
+// ---- grant tables and event channels (docs/pv-abi.md, ABI 1.2; split.c) -----
+
+struct sbiret pv_split_call(u64 fid, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
+{
+    register u64 r0 asm("a0") = a0;
+    register u64 r1 asm("a1") = a1;
+    register u64 r2 asm("a2") = a2;
+    register u64 r3 asm("a3") = a3;
+    register u64 r4 asm("a4") = a4;
+    register u64 r5 asm("a5") = a5;
+    register u64 r6 asm("a6") = fid;
+    register u64 r7 asm("a7") = SBI_EXT_HVLAB;
+    asm volatile("ecall" : "+r"(r0), "+r"(r1) : "r"(r2), "r"(r3), "r"(r4), "r"(r5), "r"(r6), "r"(r7)
+                 : "memory");
+    return (struct sbiret){ (long)r0, (long)r1 };
+}
+
+int pv_is_pv(void) { return pv.set_pte == pv_set_pte; }
+
+// The events that came (their pending bits), taken: the bits are cleared.
+u64 pv_events_take(void)
+{
+    u64 e = SH.evtchn_pending;
+    SH.evtchn_pending = 0;
+    return e;
+}
+
+// Map another VM's grant `ref` over the kernel page `page` (a page of the
+// kernel's map of RAM, now unused): its leaf is cleared, then the
+// hypervisor writes the granted frame into that same entry (the entry is
+// the mapping's slot: GNTMAP_contains_pte). Returns the handle, or < 0.
+long pv_grant_map_over(void *page, u64 domid, u64 ref)
+{
+    pte_t *leaf = kmap_leaf((u64)page);
+    pte_t keep = pv_read_pte(leaf);
+    pv_set_pte(leaf, 0);
+    pv_flush();
+    struct sbiret r = pv_split_call(SBI_HVLAB_GRANT_TABLE_OP, 0 /* GNTTABOP_map_grant_ref */, domid, ref,
+                                    to_machine_addr((u64)leaf), 0, 0);
+    if (r.error) {
+        pv_set_pte(leaf, keep);
+        pv_flush();
+        return r.error;
+    }
+    return r.value;
+}
+
+// End mapping `handle` over `page` and give the page its own frame back.
+void pv_grant_unmap_over(void *page, long handle)
+{
+    pv_split_call(SBI_HVLAB_GRANT_TABLE_OP, 1 /* GNTTABOP_unmap_grant_ref */, (u64)handle, 0, 0, 0, 0);
+    pv_set_pte(kmap_leaf((u64)page), PA2PTE((u64)page) | PTE_V | PTE_R | PTE_W | PTE_A | PTE_D | PTE_G);
+    pv_flush();
 }
 
 // ---- PV-on-HVM ----------------------------------------------------------

@@ -40,6 +40,8 @@
 #define SBI_HVLAB_YIELD           11
 #define SBI_HVLAB_BLOCK           12  // -> value: pending virtual interrupts
 #define SBI_HVLAB_CONSOLE_WRITE   13  // (buffer, length) -> value: bytes written
+#define SBI_HVLAB_GRANT_TABLE_OP  15  // (cmd, ...): Xen's GNTTABOP_* (ABI 1.2)
+#define SBI_HVLAB_EVENT_CHANNEL_OP 16 // (cmd, ...): Xen's EVTCHNOP_* (ABI 1.2)
 #define PV_FLUSH_PAGE 0
 #define PV_FLUSH_ASID 1
 #define PV_FLUSH_ALL  2

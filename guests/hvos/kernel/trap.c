@@ -31,6 +31,10 @@ static int handle_interrupt(u64 code)
             plic_complete(irq);
         return 0;
     }
+    if (code == IRQ_S_SOFT) {            // pv: an event from another VM
+        split_intr();
+        return 0;
+    }
     kprintf("hvos: unexpected interrupt %lu\n", code);
     return 0;
 }
