@@ -15,7 +15,7 @@
 import { HvlabError } from './errors.js';
 import { MAX_POOL_MIB, MIN_POOL_MIB } from './host.js';
 import { DEFAULT_WEIGHT, MAX_SLICE, MAX_WEIGHT, MIN_SLICE } from './sched.js';
-import { IO_PATHS, MAX_MEM_MIB, MIN_MEM_MIB, MODES, type IoPath, type Mode } from './vm.js';
+import { IO_PATHS, ioPathConfig, MAX_MEM_MIB, MIN_MEM_MIB, MODES, type IoPath, type Mode, type VmConfig } from './vm.js';
 
 /** The VM table's size (assembly/hv/host.ts MAX_VMS). */
 export const MAX_CONFIG_VMS = 256;
@@ -50,6 +50,8 @@ export interface VmSpec {
   append?: string;
   /** console input typed line by line whenever the VM waits for it */
   input?: string;
+  /** io 'split': the VM whose blkback serves this VM's disk (docs/split.md) */
+  driver?: string;
 }
 
 export interface MultiConfig {
@@ -64,7 +66,7 @@ export interface MultiConfig {
 }
 
 export const TOP_KEYS = ['pool', 'slice', 'ksm', 'vms'] as const;
-export const VM_KEYS = ['name', 'image', 'mode', 'memory', 'io', 'weight', 'cap', 'disk', 'drive', 'append', 'input'] as const;
+export const VM_KEYS = ['name', 'image', 'mode', 'memory', 'io', 'weight', 'cap', 'disk', 'drive', 'append', 'input', 'driver'] as const;
 
 /**
  * Where a text stops being JSON (RFC 8259), as "line L, column C": JSON.parse says where only
@@ -251,6 +253,7 @@ export function parseMultiConfig(textIn: string, env: ConfigEnv): MultiConfig {
     throw new HvlabError('BAD_CONFIG', `${path}: ${doc.vms.length} VMs, at most ${maxVms.count} ${maxVms.why}`);
   }
   const names = new Set<string>();
+  const specs: VmSpec[] = [];
   const vms: VmSpec[] = doc.vms.map((raw: unknown, i: number) => {
     if (!isRecord(raw)) throw new HvlabError('BAD_CONFIG', `${path}: vms[${i}] must be an object`);
     if (raw.name === undefined && !defaults.name) throw new HvlabError('BAD_CONFIG', `${path}: vms[${i}] has no name`);
@@ -287,7 +290,22 @@ export function parseMultiConfig(textIn: string, env: ConfigEnv): MultiConfig {
     if (raw.disk !== undefined && raw.drive !== undefined) {
       throw new HvlabError('BAD_CONFIG', `${where}: disk and drive both give the VM a disk: choose one`);
     }
-    return {
+    let driver: string | undefined;
+    if (io === 'split' || raw.driver !== undefined) {
+      // The split path (docs/split.md): blkfront here, blkback in a driver domain made before it.
+      if (io !== 'split') throw new HvlabError('BAD_CONFIG', `${where}: driver names a driver domain for io 'split', but the VM's io is '${io}'`);
+      if (raw.driver === undefined) throw new HvlabError('BAD_CONFIG', `${where}: io 'split' needs driver, the name of the VM whose blkback serves its disk`);
+      driver = text(where, 'driver', raw.driver);
+      const backend = specs.find((v) => v.name === driver);
+      if (!backend) throw new HvlabError('BAD_CONFIG', `${where}: driver '${driver}' is not a VM listed before it`);
+      if (backend.mode !== 'pv' || (backend.diskBytes === undefined && backend.drivePath === undefined)) {
+        throw new HvlabError('BAD_CONFIG', `${where}: driver '${driver}' must be a pv VM with a disk or drive`);
+      }
+      if (raw.disk !== undefined || raw.drive !== undefined) {
+        throw new HvlabError('BAD_CONFIG', `${where}: io 'split' reaches the driver domain's disk: give the disk to '${driver}', not to this VM`);
+      }
+    }
+    const spec: VmSpec = {
       name,
       image,
       imagePath: env.resolve('image', image, where),
@@ -300,7 +318,10 @@ export function parseMultiConfig(textIn: string, env: ConfigEnv): MultiConfig {
       drivePath: raw.drive === undefined ? undefined : env.resolve('drive', text(where, 'drive', raw.drive), where),
       append: raw.append === undefined ? undefined : text(where, 'append', raw.append),
       input: raw.input === undefined ? undefined : text(where, 'input', raw.input),
+      driver,
     };
+    specs.push(spec);
+    return spec;
   });
   // The pool must hold every VM's guest RAM (and, checked by the Host as each VM is made and
   // before any runs, its tables and saved state too).
@@ -309,4 +330,13 @@ export function parseMultiConfig(textIn: string, env: ConfigEnv): MultiConfig {
     throw new HvlabError('BAD_CONFIG', `${path}: the VMs' memory adds up to ${guestMiB} MiB, more than the ${poolMiB} MiB pool`);
   }
   return { path, poolMiB, sliceInstructions, ksmPages, vms };
+}
+
+/**
+ * The VmConfig part a VM spec's I/O path gives (src/vm.ts ioPathConfig), with `split` made
+ * from its driver domain (src/host.ts createVm, docs/split.md) and `disk` the VM's disk.
+ */
+export function specIoConfig(spec: VmSpec, disk?: Uint8Array | number): Pick<VmConfig, 'virtio' | 'io' | 'disk' | 'emudisk' | 'driverDomain'> {
+  if (spec.io === 'split') return { driverDomain: spec.driver };
+  return ioPathConfig(spec.io, disk);
 }

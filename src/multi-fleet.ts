@@ -75,7 +75,9 @@ export class Fleet<M extends FleetMember = FleetMember> {
 
   protected constructor(readonly config: MultiConfig, readonly host: Host, private readonly opts: FleetOptions<M>) {
     this.sched = new Scheduler({ sliceInstructions: config.sliceInstructions ?? opts.sliceInstructions,
-      onIdle: opts.onIdle ? (vm) => opts.onIdle!(this.byVm.get(vm)!) : undefined });
+      onIdle: opts.onIdle ? (vm) => opts.onIdle!(this.byVm.get(vm)!) : undefined,
+      // A driver domain or a split frontend waits for the other's events (docs/split.md).
+      pending: (vm) => host.eventPending(vm) });
   }
 
   /**

@@ -56,6 +56,12 @@ export interface SchedulerOptions {
    * how the hart was sliced (docs/properties.md).
    */
   onIdle?: (vm: Vm) => void;
+  /**
+   * Something besides console input will wake the VM: an event-channel notification another VM
+   * sent it (src/host.ts Host.eventPending; docs/split.md). A VM idle with one is not blocked,
+   * and a blocked VM that gets one is runnable again.
+   */
+  pending?: (vm: Vm) => boolean;
 }
 
 interface Entry {
@@ -74,6 +80,8 @@ interface Entry {
    * its idle time cannot be skipped, it passes.
    */
   wakeAtMs?: number;
+  /** It went idle while another VM had an event to serve: it waits until none has (deferredFor). */
+  deferred?: boolean;
 }
 
 function checkParams(p: SchedParams): { weight?: number; cap?: number } {
@@ -91,6 +99,7 @@ export class Scheduler {
   /** Length of an accounting period, in instructions. */
   readonly period: number;
   private readonly onIdle?: (vm: Vm) => void;
+  private readonly pending?: (vm: Vm) => boolean;
   /** The run queue: the order VMs are picked in within a priority (a VM that ran goes last). */
   private queue: Entry[] = [];
   private byVm = new Map<Vm, Entry>();
@@ -108,6 +117,7 @@ export class Scheduler {
     this.sliceInstructions = slice;
     this.period = slice * SLICES_PER_PERIOD;
     this.onIdle = opts.onIdle;
+    this.pending = opts.pending;
   }
 
   /** The VMs in the order they were added (the run queue's order changes as they run). */
@@ -161,7 +171,16 @@ export class Scheduler {
   /** Not blocked, not halted, not asleep: it wants the hart (caps aside). */
   private active(e: Entry): boolean { return !e.stats.halted && !e.stats.blocked && e.wakeAtMs === undefined; }
 
-  private runnable(e: Entry): boolean { return this.active(e) && !this.parked(e); }
+  private runnable(e: Entry): boolean { return this.active(e) && !this.parked(e) && !this.deferredFor(e); }
+
+  /** Does `e` wait for another VM to serve its events (see run's idle stops)? */
+  private deferredFor(e: Entry): boolean {
+    if (!e.deferred) return false;
+    // An event of its own wakes it whatever the others have (no two wait for each other).
+    if (this.pending && !this.pending(e.vm) && this.queue.some((o) => o !== e && !o.stats.halted && this.pending!(o.vm))) return true;
+    e.deferred = false;
+    return false;
+  }
 
   /**
    * Accounting (Xen's csched_acct): the period's time goes to the VMs that are active (not
@@ -188,7 +207,7 @@ export class Scheduler {
     let now: number | undefined;
     for (const e of this.queue) {
       const input = e.vm.inputSent !== e.inputMark;
-      if (e.stats.blocked && input) e.stats.blocked = false;
+      if (e.stats.blocked && (input || this.pending?.(e.vm))) e.stats.blocked = false;
       if (e.wakeAtMs !== undefined && (input || (now ??= performance.now()) >= e.wakeAtMs)) e.wakeAtMs = undefined;
     }
   }
@@ -293,6 +312,12 @@ export class Scheduler {
       const mark = vm.inputSent;
       this.onIdle?.(vm);
       if (vm.inputSent !== mark) continue;
+      // An event from another VM is waiting for it: run on, it takes the interrupt.
+      if (this.pending?.(vm)) continue;
+      // Another VM has an event to serve (this one's request to a driver domain, say): end the
+      // slice rather than skip this VM's idle time, so the other runs before this one's clock
+      // races to a timeout it would not reach if the two shared one clock (docs/split.md).
+      if (this.pending && this.queue.some((o) => o !== e && !o.stats.halted && this.pending!(o.vm))) { e.deferred = true; break; }
       if (vm.idleSkip()) { e.stats.idleSkips++; continue; }
       // On the wall clock idle time passes instead: the VM sleeps until its timer.
       const ticks = vm.config.clock === 'wall' ? vm.ticksToNextTimer() : undefined;

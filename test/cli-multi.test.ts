@@ -155,7 +155,13 @@ describe('the config file', () => {
     expect(err(doc({ pool: '64M', vms: [{ ...vm, name: undefined }] }))).toBe('v.json: vms[0] has no name');
     expect(err(doc({ pool: '64M', vms: [{ ...vm, image: undefined }] }))).toBe("v.json: VM 'a': no image");
     expect(err(doc({ pool: '64M', vms: [{ ...vm, memory: '1.5M' }] }))).toBe("v.json: VM 'a': memory \"1.5M\" is not a whole number of MiB");
-    expect(err(doc({ pool: '64M', vms: [{ ...vm, io: 'fast' }] }))).toBe("v.json: VM 'a': unknown io 'fast' (one of emulated, core, host)");
+    expect(err(doc({ pool: '64M', vms: [{ ...vm, io: 'fast' }] }))).toBe("v.json: VM 'a': unknown io 'fast' (one of emulated, core, host, split)");
+    const dom0 = { ...vm, name: 'dom0', mode: 'pv', io: 'core', disk: '1M' };
+    expect(err(doc({ pool: '64M', vms: [{ ...vm, mode: 'pv', io: 'split' }] }))).toBe("v.json: VM 'a': io 'split' needs driver, the name of the VM whose blkback serves its disk");
+    expect(err(doc({ pool: '64M', vms: [{ ...vm, mode: 'pv', io: 'split', driver: 'dom0' }, dom0] }))).toBe("v.json: VM 'a': driver 'dom0' is not a VM listed before it");
+    expect(err(doc({ pool: '64M', vms: [{ ...dom0, disk: undefined }, { ...vm, mode: 'pv', io: 'split', driver: 'dom0' }] }))).toBe("v.json: VM 'a': driver 'dom0' must be a pv VM with a disk or drive");
+    expect(err(doc({ pool: '64M', vms: [dom0, { ...vm, mode: 'pv', io: 'core', driver: 'dom0' }] }))).toBe("v.json: VM 'a': driver names a driver domain for io 'split', but the VM's io is 'core'");
+    expect(err(doc({ pool: '64M', vms: [dom0, { ...vm, mode: 'pv', io: 'split', driver: 'dom0', disk: '1M' }] }))).toBe("v.json: VM 'a': io 'split' reaches the driver domain's disk: give the disk to 'dom0', not to this VM");
     expect(err(doc({ pool: '64M', vms: [{ ...vm, disk: '100' }] }))).toBe("v.json: VM 'a': disk \"100\" must be a whole number of 512-byte sectors, at most 1G (example: \"4M\")");
     expect(err(doc({ pool: '64M', vms: [{ ...vm, append: 5 }] }))).toBe("v.json: VM 'a': append must be a string, got 5");
     expect(err(doc({ pool: '64M', vms: [7] }))).toBe('v.json: vms[0] must be an object');
@@ -264,6 +270,23 @@ describe('hvlab run --config: two VMs, scripted input switching consoles', () =>
     const expected = Buffer.alloc(64 << 10);
     expected.write('hello world\n', 7 * 512, 'latin1');
     expect(after.equals(expected)).toBe(true);
+  }, 120_000);
+
+  it('io split: a frontend reads and writes the driver domain\'s disk through blkfront and blkback', () => {
+    const conf = join(tmp, 'split.json');
+    const hvos = join(root, 'guests', 'hvos', 'prebuilt', 'hvos.elf');
+    writeFileSync(conf, JSON.stringify({ pool: '64M', vms: [
+      { name: 'dom0', image: hvos, mode: 'pv', memory: '16M', io: 'core', disk: '1M' },
+      { name: 'domu', image: hvos, mode: 'pv', memory: '16M', io: 'split', driver: 'dom0' },
+    ] }));
+    const r = hvlab(['run', '--config', conf], `${A}nblk write 5 through dom0\nblk read 5\n${A}pblk read 5\n`);
+    const out = r.stdout.replace(/\r\n/g, '\n');
+    expect(out).toContain('blkfront: 2048 sectors (1024 KiB) from domain 1\n');
+    expect(out).toContain('blkback: domain 2 connected on port 1\n');
+    expect(out).toContain('hvos$ blk write 5 through dom0\nblk: wrote 13 bytes to sector 5\nhvos$ blk read 5\n00000a00  74 68 72 6f 75 67 68 20  64 6f 6d 30 0a 00 00 00  |through dom0....|\n');
+    // The driver domain reads what the frontend wrote to its disk, through its own virtio-blk.
+    expect(out.split("[hvlab: VM 0 'dom0'").pop()).toMatch(/hvos\$ blk read 5\n00000a00 .*\|through dom0\.\.\.\.\|\n/);
+    expect(r.status).toBe(0);
   }, 120_000);
 
   it('--max-instructions stops the machine with 124', () => {

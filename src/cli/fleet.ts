@@ -11,7 +11,8 @@ import { HvlabError } from '../errors.js';
 import type { Host, KsmStats } from '../host.js';
 import { Fleet as SharedFleet, type FleetMember } from '../multi-fleet.js';
 import type { Scheduler, VmSchedStats } from '../sched.js';
-import { ioPathConfig, inputLines, type CoreSource } from '../vm.js';
+import { inputLines, type CoreSource } from '../vm.js';
+import { specIoConfig } from '../multi-config.js';
 import type { MultiConfig } from './multi-config.js';
 import { ConsoleTail } from './mux.js';
 
@@ -76,7 +77,7 @@ export class Fleet {
           }
           drives.set(spec.name, drive);
         }
-        return { image, kernelName: spec.imagePath, config: { bootargs: spec.append, ...ioPathConfig(spec.io, drive ?? spec.diskBytes) } };
+        return { image, kernelName: spec.imagePath, config: { bootargs: spec.append, ...specIoConfig(spec, drive ?? spec.diskBytes) } };
       },
       member: (base) => ({ ...base, tail: new ConsoleTail(), lines: inputLines(base.spec.input ?? ''), drive: drives.get(base.spec.name),
         outputSeen: 0, quietSince: 0n, idleSkipsSeen: 0, typedWhileBlocked: false }),

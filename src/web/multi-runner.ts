@@ -14,7 +14,7 @@
  * deterministic clock is offered.
  */
 import { DEFAULT_SLICE } from '../sched.js';
-import { ioPathConfig } from '../vm.js';
+import { specIoConfig } from '../multi-config.js';
 import { HvlabError } from '../errors.js';
 import type { CoreSource } from '../vm.js';
 import type { Instantiate } from '../core.js';
@@ -93,7 +93,7 @@ export class MultiRunner extends SliceLoop<MultiState, FromMultiWorker> {
       const config = parsePageConfig(text, Object.keys(images));
       fleet = await Fleet.create(config, source, {
         prepare: (spec) => ({ image: images[spec.image], kernelName: `${spec.image}.elf`,
-          config: { clock: 'instret', firmware: 'builtin', ...ioPathConfig(spec.io) } }),
+          config: { clock: 'instret', firmware: 'builtin', ...specIoConfig(spec) } }),
         sliceInstructions: this.timing.sliceInstructions,
         rebootOnReset: true,
         bufferOutput: true,

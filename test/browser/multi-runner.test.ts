@@ -145,7 +145,7 @@ describe('many VMs in the page worker', () => {
       ['{"vms": [{"name": "a", "mode": "pv", "memory": "1.5M"}]}', /^config: VM 'a': memory "1.5M" is not a whole number of MiB$/],
       ['{"vms": [{"name": "a", "mode": "pv", "weight": 0}]}', /^config: VM 'a': weight must be a whole number from 1 to 65535, got 0$/],
       ['{"vms": [{"name": "a", "mode": "pv", "cap": 101}]}', /^config: VM 'a': cap must be a whole number from 0 to 100, got 101$/],
-      ['{"vms": [{"name": "a", "mode": "pv", "io": "offload"}]}', /^config: VM 'a': io offload serves one loaded VM only; beside other VMs use emulated, core, host$/],
+      ['{"vms": [{"name": "a", "mode": "pv", "io": "offload"}]}', /^config: VM 'a': io offload serves one loaded VM only; beside other VMs use emulated, core, host, split$/],
       ['{"vms": [{"name": "a", "mode": "pv", "io": "host"}]}', /^config: VM 'a': a pv guest's virtio devices are served in the core: use io 'core', not 'host'$/],
       ['{"vms": [{"name": "a b", "mode": "pv"}]}', /^config: vms\[0\]: name "a b" must be 1 to 32 letters/],
       [JSON.stringify({ vms: Array.from({ length: 17 }, (_, i) => ({ mode: 'pv', memory: 16 + i })) }), /^config: 17 VMs, at most 16 fit the page \(one terminal each\)$/],
