@@ -68,7 +68,7 @@ async function bootHost(n: number, modes: Mode[] = MODES, poolMiB = n * (MEM_MIB
     console.log(`${mode.padEnd(13)} ${String(frames[0]).padStart(9)}  ${KIB(beyond).padStart(16)}  ${KIB(host.overheadBytes(mode, MEM_MIB)).padStart(18)}`);
   }
   const pvSmall = await Host.create({ poolMiB: 256 }, source);
-  console.log(`(pv's m2p covers the pool: with a 256 MiB pool a pv VM takes ${KIB(pvSmall.overheadBytes('pv', MEM_MIB))} beyond its RAM)`);
+  console.log(`(pv's m2p covers the window of machine frames its frames lie in, whatever the pool: with a 256 MiB pool a pv VM takes ${KIB(pvSmall.overheadBytes('pv', MEM_MIB))} beyond its RAM)`);
 }
 
 // 2. The world switch: loading another VM's state. A VM's property read that reaches the core
