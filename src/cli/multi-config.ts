@@ -23,8 +23,11 @@ const MAX_KSM_PAGES = 1 << 20;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 /** Modes a VM beside others can take: every one but native (src/host.ts createVm). */
 export const SHARED_MODES = MODES.filter((m) => m !== 'native') as Exclude<Mode, 'native'>[];
-/** I/O paths a VM beside others can take: the offload worker serves one loaded VM only. */
-export const SHARED_IO_PATHS = IO_PATHS.filter((p) => p !== 'offload') as Exclude<IoPath, 'offload'>[];
+/**
+ * I/O paths a VM beside others can take from a config file: the offload worker serves one
+ * loaded VM only, and `split` needs a driver domain, which the config file cannot name yet.
+ */
+export const SHARED_IO_PATHS = IO_PATHS.filter((p) => p !== 'offload' && p !== 'split') as Exclude<IoPath, 'offload' | 'split'>[];
 
 export interface VmSpec {
   name: string;
