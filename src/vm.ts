@@ -234,11 +234,8 @@ function validateConfig(c: VmConfig): ValidConfig {
   if (mode !== 'native' && firmwareFile) {
     throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: an M-mode firmware file (${firmwareFile.name}) runs only natively`);
   }
-  if ((c.split || c.driverDomain !== undefined) && mode !== 'pv') {
-    throw new HvlabError('BAD_IO', `the split I/O path runs blkfront on the pv ABI's grants and event channels: it needs mode 'pv', got '${mode}'`);
-  }
-  if (c.consoleDomain !== undefined && mode !== 'pv') {
-    throw new HvlabError('BAD_IO', `the split console runs consfront on the pv ABI's grants and event channels: it needs mode 'pv', got '${mode}'`);
+  if ((c.split || c.driverDomain !== undefined || c.consoleDomain !== undefined) && mode === 'native') {
+    throw new HvlabError('BAD_IO', `the split frontends run on the hypervisor's grants and event channels: they need mode pv, trap-emulate, hvm-shadow or hvm-nested, not 'native'`);
   }
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, firmwareFile, clock, instrPerTick,
     bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c), split: c.split };

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { Host } from '../src/host.js';
-import type { Vm } from '../src/vm.js';
+import { Vm } from '../src/vm.js';
 import { runSplitSet, type SplitSet } from '../src/split.js';
 import { benchDisk } from '../src/bench/workloads.js';
 
@@ -139,8 +139,8 @@ describe('split console: consfront in pv VMs, consback in a driver domain', () =
       .rejects.toThrow("VM 'f': the console's driver domain 'hvm' must be a pv VM");
     await expect(host.createVm({ mode: 'pv', memMiB: 16, consoleDomain: 'dom0', driverDomain: 'disk0' }, 'f'))
       .rejects.toThrow("VM 'f': its disk and its console come from one driver domain (driverDomain 'disk0', consoleDomain 'dom0')");
-    await expect(host.createVm({ mode: 'trap-emulate', memMiB: 16, consoleDomain: 'dom0' }, 'f'))
-      .rejects.toThrow("the split console runs consfront on the pv ABI's grants and event channels: it needs mode 'pv', got 'trap-emulate'");
+    expect(() => Vm.validate({ mode: 'native', consoleDomain: 'dom0' }))
+      .toThrow("the split frontends run on the hypervisor's grants and event channels: they need mode pv, trap-emulate, hvm-shadow or hvm-nested, not 'native'");
     expect(host.vms().length).toBe(3);
   });
 });

@@ -33,6 +33,7 @@
 #include "../lib/abi.h"
 #include "memlayout.h"
 #include "pvops.h"
+#include "riscv.h"
 #include "sbi.h"
 
 #define RING_REF  0
@@ -93,6 +94,32 @@ static struct sbiret evtchn(u64 cmd, u64 a1)
     return pv_split_call(SBI_HVLAB_EVENT_CHANNEL_OP, cmd, a1, 0, 0, 0, 0);
 }
 static u64 gfn_of(const void *kva) { return ((u64)kva - RAM_BASE) >> PGSHIFT; }
+
+// PV-on-HVM (docs/pv-abi.md "PV-on-HVM"): a frontend under trap-emulate,
+// hvm-shadow or hvm-nested registers a page of its own for the event bitmaps
+// (pv has them in its shared info page) and takes an event as a supervisor
+// software interrupt, where an SBI IPI lands.
+#define SH_EVTCHN_PENDING 88
+static volatile u64 *hvm_events;   // the event page's pending bitmap (not pv)
+
+static u64 events_take(void)
+{
+    if (pv_is_pv())
+        return pv_events_take();
+    u64 e = *hvm_events;
+    *hvm_events = 0;
+    return e;
+}
+
+static int hvm_events_init(void)
+{
+    u8 *page = kalloc();
+    if (!page || sbi_call(SBI_EXT_HVLAB, SBI_HVLAB_SHARED_INFO, (u64)page, 0, 0).error)
+        return 0;
+    hvm_events = (volatile u64 *)(page + SH_EVTCHN_PENDING);
+    pv.write_sie(SIE_SEIE | SIE_STIE | SIE_SSIE);
+    return 1;
+}
 
 // A frontend's driver domain and event port (one for both devices: the host
 // connects a VM to one driver domain).
@@ -245,8 +272,8 @@ static void blk_front_connected(void)
 // console (FEAT_CONSOLE) when it connects the block ring.
 static void front_init(void)
 {
-    if (!pv_is_pv()) {
-        kprintf("%s: needs the pv mode\n", plat.found_split ? "blkfront" : "consfront");
+    if (!pv_is_pv() && !hvm_events_init()) {
+        kprintf("split: no event channels here\n");
         return;
     }
     gtab = kalloc();
@@ -542,9 +569,12 @@ void split_init(void)
 // its console takes input; a driver domain serves each port that has an event.
 void split_intr(void)
 {
-    if (!pv_is_pv())
-        return;
-    u64 events = pv_events_take();
+    if (!pv_is_pv()) {
+        if (!hvm_events)
+            return;
+        csr_clear(sip, SIE_SSIE);      // taken: a later event raises it again
+    }
+    u64 events = events_take();
     if (cons_front_active)
         cons_front_input();
     if (!back_listen)
