@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { Host } from '../src/host.js';
+import { Stop } from '../src/core.js';
 import type { Mode, Vm } from '../src/vm.js';
 import { runSplitSet, type SplitSet } from '../src/split.js';
 import { benchDisk } from '../src/bench/workloads.js';
@@ -104,4 +105,28 @@ describe('PV-on-HVM: split block and console frontends in hvm-nested, hvm-shadow
     expect(d).toContain('consback: domain 2: gone; disconnected\ncons: domain 2: no such device\n');
     expect(d).toMatch(/\[dom3\] disk kib=64 requests=16 fnv1a=[0-9a-f]{8} driver=blkfront/);
   });
+});
+
+describe('PV-on-HVM: the grant and event-channel calls from an hvm guest (guests/tests/hvm-grant.c)', () => {
+  const IMAGE = new Uint8Array(readFileSync('guests/prebuilt/hvm-grant.elf'));
+  const golden = readFileSync('test/golden/hvm-grant.out', 'latin1');
+  for (const mode of FRONT_MODES) {
+    it(`${mode}: refusals change nothing, a loopback event is its sip.SSIP (test/golden/hvm-grant.out)`, async () => {
+      const host = await Host.create({ poolMiB: 64 }, await loadCoreModule());
+      const dom0 = await host.createVm({ mode: 'pv', memMiB: 16 }, 'dom0');
+      dom0.load(HVOS, 'hvos.elf');
+      const vm = await host.createVm({ mode, memMiB: 16 }, 'hvm');
+      vm.load(IMAGE, 'hvm-grant.elf');
+      let out = '';
+      let r;
+      do { r = vm.run(1_000_000); out += vm.readConsole(); } while (r.stop !== Stop.Halt && r.stop !== Stop.Error && vm.counters().INSTRET_U! + vm.counters().INSTRET_S! < 50_000_000n);
+      if (update) writeFileSync('test/golden/hvm-grant.out', out, 'latin1');
+      expect(out).toBe(golden);
+      expect(out).toMatch(/summary: 0x[0-9a-f]+ ok, 0x0 failed\n$/);
+      const c = vm.counters();
+      expect(n(c, 'PV_GRANT_TABLE_OP')).toBe(10);
+      expect(n(c, 'PV_REFUSED')).toBe(17);                 // every refusal the guest checks
+      expect(n(c, 'GRANT_MAPS')).toBe(0);
+    });
+  }
 });
