@@ -131,6 +131,17 @@ export class Host {
       throw new HvlabError('NO_MEMORY', `VM '${name}' needs ${Math.ceil(need / 256)} MiB of the host pool, ${Math.floor(free / 256)} MiB is free (pool ${this.poolMiB} MiB)`);
     }
     let backend: Vm | undefined;
+    if (config.consoleDomain !== undefined) {
+      // The split console (docs/split.md "The console pair"): any pv VM can carry it.
+      backend = this.names.get(config.consoleDomain);
+      if (!backend) throw new HvlabError('NO_VM', `VM '${name}': no driver domain named '${config.consoleDomain}'`);
+      if (backend.config.mode !== 'pv') {
+        throw new HvlabError('BAD_IO', `VM '${name}': the console's driver domain '${config.consoleDomain}' must be a pv VM`);
+      }
+      if (config.driverDomain !== undefined && config.driverDomain !== config.consoleDomain) {
+        throw new HvlabError('BAD_IO', `VM '${name}': its disk and its console come from one driver domain (driverDomain '${config.driverDomain}', consoleDomain '${config.consoleDomain}')`);
+      }
+    }
     if (config.driverDomain !== undefined) {
       // The I/O path split (docs/split.md): the driver domain serves this VM's block device.
       backend = this.names.get(config.driverDomain);
@@ -149,14 +160,16 @@ export class Host {
     this.current = id;
     let split: VmConfig['split'];
     if (backend) {
-      // The toolstack's part (as Xen's connects a device's event channel): one port of each, joined.
+      // The toolstack's part (as Xen's connects a device's event channel): one port of each,
+      // joined; one channel carries both devices.
       const ports = this.core.hostSplitConnect(id, backend.shared!.id);
       if (ports === 0) {
         this.core.hostVmDestroy(id);
         this.current = 0;
-        throw new HvlabError('NO_MEMORY', `VM '${name}': no free event port to connect it to '${config.driverDomain}'`);
+        throw new HvlabError('NO_MEMORY', `VM '${name}': no free event port to connect it to '${config.driverDomain ?? config.consoleDomain}'`);
       }
-      split = { backend: backend.shared!.id, port: ports & 0xFF };
+      split = { backend: backend.shared!.id, port: ports & 0xFF, blk: config.driverDomain !== undefined,
+        console: config.consoleDomain !== undefined };
     }
     const host = this;
     let vm: Vm;

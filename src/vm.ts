@@ -96,9 +96,22 @@ export interface VmConfig {
    * channels. Only Host.createVm reads it.
    */
   driverDomain?: string;
-  /** Set by Host.createVm for `driverDomain`: the driver domain's domid and this VM's event port. */
-  split?: { backend: number; port: number };
+  /**
+   * The split console (docs/split.md "The console pair"): the name of the driver domain, a pv
+   * VM of the same Host, that carries this VM's (pv) console: once connected its output
+   * appears on the driver domain's console as `[domN] ...` lines, and the driver domain's
+   * `cons N ...` types into it. The same VM as `driverDomain` if both are given. Only
+   * Host.createVm reads it.
+   */
+  consoleDomain?: string;
+  /**
+   * Set by Host.createVm for `driverDomain` and `consoleDomain`: the driver domain's domid,
+   * this VM's event port, and which devices it serves (the block device unless `blk` is false).
+   */
+  split?: SplitConfig;
 }
+
+export interface SplitConfig { backend: number; port: number; blk?: boolean; console?: boolean }
 
 export const IO_BACKENDS = ['core', 'host', 'offload'] as const;
 export type IoBackendKind = typeof IO_BACKENDS[number];
@@ -159,7 +172,7 @@ interface ValidConfig {
   mode: Mode; nestedPwc: boolean;
   virtio?: { rng: boolean; console: boolean; blk: boolean };
   io: IoBackendKind; diskBytes: number; diskImage?: Uint8Array; emudisk: boolean;
-  split?: { backend: number; port: number };
+  split?: SplitConfig;
 }
 
 function validateIo(c: VmConfig): Pick<ValidConfig, 'virtio' | 'io' | 'diskBytes' | 'diskImage' | 'emudisk'> {
@@ -221,8 +234,8 @@ function validateConfig(c: VmConfig): ValidConfig {
   if (mode !== 'native' && firmwareFile) {
     throw new HvlabError('BAD_MODE', `mode '${mode}' runs a kernel under the hypervisor's SBI: an M-mode firmware file (${firmwareFile.name}) runs only natively`);
   }
-  if ((c.split || c.driverDomain !== undefined) && mode !== 'pv') {
-    throw new HvlabError('BAD_IO', `the split I/O path runs blkfront on the pv ABI's grants and event channels: it needs mode 'pv', got '${mode}'`);
+  if ((c.split || c.driverDomain !== undefined || c.consoleDomain !== undefined) && mode === 'native') {
+    throw new HvlabError('BAD_IO', `the split frontends run on the hypervisor's grants and event channels: they need mode pv, trap-emulate, hvm-shadow or hvm-nested, not 'native'`);
   }
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, firmwareFile, clock, instrPerTick,
     bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c), split: c.split };
@@ -476,11 +489,16 @@ export class Vm {
       machine.extraNodes = [{ parent: '/soc', node: { name: `emudisk@${EMUDISK_BASE.toString(16)}`,
         props: { reg: reg2(EMUDISK_BASE, 0x1000n), compatible: 'hvlab,emudisk' } } }];
     }
-    if (this.config.split) {
+    const split = this.config.split;
+    if (split && split.blk !== false) {
       // hvlab's split block device (docs/split.md): who serves it and on which event port.
       machine.extraNodes = [...(machine.extraNodes ?? []), { parent: '/', node: { name: 'split-blk',
-        props: { compatible: 'hvlab,split-blk', 'hvlab,backend': [this.config.split.backend],
-          'hvlab,port': [this.config.split.port] } } }];
+        props: { compatible: 'hvlab,split-blk', 'hvlab,backend': [split.backend], 'hvlab,port': [split.port] } } }];
+    }
+    if (split?.console) {
+      // The split console (docs/split.md "The console pair"): the same driver domain and port.
+      machine.extraNodes = [...(machine.extraNodes ?? []), { parent: '/', node: { name: 'split-console',
+        props: { compatible: 'hvlab,split-console', 'hvlab,backend': [split.backend], 'hvlab,port': [split.port] } } }];
     }
     const plan = planBoot({
       ram: ramRegion,

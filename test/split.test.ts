@@ -107,8 +107,8 @@ describe('split block driver: blkfront in pv VMs, blkback in a driver domain', (
     await expect(host.createVm({ mode: 'pv', memMiB: 16, driverDomain: 'nodisk' }, 'f'))
       .rejects.toThrow("VM 'f': the driver domain 'nodisk' must be a pv VM with a disk");
     await host.createVm({ mode: 'pv', memMiB: 16, io: 'core', virtio: { blk: true }, disk: 1 << 20 }, 'dom0');
-    await expect(host.createVm({ mode: 'hvm-nested', memMiB: 16, driverDomain: 'dom0' }, 'f'))
-      .rejects.toThrow("the split I/O path runs blkfront on the pv ABI's grants and event channels: it needs mode 'pv', got 'hvm-nested'");
+    await expect(host.createVm({ mode: 'native', memMiB: 16, driverDomain: 'dom0' }, 'f'))
+      .rejects.toThrow("VM 'f': native runs the bare machine alone");
     await expect(host.createVm({ mode: 'pv', memMiB: 16, driverDomain: 'dom0', disk: 4096 }, 'f'))
       .rejects.toThrow("VM 'f': on the split path the disk is the driver domain's; give this VM none");
     expect(() => ioPathConfig('split')).toThrow('the split I/O path needs a driver domain');

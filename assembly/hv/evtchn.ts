@@ -13,13 +13,14 @@
 // hostSwitch). Port 0 is never allocated (as in Xen).
 
 import { Counter } from '../counter-ids';
-import { count, hart, machine, rset, MODE_PV } from '../state';
+import { count, hart, machine, rset, MODE_NATIVE, MODE_PV, MODE_TRAP_EMULATE } from '../state';
 import { MIP_SSIP } from '../riscv/bits';
 import { gpaToHpa, NO_HPA } from './vm';
 import { hostCurrent, hostPoolAddr, hostVmLive, hostVmMode, hostVmSplitArea, hostVmSplitAreaEnsure, MAX_VMS } from './host';
 import { A_PORTS, A_SHARED_HPA, A_UPCALL, PV_ERR_NOT_SUPPORTED } from './grant';
 import { PV_ERR_DENIED, PV_ERR_INVALID_PARAM, PV_OK } from './pvmmu';
 import { pv, pvSyncInterrupts } from './pv';
+import { teSyncInterrupts, vcpuRaiseSoft } from './vcpu';
 
 // event_channel_op commands: Xen's EVTCHNOP_* numbers (xen/include/public/event_channel.h).
 export const EVTCHNOP_BIND_INTERDOMAIN: u64 = 0;
@@ -88,7 +89,10 @@ function freePort(id: u32): u64 {
 function raiseUpcall(id: u32): void {
   count(Counter.EVTCHN_UPCALLS);
   if (id == hostCurrent()) {
-    pv.softPending |= MIP_SSIP;
+    // pv: the virtual interrupt pv.ts delivers; PV-on-HVM: the guest's supervisor software
+    // interrupt (hvip.VSSIP, or trap-emulate's virtual sip.SSIP), where an SBI IPI lands too.
+    if (machine.mode == MODE_PV) pv.softPending |= MIP_SSIP;
+    else vcpuRaiseSoft();
     hart.chunkBreak = 1;
   } else {
     store<u64>(hostPoolAddr(hostVmSplitArea(id)) + <usize>A_UPCALL, 1);
@@ -175,12 +179,13 @@ function status(port: u64): void {
 /**
  * The host's toolstack connects a frontend VM to its driver domain (src/host.ts, I/O path
  * `split`), as Xen's toolstack sets up a device's channel: a new port of each, joined.
- * Returns the frontend's port (the backend's in bits 15:8), or 0 if either has no free port,
- * is not a pv VM in existence, or the pool is full.
+ * Returns the frontend's port (the backend's in bits 15:8), or 0 if either has no free port or
+ * does not exist, the backend is not pv, or the pool is full.
  */
 export function hostSplitConnect(front: u32, back: u32): u32 {
   if (front == back || !hostVmLive(front) || !hostVmLive(back)) return 0;
-  if (hostVmMode(front) != MODE_PV || hostVmMode(back) != MODE_PV) return 0;
+  // The frontend may be any VM mode (PV-on-HVM); the driver domain's backends are pv.
+  if (hostVmMode(front) == MODE_NATIVE || hostVmMode(back) != MODE_PV) return 0;
   if (hostVmSplitAreaEnsure(front) == 0 || hostVmSplitAreaEnsure(back) == 0) return 0;
   const fp = freePort(front), bp = freePort(back);
   if (fp == 0 || bp == 0) return 0;
@@ -206,8 +211,15 @@ export function eventChannelOp(cmd: u64, a1: u64, a2: u64): void {
 /** At a world switch into VM `id`: an upcall raised while it was not loaded is taken now. */
 export function evtchnOnLoad(id: u32): void {
   const up = hostPoolAddr(hostVmSplitArea(id)) + <usize>A_UPCALL;
-  if (load<u64>(up) == 0 || machine.mode != MODE_PV) return;
+  if (load<u64>(up) == 0) return;
   store<u64>(up, 0);
+  if (machine.mode != MODE_PV) {
+    // hvm: hvip.VSSIP wakes a WFI by itself (the hart's mip). trap-emulate's virtual sip
+    // is looked at after each exit; this load is not one, so look now (it may end a WFI).
+    vcpuRaiseSoft();
+    if (machine.mode == MODE_TRAP_EMULATE) teSyncInterrupts();
+    return;
+  }
   pv.softPending |= MIP_SSIP;
   // Delivered as at any exit: it ends a block, or is bounced if the guest can take it.
   pvSyncInterrupts();

@@ -156,6 +156,9 @@ function setupTable(gpa: u64, entries: u64): void {
 
 /** map(domid, ref, pte, flags): put the granted frame into the current VM's entry at `pte`. */
 function mapRef(domid: u64, ref: u64, pte: u64, flags: u64): void {
+  // PV-on-HVM mappers would need a slot in their guest-physical space (a grant-map window
+  // behind the G-stage or the shadow fills); not built yet: refused, changing nothing.
+  if (machine.mode != MODE_PV) { ret(PV_ERR_NOT_SUPPORTED, 0); return; }
   if ((flags & ~GNTMAP_READONLY) != 0) { ret(PV_ERR_INVALID_PARAM, 0); return; }
   const err = entryCheck(domid, ref);
   if (err != PV_OK) { ret(err, 0); return; }

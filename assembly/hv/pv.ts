@@ -254,9 +254,12 @@ function iret(frame: u64, toKernel: u64): i64 {
 /** Does function `fid` exist in this mode? (PV-on-HVM has the ones beside a hardware MMU.) */
 export function pvHas(fid: u64): bool {
   if (fid >= PV_FID_COUNT) return false;
-  // Grants and event channels are between VMs: a VM alone in its machine has no peer.
-  if (fid == PV_FID_GRANT_TABLE_OP || fid == PV_FID_EVENT_CHANNEL_OP) return machine.mode == MODE_PV && hostActive();
+  // Grants and event channels are between VMs: a VM alone in its machine has no peer. In
+  // every VM mode (PV-on-HVM, as Xen's HVM guests have them), with the shared page for the
+  // event bitmaps (docs/pv-abi.md "PV-on-HVM").
+  if (fid == PV_FID_GRANT_TABLE_OP || fid == PV_FID_EVENT_CHANNEL_OP) return hostActive();
   if (machine.mode == MODE_PV) return true;
+  if (fid == PV_FID_SHARED_INFO) return hostActive();
   return fid == PV_FID_INFO || fid == PV_FID_VERSION || fid == PV_FID_SET_TIMER ||
     fid == PV_FID_CONSOLE_WRITE || fid == PV_FID_YIELD;
 }
@@ -298,10 +301,12 @@ export function pvCall(fid: u64): bool {
       if (machine.mode == MODE_PV && !pvRangeWritable(a0, 4096)) { refusedOr(PV_ERR_DENIED); break; }
       // Where other VMs' event sends find its pending bits (hv/evtchn.ts); the pool may be full.
       if (!evtchnSharedRegistered(a0)) { refusedOr(PV_ERR_FAILED); break; }
-      pv.shared = a0;
-      pvSetSharedFrame(a0);
       const p = gpaHost(a0, 4096);
       memory.fill(p, 0, 4096);
+      // PV-on-HVM: only the event bitmaps are used; the rest describes pv's memory.
+      if (machine.mode != MODE_PV) { ret(PV_OK, 0); break; }
+      pv.shared = a0;
+      pvSetSharedFrame(a0);
       store<u64>(p + <usize>SH_MASK, 1);
       store<u64>(p + <usize>SH_FRAMES, vm.guestFrames);
       store<u64>(p + <usize>SH_P2M_VA, PV_P2M_VA);

@@ -2,7 +2,8 @@
 // read(), and user output into bytes for the UART. With a virtio-console
 // (virtio_console.c) the bytes come from and go to it instead; its output is
 // buffered, and console_flush() sends it: at the end of each write(), each
-// kprintf, and before the reader sleeps for input.
+// kprintf, and before the reader sleeps for input. A split console's frontend
+// (split.c, consfront) takes the place of both once it is connected.
 //
 // Input bytes are buffered raw as they arrive (rx ring) and are edited into a
 // line only when a program reads: echo, backspace and Ctrl-U happen at that
@@ -45,7 +46,9 @@ void console_init(void)
 
 static void out(int c)
 {
-    if (vcon_active)
+    if (cons_front_active)
+        cons_front_putc(c);
+    else if (vcon_active)
         vcon_putc(c);
     else
         pv.console_putc(c);
@@ -61,7 +64,9 @@ void console_putc(int c)
 
 void console_flush(void)
 {
-    if (vcon_active)
+    if (cons_front_active)
+        cons_front_flush();
+    else if (vcon_active)
         vcon_flush();
 }
 
@@ -119,6 +124,7 @@ static int edit_line(void)
         if (console_rx_room() >= CONSOLE_RXBUF / 2) {
             uart_rx_enable(1);
             vcon_rx_resume();
+            cons_front_rx_resume();
         }
 
         if (c == '\n' && prev_cr) {

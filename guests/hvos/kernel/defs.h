@@ -73,14 +73,20 @@ struct platform_info {
     u64 virtio_base[MAX_VIRTIO_SLOTS]; u32 virtio_irq[MAX_VIRTIO_SLOTS];
     u64 emudisk_base; int found_emudisk;
     u32 split_backend, split_port; int found_split;   // hvlab,split-blk: a blkfront (split.c)
+    u32 cons_backend, cons_port; int found_cons;      // hvlab,split-console: a consfront (split.c)
     char bootargs[128];            // /chosen/bootargs (copied: the tree's memory is reused)
 };
 extern struct platform_info plat;
 int fdt_parse(u64 dtb_pa, u64 hartid);
 
-// split.c: Xen-style split block driver (blkfront, blkback) over grants and events
+// split.c: Xen-style split drivers (blkfront/blkback, consfront/consback) over grants and events
 void split_init(void);
 void split_intr(void);
+extern int cons_front_active;             // the console goes to the driver domain
+void cons_front_putc(int c);
+void cons_front_flush(void);
+void cons_front_rx_resume(void);
+int  cons_back_put(u32 domid, const char *buf, u32 n);
 
 // pvops_pv.c: grant tables and event channels (docs/pv-abi.md, ABI 1.2)
 struct sbiret pv_split_call(u64 fid, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5);

@@ -56,7 +56,7 @@ struct node {
     u32 phandle;
     const u8 *irq_ext; u32 irq_ext_len;   // "interrupts-extended"
     u64 timebase;
-    u32 backend, port;             // "hvlab,backend", "hvlab,port" (hvlab,split-blk)
+    u32 backend, port;             // "hvlab,backend", "hvlab,port" (hvlab,split-blk, hvlab,split-console)
 };
 
 static u32 hart_intc_phandle;        // our hart's local interrupt controller
@@ -100,6 +100,11 @@ static void node_done(struct node *n, struct node *parent, u64 hartid)
         plat.split_backend = n->backend;
         plat.split_port = n->port;
         plat.found_split = 1;
+    }
+    if (!plat.found_cons && has_string(n->compat, n->compat_len, "hvlab,split-console")) {
+        plat.cons_backend = n->backend;
+        plat.cons_port = n->port;
+        plat.found_cons = 1;
     }
     if (!plat.found_emudisk && n->has_reg && has_string(n->compat, n->compat_len, "hvlab,emudisk")) {
         plat.emudisk_base = n->reg_addr;

@@ -20,7 +20,7 @@ prog_\name\()_name:
     .dword prog_\name\()_name, prog_\name\()_start, prog_\name\()_end
     .endm
 
-    .irp p, sh, bench, compute, memwalk, ptchurn, spawn, syscall, ctxsw, io, fault, sleep, true, blk, disk, rng
+    .irp p, sh, bench, compute, memwalk, ptchurn, spawn, syscall, ctxsw, io, fault, sleep, true, blk, disk, rng, cons
     PROGRAM \p
     NAME \p
     .endr
@@ -28,7 +28,7 @@ prog_\name\()_name:
     .balign 8
     .globl programs
 programs:
-    .irp p, sh, bench, compute, memwalk, ptchurn, spawn, syscall, ctxsw, io, fault, sleep, true, blk, disk, rng
+    .irp p, sh, bench, compute, memwalk, ptchurn, spawn, syscall, ctxsw, io, fault, sleep, true, blk, disk, rng, cons
     ENTRY \p
     .endr
     .dword 0, 0, 0

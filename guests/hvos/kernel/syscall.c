@@ -173,6 +173,19 @@ static i64 sys_random(struct trapframe *tf)
     return rng_read(arg(tf, 0), arg(tf, 1));
 }
 
+// consput(domid, buf, len): a driver domain queues input for the console of
+// frontend `domid` (split.c, consback). At most 256 bytes a call.
+static i64 sys_consput(struct trapframe *tf)
+{
+    char buf[256];
+    u64 n = arg(tf, 2);
+    if (arg(tf, 0) > 0xFFFF || n > sizeof(buf))
+        return E_INVAL;
+    if (copyin(buf, arg(tf, 1), n) < 0)
+        return E_FAULT;
+    return cons_back_put((u32)arg(tf, 0), buf, (u32)n);
+}
+
 static i64 (*const syscalls[])(struct trapframe *) = {
     [SYS_write] = sys_write,
     [SYS_read] = sys_read,
@@ -192,6 +205,7 @@ static i64 (*const syscalls[])(struct trapframe *) = {
     [SYS_blkwrite] = sys_blkwrite,
     [SYS_blkflush] = sys_blkflush,
     [SYS_random] = sys_random,
+    [SYS_consput] = sys_consput,
 };
 
 void syscall(struct trapframe *tf)

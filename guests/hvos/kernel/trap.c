@@ -31,7 +31,7 @@ static int handle_interrupt(u64 code)
             plic_complete(irq);
         return 0;
     }
-    if (code == IRQ_S_SOFT) {            // pv: an event from another VM
+    if (code == IRQ_S_SOFT) {            // an event from another VM (split.c; pv and PV-on-HVM)
         split_intr();
         return 0;
     }

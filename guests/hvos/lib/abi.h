@@ -25,6 +25,7 @@
 #define SYS_blkwrite 16   // blkwrite(sector, buf, count) -> count: write sectors
 #define SYS_blkflush 17   // blkflush() -> 0: make written sectors durable
 #define SYS_random   18   // random(buf, len) -> len: bytes from the entropy device
+#define SYS_consput  19   // consput(domid, buf, len) -> bytes queued: input for a split console's frontend
 
 // Error returns.
 #define E_FAULT   -1   // bad user pointer

@@ -25,6 +25,7 @@ long blkread(u64 sector, void *buf, u64 count);
 long blkwrite(u64 sector, const void *buf, u64 count);
 long blkflush(void);
 long random(void *buf, u64 len);
+long consput(u64 domid, const void *buf, u64 len);
 
 // ulib.c
 int printf(const char *fmt, ...);

@@ -27,3 +27,4 @@
     SYSCALL blkwrite, SYS_blkwrite
     SYSCALL blkflush, SYS_blkflush
     SYSCALL random,   SYS_random
+    SYSCALL consput,  SYS_consput
