@@ -92,6 +92,9 @@ export interface IoCoreExports {
   virtioQueuePtr(n: number, q: number): number;
   guestMapPtr(): number;
   countersPtr(): number;
+  /** Where a worker adds its counts, if not countersPtr() (an offload VM beside others:
+   * assembly/virtio/ioblock.ts, folded into the VM's counters by the core). */
+  ioCountersPtr?(): number;
   virtioDoorbellPtr(): number;
   txRingPtr(): number;
   txRingSize(): number;
@@ -123,7 +126,7 @@ export function readLayout(e: IoCoreExports): CoreLayout {
   return {
     slots, queues,
     guestMap: e.guestMapPtr() >>> 0,
-    counters: e.countersPtr() >>> 0,
+    counters: (e.ioCountersPtr ? e.ioCountersPtr() : e.countersPtr()) >>> 0,
     doorbell: e.virtioDoorbellPtr() >>> 0,
     txRing: e.txRingPtr() >>> 0, txSize: e.txRingSize() >>> 0,
     rxRing: e.rxRingPtr() >>> 0, rxSize: e.rxRingSize() >>> 0,
