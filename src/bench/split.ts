@@ -10,6 +10,9 @@
  *     since the guests share the hart; and the bound if every VM had a hart of its own, KiB over
  *     the larger of the driver domain's instructions and one guest's, which stays flat until
  *     the driver domain's work for all guests exceeds one guest's own: there it saturates.
+ *     Beside each row, in the same table, the same load with each guest's virtio-blk on its own
+ *     offload worker (offloadRun below): no driver domain, so nothing shared grows with N; its
+ *     guest instructions include polling for completions, so they follow wall time.
  * Wall times are printed beside, never mixed in.
  */
 import { readFile } from 'node:fs/promises';

@@ -15,6 +15,9 @@
  *     +32 machineRamBase u64  +40 frameMap u64 (linear address of u32 host frame numbers)
  *   Console rings (txRingPtr(), rxRingPtr(); assembly/devices/console.ts):
  *     +0 head u32 (next write)  +4 tail u32 (next read)  +8 bytes (a power of 2)
+ * Alone these are in the core's static data; an offload VM beside others has the slots, queues,
+ * doorbell, guest map, RX ring and the worker's counters in its I/O block in the pool
+ * (assembly/virtio/ioblock.ts), where they stay whichever VM is loaded.
  */
 
 export const SLOT_COUNT = 8;
