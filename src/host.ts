@@ -155,6 +155,12 @@ export class Host {
       this.current = 0;
       throw new HvlabError('NO_MEMORY', `VM '${name}': the host pool (${this.poolMiB} MiB) has no room for its I/O block`);
     }
+    // A device model in TypeScript (io 'host' or 'offload') writes guest RAM through linear
+    // addresses it keeps (src/io/queue.ts caches the used ring's), behind the core's
+    // copy-on-write: such a VM's frames are never merged (docs/multi-vm.md "KSM"). Set before
+    // the Vm is made: making it awaits the offload worker's start, and a scan meanwhile must
+    // not merge the frames the worker is about to write from its own thread.
+    if (v.io !== 'core' && v.virtio) this.core.hostVmSetMergeable(id, false);
     let split: VmConfig['split'];
     if (backend) {
       // The toolstack's part (as Xen's connects a device's event channel): one port of each, joined.
@@ -182,11 +188,6 @@ export class Host {
       if (this.current === id) this.current = 0;
       throw e;
     }
-    // A device model in TypeScript (io 'host' or 'offload') writes guest RAM through linear addresses it
-    // keeps (src/io/queue.ts caches the used ring's), behind the core's copy-on-write: such a
-    // VM's frames are never merged (docs/multi-vm.md "KSM").
-    // The offload worker does the same from its own thread, at any moment.
-    if (v.io !== 'core' && v.virtio) this.core.hostVmSetMergeable(id, false);
     this.live.set(id, vm);
     this.names.set(name, vm);
     vmNames.set(vm, name);

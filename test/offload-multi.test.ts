@@ -62,11 +62,11 @@ async function runAll(sched: Scheduler, vms: Vm[], lines: string[][]): Promise<s
 }
 
 /** The same VM alone (a machine of its own), driven line by line at its idle stops. */
-async function alone(source: Awaited<ReturnType<typeof loadCoreModule>>, s: Spec): Promise<string> {
+async function alone(source: Awaited<ReturnType<typeof loadCoreModule>>, s: Spec, lines = script(s.name)): Promise<string> {
   const vm = await Vm.create({ firmware: 'builtin', ...config(s) }, source);
   try {
     vm.load(HVOS, 'hvos.elf');
-    const d = { lines: script(s.name), next: 0, console: '' };
+    const d = { lines, next: 0, console: '' };
     drive(vm, d, 400_000_000);
     return d.console;
   } finally {
@@ -129,6 +129,34 @@ describe('the offload backend beside other VMs', () => {
     expect(host.pool().free).toBe(free0);
     if (threads0 > 0) expect(threads()).toBeLessThanOrEqual(threads0);
   }, 300_000);
+
+  it('a reset offload VM beside others boots and serves again (its records are cleared in its I/O block); its neighbour is unaffected', async () => {
+    const source = await loadCoreModule();
+    const host = await Host.create({ poolMiB: 128 }, source);
+    const a = await host.createVm(config(SPECS[0]), 'a');
+    const b = await host.createVm(config(SPECS[2]), 'b');
+    try {
+      a.load(HVOS, 'hvos.elf');
+      b.load(HVOS, 'hvos.elf');
+      const lines = ['disk 16\n', 'rng 8\n', 'blk read 2\n', 'poweroff\n'];
+      const first = { lines, next: 0, console: '' };
+      drive(a, first, 100_000_000);
+      // b runs halfway, then a is reset while b's worker holds b's state.
+      const mid = { lines: lines.slice(0, 2), next: 0, console: '' };
+      expect(() => drive(b, mid, 100_000_000)).toThrow(/script is over/);
+      a.reset();
+      const again = { lines, next: 0, console: '' };
+      drive(a, again, 100_000_000);
+      expect(untimed(again.console)).toBe(untimed(first.console));
+      expect(again.console).toMatch(/disk kib=16 requests=4 fnv1a=[0-9a-f]{8}/);
+      const rest = { lines: lines.slice(2), next: 0, console: '' };
+      drive(b, rest, 100_000_000);
+      expect(untimed(mid.console + rest.console)).toBe(untimed(await alone(source, { ...SPECS[2], name: 'b' }, lines)));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 120_000);
 
   it('an offload VM beside others is never merged, and is not snapshotted (its records are in its I/O block)', async () => {
     const source = await loadCoreModule();

@@ -12,7 +12,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { HvlabError } from '../errors.js';
 import { MAX_POOL_MIB, MIN_POOL_MIB } from '../host.js';
 import { DEFAULT_WEIGHT, MAX_SLICE, MAX_WEIGHT, MIN_SLICE } from '../sched.js';
-import { IO_PATHS, MAX_MEM_MIB, MIN_MEM_MIB, MODES, type IoPath, type Mode } from '../vm.js';
+import { MAX_MEM_MIB, SOLO_IO_PATHS, MIN_MEM_MIB, MODES, type IoPath, type Mode } from '../vm.js';
 
 /** The VM table's size (assembly/hv/host.ts MAX_VMS). */
 export const MAX_CONFIG_VMS = 256;
@@ -23,9 +23,10 @@ const MAX_KSM_PAGES = 1 << 20;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 /** Modes a VM beside others can take: every one but native (src/host.ts createVm). */
 export const SHARED_MODES = MODES.filter((m) => m !== 'native') as Exclude<Mode, 'native'>[];
-/** I/O paths a VM beside others can take: all of them (an offload VM's worker serves its own
- * I/O block, docs/multi-vm.md "Offload beside other VMs"). */
-export const SHARED_IO_PATHS = [...IO_PATHS] as IoPath[];
+/** I/O paths a VM in a config file can take: the single-VM ones, offload included (an offload
+ * VM's worker serves its own I/O block, docs/multi-vm.md "Offload beside other VMs"); split
+ * needs a driver domain, which a config file does not name. */
+export const SHARED_IO_PATHS = [...SOLO_IO_PATHS] as IoPath[];
 
 export interface VmSpec {
   name: string;
