@@ -7,7 +7,8 @@ import { COUNTERS, hart, machine, REGS } from './state';
 import { idleSkip as machineIdleSkip, nextTimerTicks as machineNextTimer, reset as machineReset,
   run as machineRun } from './machine';
 import { mtime } from './devices/clint';
-import { RX_RING, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
+import { rxRing, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
+import { ioCounters, ioFold } from './virtio/ioblock';
 import { tlbFlushAll } from './mmu/tlb';
 import { initRvcTable, rvcTable, RVC_TABLE_BYTES } from './cpu/exec';
 export { chunkStatePtr, chunkStateBytes } from './cpu/exec';
@@ -26,7 +27,8 @@ import { guestMapDescribe } from './virtio/guestmem';
 import { hostActive, hostDiskAlloc } from './hv/host';
 export { hostInit, hostSwitch, hostCurrent, hostVmCreate, hostVmDestroy, hostVmFrames, hostFrames, hostFreeFrames,
   hostLiveVms, hostVmOverhead, hostSetShadowPages, hostClearGuestRam, hostVmCowBreaks,
-  hostVmSetMergeable, hostVmArea, hostVmAreaFrames, hostScratchAlloc, hostScratchFree, hostVmUnshare } from './hv/host';
+  hostVmSetMergeable, hostVmArea, hostVmAreaFrames, hostScratchAlloc, hostScratchFree, hostVmUnshare, hostVmIoBlock,
+  hostIoBlockFrames } from './hv/host';
 // Same-page merging across the host's VMs (hv/ksm.ts): switch, scan budget, figures.
 export { ksmEnable, ksmScan, ksmStat } from './hv/ksm';
 export { evtchnPending as hostVmEventPending, hostSplitConnect } from './hv/evtchn';
@@ -81,7 +83,10 @@ export function setTohost(pa: u64): void {
   tlbFlushAll();
 }
 
-export function run(budget: u64): u32 { return machineRun(budget); }
+export function run(budget: u64): u32 {
+  ioFold(); // an offload worker's counts since the last call (virtio/ioblock.ts)
+  return machineRun(budget);
+}
 /** After STOP_IDLE: skip deterministic time to the next timer event; false if none is armed. */
 export function idleSkip(): bool { return machineIdleSkip(); }
 /** The current mtime and the mtime of the next timer event (u64 max: none). */
@@ -95,7 +100,12 @@ export function priv(): u32 { return hart.priv; }
 export function instret(): u64 { return hart.instret; }
 export function mtimeTicks(): u64 { return hart.now; }
 
-export function countersPtr(): usize { return COUNTERS; }
+export function countersPtr(): usize {
+  ioFold();
+  return COUNTERS;
+}
+/** Where an offload worker adds its counts: the counters, or the VM's I/O block (ioFold). */
+export function ioCountersPtr(): usize { return ioCounters(); }
 export function counterCount(): u32 { return <u32>Counter.COUNT; }
 export function regsPtr(): usize { return REGS; }
 /** The mask ROM's contents (devices/mrom.ts): the host writes QEMU's reset vector there. */
@@ -105,7 +115,7 @@ export function mromBytes(): u32 { return MROM_BYTES; }
 export function misa(): u64 { return MISA_VALUE; }
 export function txRingPtr(): usize { return TX_RING; }
 export function txRingSize(): u32 { return TX_SIZE; }
-export function rxRingPtr(): usize { return RX_RING; }
+export function rxRingPtr(): usize { return rxRing(); }
 export function rxRingSize(): u32 { return RX_SIZE; }
 /** End of the core's own state: a snapshot copies [0, ramHost) and RAM. */
 export function stateEnd(): usize { return <usize>machine.ramHost; }

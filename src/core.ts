@@ -21,6 +21,8 @@ export interface CoreExports {
   instret(): bigint;
   mtimeTicks(): bigint;
   countersPtr(): number;
+  /** Where an offload worker adds its counts (assembly/virtio/ioblock.ts). */
+  ioCountersPtr(): number;
   counterCount(): number;
   regsPtr(): number;
   mromPtr(): number;
@@ -75,6 +77,9 @@ export interface CoreExports {
   hostVmOverhead(mode: number, guestBytes: bigint): bigint;
   hostSetShadowPages(pages: bigint): void;
   hostClearGuestRam(): boolean;
+  /** Give the loaded VM an I/O block for an offload worker (assembly/virtio/ioblock.ts). */
+  hostVmIoBlock(): number;
+  hostIoBlockFrames(): bigint;
   // Same-page merging across the host's VMs (assembly/hv/ksm.ts).
   ksmEnable(on: boolean): boolean;
   ksmScan(pages: number): number;

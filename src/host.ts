@@ -119,13 +119,13 @@ export class Host {
     if (mode === 'native') {
       throw new HvlabError('BAD_MODE', `VM '${name}': native runs the bare machine alone; beside other VMs choose ${MODES.slice(1).join(', ')}`);
     }
-    if (config.io === 'offload') {
-      throw new HvlabError('BAD_IO', `VM '${name}': the offload backend's worker reads the device state of one loaded VM; beside other VMs use io 'core' or 'host'`);
-    }
     const v = Vm.validate({ firmware: 'builtin', ...config, mode });
     const guestBytes = BigInt(v.memMiB) << 20n;
     const diskFrames = Math.ceil(v.diskBytes / 4096);
-    const need = Number(guestBytes) / 4096 + this.overheadBytes(mode, v.memMiB) / 4096 + diskFrames;
+    // An offload VM's virtio records live in an I/O block of its own (hostVmIoBlock below).
+    const offload = v.io === 'offload' && v.virtio;
+    const ioFrames = offload ? Number(this.core.hostIoBlockFrames()) : 0;
+    const need = Number(guestBytes) / 4096 + this.overheadBytes(mode, v.memMiB) / 4096 + diskFrames + ioFrames;
     const free = Number(this.core.hostFreeFrames());
     if (need > free) {
       throw new HvlabError('NO_MEMORY', `VM '${name}' needs ${Math.ceil(need / 256)} MiB of the host pool, ${Math.floor(free / 256)} MiB is free (pool ${this.poolMiB} MiB)`);
@@ -158,6 +158,20 @@ export class Host {
       throw new HvlabError('NO_MEMORY', `VM '${name}': the host pool (${this.poolMiB} MiB) has no room for ${v.memMiB} MiB of guest RAM and its tables`);
     }
     this.current = id;
+    // The offload worker polls the VM's virtio records while other VMs are loaded, so they
+    // cannot be in the core's static data, which a world switch swaps: they go to a run of
+    // pool frames that never moves (assembly/virtio/ioblock.ts), before any device is set up.
+    if (offload && this.core.hostVmIoBlock() === 0) {
+      this.core.hostVmDestroy(id);
+      this.current = 0;
+      throw new HvlabError('NO_MEMORY', `VM '${name}': the host pool (${this.poolMiB} MiB) has no room for its I/O block`);
+    }
+    // A device model in TypeScript (io 'host' or 'offload') writes guest RAM through linear
+    // addresses it keeps (src/io/queue.ts caches the used ring's), behind the core's
+    // copy-on-write: such a VM's frames are never merged (docs/multi-vm.md "KSM"). Set before
+    // the Vm is made: making it awaits the offload worker's start, and a scan meanwhile must
+    // not merge the frames the worker is about to write from its own thread.
+    if (v.io !== 'core' && v.virtio) this.core.hostVmSetMergeable(id, false);
     let split: VmConfig['split'];
     if (backend) {
       // The toolstack's part (as Xen's connects a device's event channel): one port of each,
@@ -187,10 +201,6 @@ export class Host {
       if (this.current === id) this.current = 0;
       throw e;
     }
-    // A device model in TypeScript (io 'host') writes guest RAM through linear addresses it
-    // keeps (src/io/queue.ts caches the used ring's), behind the core's copy-on-write: such a
-    // VM's frames are never merged (docs/multi-vm.md "KSM").
-    if (v.io === 'host' && v.virtio) this.core.hostVmSetMergeable(id, false);
     this.live.set(id, vm);
     this.names.set(name, vm);
     vmNames.set(vm, name);
@@ -359,6 +369,7 @@ export class Host {
    * docs/multi-vm.md "Lifecycle".
    */
   snapshot(vm: Vm, opts: { ram?: boolean } = {}): Uint8Array {
+    Host.savable(vm.config, 'snapshot');
     const extras = vm.lifeExtras();
     const id = this.loadVm(vm, 'snapshot');
     const ram = opts.ram ?? true;
@@ -448,6 +459,7 @@ export class Host {
    * another VM (or another host) is refused: Host.clone makes a new VM from it.
    */
   restore(vm: Vm, snap: Uint8Array): void {
+    Host.savable(vm.config, 'restore');
     const s = this.parse(snap);
     const id = this.loadVm(vm, 'restore');
     this.fits(vm, s, id);
@@ -500,6 +512,17 @@ export class Host {
     }
     vm.lifeLoad(s.extras);
     return vm;
+  }
+
+  /**
+   * Refuse a snapshot of an offload VM beside others: its virtio records, RX ring and its
+   * worker's counts are in its I/O block (assembly/virtio/ioblock.ts), outside the context a
+   * snapshot holds, and its worker would have to be held still across the copy.
+   */
+  static savable(config: { io: string; virtio?: unknown }, what: string): void {
+    if (config.io === 'offload' && config.virtio) {
+      throw new HvlabError('NOT_SUPPORTED', `${what} of an offload VM beside others: its virtio records are in its I/O block, which snapshots do not hold yet; use io 'core' or 'host'`);
+    }
   }
 
   /** Refuse to move a VM of `mode` to other frames, if it cannot be (pv). */

@@ -29,8 +29,8 @@ const MAX_KSM_PAGES = 1 << 20;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 /** Modes a VM beside others can take: every one but native (src/host.ts createVm). */
 export const SHARED_MODES = MODES.filter((m) => m !== 'native') as Exclude<Mode, 'native'>[];
-/** I/O paths a VM beside others can take: the offload worker serves one loaded VM only. */
-export const SHARED_IO_PATHS = IO_PATHS.filter((p) => p !== 'offload') as Exclude<IoPath, 'offload'>[];
+/** I/O paths a VM beside others can take: all of them (split with its driver domain). */
+export const SHARED_IO_PATHS = [...IO_PATHS] as IoPath[];
 
 export interface VmSpec {
   name: string;
@@ -39,7 +39,7 @@ export interface VmSpec {
   imagePath: string;
   mode: Exclude<Mode, 'native'>;
   memMiB: number;
-  io: Exclude<IoPath, 'offload'>;
+  io: IoPath;
   weight: number;
   /** percent of the hart, 0 = no cap */
   cap: number;
@@ -278,14 +278,11 @@ export function parseMultiConfig(textIn: string, env: ConfigEnv): MultiConfig {
       throw new HvlabError('BAD_CONFIG', `${where}: unknown mode '${mode}' (one of ${SHARED_MODES.join(', ')})`);
     }
     const io = raw.io === undefined ? 'emulated' : text(where, 'io', raw.io);
-    if (io === 'offload') {
-      throw new HvlabError('BAD_CONFIG', `${where}: io offload serves one loaded VM only; beside other VMs use ${SHARED_IO_PATHS.join(', ')}`);
-    }
     if (!(SHARED_IO_PATHS as string[]).includes(io)) {
       throw new HvlabError('BAD_CONFIG', `${where}: unknown io '${io}' (one of ${SHARED_IO_PATHS.join(', ')})`);
     }
-    if (mode === 'pv' && io === 'host') {
-      throw new HvlabError('BAD_CONFIG', `${where}: a pv guest's virtio devices are served in the core: use io 'core', not 'host'`);
+    if (mode === 'pv' && (io === 'host' || io === 'offload')) {
+      throw new HvlabError('BAD_CONFIG', `${where}: a pv guest's virtio devices are served in the core: use io 'core', not '${io}'`);
     }
     if (raw.disk !== undefined && raw.drive !== undefined) {
       throw new HvlabError('BAD_CONFIG', `${where}: disk and drive both give the VM a disk: choose one`);

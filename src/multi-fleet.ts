@@ -140,7 +140,17 @@ export class Fleet<M extends FleetMember = FleetMember> {
 
   /** Run up to `budget` instructions in all; returns those retired. */
   run(budget: number): number {
-    const ran = this.sched.run(budget);
+    let ran = this.sched.run(budget);
+    // Nothing ran because the VMs that could run wait for their offload workers (an idle guest
+    // whose request is in a worker's hands is not blocked): give the workers a moment, as the
+    // hart would spend it idle, and run again (bounded: a worker that stopped serving is not
+    // waited on forever here).
+    for (let tries = 0; ran === 0 && tries < 200; tries++) {
+      const waiting = this.members.filter((m) => !this.sched.stats(m.vm).halted && m.vm.ioBusy());
+      if (waiting.length === 0) break;
+      for (const m of waiting) m.vm.ioWait(5);
+      ran = this.sched.run(budget);
+    }
     this.total += ran;
     if (ran > 0) this.settled = 0;
     if (this.config.ksmPages > 0) {

@@ -419,7 +419,9 @@ export class Vm {
     if (!vm.initCore()) {
       throw new HvlabError('NO_MEMORY', `the host's pool has no room for ${cfg.diskBytes / 1048576} MiB of disk beside the VMs`);
     }
-    if (cfg.io === 'host' && cfg.virtio) vm.io = await createIoBackend('host', { exports: vm.core, memory });
+    // Beside other VMs too: an offload VM's records are in its I/O block (the Host made it),
+    // where its worker reads them whichever VM is loaded (assembly/virtio/ioblock.ts).
+    if (cfg.io !== 'core' && cfg.virtio) vm.io = await createIoBackend(cfg.io, { exports: vm.core, memory });
     return vm;
   }
 

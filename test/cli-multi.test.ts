@@ -155,7 +155,7 @@ describe('the config file', () => {
     expect(err(doc({ pool: '64M', vms: [{ ...vm, name: undefined }] }))).toBe('v.json: vms[0] has no name');
     expect(err(doc({ pool: '64M', vms: [{ ...vm, image: undefined }] }))).toBe("v.json: VM 'a': no image");
     expect(err(doc({ pool: '64M', vms: [{ ...vm, memory: '1.5M' }] }))).toBe("v.json: VM 'a': memory \"1.5M\" is not a whole number of MiB");
-    expect(err(doc({ pool: '64M', vms: [{ ...vm, io: 'fast' }] }))).toBe("v.json: VM 'a': unknown io 'fast' (one of emulated, core, host, split)");
+    expect(err(doc({ pool: '64M', vms: [{ ...vm, io: 'fast' }] }))).toBe("v.json: VM 'a': unknown io 'fast' (one of emulated, core, host, offload, split)");
     const dom0 = { ...vm, name: 'dom0', mode: 'pv', io: 'core', disk: '1M' };
     expect(err(doc({ pool: '64M', vms: [{ ...vm, mode: 'pv', io: 'split' }] }))).toBe("v.json: VM 'a': io 'split' needs driver, the name of the VM whose blkback serves its disk");
     expect(err(doc({ pool: '64M', vms: [{ ...vm, mode: 'pv', io: 'split', driver: 'dom0' }, dom0] }))).toBe("v.json: VM 'a': driver 'dom0' is not a VM listed before it");
@@ -287,6 +287,24 @@ describe('hvlab run --config: two VMs, scripted input switching consoles', () =>
     // The driver domain reads what the frontend wrote to its disk, through its own virtio-blk.
     expect(out.split("[hvlab: VM 0 'dom0'").pop()).toMatch(/hvos\$ blk read 5\n00000a00 .*\|through dom0\.\.\.\.\|\n/);
     expect(r.status).toBe(0);
+  }, 120_000);
+
+  it('an offload VM beside a core one: its worker serves its disk and console while the other runs', () => {
+    writeFileSync(join(tmp, 'o.img'), new Uint8Array(64 << 10));
+    const conf = join(tmp, 'offload.json');
+    const hvos = join(root, 'guests', 'hvos', 'prebuilt', 'hvos.elf');
+    writeFileSync(conf, JSON.stringify({ pool: '64M', vms: [
+      { name: 'a', image: hvos, mode: 'hvm-nested', memory: '16M', io: 'offload', drive: 'o.img' },
+      { name: 'b', image: hvos, mode: 'hvm-shadow', memory: '16M', io: 'core', disk: '64K' },
+    ] }));
+    const r = hvlab(['run', '--config', conf], `blk write 5 offloaded\nrng 8\n${A}nblk write 3 not on the drive\n`);
+    const out = r.stdout.replace(/\r\n/g, '\n');
+    expect(out).toContain('hvos$ blk write 5 offloaded\nblk: wrote 10 bytes to sector 5\n');
+    expect(out).toContain('hvos$ blk write 3 not on the drive\nblk: wrote 17 bytes to sector 3\n');
+    expect(r.status).toBe(0);
+    const expected = Buffer.alloc(64 << 10);
+    expected.write('offloaded\n', 5 * 512, 'latin1');
+    expect(readFileSync(join(tmp, 'o.img')).equals(expected)).toBe(true);
   }, 120_000);
 
   it('--max-instructions stops the machine with 124', () => {

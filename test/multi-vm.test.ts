@@ -94,7 +94,7 @@ describe('many VMs in one machine', () => {
     const err = async (p: Promise<unknown>) => { try { await p; } catch (e) { expect(e).toBeInstanceOf(HvlabError); return (e as Error).message; } return 'no error'; };
     expect(await err(host.createVm({ mode: 'pv', memMiB: 16 }, 'a'))).toBe("a VM named 'a' already exists");
     expect(await err(host.createVm({ memMiB: 16 }, 'b'))).toMatch(/^VM 'b': native runs the bare machine alone/);
-    expect(await err(host.createVm({ mode: 'hvm-nested', io: 'offload', virtio: { console: true } }, 'c'))).toMatch(/^VM 'c': the offload backend/);
+    expect(await err(host.createVm({ mode: 'pv', io: 'offload', virtio: { console: true } }, 'c'))).toMatch(/^a pv guest's virtio devices are served in the core: use io 'core', not 'offload'$/);
     expect(await err(host.createVm({ mode: 'hvm-nested', memMiB: 64 }, 'd'))).toMatch(/^VM 'd' needs 6\d MiB of the host pool, \d\d MiB is free \(pool 64 MiB\)$/);
     expect(await err(host.createVm({ mode: 'warp' as Mode }, 'e'))).toMatch(/^mode must be one of/);
     expect(await err(Host.create({ poolMiB: 5 }, await loadCoreModule()))).toMatch(/^the host pool must be a whole number of MiB from 16/);

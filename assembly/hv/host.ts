@@ -24,6 +24,7 @@ import { PAGE_SHIFT } from '../riscv/bits';
 import { ramHost } from '../mmu/access';
 import { vm, vmPlace, vmPlaceBytes } from './vm';
 import { SPLIT_AREA_FRAMES, splitOnLoad, splitVmGone } from './grant';
+import { ioBlockActive, ioBlockSet, IO_BLOCK_FRAMES } from '../virtio/ioblock';
 
 export const MAX_VMS: u32 = 256;
 export const OWNER_FREE: u32 = 0;
@@ -66,7 +67,10 @@ const V_DIRTY_FRAMES: u32 = 12;
 const V_SPLIT: u32 = 13;    // grant and event-channel area (hv/grant.ts), 0 until first used
 const V_NO_MERGE: u32 = 14;  // the host keeps this VM's frames out of merging (hv/ksm.ts)
 const V_COW_BREAKS: u32 = 15; // copy-on-write breaks of this VM's frames (hv/ksm.ts)
-const V_RECORD_BYTES: u64 = 16 * 8;
+const V_IO: u32 = 16;        // its I/O block (virtio/ioblock.ts: what an offload worker shares), 0: none
+const V_IO_FRAMES: u32 = 17;
+// Fields 18..31 are free: the record was grown from 16 fields to 32 for the I/O block.
+const V_RECORD_BYTES: u64 = 32 * 8;
 
 // Frame table records: u32 owner | u32 references.
 const F_RECORD_BYTES: u64 = 8;
@@ -229,6 +233,9 @@ function pvPoolPages(frames: u64, window: u64): u64 {
   return m2p + p2m + ((frames + m2p + p2m) >> 9) + 18;
 }
 
+/** Frames of the I/O block an offload VM takes besides (hostVmIoBlock). */
+export function hostIoBlockFrames(): u64 { return IO_BLOCK_FRAMES; }
+
 /** Host memory a VM of `guestBytes` in `mode` takes beyond its guest RAM (context, tables). */
 export function hostVmOverhead(mode: u32, guestBytes: u64): u64 {
   if (!hostActive()) return 0;
@@ -370,6 +377,26 @@ export function hostDiskAlloc(bytes: u64): usize {
   return hostAddr(hpa);
 }
 
+/**
+ * Give the loaded VM an I/O block (virtio/ioblock.ts): a run of pool frames, zeroed, where its
+ * virtio records, RX ring and its worker's counts live from now on, at an address no world
+ * switch moves, so that an offload worker can serve the VM while others are loaded. Called
+ * right after hostVmCreate, before any device is set up (the records start zeroed, as the
+ * pristine context's are). Returns its linear address, or 0 if the pool has no room or the
+ * VM has one already.
+ */
+export function hostVmIoBlock(): usize {
+  const id = <u32>hget(H_CURRENT);
+  if (id == 0 || vget(id, V_IO) != 0 || ioBlockActive()) return 0;
+  const first = allocRun(IO_BLOCK_FRAMES, id);
+  if (first < 0) return 0;
+  const hpa = machine.ramBase + (<u64>first << PAGE_SHIFT);
+  vset(id, V_IO, hpa);
+  vset(id, V_IO_FRAMES, IO_BLOCK_FRAMES);
+  ioBlockSet(hostAddr(hpa));
+  return hostAddr(hpa);
+}
+
 /** Destroy VM `id`: every frame it holds goes back to the pool. False if there is no such VM. */
 export function hostVmDestroy(id: u32): bool {
   if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return false;
@@ -386,6 +413,7 @@ export function hostVmDestroy(id: u32): bool {
   if (vget(id, V_DISK) != 0) putRun(frameIndex(vget(id, V_DISK)), vget(id, V_DISK_FRAMES));
   if (vget(id, V_SPLIT) != 0) putRun(frameIndex(vget(id, V_SPLIT)), SPLIT_AREA_FRAMES);
   if (vget(id, V_DIRTY) != 0) putRun(frameIndex(vget(id, V_DIRTY)), vget(id, V_DIRTY_FRAMES));
+  if (vget(id, V_IO) != 0) putRun(frameIndex(vget(id, V_IO)), vget(id, V_IO_FRAMES));
   memory.fill(vmRec(id, 0), 0, <usize>V_RECORD_BYTES);
   hset(H_LIVE, hget(H_LIVE) - 1);
   return true;
@@ -487,7 +515,7 @@ export function hostVmUnshare(): bool {
 export function hostVmFrames(id: u32): u64 {
   if (!hostActive() || id == 0 || id > MAX_VMS || vget(id, V_LIVE) == 0) return 0;
   return vget(id, V_GUEST_FRAMES) + vget(id, V_HV_FRAMES) + vget(id, V_PV_POOL_FRAMES) + vget(id, V_SAVE_FRAMES) + vget(id, V_DISK_FRAMES) +
-    vget(id, V_DIRTY_FRAMES) + (vget(id, V_SPLIT) != 0 ? SPLIT_AREA_FRAMES : 0);
+    vget(id, V_DIRTY_FRAMES) + (vget(id, V_SPLIT) != 0 ? SPLIT_AREA_FRAMES : 0) + vget(id, V_IO_FRAMES);
 }
 
 // ---- what hv/grant.ts and hv/evtchn.ts need of other VMs ------------------------------------

@@ -9,6 +9,7 @@ import { ramHost } from '../mmu/access';
 import { gpaHost, vm, GUEST_RAM_BASE } from '../hv/vm';
 import { pvRangeWritable } from '../hv/pvmmu';
 import { ksmPrivate } from '../hv/ksm';
+import { ioAt, IO_OFF_GUEST_MAP } from './ioblock';
 
 const PAGE: u64 = 4096;
 
@@ -98,13 +99,15 @@ export function guestStore32(addr: u64, v: u32): void {
 }
 export const GUEST_MAP: usize = memory.data(offsetof<GuestMap>(), 16);
 
+/** Describe guest memory into the record (the I/O block's beside other VMs, ioblock.ts). */
 export function guestMapDescribe(): usize {
-  const m = changetype<GuestMap>(GUEST_MAP);
+  const at = ioAt(IO_OFF_GUEST_MAP, GUEST_MAP);
+  const m = changetype<GuestMap>(at);
   m.mode = machine.mode;
   m.guestBase = machine.mode == MODE_NATIVE ? machine.ramBase : GUEST_RAM_BASE;
   m.guestBytes = guestBytes();
   m.ramHost = machine.ramHost;
   m.machineRamBase = machine.ramBase;
   m.frameMap = machine.mode == MODE_NATIVE ? 0 : <u64>ramHost(vm.frameMap, 4);
-  return GUEST_MAP;
+  return at;
 }

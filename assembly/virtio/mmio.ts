@@ -26,6 +26,7 @@ import { CONSOLE_RX_QUEUE, CONSOLE_TX_QUEUE, vconsoleConfigRead, vconsoleReset, 
 import { consoleClaimRx, rxPending } from '../devices/console';
 import { emptySlotRead } from '../devices/virtio_stub';
 import { requestVirtioHostExit } from '../hv/hostio';
+import { ioAt, IO_OFF_DOORBELL, IO_OFF_QUEUES, IO_OFF_SLOTS } from './ioblock';
 
 export const VIRTIO_SLOT_COUNT: u32 = 8;
 const QUEUES_PER_SLOT: u32 = 2;
@@ -110,16 +111,21 @@ const DOORBELL: usize = memory.data(8, 8);
 /** Nonzero while some slot holds a console served in the core (virtioPollWanted). */
 const CORE_CONSOLE: usize = memory.data(4, 4);
 
+// Beside other VMs an offload VM's slots, queues and doorbell are in its I/O block instead,
+// where its worker finds them whichever VM is loaded (ioblock.ts).
+@inline function slotsBase(): usize { return ioAt(IO_OFF_SLOTS, SLOTS); }
+@inline function doorbell(): usize { return ioAt(IO_OFF_DOORBELL, DOORBELL); }
+
 // Layout for the TypeScript backends (src/io/), which read these records from shared memory.
-export function virtioSlotPtr(n: u32): usize { return SLOTS + <usize>min(n, VIRTIO_SLOT_COUNT - 1) * SLOT_BYTES; }
+export function virtioSlotPtr(n: u32): usize { return slotsBase() + <usize>min(n, VIRTIO_SLOT_COUNT - 1) * SLOT_BYTES; }
 export function virtioQueuePtr(n: u32, q: u32): usize {
   return changetype<usize>(queueAt(min(n, VIRTIO_SLOT_COUNT - 1), min(q, QUEUES_PER_SLOT - 1)));
 }
-export function virtioDoorbellPtr(): usize { return DOORBELL; }
+export function virtioDoorbellPtr(): usize { return doorbell(); }
 
-@inline function slotAt(n: u32): Slot { return changetype<Slot>(SLOTS + <usize>n * SLOT_BYTES); }
+@inline function slotAt(n: u32): Slot { return changetype<Slot>(slotsBase() + <usize>n * SLOT_BYTES); }
 @inline function queueAt(n: u32, q: u32): Vq {
-  return changetype<Vq>(QUEUES + (<usize>n * QUEUES_PER_SLOT + <usize>q) * VQ_BYTES);
+  return changetype<Vq>(ioAt(IO_OFF_QUEUES, QUEUES) + (<usize>n * QUEUES_PER_SLOT + <usize>q) * VQ_BYTES);
 }
 
 /** Features a device offers: the transport's ones, plus its own (5.2.3, 5.3.3; none for entropy). */
@@ -251,8 +257,9 @@ function notify(n: u32, qi: u32): void {
   if (s.backend == BACKEND_OFFLOAD) {
     // The worker polls; a notification (from a driver that ignores VIRTQ_USED_F_NO_NOTIFY)
     // only wakes it if it sleeps.
-    atomic.add<u32>(DOORBELL, 1);
-    atomic.notify(DOORBELL, 1);
+    const bell = doorbell();
+    atomic.add<u32>(bell, 1);
+    atomic.notify(bell, 1);
     return;
   }
   serveInCore(n, qi);

@@ -10,6 +10,9 @@
  *     since the guests share the hart; and the bound if every VM had a hart of its own, KiB over
  *     the larger of the driver domain's instructions and one guest's, which stays flat until
  *     the driver domain's work for all guests exceeds one guest's own: there it saturates.
+ *     Beside each row, in the same table, the same load with each guest's virtio-blk on its own
+ *     offload worker (offloadRun below): no driver domain, so nothing shared grows with N; its
+ *     guest instructions include polling for completions, so they follow wall time.
  * Wall times are printed beside, never mixed in.
  */
 import { readFile } from 'node:fs/promises';
@@ -18,11 +21,15 @@ import { dirname, join } from 'node:path';
 import { loadCoreModule } from '../node/load-core.js';
 import { benchDisk, measure, releaseVms } from './workloads.js';
 import { makeSplitSet, runSplitSet } from '../split.js';
-import type { IoPath, Mode, Vm } from '../vm.js';
+import { Host } from '../host.js';
+import { Scheduler } from '../sched.js';
+import { ioPathConfig, type IoPath, type Mode, type Vm } from '../vm.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const KIB = Number(process.env.KIB ?? 256);
 const COUNTS = (process.env.GUESTS ?? '1,2,4,8,16,32,48').split(',').map(Number);
+/** Offload runs one worker thread per guest: beyond this many guests it is not measured. */
+const OFFLOAD_MAX = Number(process.env.OFFLOAD_MAX ?? 16);
 const source = await loadCoreModule();
 const hvos = new Uint8Array(await readFile(join(root, 'guests', 'hvos', 'prebuilt', 'hvos.elf')));
 const disk = benchDisk();
@@ -79,8 +86,58 @@ console.log(`  split: frontend event sends ${c(f1, 'EVTCHN_SENDS')}, driver doma
   `hypercalls ${c(b1, 'EXIT_SBI')}, virtio-blk requests ${c(b1, 'VIRTIO_BLK_REQUESTS')}, grant copies ` +
   `${c(b1, 'GRANT_COPY_BYTES') / 1024} KiB, event sends ${c(b1, 'EVTCHN_SENDS')}`);
 
-console.log(`\n2. N pv guests running '${cmd}' at once through one driver domain (one hart, round robin)`);
-console.log('guests   machine instr   dom0 instr   dom0 share   dom0 instr/request   guest instr (each)   KiB/M instr, one hart   own harts   wall ms');
+/**
+ * The same command in `count` hvm-nested guests whose virtio-blk is served by the offload
+ * backend: each VM's own worker thread polls its rings beside the hart (docs/io-backends.md),
+ * no driver domain. The VMs share the hart under the Scheduler in slices of 20,000
+ * instructions, as the split set runs in turns of 20,000. hvos's virtio-blk driver polls for
+ * its completions, so a guest's instructions include the spinning while its worker serves it:
+ * they follow wall time, unlike every other figure here.
+ */
+async function offloadRun(count: number) {
+  const host = await Host.create({ poolMiB: 64 + count * 24 }, source);
+  const vms: Vm[] = [];
+  for (let i = 1; i <= count; i++) {
+    const vm = await host.createVm({ mode: 'hvm-nested', memMiB: 16, clock: 'instret', ...ioPathConfig('offload', disk) }, `off${i}`);
+    vm.load(hvos, 'hvos.elf');
+    vms.push(vm);
+  }
+  const sched = new Scheduler({ sliceInstructions: 20_000 });
+  for (const vm of vms) sched.add(vm);
+  const out = vms.map(() => '');
+  const until = (done: (o: string, i: number) => boolean) => {
+    const end = Date.now() + 600_000;
+    while (!out.every(done)) {
+      if (Date.now() > end) throw new Error(`offload, ${count} guests: no result in 10 minutes`);
+      const retired = sched.run(1_000_000);
+      vms.forEach((vm, i) => { out[i] += vm.readConsole(); });
+      if (retired === 0) for (const vm of vms) if (vm.ioBusy()) vm.ioWait(5);
+    }
+  };
+  until((o) => o.includes('hvos$ '));
+  const before = vms.map((vm) => vm.counters());
+  const mark = out.map((o) => o.length);
+  const t0 = performance.now();
+  for (const vm of vms) vm.sendInput(cmd + '\n');
+  until((o, i) => /disk kib=\d+ .*us\/request=\d+/.test(o.slice(mark[i])));
+  const wallMs = performance.now() - t0;
+  const d = vms.map((vm, i) => diff(before[i], vm.counters()));
+  vms.forEach((_, i) => {
+    const o = out[i].slice(mark[i]);
+    if (!o.includes(`disk kib=${KIB} `) || !o.includes('driver=virtio-blk')) throw new Error(`offload guest ${i + 1}: ${o}`);
+  });
+  for (const vm of vms) await vm.close();
+  return { d, wallMs };
+}
+
+console.log(`\n2. N guests running '${cmd}' at once: split, through one pv driver domain (pv guests, in turns of 20,000`);
+console.log(`   instructions), against offload, each hvm-nested guest's virtio-blk served by its own worker thread (the`);
+console.log(`   Scheduler, slices of 20,000). "own harts": KiB per million instructions of the busiest of the VMs`);
+console.log(`   (the driver domain or a guest) if each VM had a hart of its own; offload's device work is on its`);
+console.log(`   workers, not on any hart. Wall ms: this machine, all the harts' work on one thread, the workers beside.`);
+console.log('         |                                  split                                   |                  offload');
+console.log('guests   machine instr   dom0 instr   dom0 share   dom0 instr/request   guest instr (each)   KiB/M instr, one hart   own harts   wall ms   KiB/s each' +
+  '   machine instr   guest instr (each)   worker requests   KiB/M instr, one hart   own harts   wall ms   KiB/s each');
 for (const count of COUNTS) {
   const { d, wallMs } = count === 1 ? one : await splitRun(count);
   const dom0 = instr(d[0]);
@@ -90,7 +147,18 @@ for (const count of COUNTS) {
   const perGuest = KIB / (machine / 1e6);
   const ownHarts = KIB / (Math.max(dom0, ...guests) / 1e6);
   const requests = count * KIB / 4;
+  let offload = '';
+  if (count <= OFFLOAD_MAX) {
+    const o = await offloadRun(count);
+    const g = o.d.map(instr);
+    const m = g.reduce((s, x) => s + x, 0);
+    const served = o.d.reduce((s, x) => s + c(x, 'VIRTIO_OFFLOAD_REQUESTS'), 0);
+    offload = `${pad(m, 16)} ${pad(Math.round(m / count), 20)} ${pad(served, 17)} ${pad((KIB / (m / 1e6)).toFixed(1), 23)} ` +
+      `${pad((KIB / (Math.max(...g) / 1e6)).toFixed(1), 11)} ${pad(o.wallMs.toFixed(0), 9)} ${pad((KIB / (o.wallMs / 1000)).toFixed(0), 12)}`;
+  } else {
+    offload = `${pad('-', 16)} (more than OFFLOAD_MAX=${OFFLOAD_MAX} worker threads)`;
+  }
   console.log(`${pad(count, 6)} ${pad(machine, 15)} ${pad(dom0, 12)} ${pad((100 * dom0 / machine).toFixed(1) + ' %', 12)} ` +
     `${pad(Math.round(dom0 / requests), 20)} ${pad(Math.round(each), 20)} ${pad(perGuest.toFixed(1), 23)} ` +
-    `${pad(ownHarts.toFixed(1), 11)} ${pad(wallMs.toFixed(0), 9)}`);
+    `${pad(ownHarts.toFixed(1), 11)} ${pad(wallMs.toFixed(0), 9)} ${pad((KIB / (wallMs / 1000)).toFixed(0), 12)}` + offload);
 }

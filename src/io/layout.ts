@@ -15,6 +15,9 @@
  *     +32 machineRamBase u64  +40 frameMap u64 (linear address of u32 host frame numbers)
  *   Console rings (txRingPtr(), rxRingPtr(); assembly/devices/console.ts):
  *     +0 head u32 (next write)  +4 tail u32 (next read)  +8 bytes (a power of 2)
+ * Alone these are in the core's static data; an offload VM beside others has the slots, queues,
+ * doorbell, guest map, RX ring and the worker's counters in its I/O block in the pool
+ * (assembly/virtio/ioblock.ts), where they stay whichever VM is loaded.
  */
 
 export const SLOT_COUNT = 8;
@@ -92,6 +95,9 @@ export interface IoCoreExports {
   virtioQueuePtr(n: number, q: number): number;
   guestMapPtr(): number;
   countersPtr(): number;
+  /** Where a worker adds its counts, if not countersPtr() (an offload VM beside others:
+   * assembly/virtio/ioblock.ts, folded into the VM's counters by the core). */
+  ioCountersPtr?(): number;
   virtioDoorbellPtr(): number;
   txRingPtr(): number;
   txRingSize(): number;
@@ -123,7 +129,7 @@ export function readLayout(e: IoCoreExports): CoreLayout {
   return {
     slots, queues,
     guestMap: e.guestMapPtr() >>> 0,
-    counters: e.countersPtr() >>> 0,
+    counters: (e.ioCountersPtr ? e.ioCountersPtr() : e.countersPtr()) >>> 0,
     doorbell: e.virtioDoorbellPtr() >>> 0,
     txRing: e.txRingPtr() >>> 0, txSize: e.txRingSize() >>> 0,
     rxRing: e.rxRingPtr() >>> 0, rxSize: e.rxRingSize() >>> 0,

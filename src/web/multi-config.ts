@@ -30,7 +30,7 @@ const NOT_IN_PAGE: Record<string, string> = {
  * HvlabError (code BAD_CONFIG) whose message is one line starting `config: `.
  */
 export function parsePageConfig(text: string, images: readonly string[]): MultiConfig {
-  return parseMultiConfig(text, {
+  const config = parseMultiConfig(text, {
     name: 'config',
     resolve: (_key, image, where) => {
       if (!images.includes(image)) configError(where, `unknown image ${JSON.stringify(image)} (the page offers ${images.join(', ')})`);
@@ -40,4 +40,10 @@ export function parsePageConfig(text: string, images: readonly string[]): MultiC
     defaults: { poolMiB: MULTI_DEFAULT_POOL_MIB, memMiB: MULTI_DEFAULT_MEM_MIB, image: images[0], name: (i) => `vm${i + 1}` },
     maxVms: { count: MAX_PAGE_VMS, why: 'fit the page (one terminal each)' },
   });
+  // An offload worker per VM would be a worker started from the page's worker for each VM; the
+  // many-VM view serves its VMs' devices itself.
+  for (const vm of config.vms) {
+    if (vm.io === 'offload') configError(`config: VM '${vm.name}'`, 'io offload works in hvlab run --config, not in the page: use core or host');
+  }
+  return config;
 }

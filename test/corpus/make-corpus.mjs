@@ -119,7 +119,7 @@ config('vms-bad-memory.json', { pool: '64M', vms: [vm('a', { memory: '16X' })] }
 config('vms-bad-weight.json', { pool: '64M', vms: [vm('a', { weight: 0 })] });
 config('vms-bad-cap.json', { pool: '64M', vms: [vm('a', { cap: 150 })] });
 config('vms-bad-name.json', { pool: '64M', vms: [vm('a b')] });
-config('vms-offload.json', { pool: '64M', vms: [vm('a', { io: 'offload' })] });
+config('vms-offload.json', { pool: '64M', vms: [vm('a', { mode: 'pv', io: 'offload' })] });
 config('vms-pv-host.json', { pool: '64M', vms: [vm('a', { mode: 'pv', io: 'host' })] });
 config('vms-disk-and-drive.json', { pool: '64M', vms: [vm('a', { disk: '1M', drive: 'drive-1000-bytes.img' })] });
 config('vms-bad-image.json', { pool: '64M', vms: [vm('a', { image: 'x86-64.elf' })] });
