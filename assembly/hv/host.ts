@@ -493,23 +493,7 @@ export function hostScratchFree(hpa: u64, n: u64): void { putRun(frameIndex(hpa)
  * through merging (a copy: the contents stay), so that writing its RAM touches no one else's. False if the
  * pool ran out of frames.
  */
-export function hostVmUnshare(): bool {
-  const id = <u32>hget(H_CURRENT);
-  if (id == 0) return true;
-  const map = hostAddr(vget(id, V_HV));
-  const frames = vget(id, V_GUEST_FRAMES);
-  const first = machine.ramBase >> PAGE_SHIFT;
-  for (let g: u64 = 0; g < frames; g++) {
-    const hfn = <u64>load<u32>(map + <usize>(g * 4));
-    if (!frameShared(hfn - first)) continue;
-    const f = allocFrame(id);
-    if (f < 0) return false;
-    memory.copy(hostAddr((first + <u64>f) << PAGE_SHIFT), hostAddr(hfn << PAGE_SHIFT), 4096);
-    putFrame(hfn - first);
-    store<u32>(map + <usize>(g * 4), <u32>(first + <u64>f));
-  }
-  return true;
-}
+export function hostVmUnshare(): bool { return ownFrames(false); }
 
 /** Host frames VM `id` holds (guest frames, its areas and disk), or 0 if there is no such VM. */
 export function hostVmFrames(id: u32): u64 {
@@ -552,10 +536,19 @@ export function hostFrameIndex(hpa: u64): u64 { return frameIndex(hpa); }
 
 /**
  * Zero the current VM's guest RAM (a reset), frame by frame through its frame map. A frame it
- * shares with other VMs is not touched: the VM gets a fresh zeroed frame of its own instead.
- * Returns false if a shared frame could not be replaced (the pool is empty).
+ * shares with other VMs (merged, or mapped by another through a grant) is not touched: the VM
+ * gets a fresh zeroed frame of its own instead. Returns false if a shared frame could not be
+ * replaced (the pool is empty).
  */
-export function hostClearGuestRam(): bool {
+export function hostClearGuestRam(): bool { return ownFrames(true); }
+
+/**
+ * The loaded VM's frames that others share become its own: a fresh frame in place of each,
+ * zeroed (`zero`: a reset, where any other reference counts, a grant mapping too) or a copy
+ * (only merged frames: a restore writes the VM's RAM next). With `zero` the VM's own frames
+ * are zeroed too. False if the pool ran out of frames.
+ */
+function ownFrames(zero: bool): bool {
   const id = <u32>hget(H_CURRENT);
   if (id == 0) return true;
   const map = hostAddr(vget(id, V_HV));
@@ -563,12 +556,14 @@ export function hostClearGuestRam(): bool {
   const first = machine.ramBase >> PAGE_SHIFT;
   for (let g: u64 = 0; g < frames; g++) {
     const hfn = <u64>load<u32>(map + <usize>(g * 4));
-    if (frameRefs(hfn - first) > 1) {
-      const f = allocFrame(id);
+    const shared = zero ? frameRefs(hfn - first) > 1 : frameShared(hfn - first);
+    if (shared) {
+      const f = allocFrame(id); // zeroed
       if (f < 0) return false;
+      if (!zero) memory.copy(hostAddr((first + <u64>f) << PAGE_SHIFT), hostAddr(hfn << PAGE_SHIFT), 4096);
       putFrame(hfn - first);
       store<u32>(map + <usize>(g * 4), <u32>(first + <u64>f));
-    } else {
+    } else if (zero) {
       memory.fill(hostAddr(hfn << PAGE_SHIFT), 0, 4096);
     }
   }
