@@ -43,6 +43,8 @@ import { getFrame, hostCurrent, hostFrameIndex, hostPoolAddr, hostVmGuestFrames,
   hostVmSplitArea, hostVmSplitAreaEnsure, MAX_VMS, putFrame } from './host';
 import { PV_ERR_DENIED, PV_ERR_INVALID_ADDRESS, PV_ERR_INVALID_PARAM, PV_OK, pvGrantPteSlot, pvRangeWritable } from './pvmmu';
 import { evtchnOnLoad, evtchnVmGone } from './evtchn';
+import { frameShared, hostSwitch } from './host';
+import { ksmPrivate } from './ksm';
 
 /** Frames of a VM's grant/event area (layout above). */
 export const SPLIT_AREA_FRAMES: u64 = 2;
@@ -143,6 +145,23 @@ function granterFrameWritable(g: u32, gfn: u64): bool {
   return hostVmMode(g) != MODE_PV || load<u32>(foreignPtInfo(g, gfn), 4) == 0;
 }
 
+/**
+ * Granter `g`'s frame `gfn` is about to be written by another VM (a writable map, a copy into
+ * the grant). If same-page merging made it one frame with other VMs' pages (an hvm granter
+ * merged before it set up its grants), the granter gets its own copy first, as its own write
+ * would give it (hv/ksm.ts): the write must reach the granter only. The granter is loaded for
+ * that and the caller loaded again, whose state the two switches keep exactly. False if the
+ * pool had no frame for the copy.
+ */
+function granterPrivate(g: u32, gfn: u64): bool {
+  if (!frameShared(hostFrameIndex(foreignFrame(g, gfn)))) return true;
+  const me = hostCurrent();
+  hostSwitch(g);
+  const ok = ksmPrivate(GUEST_RAM_BASE + (gfn << PAGE_SHIFT));
+  hostSwitch(me);
+  return ok;
+}
+
 /** setup_table(gpa, entries): the page the current VM keeps its grant entries in. */
 function setupTable(gpa: u64, entries: u64): void {
   if ((gpa & 4095) != 0 || gpaHost(gpa, 4096) == 0) { ret(PV_ERR_INVALID_ADDRESS, 0); return; }
@@ -174,6 +193,7 @@ function mapRef(domid: u64, ref: u64, pte: u64, flags: u64): void {
   if (slotErr != PV_OK) { ret(slotErr, 0); return; }
   const me = hostCurrent();
   if (hostVmSplitAreaEnsure(me) == 0) { ret(PV_ERR_FAILED, 0); return; }
+  if (writable && !granterPrivate(g, gfn)) { ret(PV_ERR_FAILED, 0); return; }
   let h: u64 = 0;
   while (h < MAPTRACK_SLOTS && load<u32>(mtAt(me, h) + <usize>MT_GRANTER) != 0) h++;
   if (h == MAPTRACK_SLOTS) { ret(PV_ERR_DENIED, 0); return; }
@@ -282,6 +302,7 @@ function copyRef(domid: u64, refOff: u64, gpa: u64, len: u64, flags: u64): void 
     return;
   }
   if (!toGrant && machine.mode == MODE_PV && !pvRangeWritable(gpa, len)) { ret(PV_ERR_DENIED, 0); return; }
+  if (toGrant && !granterPrivate(g, gfn)) { ret(PV_ERR_FAILED, 0); return; }
   const remote = hostPoolAddr(foreignFrame(g, gfn)) + <usize>off;
   let done: u64 = 0;
   while (done < len) {

@@ -36,7 +36,7 @@ import { PAGE_SHIFT } from '../riscv/bits';
 import { tlbFlushRam } from '../mmu/tlb';
 import { allocFrame, frameMarkMerged, frameRefs, frameShared, getFrame, hostActive, hostAllocRun, hostCurrent, hostFrameAddr,
   hostFrames, hostKsmField, hostPutRun, hostSwitch, hostVmFrameMap, hostVmGuestFrames, hostVmLive,
-  hostVmCowBreak, hostVmMergeable, hostVmMode, MAX_VMS, putFrame } from './host';
+  hostVmCowBreak, hostVmMergeable, hostVmSplitArea, hostVmMode, MAX_VMS, putFrame } from './host';
 import { GUEST_RAM_BASE, gpaHost, gstageSetLeaf, vm } from './vm';
 import { shadowZapFrames } from './shadow';
 import { dirtyFrameMoved, dirtyLogging } from './dirty';
@@ -76,9 +76,13 @@ export const KSM_ON: u32 = 8;
 @inline function kset(f: u32, v: u64): void { store<u64>(hostKsmField(f), v); }
 @inline function firstHfn(): u64 { return machine.ramBase >> PAGE_SHIFT; }
 
-/** Does the scanner look at VM `id`'s frames? Live and translated (not pv). */
+/**
+ * Does the scanner look at VM `id`'s frames? Live and translated (not pv), and not a VM that
+ * uses grants (hv/grant.ts): another VM may map its granted frames or copy into them, and a
+ * frame mapped elsewhere must stay where the mapping points.
+ */
 function mergeable(id: u32): bool {
-  if (!hostVmLive(id) || !hostVmMergeable(id)) return false;
+  if (!hostVmLive(id) || !hostVmMergeable(id) || hostVmSplitArea(id) != 0) return false;
   const mode = hostVmMode(id);
   return mode == MODE_TRAP_EMULATE || mode == MODE_HVM_SHADOW || mode == MODE_HVM_NESTED;
 }
