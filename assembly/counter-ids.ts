@@ -224,5 +224,5 @@ export enum Counter {
   EVTCHN_UPCALLS = 229,
 
   /** Number of slots reserved; the counter block is COUNT * 8 bytes. */
-  COUNT = 256,
+  COUNT = 512,
 }

@@ -12,7 +12,7 @@
 // static records", anything else is the block. One load more per record access, and none of
 // these accesses is on the interpreter's hot path (MMIO, between-chunk sampling, the console).
 //
-//   I/O block (linear memory, 2 frames):
+//   I/O block (linear memory, 3 frames):
 //     +0     slots     8 x 40 B  (mmio.ts Slot)
 //     +320   queues   16 x 48 B  (queue.ts Vq)
 //     +1088  doorbell  8 B
