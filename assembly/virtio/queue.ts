@@ -234,13 +234,15 @@ export function vqSetAvailEvent(q: Vq): void {
 
 /**
  * Tell the driver not to notify (2.7.10): VIRTQ_USED_F_NO_NOTIFY in used.flags, and with
- * EVENT_IDX avail_event = lastAvail - 1, an index the driver's next ones never cross. For a
- * queue the offload worker polls; written when the queue is made ready, so even the driver's
- * first request needs no kick (the worker keeps it up to date from then on, src/io/queue.ts).
+ * EVENT_IDX avail_event = lastAvail + 0x8000, half the index space away, which the driver's
+ * window [old kick, new idx) never reaches (it is at most a ring long; src/io/queue.ts says why
+ * lastAvail - 1 would race with the worker). For a queue the offload worker polls; written when
+ * the queue is made ready, so even the driver's first request needs no kick (the worker keeps
+ * it up to date from then on, src/io/queue.ts).
  */
 export function vqSuppressNotify(q: Vq): void {
   guestStore16(q.device, VIRTQ_USED_F_NO_NOTIFY);
-  if (q.eventIdx != 0) guestStore16(q.device + 4 + 8 * <u64>q.num, (q.lastAvail - 1) & 0xFFFF);
+  if (q.eventIdx != 0) guestStore16(q.device + 4 + 8 * <u64>q.num, (q.lastAvail + 0x8000) & 0xFFFF);
 }
 
 /**

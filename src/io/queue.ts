@@ -205,12 +205,17 @@ export function vqSetAvailEvent(g: GuestMemory, q: Vq): void {
 /**
  * Offload backend: ask the driver never to notify (2.7.10), because a worker polls the ring.
  * used.flags = VIRTQ_USED_F_NO_NOTIFY covers a driver without EVENT_IDX. With EVENT_IDX the
- * driver ignores used.flags and notifies when its new idx passes avail_event
- * (vring_need_event(avail_event, new, old): (new - avail_event - 1) < (new - old), mod 2^16).
- * avail_event = lastAvail - 1 is the value the driver's idx has just left behind: every idx
- * it can write before we serve again is in [lastAvail, lastAvail + num] (more is AVAIL_JUMP),
- * and for those (new - avail_event - 1) = new - lastAvail >= new - old, so the test never
- * fires; crossing it would take a wrap of 2^16 - 1 entries the driver cannot have outstanding.
+ * driver ignores used.flags and notifies when its new idx passes avail_event: Linux's
+ * vring_need_event(avail_event, new, old) is (new - avail_event - 1) < (new - old) mod 2^16,
+ * that is, avail_event lies in [old, new - 1] from the driver's last kick to its idx now.
+ *
+ * The worker runs beside the driver, so it may serve the very batch the driver is about to kick
+ * for, and write avail_event, between the driver's avail.idx store and its avail_event load.
+ * avail_event must therefore stay out of that window whatever lastAvail is then: lastAvail is
+ * within one ring (QUEUE_NUM_MAX <= 256 entries) of the driver's `old`, and the window is at
+ * most one ring long, so half the index space away from lastAvail (lastAvail + 0x8000) is never
+ * in it. (lastAvail - 1, an earlier choice, is in it exactly when the worker has just served
+ * that batch: the rare single notify test/hvos-io.test.ts once saw under load.)
  * It must be rewritten each time lastAvail moves, which serving does.
  */
 export function vqSuppressNotify(g: GuestMemory, q: Vq): void {
@@ -218,9 +223,12 @@ export function vqSuppressNotify(g: GuestMemory, q: Vq): void {
   if (g.load16(q.device) !== VIRTQ_USED_F_NO_NOTIFY) g.store16(q.device, VIRTQ_USED_F_NO_NOTIFY);
   if (!q.eventIdx) return;
   const at = q.device + 4 + 8 * q.num;
-  const ev = (q.lastAvail - 1) & 0xFFFF;
+  const ev = (q.lastAvail + NO_NOTIFY_EVENT_DISTANCE) & 0xFFFF;
   if (g.load16(at) !== ev) g.store16(at, ev);
 }
+
+/** How far from lastAvail an offload queue's avail_event is kept: half the u16 index space. */
+export const NO_NOTIFY_EVENT_DISTANCE = 0x8000;
 
 /**
  * Whether the used entries added since `oldUsed` call for a used buffer notification (2.7.7):
