@@ -52,6 +52,8 @@ export interface VmSpec {
   input?: string;
   /** io 'split': the VM whose blkback serves this VM's disk (docs/split.md) */
   driver?: string;
+  /** the split console: the pv VM whose consback carries this VM's console (docs/split.md) */
+  console?: string;
 }
 
 export interface MultiConfig {
@@ -66,7 +68,7 @@ export interface MultiConfig {
 }
 
 export const TOP_KEYS = ['pool', 'slice', 'ksm', 'vms'] as const;
-export const VM_KEYS = ['name', 'image', 'mode', 'memory', 'io', 'weight', 'cap', 'disk', 'drive', 'append', 'input', 'driver'] as const;
+export const VM_KEYS = ['name', 'image', 'mode', 'memory', 'io', 'weight', 'cap', 'disk', 'drive', 'append', 'input', 'driver', 'console'] as const;
 
 /**
  * Where a text stops being JSON (RFC 8259), as "line L, column C": JSON.parse says where only
@@ -302,6 +304,18 @@ export function parseMultiConfig(textIn: string, env: ConfigEnv): MultiConfig {
         throw new HvlabError('BAD_CONFIG', `${where}: io 'split' reaches the driver domain's disk: give the disk to '${driver}', not to this VM`);
       }
     }
+    let consoleDomain: string | undefined;
+    if (raw.console !== undefined) {
+      // The split console (docs/split.md "The console pair"): consfront here, consback in any pv
+      // VM made before it; one driver domain carries a VM's disk and console, or none.
+      consoleDomain = text(where, 'console', raw.console);
+      const backend = specs.find((v) => v.name === consoleDomain);
+      if (!backend) throw new HvlabError('BAD_CONFIG', `${where}: console '${consoleDomain}' is not a VM listed before it`);
+      if (backend.mode !== 'pv') throw new HvlabError('BAD_CONFIG', `${where}: console '${consoleDomain}' must be a pv VM (its consback carries the console)`);
+      if (driver !== undefined && driver !== consoleDomain) {
+        throw new HvlabError('BAD_CONFIG', `${where}: the disk and the console come from one driver domain: driver is '${driver}', console is '${consoleDomain}'`);
+      }
+    }
     const spec: VmSpec = {
       name,
       image,
@@ -316,6 +330,7 @@ export function parseMultiConfig(textIn: string, env: ConfigEnv): MultiConfig {
       append: raw.append === undefined ? undefined : text(where, 'append', raw.append),
       input: raw.input === undefined ? undefined : text(where, 'input', raw.input),
       driver,
+      ...(consoleDomain === undefined ? {} : { console: consoleDomain }),
     };
     specs.push(spec);
     return spec;
@@ -331,9 +346,11 @@ export function parseMultiConfig(textIn: string, env: ConfigEnv): MultiConfig {
 
 /**
  * The VmConfig part a VM spec's I/O path gives (src/vm.ts ioPathConfig), with `split` made
- * from its driver domain (src/host.ts createVm, docs/split.md) and `disk` the VM's disk.
+ * from its driver domain (src/host.ts createVm, docs/split.md), the split console's driver
+ * domain, and `disk` the VM's disk.
  */
-export function specIoConfig(spec: VmSpec, disk?: Uint8Array | number): Pick<VmConfig, 'virtio' | 'io' | 'disk' | 'emudisk' | 'driverDomain'> {
-  if (spec.io === 'split') return { driverDomain: spec.driver };
-  return ioPathConfig(spec.io, disk);
+export function specIoConfig(spec: VmSpec, disk?: Uint8Array | number): Pick<VmConfig, 'virtio' | 'io' | 'disk' | 'emudisk' | 'driverDomain' | 'consoleDomain'> {
+  const consoleDomain = spec.console === undefined ? {} : { consoleDomain: spec.console };
+  if (spec.io === 'split') return { driverDomain: spec.driver, ...consoleDomain };
+  return { ...ioPathConfig(spec.io, disk), ...consoleDomain };
 }

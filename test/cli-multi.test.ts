@@ -162,6 +162,10 @@ describe('the config file', () => {
     expect(err(doc({ pool: '64M', vms: [{ ...dom0, disk: undefined }, { ...vm, mode: 'pv', io: 'split', driver: 'dom0' }] }))).toBe("v.json: VM 'a': driver 'dom0' must be a pv VM with a disk or drive");
     expect(err(doc({ pool: '64M', vms: [dom0, { ...vm, mode: 'pv', io: 'core', driver: 'dom0' }] }))).toBe("v.json: VM 'a': driver names a driver domain for io 'split', but the VM's io is 'core'");
     expect(err(doc({ pool: '64M', vms: [dom0, { ...vm, mode: 'pv', io: 'split', driver: 'dom0', disk: '1M' }] }))).toBe("v.json: VM 'a': io 'split' reaches the driver domain's disk: give the disk to 'dom0', not to this VM");
+    expect(err(doc({ pool: '64M', vms: [{ ...vm, console: 'dom0' }, dom0] }))).toBe("v.json: VM 'a': console 'dom0' is not a VM listed before it");
+    expect(err(doc({ pool: '64M', vms: [{ ...dom0, mode: 'hvm-nested' }, { ...vm, console: 'dom0' }] }))).toBe("v.json: VM 'a': console 'dom0' must be a pv VM (its consback carries the console)");
+    expect(err(doc({ pool: '64M', vms: [dom0, { ...dom0, name: 'dom1' }, { ...vm, mode: 'pv', io: 'split', driver: 'dom0', console: 'dom1' }] })))
+      .toBe("v.json: VM 'a': the disk and the console come from one driver domain: driver is 'dom0', console is 'dom1'");
     expect(err(doc({ pool: '64M', vms: [{ ...vm, disk: '100' }] }))).toBe("v.json: VM 'a': disk \"100\" must be a whole number of 512-byte sectors, at most 1G (example: \"4M\")");
     expect(err(doc({ pool: '64M', vms: [{ ...vm, append: 5 }] }))).toBe("v.json: VM 'a': append must be a string, got 5");
     expect(err(doc({ pool: '64M', vms: [7] }))).toBe('v.json: vms[0] must be an object');
@@ -278,14 +282,22 @@ describe('hvlab run --config: two VMs, scripted input switching consoles', () =>
     writeFileSync(conf, JSON.stringify({ pool: '64M', vms: [
       { name: 'dom0', image: hvos, mode: 'pv', memory: '16M', io: 'core', disk: '1M' },
       { name: 'domu', image: hvos, mode: 'pv', memory: '16M', io: 'split', driver: 'dom0' },
+      { name: 'domc', image: hvos, mode: 'pv', memory: '16M', console: 'dom0' },
     ] }));
-    const r = hvlab(['run', '--config', conf], `${A}nblk write 5 through dom0\nblk read 5\n${A}pblk read 5\n`);
+    const r = hvlab(['run', '--config', conf], `${A}nblk write 5 through dom0\nblk read 5\n${A}pblk read 5\ncons 3 echo typed through consback\n`);
     const out = r.stdout.replace(/\r\n/g, '\n');
     expect(out).toContain('blkfront: 2048 sectors (1024 KiB) from domain 1\n');
     expect(out).toContain('blkback: domain 2 connected on port 1\n');
     expect(out).toContain('hvos$ blk write 5 through dom0\nblk: wrote 13 bytes to sector 5\nhvos$ blk read 5\n00000a00  74 68 72 6f 75 67 68 20  64 6f 6d 30 0a 00 00 00  |through dom0....|\n');
     // The driver domain reads what the frontend wrote to its disk, through its own virtio-blk.
-    expect(out.split("[hvlab: VM 0 'dom0'").pop()).toMatch(/hvos\$ blk read 5\n00000a00 .*\|through dom0\.\.\.\.\|\n/);
+    // (The prompt may be followed by domc's relayed boot lines before the echo: `blk read 5` is
+    // matched from there.)
+    expect(out.split("[hvlab: VM 0 'dom0'").pop()).toMatch(/blk read 5\n00000a00 .*\|through dom0\.\.\.\.\|\n/);
+    // domc's console is carried by dom0's consback (the config's `console` key): what `cons 3`
+    // types there runs in domc, and its output comes back as [dom3] lines.
+    const dom0 = out.split("[hvlab: VM 0 'dom0'").pop()!;
+    expect(dom0).toContain('consback: domain 3 connected on port 2\n');
+    expect(dom0).toContain('[dom3] hvos$ echo typed through consback\n[dom3] typed through consback\n');
     expect(r.status).toBe(0);
   }, 120_000);
 
