@@ -4,7 +4,7 @@
 
 import { Counter } from './counter-ids';
 import { COUNTERS, hart, machine, REGS } from './state';
-import { idleSkip as machineIdleSkip, nextTimerTicks as machineNextTimer, reset as machineReset,
+import { idleSkip as machineIdleSkip, idleSkipAtMost as machineIdleSkipAtMost, nextTimerTicks as machineNextTimer, reset as machineReset,
   run as machineRun } from './machine';
 import { mtime } from './devices/clint';
 import { rxRing, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
@@ -89,6 +89,8 @@ export function run(budget: u64): u32 {
 }
 /** After STOP_IDLE: skip deterministic time to the next timer event; false if none is armed. */
 export function idleSkip(): bool { return machineIdleSkip(); }
+/** idleSkip by at most `max` instructions of time; returns how many (0: none armed). */
+export function idleSkipAtMost(max: u64): u64 { return machineIdleSkipAtMost(max); }
 /** The current mtime and the mtime of the next timer event (u64 max: none). */
 export function mtimeNow(): u64 { return mtime(); }
 export function nextTimer(): u64 { return machineNextTimer(); }

@@ -188,3 +188,18 @@ export function idleSkip(): bool {
   skipIdle(wait);
   return true;
 }
+
+/**
+ * idleSkip, but at most `max` instructions' worth of time: the host's scheduler lets a sleeping
+ * VM's own clock move only as far as the other VMs run meanwhile (src/sched.ts), so a guest
+ * waiting for another VM does not reach its timeout before that VM has had the time to answer.
+ * Returns the instructions skipped (0: not asleep, or no timer armed).
+ */
+export function idleSkipAtMost(max: u64): u64 {
+  if (machine.clock != CLOCK_INSTRET || hart.wfi == 0 || max == 0) return 0;
+  let wait = untilTimer();
+  if (wait == NEVER) return 0;
+  if (wait > max) wait = max;
+  skipIdle(wait);
+  return wait;
+}

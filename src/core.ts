@@ -12,6 +12,7 @@ export interface CoreExports {
   setTohost(pa: bigint): void;
   run(budget: bigint): number;
   idleSkip(): boolean;
+  idleSkipAtMost(max: bigint): bigint;
   mtimeNow(): bigint;
   nextTimer(): bigint;
   haltKind(): number;

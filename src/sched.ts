@@ -82,6 +82,15 @@ interface Entry {
   wakeAtMs?: number;
   /** It went idle while another VM had an event to serve: it waits until none has (deferredFor). */
   deferred?: boolean;
+  /**
+   * It sleeps until a timer `left` instructions of its time away while other VMs run: on one
+   * hart there is one time line, so its idle time passes as they run (`owed` grows by each of
+   * their slices) and it is not scheduled until that reaches its timer, or input or an event
+   * comes (wake). See runSlice.
+   */
+  doze?: { owed: number; left: number };
+  /** Idle time it is owed when it runs next (a doze that ended), skipped before it runs. */
+  owed?: number;
 }
 
 function checkParams(p: SchedParams): { weight?: number; cap?: number } {
@@ -171,7 +180,12 @@ export class Scheduler {
   /** Not blocked, not halted, not asleep: it wants the hart (caps aside). */
   private active(e: Entry): boolean { return !e.stats.halted && !e.stats.blocked && e.wakeAtMs === undefined; }
 
-  private runnable(e: Entry): boolean { return this.active(e) && !this.parked(e) && !this.deferredFor(e); }
+  private runnable(e: Entry): boolean { return this.active(e) && !this.parked(e) && !this.deferredFor(e) && e.doze === undefined; }
+
+  /** Time passed on the hart while `ran` ran: every other dozing VM is owed it. */
+  private pass(steps: number, ran?: Entry): void {
+    for (const x of this.queue) if (x !== ran && x.doze) x.doze.owed += steps;
+  }
 
   /** Does `e` wait for another VM to serve its events (see run's idle stops)? */
   private deferredFor(e: Entry): boolean {
@@ -209,7 +223,29 @@ export class Scheduler {
       const input = e.vm.inputSent !== e.inputMark;
       if (e.stats.blocked && (input || this.pending?.(e.vm))) e.stats.blocked = false;
       if (e.wakeAtMs !== undefined && (input || (now ??= performance.now()) >= e.wakeAtMs)) e.wakeAtMs = undefined;
+      if (e.doze && (e.doze.owed >= e.doze.left || input || this.pending?.(e.vm))) this.endDoze(e);
     }
+  }
+
+  private endDoze(e: Entry): void {
+    e.owed = (e.owed ?? 0) + e.doze!.owed;
+    e.doze = undefined;
+  }
+
+  /**
+   * Nothing else can run: the dozing VM nearest its timer wakes, and the time it sleeps until
+   * then passes for the other dozers too (the hart stands idle meanwhile).
+   */
+  private wakeNearestDozer(): boolean {
+    let best: Entry | undefined;
+    for (const e of this.queue) {
+      if (e.doze && !e.stats.halted && (!best || e.doze.left - e.doze.owed < best.doze!.left - best.doze!.owed)) best = e;
+    }
+    if (!best) return false;
+    const gap = Math.max(0, best.doze!.left - best.doze!.owed);
+    this.pass(gap);
+    this.endDoze(best);
+    return true;
   }
 
   /** UNDER before OVER; round robin within a priority (the queue's order). */
@@ -236,7 +272,8 @@ export class Scheduler {
     while (used < budget) {
       this.wake();
       if (this.now >= this.periodEnd) this.account();
-      const e = this.pick();
+      let e = this.pick();
+      if (!e && this.wakeNearestDozer()) e = this.pick();
       if (!e) {
         if (!this.queue.some((x) => this.active(x))) {
           // Nothing to run: the hart idles until input comes (or, on the wall clock, a
@@ -246,6 +283,7 @@ export class Scheduler {
           break;
         }
         // Every runnable VM has spent its cap: the hart idles until the next period.
+        this.pass(this.periodEnd - this.now);
         this.idleTime += this.periodEnd - this.now;
         this.now = this.periodEnd;
         continue;
@@ -255,6 +293,7 @@ export class Scheduler {
       // accounting tick does), and where a capped VM's quota is used up.
       const slice = Math.min(this.sliceInstructions, budget - used, this.quota(e) - e.periodUsed, this.periodEnd - this.now);
       const r = this.runSlice(e, slice);
+      this.pass(r.steps, e);
       used += r.steps;
       retired += r.retired;
       this.now += r.steps;
@@ -281,6 +320,11 @@ export class Scheduler {
     let steps = 0;
     let retired = 0;
     let emptyIdles = 0;
+    if (e.owed) {
+      // The idle time that passed while it dozed (at most up to its timer).
+      if (vm.idleSkipAtMost(e.owed) > 0) e.stats.idleSkips++;
+      e.owed = 0;
+    }
     while (steps < slice) {
       const left = slice - steps;
       let r: ReturnType<Vm['run']>;
@@ -318,6 +362,19 @@ export class Scheduler {
       // slice rather than skip this VM's idle time, so the other runs before this one's clock
       // races to a timeout it would not reach if the two shared one clock (docs/split.md).
       if (this.pending && this.queue.some((o) => o !== e && !o.stats.halted && this.pending!(o.vm))) { e.deferred = true; break; }
+      // Another VM can run now: this one dozes. Its idle time is not skipped at once but passes
+      // as the others run (pass), and it runs again when that reaches its timer: a guest that
+      // waits for another VM with a timeout (a frontend for its driver domain) then does not
+      // reach its deadline before the other has had the time to answer. When no other VM can
+      // run, the idle time is skipped whole (the hart has nothing else to do).
+      if (this.queue.some((o) => o !== e && this.runnable(o))) {
+        const ticks = vm.ticksToNextTimer();
+        if (ticks !== undefined && vm.config.clock !== 'wall') {
+          e.doze = { owed: 0, left: Number(ticks) * vm.config.instrPerTick };
+          e.inputMark = mark;
+          break;
+        }
+      }
       if (vm.idleSkip()) { e.stats.idleSkips++; continue; }
       // On the wall clock idle time passes instead: the VM sleeps until its timer.
       const ticks = vm.config.clock === 'wall' ? vm.ticksToNextTimer() : undefined;

@@ -743,6 +743,13 @@ export class Vm {
    */
   idleSkip(): boolean { return this.core.idleSkip(); }
 
+  /**
+   * idleSkip, by at most `maxInstructions` of time (the instret clock's unit); returns the
+   * instructions skipped, 0 if the guest is not asleep with a timer armed. A scheduler lets a
+   * sleeping VM's clock advance only as far as the others run meanwhile (src/sched.ts).
+   */
+  idleSkipAtMost(maxInstructions: number): number { return Number(this.core.idleSkipAtMost(BigInt(maxInstructions))); }
+
   /** Timer ticks (10 MHz) until the next timer event, or undefined if none is armed. */
   ticksToNextTimer(): bigint | undefined {
     const next = this.core.nextTimer();

@@ -282,7 +282,7 @@ describe('hvlab run --config: two VMs, scripted input switching consoles', () =>
     writeFileSync(conf, JSON.stringify({ pool: '64M', vms: [
       { name: 'dom0', image: hvos, mode: 'pv', memory: '16M', io: 'core', disk: '1M' },
       { name: 'domu', image: hvos, mode: 'pv', memory: '16M', io: 'split', driver: 'dom0' },
-      { name: 'domc', image: hvos, mode: 'pv', memory: '16M', console: 'dom0' },
+      { name: 'domc', image: hvos, mode: 'hvm-nested', memory: '16M', console: 'dom0' },
     ] }));
     const r = hvlab(['run', '--config', conf], `${A}nblk write 5 through dom0\nblk read 5\n${A}pblk read 5\ncons 3 echo typed through consback\n`);
     const out = r.stdout.replace(/\r\n/g, '\n');
