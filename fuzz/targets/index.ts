@@ -6,6 +6,7 @@ import { sbiTarget } from './sbi.js';
 import { pagetableTarget } from './pagetable.js';
 import { virtioTarget } from './virtio.js';
 import { loadersTarget } from './loaders.js';
+import { xvmTarget } from './xvm.js';
 
-export const TARGETS: Target[] = [insnTarget, pagetableTarget, mmioTarget, virtioTarget, sbiTarget, loadersTarget];
+export const TARGETS: Target[] = [insnTarget, pagetableTarget, mmioTarget, virtioTarget, sbiTarget, loadersTarget, xvmTarget];
 export const targetByName = (name: string) => TARGETS.find((t) => t.name === name);
