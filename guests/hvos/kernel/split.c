@@ -201,8 +201,12 @@ void cons_front_putc(int c)
     if (r->out_prod - r->out_cons >= CONS_OUT) {
         // Full (or an out_cons the backend moved past out_prod, which looks
         // the same): let the backend drain it, for at most a second.
-        if (cons_busy)
+        if (cons_busy) {
+            // Output from an interrupt while cons_putc waits for room: it cannot
+            // wait too, so it goes to the VM's own console rather than nowhere.
+            pv.console_putc(c);
             return;
+        }
         cons_busy = 1;
         cons_notified = r->out_prod;
         evtchn(EVTCHNOP_send, front_port());
