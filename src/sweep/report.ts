@@ -213,6 +213,20 @@ export function figures(rows: readonly Row[], costs: Partial<CostTable>): Figure
         'write-protect faults, emulation, hypercalls), and TLB flushes.',
       svg: barChart({ title: 'Modeled time per workload (Mcycles)', yLabel: 'modeled Mcycles', groups: timeGroups, series, stackLabels: [...parts] }),
     });
+    // Against native, where the sweep has it: workloads of very different lengths side by side.
+    const native = (rs: Row[]) => rs.find((r) => r.axes.mode === 'native' && !r.axes.nestedPwc);
+    const relGroups: BarGroup[] = [...groups].filter(([, rs]) => native(rs) !== undefined).map(([label, rs]) => {
+      const base = metrics(native(rs)!, costs).cycles.total;
+      return { label, bars: rs.map((r) => ({ label: seriesLabel(r, seriesAxes), value: base ? metrics(r, costs).cycles.total / base : 0 })) };
+    });
+    if (relGroups.length && v.includes('mode')) {
+      out.push({
+        id: 'modeled-time-vs-native', title: 'Modeled time relative to native',
+        caption: 'Each point\'s modeled cycles divided by those of the same workload run natively (1.0): what the virtualization ' +
+          'strategy costs, comparable across workloads of different lengths.',
+        svg: barChart({ title: 'Modeled time relative to native', yLabel: 'x native', groups: relGroups, series }),
+      });
+    }
   } else {
     // A numeric hardware size varies: the miss rate and the walk references against it.
     const lines = (f: (m: Metrics) => number) => [...groups].flatMap(([g, rs]) => {
@@ -261,7 +275,7 @@ export function toHtml(rows: readonly Row[], meta: ReportMeta): string {
 body { font-family: sans-serif; max-width: 1100px; margin: 1em auto; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; font-size: 12px; } td, th { border: 1px solid #ccc; padding: 2px 6px; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; } pre { background: #f4f4f4; padding: 8px; overflow-x: auto; }
-figure { margin: 1.5em 0; } figcaption { font-size: 13px; max-width: 800px; } .pending { color: #8a5a00; }
+figure { margin: 1.5em 0; } svg { max-width: 100%; height: auto; } figcaption { font-size: 13px; max-width: 800px; } .pending { color: #8a5a00; }
 </style></head><body>
 <h1>${esc(meta.name)}</h1>
 ${meta.description ? `<p>${esc(meta.description)}</p>\n` : ''}<p>hvlab ${esc(meta.version)}, core build sha256 <code>${esc(meta.core.slice(0, 16))}</code>; ${rows.length} points${v.length ? `, varying ${esc(v.join(', '))}` : ''}. Every figure is from counters under the deterministic clock: rerunning the command below gives the same numbers.</p>
