@@ -153,6 +153,31 @@ describe('bad configs: one line naming the field, before anything runs', () => {
   });
 });
 
+describe('TOML configs', () => {
+  it('the TOML example is the JSON example', () => {
+    const ex = (f: string) => join(root, 'docs', 'examples', f);
+    const toml = parseSweepConfig(readFileSync(ex('sweep-nested-pwc.toml'), 'utf8'), 'sweep-nested-pwc.toml', 'x');
+    const json = parseSweepConfig(readFileSync(ex('sweep-nested-pwc.json'), 'utf8'), 'sweep-nested-pwc.json', 'x');
+    expect(toml).toEqual(json);
+    expect(expand(toml).points).toHaveLength(6);
+  });
+
+  it.each([
+    ['[axes]\nmode = { a = 1 }\n', 'c.toml: line 2: inline tables are not supported'],
+    ['[axes]\nmode = "native\n', 'c.toml: line 2: a string is not closed on its line'],
+    ['[axes]\nmode = "native"\nmode = "pv"\n', "c.toml: line 3: 'mode' is defined twice"],
+    ['[axes]\nmode "native"\n', "c.toml: line 2: expected '=' after 'mode'"],
+    ['[axes]\nmode = ["native" "pv"]\n', "c.toml: line 2: expected ',' or ']' in an array, found '\"'"],
+    ['[axes]\naxes.mode = "pv"\n', 'c.toml: line 2: dotted keys are not supported'],
+    ['[axes]\nmode = "pv" extra\n', "c.toml: line 2: unexpected 'e' (one key = value a line)"],
+    ['[axes]\nnestedPwc = yes\n', "c.toml: line 2: expected a value (a \"string\", number, true, false or [array]), found 'yes'"],
+    ['[axes]\nmodes = ["pv"]\n', 'axes.modes: unknown axis (known: guest, mode, workload, nestedPwc, io, tlbModel, tlbEntries, tlbWays, pwcEntries, npwcEntries, ntlbEntries, gstagePages, hugepages)'],
+  ])('%j: %s', (text, message) => {
+    expect(() => expand(parseSweepConfig(text, 'c.toml', 'c'))).toThrow(message);
+    try { parseSweepConfig(text, 'c.toml', 'c'); } catch (e) { expect((e as Error).message).toBe(message); }
+  });
+});
+
 describe('progress', () => {
   it('a line per point when stderr is not a terminal, a bar with an ETA when it is', () => {
     const lines: string[] = [];

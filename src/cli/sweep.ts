@@ -14,7 +14,7 @@ import { currentBuild, runPoints } from '../sweep/run.js';
 import { figures, parseCsv, toCsv, toHtml, toJson, type ReportMeta } from '../sweep/report.js';
 import { joinNegativeValues, parseCount, writeUserFile } from './options.js';
 
-export const SWEEP_USAGE = `usage: hvlab sweep CONFIG.json [--out DIR] [--cache DIR | --no-cache] [--jobs N]
+export const SWEEP_USAGE = `usage: hvlab sweep CONFIG.json|CONFIG.toml [--out DIR] [--cache DIR | --no-cache] [--jobs N]
        hvlab sweep --plot FILE.csv [--out FILE.html]
 
 Run every combination of the config's axes (deterministic clock), each point once: a point
@@ -93,7 +93,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const meta: ReportMeta = {
     name: config.name, description: config.description, version: build.version, core: build.core,
     command: `hvlab sweep ${configPath}${v.out !== undefined ? ` --out ${outDir}` : ''}`,
-    config: JSON.parse(text) as unknown, costs: config.costs, skipped: product.skipped,
+    config: config.raw, costs: config.costs, skipped: product.skipped,
   };
   const rows = results.map((r) => ({ axes: r.point.axes, counters: r.counters, wallSeconds: r.wallSeconds, cached: r.cached, hash: r.hash }));
   const base = join(outDir, config.name);

@@ -8,6 +8,7 @@ import { parseCostOverrides, type CostTable } from '../cost-model.js';
 import { ACTIVE_AXES, AXES, AXIS_BY_NAME, bad, workloadGuests, type AxisValue, type RunSpec } from './axes.js';
 import type { GuestName } from '../bench/workloads.js';
 import type { Mode } from '../vm.js';
+import { parseTomlSubset } from './toml.js';
 
 export interface SweepConfig {
   /** The report's title and the output files' base name. */
@@ -16,6 +17,8 @@ export interface SweepConfig {
   /** Every axis named in the file, with its checked values, in the file's order. */
   axes: Record<string, AxisValue[]>;
   costs: Partial<CostTable>;
+  /** The file's content as an object (the report shows it). */
+  raw: unknown;
 }
 
 export interface Point {
@@ -26,10 +29,16 @@ export interface Point {
 
 const TOP_LEVEL = ['name', 'description', 'axes', 'costs'];
 
-/** Parse and check a config; `source` names the file in messages. */
+/**
+ * Parse and check a config, JSON or (a file named *.toml) the TOML subset of toml.ts; `source`
+ * names the file in messages.
+ */
 export function parseSweepConfig(text: string, source: string, defaultName: string): SweepConfig {
   let json: unknown;
-  try { json = JSON.parse(text); } catch (e) { throw bad(source, `not JSON (${(e as Error).message.split('\n')[0]})`); }
+  if (/\.toml$/i.test(source)) json = parseTomlSubset(text, source);
+  else {
+    try { json = JSON.parse(text); } catch (e) { throw bad(source, `not JSON (${(e as Error).message.split('\n')[0]})`); }
+  }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad(source, 'expected a JSON object with an "axes" object');
   const o = json as Record<string, unknown>;
   for (const k of Object.keys(o)) {
@@ -76,7 +85,7 @@ export function parseSweepConfig(text: string, source: string, defaultName: stri
       throw bad(`axes.workload[${i}]`, `'${name}' is a ${workloadGuests(name).join('/')} workload, and the config's guests are ${guests.join(', ')}`);
     }
   }
-  return { name, description, axes, costs };
+  return { name, description, axes, costs, raw: json };
 }
 
 /**
