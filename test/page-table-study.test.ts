@@ -121,7 +121,7 @@ describe('the committed study', () => {
   it('its HTML is what its CSV draws', () => {
     const { rows: csv, meta } = parseCsv(readFileSync(STUDY_CSV, 'utf8'), STUDY_CSV);
     expect(toHtml(csv, meta), REGENERATE).toBe(readFileSync(STUDY_HTML, 'utf8'));
-  });
+  }, 30_000);
 
   it('its CSV is what the core counts today (two of its points, run again)', async () => {
     const { rows: csv } = parseCsv(readFileSync(STUDY_CSV, 'utf8'), STUDY_CSV);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HvlabError } from '../src/errors.js';
 import { expand, parseSweepConfig } from '../src/sweep/config.js';
 import { currentBuild, pointHash, Progress } from '../src/sweep/run.js';
-import { COUNTER_NAMES, parseCsv, toHtml } from '../src/sweep/report.js';
+import { COUNTER_NAMES, figures, parseCsv, toHtml } from '../src/sweep/report.js';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { measure, releaseVms } from '../src/bench/workloads.js';
 import { HVOS_ELF } from './support/hvos.js';
@@ -138,7 +138,7 @@ describe('bad configs: one line naming the field, before anything runs', () => {
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(r.stderr.startsWith(message)).toBe(true);
     expect(existsSync(out)).toBe(false);
-  });
+  }, 60_000);
 
   it.each([
     [['sweep'], 'hvlab: give one CONFIG file (see hvlab sweep --help)'],
@@ -150,7 +150,7 @@ describe('bad configs: one line naming the field, before anything runs', () => {
     const r = await hvlab(args);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(message + '\n');
-  });
+  }, 60_000);
 });
 
 describe('TOML configs', () => {
@@ -175,6 +175,39 @@ describe('TOML configs', () => {
   ])('%j: %s', (text, message) => {
     expect(() => expand(parseSweepConfig(text, 'c.toml', 'c'))).toThrow(message);
     try { parseSweepConfig(text, 'c.toml', 'c'); } catch (e) { expect((e as Error).message).toBe(message); }
+  });
+});
+
+describe('the report\'s figures', () => {
+  it('against a TLB size, once such an axis varies: miss rate, walk references and modeled time as lines', () => {
+    // Rows as the model-TLB axes will give them (the axes are pending: the data is made up here,
+    // only the drawing is under test): misses halve as the entries double.
+    const rows = [16, 64, 256].flatMap((entries) => ['hvm-shadow', 'hvm-nested'].map((mode) => ({
+      axes: { guest: 'hvos', mode, workload: 'memwalk 512 8', nestedPwc: false, io: 'emulated', tlbEntries: entries },
+      counters: { TLB_LOAD_LOOKUPS: 1000n, TLB_LOAD_MISSES: BigInt(8192 / entries), WALK_REFS: BigInt(3 * 8192 / entries), INSTRET_S: 1000n },
+    })));
+    const figs = figures(rows, {});
+    expect(figs.map((f) => f.id)).toEqual(['tlb-miss-rate', 'walk-refs-per-miss', 'modeled-time']);
+    // One line per mode, a point per size, at x = log2(entries) spaced evenly.
+    const lines = [...figs[0].svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)].map((m) => m[1].split(' ').map((p) => p.split(',').map(Number)));
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      expect(l).toHaveLength(3);
+      expect(l[1][0] - l[0][0]).toBeCloseTo(l[2][0] - l[1][0], 5);
+      expect(l[0][1]).toBeLessThan(l[1][1]); // SVG y grows downwards: the rate falls
+    }
+    expect(figs[0].svg).toContain('<title>hvm-shadow: 16 -&gt; 0.512</title>');
+  });
+
+  it('without a size axis: walk references per miss, modeled time, and relative to native when native is in', () => {
+    const row = (mode: string, refs: bigint) => ({ axes: { guest: 'hvos', mode, workload: 'memwalk 8 1', nestedPwc: false, io: 'emulated' },
+      counters: { TLB_LOAD_MISSES: 10n, WALK_REFS: refs, INSTRET_S: 100n } });
+    expect(figures([row('hvm-shadow', 30n), row('hvm-nested', 150n)], {}).map((f) => f.id)).toEqual(['walk-refs-per-miss', 'modeled-time']);
+    const figs = figures([row('native', 30n), row('hvm-nested', 150n)], {});
+    expect(figs.map((f) => f.id)).toEqual(['walk-refs-per-miss', 'modeled-time', 'modeled-time-vs-native']);
+    // native: 100 + 30 x 20 = 700 cycles; nested: 100 + 150 x 20 = 3100, 4.43 x native.
+    expect(figs[2].svg).toContain('<title>memwalk 8 1, hvm-nested: 4.43</title>');
+    expect(figs[0].svg).toContain('<title>memwalk 8 1, hvm-nested: 15</title>');
   });
 });
 
@@ -242,7 +275,7 @@ describe('a small sweep', () => {
     const [, off, on] = csv.rows;
     expect(on.counters.TLB_LOAD_MISSES).toBe(off.counters.TLB_LOAD_MISSES);
     expect(on.counters.WALK_REFS_G < off.counters.WALK_REFS_G).toBe(true);
-  });
+  }, 120_000);
 
   it('a rerun computes nothing and writes the same files; a new value computes only its points', async () => {
     const before = ['small.csv', 'small.html'].map((f) => readFileSync(join(out, f), 'utf8'));
@@ -266,7 +299,7 @@ describe('a small sweep', () => {
     const r = await hvlab(['sweep', '--plot', csv]);
     expect(r.status).toBe(0);
     expect(readFileSync(join(tmp, 'copy.html'), 'utf8')).toBe(readFileSync(join(out, 'small.html'), 'utf8'));
-  });
+  }, 60_000);
 
   it('--plot refuses a CSV that is not a sweep\'s, naming the line', () => {
     expect(() => parseCsv('a,b\n1,2\n', 'x.csv')).toThrow("x.csv: not a sweep CSV (its first line is not '# hvlab sweep 1...')");

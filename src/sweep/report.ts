@@ -181,7 +181,8 @@ const NUMERIC_X: readonly string[] = ['tlbEntries', 'pwcEntries', 'npwcEntries',
 
 export function figures(rows: readonly Row[], costs: Partial<CostTable>): Figure[] {
   const v = varying(rows);
-  const groupAxes: string[] = v.filter((k) => k === 'workload' || k === 'guest');
+  // Groups are workloads (and guests, when both run), even when the sweep has one workload.
+  const groupAxes: string[] = [...(v.includes('guest') ? ['guest'] : []), 'workload'];
   const seriesAxes = v.filter((k) => !groupAxes.includes(k) && !(NUMERIC_X as readonly string[]).includes(k));
   const series = [...new Set(rows.map((r) => seriesLabel(r, seriesAxes)))];
   const groups = byGroup(rows, groupAxes);
@@ -232,7 +233,7 @@ export function figures(rows: readonly Row[], costs: Partial<CostTable>): Figure
     const lines = (f: (m: Metrics) => number) => [...groups].flatMap(([g, rs]) => {
       const ss = new Map<string, [number, number][]>();
       for (const r of rs) {
-        const key = `${g === 'all' ? '' : `${g}: `}${seriesLabel(r, seriesAxes)}`;
+        const key = `${groups.size > 1 ? `${g}: ` : ''}${seriesLabel(r, seriesAxes)}`;
         ss.set(key, [...(ss.get(key) ?? []), [Number(r.axes[numericX]), f(metrics(r, costs))]]);
       }
       return [...ss].map(([label, points]) => ({ label, points }));
