@@ -194,6 +194,8 @@ export interface MeasureOptions {
   disk?: Uint8Array;
   /** Instead of the guest's own; e.g. `nopv`: hvos keeps its native operations under hardware assist (docs/io.md). */
   bootargs?: string;
+  /** More VmConfig fields (a sweep's axes: src/sweep/axes.ts); part of the VM's identity. */
+  vm?: Partial<VmConfig>;
 }
 
 /**
@@ -208,10 +210,10 @@ export async function measure(guest: BenchGuest | Uint8Array, source: CoreSource
   if (why !== undefined) throw new HvlabError('BENCH_MODE', `${g.name} does not run in ${mode}: ${why}`);
   const { costs = {}, nestedPwc = false, io = 'emulated', disk } = opts;
   const bootargs = opts.bootargs ?? g.bootargs;
-  const key = `${g.name}/${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}/${bootargs ?? ''}`;
+  const key = `${g.name}/${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}/${bootargs ?? ''}/${opts.vm ? JSON.stringify(opts.vm) : ''}`;
   let vm = vms.get(key);
   if (!vm) {
-    const config: VmConfig = { mode, firmware: 'builtin', clock: 'instret', nestedPwc, bootargs, ...ioPathConfig(io, disk) };
+    const config: VmConfig = { ...opts.vm, mode, firmware: 'builtin', clock: 'instret', nestedPwc, bootargs, ...ioPathConfig(io, disk) };
     vm = await Vm.create(config, source);
     g.load(vm);
     vms.set(key, vm);

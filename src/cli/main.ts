@@ -4,6 +4,7 @@ import { HvlabError } from '../errors.js';
 import { runCommand } from './run.js';
 import { benchCommand } from './bench.js';
 import { topCommand } from './top.js';
+import { sweepCommand } from './sweep.js';
 
 const USAGE = `usage: hvlab <command> [options]
 
@@ -14,6 +15,8 @@ commands:
   top --config FILE
                 run many VMs and print a per-VM table per interval (hvlab top --help)
   bench         hvos workloads in each execution mode, with their costs (hvlab bench --help)
+  sweep CONFIG  run the cross product of a config's axes in parallel, cached; CSV, JSON and an
+                HTML report with figures (hvlab sweep --help, docs/sweep.md)
 
 hvlab is a hypervisor laboratory: a RISC-V RV64 machine in WebAssembly.`;
 
@@ -30,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'run') return await runCommand(rest);
     if (cmd === 'bench') return await benchCommand(rest);
     if (cmd === 'top') return await topCommand(rest);
+    if (cmd === 'sweep') return await sweepCommand(rest);
     throw new HvlabError('BAD_COMMAND', `unknown command '${cmd}' (see hvlab --help)`);
   } catch (e) {
     if (e instanceof HvlabError) {

@@ -1,0 +1,140 @@
+/**
+ * A sweep's config file (docs/sweep.md): which axes vary and over what values. It is checked
+ * whole before anything runs; every mistake is one line naming the field (`axes.tlbWays[1]: 3
+ * is not a power of two`). The product of the axes is expanded here into points, each with
+ * the run it stands for.
+ */
+import { parseCostOverrides, type CostTable } from '../cost-model.js';
+import { ACTIVE_AXES, AXES, AXIS_BY_NAME, bad, workloadGuests, type AxisValue, type RunSpec } from './axes.js';
+import type { GuestName } from '../bench/workloads.js';
+import type { Mode } from '../vm.js';
+import { parseTomlSubset } from './toml.js';
+
+export interface SweepConfig {
+  /** The report's title and the output files' base name. */
+  name: string;
+  description: string;
+  /** Every axis named in the file, with its checked values, in the file's order. */
+  axes: Record<string, AxisValue[]>;
+  costs: Partial<CostTable>;
+  /** The file's content as an object (the report shows it). */
+  raw: unknown;
+}
+
+export interface Point {
+  /** The value of every active axis (defaults included): the CSV's first columns. */
+  axes: Record<string, AxisValue>;
+  run: RunSpec;
+}
+
+const TOP_LEVEL = ['name', 'description', 'axes', 'costs'];
+
+/**
+ * Parse and check a config, JSON or (a file named *.toml) the TOML subset of toml.ts; `source`
+ * names the file in messages.
+ */
+export function parseSweepConfig(text: string, source: string, defaultName: string): SweepConfig {
+  let json: unknown;
+  if (/\.toml$/i.test(source)) json = parseTomlSubset(text, source);
+  else {
+    try { json = JSON.parse(text); } catch (e) { throw bad(source, `not JSON (${(e as Error).message.split('\n')[0]})`); }
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad(source, 'expected a JSON object with an "axes" object');
+  const o = json as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!TOP_LEVEL.includes(k)) throw bad(k, `unknown field (known: ${TOP_LEVEL.join(', ')})`);
+  }
+  const name = o.name ?? defaultName;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+    throw bad('name', `must be 1-64 letters, digits, '.', '_' or '-' (it names the output files), got ${JSON.stringify(name)}`);
+  }
+  const description = o.description ?? '';
+  if (typeof description !== 'string') throw bad('description', 'must be a string');
+  if (typeof o.axes !== 'object' || o.axes === null || Array.isArray(o.axes)) throw bad('axes', 'must be an object: axis name -> value or list of values');
+  const axes: Record<string, AxisValue[]> = {};
+  for (const [k, raw] of Object.entries(o.axes as Record<string, unknown>)) {
+    const axis = AXIS_BY_NAME.get(k);
+    if (!axis) throw bad(`axes.${k}`, `unknown axis (known: ${AXES.map((a) => a.name).join(', ')})`);
+    const list = Array.isArray(raw) ? raw : [raw];
+    if (list.length === 0) throw bad(`axes.${k}`, 'an empty list: the product would have no points');
+    const values = list.map((v, i) => axis.check(v, Array.isArray(raw) ? `axes.${k}[${i}]` : `axes.${k}`));
+    const seen = new Set<AxisValue>();
+    for (const [i, v] of values.entries()) {
+      if (seen.has(v)) throw bad(`axes.${k}[${i}]`, `repeats ${JSON.stringify(v)}`);
+      seen.add(v);
+    }
+    axes[k] = values;
+  }
+  // Across axes: a set-associative TLB cannot have more ways than entries.
+  if (axes.tlbWays && axes.tlbEntries) {
+    const ways = Math.max(...(axes.tlbWays as number[]));
+    const entries = Math.min(...(axes.tlbEntries as number[]));
+    if (ways > entries) throw bad('axes.tlbWays', `${ways} ways is more than ${entries} entries (axes.tlbEntries)`);
+  }
+  // Values are checked first, so a mistake in a pending axis is still reported as such.
+  for (const k of Object.keys(axes)) {
+    const p = AXIS_BY_NAME.get(k)!.pending;
+    if (p) throw bad(`axes.${k}`, `this axis ${p}`);
+  }
+  const costs = o.costs === undefined ? {} : parseCostOverrides(o.costs, `${source}: costs`);
+  // A workload must belong to some guest the config names.
+  const guests = (axes.guest ?? [AXIS_BY_NAME.get('guest')!.default]) as GuestName[];
+  for (const [i, w] of (axes.workload ?? []).entries()) {
+    const name = String(w).split(' ')[0];
+    if (!workloadGuests(name).some((g) => guests.includes(g))) {
+      throw bad(`axes.workload[${i}]`, `'${name}' is a ${workloadGuests(name).join('/')} workload, and the config's guests are ${guests.join(', ')}`);
+    }
+  }
+  return { name, description, axes, costs, raw: json };
+}
+
+/**
+ * Why a combination is not a point (it is skipped, and the report says so), or undefined.
+ * These are combinations that cannot run or that would repeat another point exactly.
+ */
+function skipReason(r: RunSpec): string | undefined {
+  if (!workloadGuests(r.workload).includes(r.guest)) return `${r.workload} is not a ${r.guest} workload`;
+  if (r.guest === 'linux' && r.mode === 'pv') return 'the stock Linux kernel has no port to the hvlab PV interface (docs/pv-abi.md)';
+  if (r.guest === 'linux' && r.io !== 'emulated') return 'the Linux guest runs with its console on the UART (the emulated I/O path)';
+  if (r.mode === 'pv' && (r.io === 'host' || r.io === 'offload')) return 'pv serves virtio in the core only';
+  // The cache sits in the two-stage walk: anywhere else the point would repeat its "off" twin.
+  if (r.nestedPwc && r.mode !== 'hvm-nested') return 'the nested page-walk cache acts only in hvm-nested';
+  return undefined;
+}
+
+export interface Product { points: Point[]; skipped: { axes: Record<string, AxisValue>; reason: string }[] }
+
+/** Expand the cross product, in the order of AXES (the last axis varies fastest). */
+export function expand(config: SweepConfig): Product {
+  let combos: Record<string, AxisValue>[] = [{}];
+  for (const axis of ACTIVE_AXES) {
+    const values = config.axes[axis.name] ?? [axis.default];
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [axis.name]: v })));
+  }
+  const points: Point[] = [];
+  const skipped: Product['skipped'] = [];
+  for (const axes of combos) {
+    const run: RunSpec = { guest: 'hvos', mode: 'native' as Mode, workload: '', command: '', io: 'emulated', nestedPwc: false, bootargs: [], vm: {} };
+    for (const axis of ACTIVE_AXES) axis.apply!(axes[axis.name], run);
+    const why = skipReason(run);
+    if (why) skipped.push({ axes, reason: why });
+    else points.push({ axes, run });
+  }
+  if (points.length === 0) {
+    throw bad('axes', `the product is empty: every combination is skipped (${[...new Set(skipped.map((s) => s.reason))].join('; ')})`);
+  }
+  return { points, skipped };
+}
+
+/** A short label: the axes that vary in this sweep, as `memwalk 512 8 / hvm-nested / nestedPwc`. */
+export function pointLabel(p: Point, varying: readonly string[]): string {
+  return varying.map((k) => {
+    const v = p.axes[k];
+    return typeof v === 'boolean' ? (v ? k : `no ${k}`) : String(v);
+  }).join(' / ');
+}
+
+/** The axes with more than one value in this product. */
+export function varyingAxes(points: readonly Point[] | readonly { axes: Record<string, AxisValue> }[]): string[] {
+  return ACTIVE_AXES.map((a) => a.name).filter((k) => new Set(points.map((p) => p.axes[k])).size > 1);
+}

@@ -1,0 +1,294 @@
+/**
+ * A sweep's outputs: the CSV (every counter of every point, with the metadata that reproduces
+ * it in `#` lines above the header), the JSON (the same, plus wall times and cache keys), and
+ * the self-contained HTML report with its figures. `hvlab sweep --plot FILE.csv` reads the
+ * CSV back and draws the same report: the HTML depends only on what the CSV holds.
+ */
+import { Counter } from '../../assembly/counter-ids.js';
+import { namedCounters } from '../counters.js';
+import { modeledCycles, type CostTable, type CycleBreakdown } from '../cost-model.js';
+import { HvlabError } from '../errors.js';
+import { AXES, type AxisValue } from './axes.js';
+import { barChart, esc, fmt, lineChart, type BarGroup } from './svg.js';
+
+/** Every counter the core names, in counter-id order: the CSV's counter columns. */
+export const COUNTER_NAMES: readonly string[] = Object.keys(namedCounters(new BigUint64Array(Counter.COUNT)));
+
+export interface Row { axes: Record<string, AxisValue>; counters: Record<string, bigint> }
+
+export interface ReportMeta {
+  name: string;
+  description: string;
+  /** The hvlab version and the core build's sha256 that computed the points. */
+  version: string;
+  core: string;
+  /** The command that reproduces the sweep. */
+  command: string;
+  /** The config as given (the JSON object). */
+  config: unknown;
+  costs: Partial<CostTable>;
+  skipped: { axes: Record<string, AxisValue>; reason: string }[];
+}
+
+const c = (r: Row, k: string) => Number(r.counters[k] ?? 0n);
+
+/** The derived figures every point gets (also CSV columns, recomputed from the counters on --plot). */
+export interface Metrics {
+  instructions: number;
+  exits: number;
+  tlbLookups: number;
+  tlbMisses: number;
+  /** PTE reads by the hardware walker, any stage (not the hypervisor's software walks). */
+  walkRefs: number;
+  shadowWalkRefs: number;
+  walkRefsPerMiss: number;
+  tlbMissRate: number;
+  cycles: CycleBreakdown;
+}
+
+export function metrics(r: Row, costs: Partial<CostTable>): Metrics {
+  const tlbMisses = c(r, 'TLB_FETCH_MISSES') + c(r, 'TLB_LOAD_MISSES') + c(r, 'TLB_STORE_MISSES');
+  const tlbLookups = c(r, 'TLB_FETCH_LOOKUPS') + c(r, 'TLB_LOAD_LOOKUPS') + c(r, 'TLB_STORE_LOOKUPS');
+  const walkRefs = c(r, 'WALK_REFS') + c(r, 'WALK_REFS_VS') + c(r, 'WALK_REFS_G');
+  return {
+    instructions: c(r, 'INSTRET_U') + c(r, 'INSTRET_S') + c(r, 'INSTRET_M'),
+    exits: c(r, 'EXITS'), tlbLookups, tlbMisses, walkRefs, shadowWalkRefs: c(r, 'WALK_REFS_SHADOW'),
+    walkRefsPerMiss: tlbMisses ? walkRefs / tlbMisses : 0,
+    tlbMissRate: tlbLookups ? tlbMisses / tlbLookups : 0,
+    cycles: modeledCycles(r.counters, costs),
+  };
+}
+
+const DERIVED = ['instructions', 'exits', 'tlbLookups', 'tlbMisses', 'walkRefs', 'shadowWalkRefs', 'walkRefsPerMiss', 'tlbMissRate',
+  'modeledCycles', 'cycles.instructions', 'cycles.pageWalks', 'cycles.traps', 'cycles.exits', 'cycles.exitHandling', 'cycles.tlbFlushes'] as const;
+
+function derivedValues(m: Metrics): (number | string)[] {
+  const ratio = (v: number) => Number(v.toFixed(6));
+  return [m.instructions, m.exits, m.tlbLookups, m.tlbMisses, m.walkRefs, m.shadowWalkRefs, ratio(m.walkRefsPerMiss), ratio(m.tlbMissRate),
+    m.cycles.total, m.cycles.instructions, m.cycles.pageWalks, m.cycles.traps, m.cycles.exits, m.cycles.exitHandling, m.cycles.tlbFlushes];
+}
+
+const cell = (v: AxisValue | number) => {
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function axisColumns(rows: readonly Row[]): string[] {
+  return AXES.map((a) => a.name).filter((k) => rows.some((r) => k in r.axes));
+}
+
+const META_KEYS = ['name', 'description', 'version', 'core', 'command', 'config', 'costs', 'skipped'] as const;
+
+export function toCsv(rows: readonly Row[], meta: ReportMeta): string {
+  const axes = axisColumns(rows);
+  const lines = ['# hvlab sweep 1: redraw the report with `hvlab sweep --plot FILE.csv`; the `#` lines hold what reproduces it'];
+  for (const k of META_KEYS) lines.push(`# ${k}: ${JSON.stringify(meta[k])}`);
+  lines.push([...axes, ...DERIVED, ...COUNTER_NAMES].join(','));
+  for (const r of rows) {
+    lines.push([...axes.map((k) => cell(r.axes[k])), ...derivedValues(metrics(r, meta.costs)), ...COUNTER_NAMES.map((k) => String(r.counters[k] ?? 0n))].join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function splitCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = '', quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') quoted = false; else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { out.push(cur); cur = ''; } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Read a sweep CSV back (for --plot); `source` names the file in messages. */
+export function parseCsv(text: string, source: string): { rows: Row[]; meta: ReportMeta } {
+  const lines = text.split('\n').filter((l) => l !== '');
+  const meta: Record<string, unknown> = {};
+  let i = 0;
+  if (!lines[0]?.startsWith('# hvlab sweep 1')) throw new HvlabError('BAD_SWEEP_CSV', `${source}: not a sweep CSV (its first line is not '# hvlab sweep 1...')`);
+  for (i = 1; i < lines.length && lines[i].startsWith('#'); i++) {
+    const m = /^# (\w+): (.*)$/.exec(lines[i]);
+    if (!m) throw new HvlabError('BAD_SWEEP_CSV', `${source}: line ${i + 1}: expected '# key: JSON'`);
+    try { meta[m[1]] = JSON.parse(m[2]); } catch { throw new HvlabError('BAD_SWEEP_CSV', `${source}: line ${i + 1}: the value of '${m[1]}' is not JSON`); }
+  }
+  for (const k of META_KEYS) if (!(k in meta)) throw new HvlabError('BAD_SWEEP_CSV', `${source}: the '# ${k}:' line is missing`);
+  if (i >= lines.length) throw new HvlabError('BAD_SWEEP_CSV', `${source}: no header line`);
+  const header = splitCsvLine(lines[i]);
+  const axisNames = new Set(AXES.map((a) => a.name));
+  const counterNames = new Set(COUNTER_NAMES);
+  const rows: Row[] = [];
+  for (let j = i + 1; j < lines.length; j++) {
+    const cells = splitCsvLine(lines[j]);
+    if (cells.length !== header.length) throw new HvlabError('BAD_SWEEP_CSV', `${source}: line ${j + 1}: ${cells.length} cells, the header has ${header.length}`);
+    const row: Row = { axes: {}, counters: {} };
+    header.forEach((h, k) => {
+      const v = cells[k];
+      if (axisNames.has(h)) row.axes[h] = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) && h !== 'workload' ? Number(v) : v;
+      else if (counterNames.has(h)) {
+        if (!/^\d+$/.test(v)) throw new HvlabError('BAD_SWEEP_CSV', `${source}: line ${j + 1}: counter ${h} is '${v}', not a whole number`);
+        row.counters[h] = BigInt(v);
+      }
+    });
+    rows.push(row);
+  }
+  if (rows.length === 0) throw new HvlabError('BAD_SWEEP_CSV', `${source}: no points`);
+  return { rows, meta: meta as unknown as ReportMeta };
+}
+
+export function toJson(rows: readonly (Row & { wallSeconds?: number; cached?: boolean; hash?: string })[], meta: ReportMeta): string {
+  return JSON.stringify({
+    ...meta,
+    points: rows.map((r) => {
+      const m = metrics(r, meta.costs);
+      return {
+        axes: r.axes, hash: r.hash, cached: r.cached, wallSeconds: r.wallSeconds,
+        walkRefsPerMiss: m.walkRefsPerMiss, tlbMissRate: m.tlbMissRate, modeledCycles: m.cycles,
+        counters: Object.fromEntries(COUNTER_NAMES.map((k) => [k, Number(r.counters[k] ?? 0n)])),
+      };
+    }),
+  }, null, 2) + '\n';
+}
+
+/** A figure: its file name stem, title, caption and SVG. */
+export interface Figure { id: string; title: string; caption: string; svg: string }
+
+const varying = (rows: readonly Row[]) => axisColumns(rows).filter((k) => new Set(rows.map((r) => String(r.axes[k]))).size > 1);
+
+/** The series label of a row: its varying axes other than those the figure spreads out. */
+function seriesLabel(r: Row, axes: string[]): string {
+  const parts = axes.map((k) => {
+    const v = r.axes[k];
+    return typeof v === 'boolean' ? (v ? k : '') : String(v);
+  }).filter((s) => s !== '');
+  return parts.join(' + ') || 'all';
+}
+
+/** Groups rows by workload (and any other axis not in the series), in first-seen order. */
+function byGroup(rows: readonly Row[], groupAxes: string[]): Map<string, Row[]> {
+  const m = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = groupAxes.map((a) => String(r.axes[a])).join(' / ') || 'all';
+    m.set(k, [...(m.get(k) ?? []), r]);
+  }
+  return m;
+}
+
+const NUMERIC_X: readonly string[] = ['tlbEntries', 'pwcEntries', 'npwcEntries', 'ntlbEntries'];
+
+export function figures(rows: readonly Row[], costs: Partial<CostTable>): Figure[] {
+  const v = varying(rows);
+  // Groups are workloads (and guests, when both run), even when the sweep has one workload.
+  const groupAxes: string[] = [...(v.includes('guest') ? ['guest'] : []), 'workload'];
+  const seriesAxes = v.filter((k) => !groupAxes.includes(k) && !(NUMERIC_X as readonly string[]).includes(k));
+  const series = [...new Set(rows.map((r) => seriesLabel(r, seriesAxes)))];
+  const groups = byGroup(rows, groupAxes);
+  const out: Figure[] = [];
+  const numericX = NUMERIC_X.find((k) => v.includes(k));
+
+  const walkGroups: BarGroup[] = [...groups].map(([label, rs]) => ({
+    label, bars: rs.map((r) => ({ label: seriesLabel(r, seriesAxes), value: metrics(r, costs).walkRefsPerMiss })),
+  }));
+  if (!numericX) {
+    out.push({
+      id: 'walk-refs-per-miss', title: 'Page-walk references per TLB miss',
+      caption: 'PTE reads by the hardware walker, all stages (WALK_REFS + WALK_REFS_VS + WALK_REFS_G), divided by TLB misses ' +
+        '(fetch, load, store). A one-dimensional Sv39 walk to a 4 KiB page reads 3; a two-dimensional walk up to (3+1)(3+1)-1 = 15. ' +
+        'The shadow modes\' software walks (WALK_REFS_SHADOW) are not in it: they are priced in the modeled time.',
+      svg: barChart({ title: 'Page-walk references per TLB miss', yLabel: 'references per miss', groups: walkGroups, series }),
+    });
+    const parts = ['instructions', 'pageWalks', 'traps', 'exits', 'exitHandling', 'tlbFlushes'] as const;
+    const timeGroups: BarGroup[] = [...groups].map(([label, rs]) => ({
+      label, bars: rs.map((r) => {
+        const cy = metrics(r, costs).cycles;
+        return { label: seriesLabel(r, seriesAxes), value: cy.total / 1e6, segments: parts.map((p) => ({ label: p, value: cy[p] / 1e6 })) };
+      }),
+    }));
+    out.push({
+      id: 'modeled-time', title: 'Modeled time per workload',
+      caption: 'Modeled cycles (docs/cost-model.md), in millions, stacked by what they price: retired instructions, hardware page-walk ' +
+        'references, traps taken inside the guest, the fixed cost of VM exits, the hypervisor\'s work per exit (shadow fills and ' +
+        'write-protect faults, emulation, hypercalls), and TLB flushes.',
+      svg: barChart({ title: 'Modeled time per workload (Mcycles)', yLabel: 'modeled Mcycles', groups: timeGroups, series, stackLabels: [...parts] }),
+    });
+    // Against native, where the sweep has it: workloads of very different lengths side by side.
+    const native = (rs: Row[]) => rs.find((r) => r.axes.mode === 'native' && !r.axes.nestedPwc);
+    const relGroups: BarGroup[] = [...groups].filter(([, rs]) => native(rs) !== undefined).map(([label, rs]) => {
+      const base = metrics(native(rs)!, costs).cycles.total;
+      return { label, bars: rs.map((r) => ({ label: seriesLabel(r, seriesAxes), value: base ? metrics(r, costs).cycles.total / base : 0 })) };
+    });
+    if (relGroups.length && v.includes('mode')) {
+      out.push({
+        id: 'modeled-time-vs-native', title: 'Modeled time relative to native',
+        caption: 'Each point\'s modeled cycles divided by those of the same workload run natively (1.0): what the virtualization ' +
+          'strategy costs, comparable across workloads of different lengths.',
+        svg: barChart({ title: 'Modeled time relative to native', yLabel: 'x native', groups: relGroups, series }),
+      });
+    }
+  } else {
+    // A numeric hardware size varies: the miss rate and the walk references against it.
+    const lines = (f: (m: Metrics) => number) => [...groups].flatMap(([g, rs]) => {
+      const ss = new Map<string, [number, number][]>();
+      for (const r of rs) {
+        const key = `${groups.size > 1 ? `${g}: ` : ''}${seriesLabel(r, seriesAxes)}`;
+        ss.set(key, [...(ss.get(key) ?? []), [Number(r.axes[numericX]), f(metrics(r, costs))]]);
+      }
+      return [...ss].map(([label, points]) => ({ label, points }));
+    });
+    out.push({
+      id: 'tlb-miss-rate', title: `TLB miss rate vs ${numericX}`,
+      caption: 'TLB misses per lookup (fetch, load, store).',
+      svg: lineChart({ title: `TLB miss rate vs ${numericX}`, xLabel: numericX, yLabel: 'misses per lookup', series: lines((m) => m.tlbMissRate), log2: true }),
+    });
+    out.push({
+      id: 'walk-refs-per-miss', title: `Page-walk references per TLB miss vs ${numericX}`,
+      caption: 'PTE reads by the hardware walker, all stages, per TLB miss.',
+      svg: lineChart({ title: `Walk references per miss vs ${numericX}`, xLabel: numericX, yLabel: 'references per miss', series: lines((m) => m.walkRefsPerMiss), log2: true }),
+    });
+    out.push({
+      id: 'modeled-time', title: `Modeled time vs ${numericX}`,
+      caption: 'Modeled cycles (docs/cost-model.md), in millions.',
+      svg: lineChart({ title: `Modeled time vs ${numericX}`, xLabel: numericX, yLabel: 'modeled Mcycles', series: lines((m) => m.cycles.total / 1e6), log2: true }),
+    });
+  }
+  return out;
+}
+
+/** The self-contained HTML report: figures, the table of points, and what reproduces them. */
+export function toHtml(rows: readonly Row[], meta: ReportMeta): string {
+  const figs = figures(rows, meta.costs);
+  const axes = axisColumns(rows);
+  const v = varying(rows);
+  const head = [...axes, 'instructions', 'exits', 'TLB misses', 'walk refs', 'refs/miss', 'Mcycles'];
+  const body = rows.map((r) => {
+    const m = metrics(r, meta.costs);
+    return [...axes.map((k) => String(r.axes[k])), String(m.instructions), String(m.exits), String(m.tlbMisses), String(m.walkRefs),
+      m.walkRefsPerMiss.toFixed(2), (m.cycles.total / 1e6).toFixed(3)];
+  });
+  const numericCol = (i: number) => i >= axes.length;
+  const tlbPending = !axes.includes('tlbEntries');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(meta.name)}: hvlab sweep</title>
+<style>
+body { font-family: sans-serif; max-width: 1100px; margin: 1em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; font-size: 12px; } td, th { border: 1px solid #ccc; padding: 2px 6px; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; } pre { background: #f4f4f4; padding: 8px; overflow-x: auto; }
+figure { margin: 1.5em 0; } svg { max-width: 100%; height: auto; } figcaption { font-size: 13px; max-width: 800px; } .pending { color: #8a5a00; }
+</style></head><body>
+<h1>${esc(meta.name)}</h1>
+${meta.description ? `<p>${esc(meta.description)}</p>\n` : ''}<p>hvlab ${esc(meta.version)}, core build sha256 <code>${esc(meta.core.slice(0, 16))}</code>; ${rows.length} points${v.length ? `, varying ${esc(v.join(', '))}` : ''}. Every figure is from counters under the deterministic clock: rerunning the command below gives the same numbers.</p>
+<p>Reproduce: <code>${esc(meta.command)}</code></p>
+${figs.map((f) => `<figure id="${f.id}">\n${f.svg}\n<figcaption>${esc(f.caption)}</figcaption>\n</figure>`).join('\n')}
+${tlbPending ? '<p class="pending">TLB miss rate vs entries: pending. It needs the configurable model TLB (the <code>tlbEntries</code>/<code>tlbModel</code> axes; issue 16 part 1), not in the build that made this report.</p>\n' : ''}<h2>Points</h2>
+<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>
+${body.map((r) => `<tr>${r.map((x, i) => `<td${numericCol(i) ? ' class="n"' : ''}>${esc(x)}</td>`).join('')}</tr>`).join('\n')}
+</table>
+${meta.skipped.length ? `<h2>Not run</h2>\n<ul>\n${meta.skipped.map((s) => `<li>${esc(Object.entries(s.axes).filter(([k]) => v.includes(k) || k === 'workload').map(([k, x]) => (typeof x === 'boolean' ? (x ? k : `no ${k}`) : String(x))).join(' / '))}: ${esc(s.reason)}</li>`).join('\n')}\n</ul>\n` : ''}<h2>Config</h2>
+<pre>${esc(JSON.stringify(meta.config, null, 2))}</pre>
+${Object.keys(meta.costs).length ? `<p>Cost overrides: <code>${esc(JSON.stringify(meta.costs))}</code></p>\n` : ''}<p>Counters are documented in docs/counters.md, the cost model in docs/cost-model.md. Modeled figures: ${esc(fmt(rows.reduce((s, r) => s + metrics(r, meta.costs).cycles.total, 0) / 1e6))} Mcycles over all points.</p>
+</body></html>
+`;
+}
