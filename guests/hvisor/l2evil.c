@@ -111,6 +111,15 @@ void evil_main(void)
     asm volatile("lw t0, 0(%0)\n\tlbu t0, 0(%1)" :: "r"(L2_PLIC_GPA + 0x200006UL),
                  "r"(L2_PLIC_GPA + 0x200004UL) : "t0", "memory");
 
+    // 16-bit loads and stores to a device: QEMU gives no htinst, so L1 reads them back with
+    // HLVX and expands them; hvlab gives their transformed 32-bit forms (bit 1 clear).
+    puts_("l2evil: C.SW and C.LW to the PLIC's priority of source 1: ");
+    register u64 base asm("a4") = L2_PLIC_GPA, val asm("a5") = 5;
+    asm volatile(".option push\n.option rvc\nc.sw a5, 4(a4)\nli a5, 0\nc.lw a5, 4(a4)\n.option pop"
+                 : "+r"(val) : "r"(base) : "memory");
+    puthex(val);
+    puts_("\n");
+
     sbi_result("probe hvlab PV", ecall(EID_BASE, 3, EID_HVLAB, 0, 0));
     sbi_result("unknown extension", ecall(0x0A000000, 0, 0, 0, 0));
     sbi_result("dbcn write outside RAM", ecall(EID_DBCN, 0, 16, 0x40000000, 0));

@@ -10,6 +10,32 @@ static int in(u64 gpa, u64 base, u64 size)
     return gpa >= base && gpa - base < size;
 }
 
+// The 32-bit load or store a 16-bit one stands for (unprivileged spec 16.3 and 16.5), with
+// only what the emulation reads: opcode, funct3 (the width), rd or rs2. The address comes
+// from htval, so rs1 and the offset do not matter. 0 if it is no load or store.
+static u32 expand_compressed(u32 c)
+{
+    u32 quadrant = c & 3, funct3 = (c >> 13) & 7;
+    if (quadrant == 0) {                    // C.LW, C.LD, C.SW, C.SD: register x8 + bits 4:2
+        u32 r = ((c >> 2) & 7) + 8;
+        switch (funct3) {
+        case 2: return OPCODE_LOAD | (r << 7) | (2 << 12);
+        case 3: return OPCODE_LOAD | (r << 7) | (3 << 12);
+        case 6: return OPCODE_STORE | (2 << 12) | (r << 20);
+        case 7: return OPCODE_STORE | (3 << 12) | (r << 20);
+        }
+    } else if (quadrant == 2) {             // C.LWSP, C.LDSP (rd: bits 11:7), C.SWSP, C.SDSP (rs2: 6:2)
+        u32 rd = (c >> 7) & 31, rs2 = (c >> 2) & 31;
+        switch (funct3) {
+        case 2: return rd ? OPCODE_LOAD | (rd << 7) | (2 << 12) : 0;
+        case 3: return rd ? OPCODE_LOAD | (rd << 7) | (3 << 12) : 0;
+        case 6: return OPCODE_STORE | (2 << 12) | (rs2 << 20);
+        case 7: return OPCODE_STORE | (3 << 12) | (rs2 << 20);
+        }
+    }
+    return 0;
+}
+
 // Returns 0 if gpa is no device's: the caller treats the access as outside L2's RAM.
 int mmio_exit(struct vcpu *v, u64 cause, u64 gpa)
 {
@@ -27,9 +53,10 @@ int mmio_exit(struct vcpu *v, u64 cause, u64 gpa)
         // A pseudoinstruction: L2's page-table walk itself touched the device. Nothing is
         // there to walk: an access fault, as for any address without memory.
         return 0;
-    } else if (!read_guest_insn(v->pc, &insn, &len) || len != 4) {
-        // L2's instruction could not be read back (its mapping changed under it) or is a
-        // compressed one, which hvisor does not decode: hvos is built without C.
+    } else if (!read_guest_insn(v->pc, &insn, &len)) {
+        // L2's instruction could not be read back: its mapping changed under it.
+        return 0;
+    } else if (len == 2 && (insn = expand_compressed(insn)) == 0) {
         return 0;
     }
     u32 opcode = insn & 0x7f, funct3 = (insn >> 12) & 7;
