@@ -196,6 +196,8 @@ export interface MeasureOptions {
   bootargs?: string;
   /** Host pages behind guest RAM (VmConfig.gstagePages; docs/superpages.md), default 4k. */
   gstagePages?: GstagePages;
+  /** Guest RAM in MiB (default 128; 1 GiB G-stage leaves need 1024 or more). */
+  memMiB?: number;
 }
 
 /**
@@ -208,12 +210,12 @@ export async function measure(guest: BenchGuest | Uint8Array, source: CoreSource
   const g = guest instanceof Uint8Array ? hvosGuest(guest) : guest;
   const why = g.unsupported[mode];
   if (why !== undefined) throw new HvlabError('BENCH_MODE', `${g.name} does not run in ${mode}: ${why}`);
-  const { costs = {}, nestedPwc = false, io = 'emulated', disk, gstagePages = '4k' } = opts;
+  const { costs = {}, nestedPwc = false, io = 'emulated', disk, gstagePages = '4k', memMiB } = opts;
   const bootargs = opts.bootargs ?? g.bootargs;
-  const key = `${g.name}/${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}/${bootargs ?? ''}/${gstagePages}`;
+  const key = `${g.name}/${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}/${bootargs ?? ''}/${gstagePages}/${memMiB ?? ''}`;
   let vm = vms.get(key);
   if (!vm) {
-    const config: VmConfig = { mode, firmware: 'builtin', clock: 'instret', nestedPwc, gstagePages, bootargs, ...ioPathConfig(io, disk) };
+    const config: VmConfig = { mode, firmware: 'builtin', clock: 'instret', nestedPwc, gstagePages, memMiB, bootargs, ...ioPathConfig(io, disk) };
     vm = await Vm.create(config, source);
     g.load(vm);
     vms.set(key, vm);
