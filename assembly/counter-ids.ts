@@ -223,6 +223,25 @@ export enum Counter {
   EVTCHN_SENDS = 228,
   EVTCHN_UPCALLS = 229,
 
+  // Slots 384..399: superpages in every stage (hv/vm.ts G-stage backing, hv/shadow.ts large
+  // shadow leaves; docs/superpages.md).
+  /** G-stage leaves built at level 1 (2 MiB) and level 2 (1 GiB) by --gstage-pages. */
+  GSTAGE_LEAVES_2M = 384,
+  GSTAGE_LEAVES_1G = 385,
+  /** Regions that asked for a large G-stage leaf and got the next size down: the host memory
+   * behind them was not contiguous and aligned (or the guest's RAM does not fill them). */
+  GSTAGE_FALLBACKS = 386,
+  /** Large G-stage leaves split into the next level after they were built (a frame moved:
+   * same-page merging, a copy-on-write break). */
+  GSTAGE_SPLITS = 387,
+  /** Shadow fills of a guest 2 MiB (or larger) page kept as one 2 MiB shadow leaf. */
+  SHADOW_LARGE_FILLS = 388,
+  /** Shadow fills of a guest large page splintered into a 4 KiB shadow leaf (host memory not
+   * contiguous, a page table inside it, a shared frame). */
+  SHADOW_SPLINTERS = 389,
+  /** Large shadow leaves split into 4 KiB leaves because a frame inside became a page table. */
+  SHADOW_LARGE_SPLITS = 390,
+
   /** Number of slots reserved; the counter block is COUNT * 8 bytes. */
   COUNT = 512,
 }

@@ -13,7 +13,7 @@ import { tlbFlushAll } from './mmu/tlb';
 import { initRvcTable, rvcTable, RVC_TABLE_BYTES } from './cpu/exec';
 export { chunkStatePtr, chunkStateBytes } from './cpu/exec';
 import { guestPageHost as hvGuestPageHost, hvAreaBytes, hvCreate } from './hv/hypervisor';
-import { vmLayout } from './hv/vm';
+import { vmLayout, vmSetGstagePages as hvSetGstagePages } from './hv/vm';
 import { shadowIncoherent as hvShadowIncoherent } from './hv/shadow';
 import { completeHostExit as hvCompleteHostExit, hostIo, setHostWindow as hvSetHostWindow } from './hv/hostio';
 import { EXIT_LOG, EXIT_LOG_SIZE, exitLogNext as hvExitLogNext } from './hv/exits';
@@ -123,7 +123,7 @@ export function rxRingSize(): u32 { return RX_SIZE; }
 export function stateEnd(): usize { return <usize>machine.ramHost; }
 
 /** Machine RAM the hypervisor needs beside `guestBytes` of guest RAM. */
-export function vmOverheadBytes(guestBytes: u64): u64 { return hvAreaBytes(guestBytes); }
+export function vmOverheadBytes(guestBytes: u64, gstagePages: u32): u64 { return hvAreaBytes(guestBytes, gstagePages); }
 /** The VM's hypervisor area: offset `what` (hv/vm.ts HV_*) from the start of machine RAM. */
 export function vmLayoutOffset(what: u32): u64 { return vmLayout(what); }
 /** Create the VM (mode 1..4) in machine RAM, after init(); false if it does not fit. */
@@ -138,6 +138,8 @@ export function exitLogSize(): u32 { return EXIT_LOG_SIZE; }
 export function exitLogNext(): u64 { return hvExitLogNext(); }
 /** The nested page-walk cache (Bhargava et al., ASPLOS 2008) of two-stage walks: on or off. */
 export function setNestedPwc(on: bool): void { machine.nestedPwc = on ? 1 : 0; }
+/** G-stage leaves for the next vmCreate (hv/vm.ts GSTAGE_*: 0 4 KiB, 1 2 MiB, 2 1 GiB). */
+export function setGstagePages(pages: u32): void { hvSetGstagePages(pages); }
 
 /** Heavy exits (hv/hostio.ts): the guest-physical window the host serves (size 0: none). */
 export function setHostWindow(base: u64, size: u64): void { hvSetHostWindow(base, size); }

@@ -34,12 +34,13 @@ export interface CoreExports {
   rxRingPtr(): number;
   rxRingSize(): number;
   stateEnd(): number;
-  vmOverheadBytes(guestBytes: bigint): bigint;
+  vmOverheadBytes(guestBytes: bigint, gstagePages: number): bigint;
   vmCreate(mode: number, guestBytes: bigint): boolean;
   guestPageHost(gpa: bigint): number;
   shadowIncoherent(): number;
   vmLayoutOffset(what: number): bigint;
   setNestedPwc(on: boolean): void;
+  setGstagePages(pages: number): void;
   setHostWindow(base: bigint, size: bigint): void;
   hostExitIsWrite(): boolean;
   hostExitOffset(): bigint;
@@ -69,7 +70,7 @@ export interface CoreExports {
   hostInit(): boolean;
   hostSwitch(id: number): boolean;
   hostCurrent(): number;
-  hostVmCreate(mode: number, guestBytes: bigint): number;
+  hostVmCreate(mode: number, guestBytes: bigint, gstagePages: number): number;
   hostVmDestroy(id: number): boolean;
   hostVmFrames(id: number): bigint;
   hostFrames(): bigint;

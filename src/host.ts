@@ -8,7 +8,7 @@
  */
 import { HvlabError } from './errors.js';
 import { instantiateCore, type CoreExports } from './core.js';
-import { MODES, RAM_BASE, Vm, type CoreSource, type LifeExtras, type Mode, type VmConfig } from './vm.js';
+import { GSTAGE_PAGES, MODES, RAM_BASE, Vm, type CoreSource, type LifeExtras, type Mode, type VmConfig } from './vm.js';
 
 export interface HostConfig {
   /** The pool every VM's memory comes from, in MiB (default 1024). */
@@ -153,7 +153,7 @@ export class Host {
         throw new HvlabError('BAD_IO', `VM '${name}': on the split path the disk is the driver domain's; give this VM none`);
       }
     }
-    const id = this.core.hostVmCreate(MODES.indexOf(mode), guestBytes);
+    const id = this.core.hostVmCreate(MODES.indexOf(mode), guestBytes, GSTAGE_PAGES.indexOf(v.gstagePages));
     if (id === 0) {
       throw new HvlabError('NO_MEMORY', `VM '${name}': the host pool (${this.poolMiB} MiB) has no room for ${v.memMiB} MiB of guest RAM and its tables`);
     }

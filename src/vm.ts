@@ -77,6 +77,13 @@ export interface VmConfig {
   /** Cache G-stage translations of the guest's page-table pages in two-stage walks (default off). */
   nestedPwc?: boolean;
   /**
+   * Host pages behind guest RAM (docs/superpages.md): `4k` (default) scatters the guest's
+   * frames one by one; `2m` and `1g` place them in aligned host-contiguous runs, so that
+   * hvm-nested's G-stage maps them with 2 MiB or 1 GiB leaves and the shadow modes can keep
+   * the guest's own 2 MiB pages. A region the host cannot back so falls back a size (counted).
+   */
+  gstagePages?: GstagePages;
+  /**
    * Virtio devices (docs/virtio.md): entropy in virtio-mmio slot 0, console in slot 1, block
    * (needs `disk`) in slot 2. A virtio console takes the keyboard from the UART.
    */
@@ -110,6 +117,9 @@ export interface VmConfig {
    */
   split?: SplitConfig;
 }
+
+export const GSTAGE_PAGES = ['4k', '2m', '1g'] as const;
+export type GstagePages = typeof GSTAGE_PAGES[number];
 
 export interface SplitConfig { backend: number; port: number; blk?: boolean; console?: boolean }
 
@@ -169,7 +179,7 @@ export interface CoreSource { module: WebAssembly.Module; instantiate: Instantia
 
 interface ValidConfig {
   memMiB: number; firmware: Firmware; firmwareFile?: NamedFile; clock: Clock; instrPerTick: number; bootargs?: string;
-  mode: Mode; nestedPwc: boolean;
+  mode: Mode; nestedPwc: boolean; gstagePages: GstagePages;
   virtio?: { rng: boolean; console: boolean; blk: boolean };
   io: IoBackendKind; diskBytes: number; diskImage?: Uint8Array; emudisk: boolean;
   split?: SplitConfig;
@@ -237,8 +247,12 @@ function validateConfig(c: VmConfig): ValidConfig {
   if ((c.split || c.driverDomain !== undefined || c.consoleDomain !== undefined) && mode === 'native') {
     throw new HvlabError('BAD_IO', `the split frontends run on the hypervisor's grants and event channels: they need mode pv, trap-emulate, hvm-shadow or hvm-nested, not 'native'`);
   }
+  const gstagePages = c.gstagePages ?? '4k';
+  if (!(GSTAGE_PAGES as readonly string[]).includes(gstagePages)) {
+    throw new HvlabError('BAD_GSTAGE_PAGES', `gstagePages must be one of ${GSTAGE_PAGES.join(', ')}, got '${String(gstagePages)}'`);
+  }
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, firmwareFile, clock, instrPerTick,
-    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, ...validateIo(c), split: c.split };
+    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, gstagePages, ...validateIo(c), split: c.split };
 }
 
 /**
@@ -324,6 +338,8 @@ export class Vm {
       this.ramHost = host >>> 0;
     }
     this.core.setNestedPwc(this.config.nestedPwc);
+    // Beside other VMs the placement was chosen when the VM was made (Host.createVm).
+    if (!this.shared) this.core.setGstagePages(GSTAGE_PAGES.indexOf(this.config.gstagePages));
     // Virtio: each configured device in its slot (VIRTIO_SLOTS), served by the chosen backend;
     // every other slot is empty.
     const backend = BACKEND_NUMBER[this.config.io];
@@ -398,7 +414,7 @@ export class Vm {
       () => Math.floor((performance.now() - t0) * 10_000));
     const guestBytes = BigInt(cfg.memMiB) * 1024n * 1024n;
     // Under the hypervisor the machine has the guest's RAM plus the hypervisor's own.
-    const machineBytes = cfg.mode === 'native' ? guestBytes : guestBytes + exports.vmOverheadBytes(guestBytes);
+    const machineBytes = cfg.mode === 'native' ? guestBytes : guestBytes + exports.vmOverheadBytes(guestBytes, GSTAGE_PAGES.indexOf(cfg.gstagePages));
     const vm = new Vm(cfg, exports, memory, 0, machineBytes);
     if (!vm.initCore()) {
       throw new HvlabError('NO_MEMORY', `could not allocate ${cfg.memMiB} MiB of guest RAM${cfg.diskBytes ? ` and a ${cfg.diskBytes / 1048576} MiB disk` : ''} in WebAssembly memory`);
@@ -426,9 +442,9 @@ export class Vm {
   }
 
   /** Validate a VmConfig as create() does (the Host checks a VM before making room for it). */
-  static validate(config: VmConfig): { memMiB: number; mode: Mode; diskBytes: number; io: IoBackendKind; virtio: boolean } {
+  static validate(config: VmConfig): { memMiB: number; mode: Mode; diskBytes: number; io: IoBackendKind; virtio: boolean; gstagePages: GstagePages } {
     const c = validateConfig(config);
-    return { memMiB: c.memMiB, mode: c.mode, diskBytes: c.diskBytes, io: c.io, virtio: !!c.virtio };
+    return { memMiB: c.memMiB, mode: c.mode, diskBytes: c.diskBytes, io: c.io, virtio: !!c.virtio, gstagePages: c.gstagePages };
   }
 
   /** Guest RAM in bytes (what the guest sees; the machine may have more for the hypervisor). */
@@ -890,7 +906,7 @@ export class Vm {
     const c = this.config;
     return {
       memMiB: c.memMiB, clock: c.clock, instrPerTick: c.instrPerTick, bootargs: c.bootargs, mode: c.mode,
-      nestedPwc: c.nestedPwc, virtio: c.virtio ? { ...c.virtio } : undefined, io: c.io,
+      nestedPwc: c.nestedPwc, gstagePages: c.gstagePages, virtio: c.virtio ? { ...c.virtio } : undefined, io: c.io,
       disk: c.diskBytes > 0 ? c.diskBytes : undefined, emudisk: c.emudisk,
       firmware: c.firmware === 'file' ? undefined : c.firmware,
     };

@@ -22,7 +22,7 @@
 import { machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_PV, MODE_TRAP_EMULATE } from '../state';
 import { PAGE_SHIFT } from '../riscv/bits';
 import { ramHost } from '../mmu/access';
-import { vm, vmPlace, vmPlaceBytes } from './vm';
+import { vm, vmPlace, vmPlaceBytes, GSTAGE_1G, GSTAGE_4K } from './vm';
 import { SPLIT_AREA_FRAMES, splitOnLoad, splitVmGone } from './grant';
 import { ioBlockActive, ioBlockSet, IO_BLOCK_FRAMES } from '../virtio/ioblock';
 
@@ -192,6 +192,26 @@ function allocRun(n: u64, owner: u32): i64 {
   return -1;
 }
 
+const RUN_2M: u64 = 512;
+const RUN_1G: u64 = 512 * 512;
+
+/**
+ * `n` (a power of two) contiguous free frames for `owner` (zeroed), starting at a frame index
+ * that is a multiple of `n`: host-aligned to n pages, as machine RAM starts 2 GiB-aligned.
+ * The first one's index, or -1.
+ */
+function allocAlignedRun(n: u64, owner: u32): i64 {
+  const frames = hget(H_FRAMES);
+  for (let first: u64 = 0; first + n <= frames; first += n) {
+    let free = true;
+    for (let f = first; f < first + n; f++) if (frameOwner(f) != OWNER_FREE) { free = false; break; }
+    if (!free) continue;
+    for (let f = first; f < first + n; f++) takeFrame(f, owner);
+    return <i64>first;
+  }
+  return -1;
+}
+
 /** Drop one reference to frame `f`; the last one frees it. */
 export function putFrame(f: u64): void {
   const refs = frameRefs(f);
@@ -290,7 +310,7 @@ export function hostSwitch(id: u32): bool {
  * it would a VM alone. Returns its id (1..MAX_VMS), or 0 if the pool has no room (nothing is
  * kept then).
  */
-export function hostVmCreate(mode: u32, guestBytes: u64): u32 {
+export function hostVmCreate(mode: u32, guestBytes: u64, gstagePages: u32): u32 {
   if (!hostActive() || mode < MODE_TRAP_EMULATE || mode > MODE_PV || (guestBytes & 4095) != 0 || guestBytes == 0) return 0;
   let id: u32 = 0;
   for (let i: u32 = 1; i <= MAX_VMS; i++) if (vget(i, V_LIVE) == 0) { id = i; break; }
@@ -305,12 +325,32 @@ export function hostVmCreate(mode: u32, guestBytes: u64): u32 {
   const hv = allocRun(hvFrames, id);
   if (hv < 0) { putRun(<u64>save, saveFrames); return 0; }
   // Guest frames one at a time, wherever they are free: the frame map (in the hypervisor
-  // area) says where each is, as it does for a VM alone.
+  // area) says where each is, as it does for a VM alone. For large G-stage pages each whole
+  // 2 MiB (1 GiB) of guest RAM first looks for an aligned free run of its own; where the pool
+  // has none, its frames come one at a time too, and the G-stage build counts the fallback.
   const mapHost = hostAddr(machine.ramBase + (<u64>hv << PAGE_SHIFT));
-  for (let g: u64 = 0; g < frames; g++) {
-    const f = allocFrame(id);
-    // The free count was checked above, so a frame is always there.
-    store<u32>(mapHost + <usize>(g * 4), <u32>((machine.ramBase >> PAGE_SHIFT) + <u64>f));
+  const pages = gstagePages <= GSTAGE_1G ? gstagePages : GSTAGE_4K;
+  let g: u64 = 0;
+  while (g < frames) {
+    let run: i64 = -1;
+    let n: u64 = 1;
+    if (pages == GSTAGE_1G && (g & (RUN_1G - 1)) == 0 && g + RUN_1G <= frames) {
+      run = allocAlignedRun(RUN_1G, id);
+      n = RUN_1G;
+    }
+    if (run < 0 && pages != GSTAGE_4K && (g & (RUN_2M - 1)) == 0 && g + RUN_2M <= frames) {
+      run = allocAlignedRun(RUN_2M, id);
+      n = RUN_2M;
+    }
+    if (run < 0) {
+      // The free count was checked above, so a frame is always there.
+      run = allocFrame(id);
+      n = 1;
+    }
+    for (let i: u64 = 0; i < n; i++) {
+      store<u32>(mapHost + <usize>((g + i) * 4), <u32>((machine.ramBase >> PAGE_SHIFT) + <u64>run + i));
+    }
+    g += n;
   }
   vset(id, V_HV, machine.ramBase + (<u64>hv << PAGE_SHIFT));
   vset(id, V_GUEST_FRAMES, frames);
@@ -359,6 +399,7 @@ export function hostVmCreate(mode: u32, guestBytes: u64): u32 {
   }
   vm.hvBytes = hvFrames << PAGE_SHIFT;
   vm.guestHfnBase = 0;
+  vm.gstagePages = pages;
   return id;
 }
 

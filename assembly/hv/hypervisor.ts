@@ -5,7 +5,7 @@ import { hart, machine, MODE_HVM_NESTED, MODE_HVM_SHADOW, MODE_PV, MODE_TRAP_EMU
 import { pvReset } from './pv';
 import { hvmReset } from './hvm';
 import { PRV_U } from '../riscv/bits';
-import { hvAreaBytes, vmCreate, gpaHost, vmTablesReset, vm } from './vm';
+import { hvAreaBytes, vmCreate, gpaHost, vmTablesReset, vm, vmCountBacking } from './vm';
 import { hostActive } from './host';
 import { ksmPrivate } from './ksm';
 import { KEY_BARE, selectContext, shadowReset } from './shadow';
@@ -46,6 +46,7 @@ export function vmReset(entry: u64, dtbGpa: u64): void {
   hart.scounteren = 7;
   shadowReset();
   vcpuReset();
+  vmCountBacking();
   if (machine.mode == MODE_HVM_SHADOW || machine.mode == MODE_HVM_NESTED) hvmReset(entry, dtbGpa);
   if (machine.mode == MODE_TRAP_EMULATE) {
     selectContext(KEY_BARE);

@@ -15,6 +15,13 @@
 //    everything is dropped and rebuilt lazily.
 //  - A page-table page written WRITE_FLOOD times without being walked in between is assumed
 //    to be a table no more (freed and reused as data): it is unprotected (KVM's heuristic).
+//  - Large pages (docs/superpages.md): with guest RAM placed in aligned runs
+//    (vm.gstagePages 2m or 1g), a guest leaf of 2 MiB or more is shadowed by one 2 MiB leaf
+//    when the 2 MiB around the access is host-contiguous, 2 MiB-aligned, holds no page table
+//    and no shared frame (largeBacked); otherwise by a 4 KiB leaf, a splinter (counted). A
+//    large shadow leaf carries SHADOW_LARGE in its RSW bits; a writable one is in the reverse
+//    map of its first frame, so when a frame inside it becomes a table the leaf is split into
+//    4 KiB leaves with that frame read-only (splitLarge), as KVM splits a huge SPTE.
 //
 // Views (what a shadow root is for):
 //   VIEW_TE_U, VIEW_TE_S, VIEW_TE_SSUM  trap-emulate: the hart is always in U-mode, so every
@@ -32,7 +39,7 @@ import { dirtyMark } from './dirty';
 import { walk, walkResult, WALK_OK, WALK_PAGE_FAULT, sv39Canonical } from '../mmu/walk';
 import { ksmPrivate, ksmShared } from './ksm';
 import { FRAME_PT, FRAME_PT_SHARED, FRAME_RMAP_FULL, frameFlagsPtr, gfnOf, gpaHost, gpaToHpa, guestLocate,
-  ptInfoPtr, RMAP_SLOTS, rmapPtr, SHADOW_POOL_PAGES, vm, GUEST_RAM_BASE, NO_HPA } from './vm';
+  ptInfoPtr, RMAP_SLOTS, rmapPtr, SHADOW_POOL_PAGES, vm, GUEST_RAM_BASE, NO_HPA, GSTAGE_4K } from './vm';
 
 export const VIEW_TE_U: u32 = 0;
 export const VIEW_TE_S: u32 = 1;
@@ -44,6 +51,10 @@ const WRITE_FLOOD: u64 = 16;
 /** Context key of the guest's untranslated (satp Bare) address space. */
 export const KEY_BARE: u64 = 1;
 const PPN_MASK: u64 = (<u64>1 << 44) - 1;
+/** Marks a 2 MiB shadow leaf: an RSW bit, which the walk ignores (privileged spec 4.4.1). */
+const SHADOW_LARGE: u64 = 1 << 8;
+const LARGE_FRAMES: u64 = 512;
+const LARGE_BYTES: u64 = 2 << 20;
 
 export const FILL_OK: u32 = 0;
 export const FILL_GUEST_FAULT: u32 = 1;  // the guest's own tables forbid it: reflect
@@ -196,12 +207,23 @@ export function currentRoot(view: u32): u64 {
   return r;
 }
 
-/** The leaf PTE slot for `gva` under `root`, allocating tables on the way; 0 if the pool is empty. */
-function leafSlot(root: u64, gva: u64): usize {
+/**
+ * The PTE slot for `gva` at `leafLevel` (0: 4 KiB, 1: 2 MiB) under `root`, allocating tables
+ * on the way; 0 if the pool is empty. A large leaf in the way of a 4 KiB one is dropped (the
+ * rest of its 2 MiB refills lazily); a table where a large leaf goes is freed with what is
+ * under it.
+ */
+function leafSlot(root: u64, gva: u64, leafLevel: i32): usize {
   let table = root;
-  for (let level: i32 = 2; level > 0; level--) {
+  for (let level: i32 = 2; level > leafLevel; level--) {
     const slot = host(table + ((gva >> (12 + 9 * <u64>level)) & 511) * 8);
     let e = load<u64>(slot);
+    if ((e & PTE_V) != 0 && (e & (PTE_R | PTE_W | PTE_X)) != 0) {
+      store<u64>(slot, 0);
+      count(Counter.SHADOW_ZAPS);
+      tlbFlushTranslated();
+      e = 0;
+    }
     if ((e & PTE_V) == 0) {
       const page = allocPage();
       if (page == 0) return 0;
@@ -210,15 +232,31 @@ function leafSlot(root: u64, gva: u64): usize {
     }
     table = pteTable(e);
   }
-  return host(table + ((gva >> 12) & 511) * 8);
+  const slot = host(table + ((gva >> (12 + 9 * <u64>leafLevel)) & 511) * 8);
+  if (leafLevel > 0) {
+    const e = load<u64>(slot);
+    if ((e & PTE_V) != 0 && (e & (PTE_R | PTE_W | PTE_X)) == 0) {
+      store<u64>(slot, 0);
+      freeTree(pteTable(e), leafLevel - 1);
+      tlbFlushTranslated();
+    }
+  }
+  return slot;
 }
 
 /** Remove what maps [va, va + 4K << 9*level) under `root`: a leaf, or a whole subtree. */
 function zapIn(root: u64, va: u64, level: i32): void {
   let table = root;
   for (let l: i32 = 2; l > level; l--) {
-    const e = load<u64>(host(table + ((va >> (12 + 9 * <u64>l)) & 511) * 8));
+    const up = host(table + ((va >> (12 + 9 * <u64>l)) & 511) * 8);
+    const e = load<u64>(up);
     if ((e & PTE_V) == 0) return;
+    if ((e & (PTE_R | PTE_W | PTE_X)) != 0) {
+      // A large shadow leaf covers the range: it goes whole.
+      store<u64>(up, 0);
+      count(Counter.SHADOW_ZAPS);
+      return;
+    }
     table = pteTable(e);
   }
   const slot = host(table + ((va >> (12 + 9 * <u64>level)) & 511) * 8);
@@ -300,9 +338,75 @@ function downgrade(gfn: u64): void {
     const slot = host(machine.ramBase + off);
     const e = load<u64>(slot);
     // The slot may have been reused since: only touch it if it still maps this frame writable.
-    if ((e & (PTE_V | PTE_W)) == (PTE_V | PTE_W) && pteTable(e) == hpaPage) store<u64>(slot, e & ~PTE_W);
+    if ((e & (PTE_V | PTE_W)) != (PTE_V | PTE_W) || pteTable(e) != hpaPage) continue;
+    if ((e & SHADOW_LARGE) != 0) splitLarge(slot, e, gfn);
+    else store<u64>(slot, e & ~PTE_W);
+  }
+  // A writable 2 MiB shadow leaf over this frame is in the reverse map of its first frame.
+  const head = gfn & ~(LARGE_FRAMES - 1);
+  if (vm.gstagePages != GSTAGE_4K && head != gfn) {
+    const hp = rmapPtr(head);
+    const headHpa = gpaToHpa(GUEST_RAM_BASE + (head << 12)) & ~(<u64>4095);
+    const hf = frameFlagsPtr(head);
+    if ((load<u32>(hf) & FRAME_RMAP_FULL) != 0) {
+      // Untracked mappings of the first frame may be large leaves over this one.
+      store<u32>(hf, load<u32>(hf) & ~FRAME_RMAP_FULL);
+      dropAllContexts();
+    } else {
+      for (let s: u32 = 0; s < RMAP_SLOTS; s++) {
+        const off = load<u32>(hp + <usize>s * 4);
+        if (off == 0) continue;
+        const slot = host(machine.ramBase + off);
+        const e = load<u64>(slot);
+        if ((e & (PTE_V | PTE_W | SHADOW_LARGE)) != (PTE_V | PTE_W | SHADOW_LARGE) || pteTable(e) != headHpa) continue;
+        store<u32>(hp + <usize>s * 4, 0);
+        splitLarge(slot, e, head);
+      }
+    }
   }
   tlbFlushTranslated();
+}
+
+/**
+ * Split the writable 2 MiB shadow leaf `e` at `slot`, over guest frames from `head`, into a
+ * table of 512 4 KiB leaves with the same rights, but read-only where the frame is a page table
+ * now; the writable ones go in the reverse map. Without a free pool page the leaf is dropped
+ * instead (its range refills lazily).
+ */
+function splitLarge(slot: usize, e: u64, head: u64): void {
+  count(Counter.SHADOW_LARGE_SPLITS);
+  const page = allocPage();
+  if (page == 0) { store<u64>(slot, 0); count(Counter.SHADOW_ZAPS); return; }
+  const t = host(page);
+  const flags = e & 0x3FF & ~SHADOW_LARGE;
+  const ppn = (e >> 10) & PPN_MASK;
+  for (let i: u64 = 0; i < LARGE_FRAMES; i++) {
+    let f = flags;
+    if ((load<u32>(frameFlagsPtr(head + i)) & FRAME_PT) != 0) f &= ~PTE_W;
+    store<u64>(t + <usize>(i * 8), f | ((ppn + i) << 10));
+  }
+  store<u64>(slot, ((page >> 12) << 10) | PTE_V);
+  for (let i: u64 = 0; i < LARGE_FRAMES; i++) {
+    if ((flags & PTE_W) != 0 && (load<u64>(t + <usize>(i * 8)) & PTE_W) != 0) rmapAdd(head + i, t + <usize>(i * 8));
+  }
+}
+
+/**
+ * May the 2 MiB of guest RAM from guest frame `head` be one shadow leaf? Host-contiguous from
+ * a 2 MiB-aligned host frame (a misaligned superpage faults: privileged spec 4.3.2 step 6),
+ * and no frame in it a page table (which must stay read-only on its own) or shared with
+ * another VM (read-only until copied, hv/ksm.ts).
+ */
+function largeBacked(head: u64): bool {
+  if (head + LARGE_FRAMES > vm.guestFrames) return false;
+  const first = gpaToHpa(GUEST_RAM_BASE + (head << 12)) >> 12;
+  if ((first & (LARGE_FRAMES - 1)) != 0) return false;
+  for (let i: u64 = 0; i < LARGE_FRAMES; i++) {
+    const g = head + i;
+    if ((gpaToHpa(GUEST_RAM_BASE + (g << 12)) >> 12) != first + i) return false;
+    if ((load<u32>(frameFlagsPtr(g)) & FRAME_PT) != 0 || ksmShared(g)) return false;
+  }
+  return true;
 }
 
 /** Remember that the shadow PTE at `slot` maps guest frame `gfn` writable. */
@@ -383,16 +487,30 @@ export function fill(guestSatp: u64, view: u32, gva: u64, kind: u32, priv: u32, 
   } else if (view == VIEW_TE_SSUM && (gpte & PTE_U) != 0) {
     perm &= ~PTE_X; // S-mode never executes user pages, even with SUM
   }
+  // A guest page of 2 MiB or more: one 2 MiB shadow leaf where the host allows it. With
+  // 4 KiB placement (frames scattered) it never does, and nothing is counted.
+  let level: i32 = 0;
+  let leafHpa = hpa;
+  if (walkResult.level >= 1 && vm.gstagePages != GSTAGE_4K) {
+    const head = gfn & ~(LARGE_FRAMES - 1);
+    if (largeBacked(head)) {
+      level = 1;
+      leafHpa = hpa & ~(LARGE_BYTES - 1);
+      count(Counter.SHADOW_LARGE_FILLS);
+    } else {
+      count(Counter.SHADOW_SPLINTERS);
+    }
+  }
   let root = currentRoot(view);
-  let slot = leafSlot(root, gva);
+  let slot = leafSlot(root, gva, level);
   if (slot == 0) {
     shadowRebuild();
     selectContext(contextKey(guestSatp));
     root = currentRoot(view);
-    slot = leafSlot(root, gva);
+    slot = leafSlot(root, gva, level);
   }
-  store<u64>(slot, ((hpa >> 12) << 10) | PTE_V | PTE_A | PTE_D | u | perm);
-  if ((perm & PTE_W) != 0) rmapAdd(gfn, slot);
+  store<u64>(slot, ((leafHpa >> 12) << 10) | PTE_V | PTE_A | PTE_D | u | perm | (level > 0 ? SHADOW_LARGE : 0));
+  if ((perm & PTE_W) != 0) rmapAdd(level > 0 ? gfn & ~(LARGE_FRAMES - 1) : gfn, slot);
   count(Counter.SHADOW_FILLS);
   return FILL_OK;
 }
@@ -471,7 +589,15 @@ export function shadowZapFrames(bitmap: usize, firstHfn: u64, frames: u64): u32 
     const e = load<u64>(p);
     if ((e & PTE_V) == 0 || (e & (PTE_R | PTE_W | PTE_X)) == 0) continue;
     const f = ((e >> 10) & PPN_MASK) - firstHfn;
-    if (f >= frames || (load<u8>(bitmap + <usize>(f >> 3)) & (1 << <u8>(f & 7))) == 0) continue;
+    if ((e & SHADOW_LARGE) != 0) {
+      // A 2 MiB leaf goes if any frame under it is marked.
+      let hit = false;
+      for (let k: u64 = 0; k < LARGE_FRAMES && !hit; k++) {
+        const fk = f + k;
+        hit = fk < frames && (load<u8>(bitmap + <usize>(fk >> 3)) & (1 << <u8>(fk & 7))) != 0;
+      }
+      if (!hit) continue;
+    } else if (f >= frames || (load<u8>(bitmap + <usize>(f >> 3)) & (1 << <u8>(f & 7))) == 0) continue;
     store<u64>(p, 0);
     zapped++;
   }
@@ -524,19 +650,31 @@ function checkTree(rootGpa: u64, view: u32, table: u64, level: i32, vaBase: u64)
       bad += checkTree(rootGpa, view, pteTable(e), level - 1, va);
       continue;
     }
-    let want: u64 = 0;
-    if (rootGpa == 0) {
-      want = gpaToHpa(va);
-    } else {
-      const g = peekGuestLeaf(rootGpa, va);
-      want = g == 0 ? NO_HPA : gpaToHpa(pteTable(g));
-      // Permissions: the shadow may not allow what the guest PTE does not.
-      if (g != 0 && (e & PTE_W) != 0 && ((g & PTE_W) == 0 || (g & PTE_D) == 0)) want = NO_HPA;
-      if (g != 0 && (e & PTE_X) != 0 && (g & PTE_X) == 0) want = NO_HPA;
+    // A large leaf is checked page by page, each against the guest's translation of it.
+    const pages: u64 = level > 0 ? <u64>1 << (9 * <u64>level) : 1;
+    for (let k: u64 = 0; k < pages; k++) {
+      if (!leafAgrees(rootGpa, e, va + (k << 12), pteTable(e) + (k << 12))) { bad++; break; }
     }
-    if (want == NO_HPA || (want & ~(<u64>4095)) != pteTable(e)) bad++;
   }
   return bad;
+}
+
+/** Does the shadow leaf `e`, mapping `va` to host page `hpa`, agree with the guest's tables? */
+function leafAgrees(rootGpa: u64, e: u64, va: u64, hpa: u64): bool {
+  let want: u64 = 0;
+  if (rootGpa == 0) {
+    want = gpaToHpa(va);
+  } else {
+    const g = peekGuestLeaf(rootGpa, va);
+    want = g == 0 ? NO_HPA : gpaToHpa(pteTable(g));
+    // Permissions: the shadow may not allow what the guest PTE does not.
+    if (g != 0 && (e & PTE_W) != 0 && ((g & PTE_W) == 0 || (g & PTE_D) == 0)) want = NO_HPA;
+    if (g != 0 && (e & PTE_X) != 0 && (g & PTE_X) == 0) want = NO_HPA;
+    // Nor may it write a page table of the guest's.
+    if (g != 0 && (e & PTE_W) != 0 && want != NO_HPA &&
+      (load<u32>(frameFlagsPtr(gfnOf(pteTable(g)))) & FRAME_PT) != 0) want = NO_HPA;
+  }
+  return want != NO_HPA && (want & ~(<u64>4095)) == hpa;
 }
 
 /** Shadow leaves (in every context and view) that disagree with the guest's tables now. */
@@ -584,10 +722,11 @@ export function shadowRelocate(oldPool: u64, reloc: usize, relocFrames: u64): vo
       let moved: u64 = 0;
       if ((e & (PTE_R | PTE_W | PTE_X)) == 0) {
         if (to - oldPool < poolBytes) moved = to + delta;
-      } else {
+      } else if ((e & SHADOW_LARGE) == 0) {
         const idx = (to >> 12) - first;
         if (idx < relocFrames) moved = <u64>load<u32>(reloc + <usize>(idx * 4)) << 12;
       }
+      // A 2 MiB leaf is dropped: its frames need not be contiguous at their new place.
       store<u64>(t + k * 8, moved == 0 ? 0 : (e & ~(PPN_MASK << 10)) | ((moved >> 12) << 10));
     }
   }

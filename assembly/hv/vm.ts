@@ -14,7 +14,8 @@
 //   G-stage       root (16 KiB) + tables, for hvm-nested
 //   shadow pool   SHADOW_POOL_PAGES pages for shadow page tables
 
-import { machine, MODE_HVM_NESTED } from '../state';
+import { count, machine, MODE_HVM_NESTED } from '../state';
+import { Counter } from '../counter-ids';
 import { PAGE_SHIFT, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../riscv/bits';
 import { ramHost } from '../mmu/access';
 import { ksmShared } from './ksm';
@@ -26,6 +27,15 @@ export const SHADOW_POOL_PAGES: u32 = 4096; // 16 MiB of shadow page tables
 export const RMAP_SLOTS: u32 = 4;
 const G_ROOT_BYTES: u64 = 16384; // Sv39x4 root: 2^11 entries (privileged spec 8.5.1)
 const TWO_MIB: u64 = 2 << 20;
+const ONE_GIB: u64 = 1 << 30;
+
+/** How the G-stage backs guest RAM (VmConfig.gstagePages, docs/superpages.md). */
+export const GSTAGE_4K: u32 = 0;
+export const GSTAGE_2M: u32 = 1;
+export const GSTAGE_1G: u32 = 2;
+/** Frames in a level-1 (2 MiB) and a level-2 (1 GiB) leaf's region. */
+const FRAMES_2M: u64 = 512;
+const FRAMES_1G: u64 = 512 * 512;
 
 export const FRAME_PT: u32 = 1;       // the guest uses this frame as a page-table page
 export const FRAME_PT_SHARED: u32 = 2; // ... reached at more than one VA range/level
@@ -47,6 +57,13 @@ export const FRAME_RMAP_FULL: u32 = 4; // more writable shadow mappings than rma
   hvBytes: u64 = 0;
   /** First host frame of guest memory. */
   guestHfnBase: u64 = 0;
+  /** GSTAGE_*: the leaf size the G-stage (and the frame placement) aims for. */
+  gstagePages: u64 = 0;
+  /** What the last buildGstage made: 2 MiB and 1 GiB leaves, regions that fell back a size
+   * (added to the counters at every boot, which clears them: vmCountBacking). */
+  built2m: u64 = 0;
+  built1g: u64 = 0;
+  builtFallbacks: u64 = 0;
 }
 export const vm = changetype<VmState>(memory.data(offsetof<VmState>(), 16));
 
@@ -67,8 +84,19 @@ export function vmLayout(what: u32): u64 {
   }
 }
 
-/** Bytes of machine RAM the hypervisor needs beside a guest of `guestBytes`. */
-export function hvAreaBytes(guestBytes: u64): u64 {
+/**
+ * Bytes of machine RAM the hypervisor needs beside a guest of `guestBytes`. With 1 GiB
+ * G-stage pages and a guest of at least 1 GiB, the area is padded to 1 GiB so that the guest's
+ * frames start 1 GiB-aligned in host memory (a level-2 leaf needs it, privileged spec 4.3.2
+ * step 6); the padding is never touched, so it costs address space, not memory.
+ */
+export function hvAreaBytes(guestBytes: u64, gstagePages: u32): u64 {
+  const b = hvAreaBytes4k(guestBytes);
+  if (gstagePages == GSTAGE_1G && guestBytes >= ONE_GIB) return (b + ONE_GIB - 1) & ~(ONE_GIB - 1);
+  return b;
+}
+
+function hvAreaBytes4k(guestBytes: u64): u64 {
   const frames = guestBytes >> PAGE_SHIFT;
   let b: u64 = frames * (4 + 4 + 8 + 4 * RMAP_SLOTS);
   b = (b + 4095) & ~(<u64>4095);
@@ -94,6 +122,19 @@ function scramble(gfn: u64, frames: u64): u64 {
   // Only full groups are permuted; a partial last group keeps its order.
   const permuted = size == 512 ? (inGroup * 167) & 511 : inGroup;
   return (target << 9) + permuted;
+}
+
+/**
+ * The placement for large G-stage pages: guest RAM in aligned host-contiguous runs of
+ * `runFrames` (512: 2 MiB, 512 * 512: 1 GiB). The whole runs are laid out in reverse, so the
+ * gPA->hPA map stays real; a partial run at the end keeps its place. Every run starts aligned
+ * because guest memory starts aligned (hvAreaBytes).
+ */
+function scrambleRuns(gfn: u64, frames: u64, runFrames: u64): u64 {
+  const whole = frames / runFrames;
+  const run = gfn / runFrames;
+  if (run >= whole) return gfn;
+  return (whole - 1 - run) * runFrames + (gfn % runFrames);
 }
 
 /**
@@ -145,15 +186,20 @@ export function vmPlaceBytes(frames: u64, shadowPages: u64, gstage: bool): u64 {
  * does not fit.
  */
 export function vmCreate(guestBytes: u64): bool {
-  const hv = hvAreaBytes(guestBytes);
+  const pages = <u32>vm.gstagePages;
+  const hv = hvAreaBytes(guestBytes, pages);
   if (hv + guestBytes > machine.ramSize) return false;
   const frames = guestBytes >> PAGE_SHIFT;
   vmPlace(machine.ramBase, frames, SHADOW_POOL_PAGES, true);
   vm.hvBytes = hv;
   vm.guestHfnBase = (machine.ramBase + hv) >> PAGE_SHIFT;
   const map = hostOf(vm.frameMap);
+  // The frames are placed for the G-stage leaves asked for. The shadow modes keep a guest's
+  // large pages where the placement allows (hv/shadow.ts), so they follow the same choice.
+  const runFrames = pages == GSTAGE_1G ? FRAMES_1G : FRAMES_2M;
   for (let g: u64 = 0; g < frames; g++) {
-    store<u32>(map + <usize>(g * 4), <u32>(vm.guestHfnBase + scramble(g, frames)));
+    const h = pages == GSTAGE_4K ? scramble(g, frames) : scrambleRuns(g, frames, runFrames);
+    store<u32>(map + <usize>(g * 4), <u32>(vm.guestHfnBase + h));
   }
   vmTablesReset();
   return true;
@@ -205,22 +251,78 @@ export function guestLocate(gpa: u64): usize { return gpaHost(gpa, 8); }
 
 /**
  * The G-stage table of hvm-nested (privileged spec 8.5.1, Sv39x4): every guest frame mapped
- * with a 4 KiB leaf to its host frame, user-accessible (G-stage leaves are checked as U-mode
- * accesses), readable, writable (unless the frame is shared, hv/ksm.ts), executable, with A
- * and D set so the hardware never needs to update them. Guest-physical addresses outside RAM (the devices) stay unmapped, so the guest
- * touching them is a guest-page fault: an MMIO exit.
+ * to its host frame, user-accessible (G-stage leaves are checked as U-mode accesses),
+ * readable, writable (unless the frame is shared, hv/ksm.ts), executable, with A and D set so
+ * the hardware never needs to update them. Guest-physical addresses outside RAM (the devices)
+ * stay unmapped, so the guest touching them is a guest-page fault: an MMIO exit.
+ *
+ * Leaves are 4 KiB, or with vm.gstagePages a 1 GiB leaf at level 2 or a 2 MiB leaf at level 1
+ * wherever the frame map allows one (largeRun): otherwise the region falls back to the next
+ * size down, and that is counted (GSTAGE_FALLBACKS).
  */
 function buildGstage(): void {
   const root = vm.gstageRoot;
   memory.fill(hostOf(root), 0, <usize>G_ROOT_BYTES);
-  for (let g: u64 = 0; g < vm.guestFrames; g++) {
-    const gpa = GUEST_RAM_BASE + (g << PAGE_SHIFT);
-    const hpa = gpaToHpa(gpa);
-    const leaf = gstageTable(gpa);
-    // A frame shared with other VMs (hv/ksm.ts) is mapped read-only: a store breaks the sharing.
-    store<u64>(hostOf(leaf + ((gpa >> 12) & 511) * 8),
-      ((hpa >> 12) << 10) | PTE_V | PTE_R | (ksmShared(g) ? 0 : PTE_W) | PTE_X | PTE_U | PTE_A | PTE_D);
+  vm.built2m = 0; vm.built1g = 0; vm.builtFallbacks = 0;
+  const pages = <u32>vm.gstagePages;
+  let g: u64 = 0;
+  while (g < vm.guestFrames) {
+    if (pages == GSTAGE_1G && (g & (FRAMES_1G - 1)) == 0) {
+      if (largeRun(g, FRAMES_1G)) {
+        gstageLarge(g, 2);
+        vm.built1g++;
+        g += FRAMES_1G;
+        continue;
+      }
+      vm.builtFallbacks++;
+    }
+    if (pages != GSTAGE_4K && (g & (FRAMES_2M - 1)) == 0) {
+      if (largeRun(g, FRAMES_2M)) {
+        gstageLarge(g, 1);
+        vm.built2m++;
+        g += FRAMES_2M;
+        continue;
+      }
+      vm.builtFallbacks++;
+    }
+    gstageSetLeaf(g, !ksmShared(g));
+    g++;
   }
+}
+
+/**
+ * May guest frames [g, g + n) be one G-stage leaf? All guest RAM, host-contiguous from a host
+ * address aligned to the leaf's size (step 6 of the walk would fault on a misaligned
+ * superpage), and none shared with another VM (a shared frame must be read-only on its own).
+ */
+function largeRun(g: u64, n: u64): bool {
+  if (g + n > vm.guestFrames) return false;
+  const map = hostOf(vm.frameMap) + <usize>(g * 4);
+  const first = <u64>load<u32>(map);
+  if ((first & (n - 1)) != 0) return false;
+  for (let i: u64 = 0; i < n; i++) {
+    if (<u64>load<u32>(map + <usize>(i * 4)) != first + i || ksmShared(g + i)) return false;
+  }
+  return true;
+}
+
+/** Map guest frames from `g` with one leaf at `level` (1: 2 MiB, 2: 1 GiB). */
+function gstageLarge(g: u64, level: i32): void {
+  const gpa = GUEST_RAM_BASE + (g << PAGE_SHIFT);
+  const hpa = gpaToHpa(gpa);
+  const slot = gstageSlot(gpa, level);
+  store<u64>(hostOf(slot), ((hpa >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D);
+}
+
+/** Choose the G-stage leaf size (GSTAGE_*) for the next vmCreate; anything else is 4 KiB. */
+export function vmSetGstagePages(pages: u32): void { vm.gstagePages = pages <= GSTAGE_1G ? pages : GSTAGE_4K; }
+
+/** Add the G-stage leaves the last build made to the counters (a boot has just cleared them). */
+export function vmCountBacking(): void {
+  if (vm.gstageRoot == 0 || machine.mode != MODE_HVM_NESTED) return;
+  count(Counter.GSTAGE_LEAVES_2M, vm.built2m);
+  count(Counter.GSTAGE_LEAVES_1G, vm.built1g);
+  count(Counter.GSTAGE_FALLBACKS, vm.builtFallbacks);
 }
 
 /**
@@ -230,29 +332,42 @@ function buildGstage(): void {
 export function gstageSetLeaf(gfn: u64, writable: bool): void {
   if (vm.gstageRoot == 0 || gfn >= vm.guestFrames) return;
   const gpa = GUEST_RAM_BASE + (gfn << PAGE_SHIFT);
-  const leaf = gstageTable(gpa);
-  store<u64>(hostOf(leaf + ((gpa >> 12) & 511) * 8), ((gpaToHpa(gpa) >> 12) << 10) |
+  store<u64>(hostOf(gstageSlot(gpa, 0)), ((gpaToHpa(gpa) >> 12) << 10) |
     PTE_V | PTE_R | (writable ? PTE_W : 0) | PTE_X | PTE_U | PTE_A | PTE_D);
 }
 
-/** The level-0 G-stage table covering `gpa`, allocating the path to it. */
-function gstageTable(gpa: u64): u64 {
+/**
+ * The G-stage PTE slot for `gpa` at `level`, allocating the tables on the way. A large leaf in
+ * the way is split into a table of leaves one size down that map what it mapped (the frame map
+ * still says where each frame is), so a frame inside it can then get a leaf of its own.
+ */
+function gstageSlot(gpa: u64, level: i32): u64 {
   let table = vm.gstageRoot;
-  for (let level: i32 = 2; level > 0; level--) {
-    const shift = <u64>(12 + 9 * level);
-    const idx = level == 2 ? (gpa >> 30) & 2047 : (gpa >> shift) & 511;
+  for (let l: i32 = 2; l > level; l--) {
+    const shift = <u64>(12 + 9 * l);
+    const idx = l == 2 ? (gpa >> 30) & 2047 : (gpa >> shift) & 511;
     const pte = hostOf(table + idx * 8);
     let e = load<u64>(pte);
-    if ((e & PTE_V) == 0) {
+    if ((e & PTE_V) == 0 || (e & (PTE_R | PTE_W | PTE_X)) != 0) {
+      // The area holds one level-0 table per 512 frames and 8 more (vmPlace): a split uses the
+      // table a 4 KiB build would have used, so it always fits.
       const page = vm.gstageNext;
       vm.gstageNext += 4096;
-      memory.fill(hostOf(page), 0, 4096);
+      const t = hostOf(page);
+      memory.fill(t, 0, 4096);
+      if ((e & PTE_V) != 0) {
+        count(Counter.GSTAGE_SPLITS);
+        const step = <u64>1 << (9 * <u64>(l - 1)); // frames under one entry of the new table
+        const ppn = (e >> 10) & ((<u64>1 << 44) - 1);
+        for (let i: u64 = 0; i < 512; i++) store<u64>(t + <usize>(i * 8), (e & 0x3FF) | ((ppn + i * step) << 10));
+      }
       e = ((page >> 12) << 10) | PTE_V;
       store<u64>(pte, e);
     }
     table = ((e >> 10) & ((<u64>1 << 44) - 1)) << 12;
   }
-  return table;
+  const idx = level == 2 ? (gpa >> 30) & 2047 : (gpa >> (12 + 9 * <u64>level)) & 511;
+  return table + idx * 8;
 }
 
 /** hgatp for the VM (mode Sv39x4 = 8, VMID 1, root PPN). */

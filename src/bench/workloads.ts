@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Stop } from '../core.js';
-import { IO_STALL_LIMIT, ioPathConfig, MODES, Vm, type CoreSource, type IoPath, type Mode, type VmConfig } from '../vm.js';
+import { IO_STALL_LIMIT, ioPathConfig, MODES, Vm, type CoreSource, type GstagePages, type IoPath, type Mode, type VmConfig } from '../vm.js';
 import { modeledCycles, type CostTable, type CycleBreakdown } from '../cost-model.js';
 import { HvlabError } from '../errors.js';
 
@@ -196,6 +196,10 @@ export interface MeasureOptions {
   bootargs?: string;
   /** More VmConfig fields (a sweep's axes: src/sweep/axes.ts); part of the VM's identity. */
   vm?: Partial<VmConfig>;
+  /** Host pages behind guest RAM (VmConfig.gstagePages; docs/superpages.md), default 4k. */
+  gstagePages?: GstagePages;
+  /** Guest RAM in MiB (default 128; 1 GiB G-stage leaves need 1024 or more). */
+  memMiB?: number;
 }
 
 /**
@@ -208,12 +212,12 @@ export async function measure(guest: BenchGuest | Uint8Array, source: CoreSource
   const g = guest instanceof Uint8Array ? hvosGuest(guest) : guest;
   const why = g.unsupported[mode];
   if (why !== undefined) throw new HvlabError('BENCH_MODE', `${g.name} does not run in ${mode}: ${why}`);
-  const { costs = {}, nestedPwc = false, io = 'emulated', disk } = opts;
+  const { costs = {}, nestedPwc = false, io = 'emulated', disk, gstagePages = '4k', memMiB } = opts;
   const bootargs = opts.bootargs ?? g.bootargs;
-  const key = `${g.name}/${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}/${bootargs ?? ''}/${opts.vm ? JSON.stringify(opts.vm) : ''}`;
+  const key = `${g.name}/${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}/${bootargs ?? ''}/${gstagePages}/${memMiB ?? ''}/${opts.vm ? JSON.stringify(opts.vm) : ''}`;
   let vm = vms.get(key);
   if (!vm) {
-    const config: VmConfig = { ...opts.vm, mode, firmware: 'builtin', clock: 'instret', nestedPwc, bootargs, ...ioPathConfig(io, disk) };
+    const config: VmConfig = { ...opts.vm, mode, firmware: 'builtin', clock: 'instret', nestedPwc, gstagePages, memMiB, bootargs, ...ioPathConfig(io, disk) };
     vm = await Vm.create(config, source);
     g.load(vm);
     vms.set(key, vm);

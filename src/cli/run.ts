@@ -11,8 +11,8 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { HvlabError } from '../errors.js';
-import { SOLO_IO_PATHS, ioPathConfig, MODES, passIdleTime, runScripted, StepMeter, Vm, type Firmware, type IoPath,
-  type Mode, type StopInfo } from '../vm.js';
+import { GSTAGE_PAGES, SOLO_IO_PATHS, ioPathConfig, MODES, passIdleTime, runScripted, StepMeter, Vm, type Firmware, type IoPath,
+  type GstagePages, type Mode, type StopInfo } from '../vm.js';
 import { loadCoreModule } from '../node/load-core.js';
 import { isElf, parseElf } from '../loader/elf.js';
 import { looksLikeLinuxImage } from '../loader/linux-image.js';
@@ -32,6 +32,10 @@ options:
                                 (docs/hypervisor.md; pv runs a PV kernel: docs/pv-abi.md)
   --nested-pwc                  cache the G-stage translations of guest page-table pages in
                                 two-stage walks (hvm-nested; a nested page-walk cache)
+  --gstage-pages 4k|2m|1g       host pages behind guest RAM (default 4k): 2m and 1g place it in
+                                aligned runs, mapped by 2 MiB / 1 GiB G-stage leaves (hvm-nested)
+                                and letting shadow tables keep the guest's 2 MiB pages
+                                (docs/superpages.md)
   --firmware none|builtin|auto|FILE
                                 none: start at the ELF entry in M-mode (bare metal);
                                 builtin: hvlab's SBI firmware, start in S-mode (kernels);
@@ -81,6 +85,7 @@ interface RunOptions {
   append?: string;
   mode: Mode;
   nestedPwc: boolean;
+  gstagePages: GstagePages;
   firmware: Firmware | 'auto';
   memMiB: number;
   clock: 'instret' | 'wall';
@@ -94,7 +99,7 @@ interface RunOptions {
   diskBytes?: number;
 }
 
-const RUN_VALUED = new Set(['--mode', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
+const RUN_VALUED = new Set(['--mode', '--gstage-pages', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
   '--max-instructions', '--load-address', '--stats', '--io', '--drive', '--disk']);
 
 export function parseRunArgs(argv: string[]): RunOptions | 'help' {
@@ -107,6 +112,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
       options: {
         mode: { type: 'string' },
         'nested-pwc': { type: 'boolean' },
+        'gstage-pages': { type: 'string' },
         firmware: { type: 'string' },
         kernel: { type: 'string' },
         initrd: { type: 'string' },
@@ -155,6 +161,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     append: v.append,
     mode: v.mode === undefined ? 'native' : parseChoice('--mode', v.mode, MODES),
     nestedPwc: v['nested-pwc'] ?? false,
+    gstagePages: v['gstage-pages'] === undefined ? '4k' : parseChoice('--gstage-pages', v['gstage-pages'], GSTAGE_PAGES),
     firmware: v.firmware === undefined ? 'auto' : firmwareFile !== undefined ? 'file' : v.firmware as Firmware | 'auto',
     memMiB: v.mem === undefined ? 128 : parseMemSize(v.mem),
     clock: v.clock === undefined ? 'instret' : parseChoice('--clock', v.clock, ['instret', 'wall'] as const),
@@ -331,6 +338,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   // out when the guest's console is the UART.
   if (!opts.virtioConsole && io.virtio) io.virtio = { ...io.virtio, console: false };
   const vm = await Vm.create({ memMiB: opts.memMiB, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc,
+    gstagePages: opts.gstagePages,
     firmware: fwBytes ? { file: fwBytes, name: opts.firmwareFile } : firmware as 'none' | 'builtin',
     bootargs: opts.append, ...io }, await loadCoreModule());
   vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });

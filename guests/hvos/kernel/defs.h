@@ -75,6 +75,7 @@ struct platform_info {
     u32 split_backend, split_port; int found_split;   // hvlab,split-blk: a blkfront (split.c)
     u32 cons_backend, cons_port; int found_cons;      // hvlab,split-console: a consfront (split.c)
     char bootargs[128];            // /chosen/bootargs (copied: the tree's memory is reused)
+    int hugepages;                 // bootarg `hugepages`: kernel and user heap in 2 MiB pages
 };
 extern struct platform_info plat;
 int fdt_parse(u64 dtb_pa, u64 hartid);
@@ -98,6 +99,7 @@ void pv_grant_unmap_over(void *page, long handle);
 // kalloc.c
 void  kalloc_init(u64 start, u64 end);
 void *kalloc(void);                       // one zeroed page, or NULL
+void *kalloc_huge(void);                  // 512 zeroed pages, 2 MiB-aligned, or NULL
 void  kfree(void *page);
 u64   kalloc_free_pages(void);
 
@@ -191,6 +193,8 @@ void  kvm_enable(void);
 pagetable_t uvm_create(void);
 int   uvm_alloc(struct proc *p, u64 va, u64 npages, u64 perm);
 void  uvm_unmap(struct proc *p, u64 va, u64 npages);
+int   uvm_alloc_huge(struct proc *p, u64 va, u64 npages, u64 perm);
+void  uvm_unmap_huge(struct proc *p, u64 va, u64 npages);
 void  uvm_destroy(struct proc *p);
 pte_t *uvm_lookup(pagetable_t pt, u64 va);
 u64   uvm_user_pa(pagetable_t pt, u64 va);

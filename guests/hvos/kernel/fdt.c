@@ -8,6 +8,7 @@
 // Properties come before subnodes, so a node's #address-cells is known before
 // its children's reg properties are read.
 #include "defs.h"
+#include "pvops.h"
 
 #define FDT_MAGIC      0xd00dfeed
 #define FDT_BEGIN_NODE 1
@@ -128,6 +129,10 @@ static void prop(struct node *n, struct node *parent, const char *name, const u8
         u32 k = len < sizeof plat.bootargs ? len : sizeof plat.bootargs - 1;
         memcpy(plat.bootargs, val, k);
         plat.bootargs[k] = 0;
+        // Read here, and only from a command line that is not empty, so that a boot without
+        // one runs (nearly) the instructions it ran before the switch existed.
+        if (plat.bootargs[0])
+            plat.hugepages = cmdline_has(plat.bootargs, "hugepages");
     }
     else if (strcmp(name, "reg") == 0 && parent) {
         u32 ac = parent->addr_cells, sc = parent->size_cells;

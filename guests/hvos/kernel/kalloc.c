@@ -51,6 +51,27 @@ void kfree(void *page)
     nfree++;
 }
 
+// 2 MiB of zeroed, physically contiguous pages aligned to 2 MiB, for a megapage
+// (`hugepages`). Taken from the bump pointer only: the free list is not sorted, so
+// it seldom holds 512 neighbours. The pages skipped to reach the alignment go on
+// the free list. They are freed one by one (kfree), like any others.
+void *kalloc_huge(void)
+{
+    u64 a = (bump + MEGAPAGE - 1) & ~(u64)(MEGAPAGE - 1);
+    if (a + MEGAPAGE > limit || a + MEGAPAGE < a)
+        return NULL;
+    while (bump < a) {
+        struct run *r = (struct run *)bump;
+        r->next = freelist;
+        freelist = r;
+        bump += PGSIZE;
+    }
+    bump += MEGAPAGE;
+    nfree -= MEGAPAGE / PGSIZE;
+    memset((void *)a, 0, MEGAPAGE);
+    return (void *)a;
+}
+
 u64 kalloc_free_pages(void)
 {
     return nfree;

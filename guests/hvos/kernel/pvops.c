@@ -30,7 +30,7 @@ void pvops_init(void)
 }
 
 // Whether the command line has `word` as one of its space-separated words.
-static int has_word(const char *line, const char *word)
+static inline __attribute__((always_inline)) int has_word(const char *line, const char *word)
 {
     usize n = strlen(word);
     for (const char *p = line; *p;) {
@@ -44,6 +44,13 @@ static int has_word(const char *line, const char *word)
         p = e;
     }
     return 0;
+}
+
+// has_word for the other files (fdt.c's `hugepages`); pvops_cmdline keeps its own
+// inlined copy, so a boot without the new switch runs the instructions it ran.
+int cmdline_has(const char *line, const char *word)
+{
+    return has_word(line, word);
 }
 
 // The kernel command line (/chosen/bootargs), read once the device tree is.

@@ -63,5 +63,6 @@ extern struct pv_ops pv;
 
 void pvops_init(void);   // choose the implementation for this platform
 void pvops_cmdline(const char *args);   // apply the command line (`nopv`)
+int  cmdline_has(const char *line, const char *word); // is `word` one of the command line's words
 
 #endif

@@ -66,6 +66,7 @@
 #define PTE_A (1UL << 6)   // accessed
 #define PTE_D (1UL << 7)   // dirty
 #define PTE_LEAF_BITS (PTE_R | PTE_W | PTE_X)
+#define PTE_FLAG_BITS 0x3FFUL           // V, R, W, X, U, G, A, D and the two RSW bits
 
 #define PA2PTE(pa)  ((((u64)(pa)) >> PGSHIFT) << 10)
 #define PTE2PA(pte) (((pte) >> 10) << PGSHIFT)

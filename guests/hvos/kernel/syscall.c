@@ -107,7 +107,8 @@ static i64 sys_map(struct trapframe *tf)
         va = p->mmap_next;
     if (va < USER_MMAP_BASE || va + npages * PGSIZE > USER_MMAP_TOP)
         return chosen ? E_NOMEM : E_INVAL;
-    int r = uvm_alloc(p, va, npages, PTE_R | PTE_W);
+    int r = plat.hugepages ? uvm_alloc_huge(p, va, npages, PTE_R | PTE_W)
+                           : uvm_alloc(p, va, npages, PTE_R | PTE_W);
     if (r < 0)
         return r;
     if (chosen)
@@ -122,7 +123,10 @@ static i64 sys_unmap(struct trapframe *tf)
     if ((va & (PGSIZE - 1)) || npages > MAX_MAP_PAGES || va < USER_MMAP_BASE ||
         va + npages * PGSIZE > USER_MMAP_TOP)
         return E_INVAL;
-    uvm_unmap(curproc, va, npages);
+    if (plat.hugepages)
+        uvm_unmap_huge(curproc, va, npages);
+    else
+        uvm_unmap(curproc, va, npages);
     return 0;
 }
 

@@ -91,9 +91,16 @@ void kvm_init(void)
     pv.alloc_table(kernel_root);
     u64 text = KERNEL_BASE, rodata = (u64)__text_end, data = (u64)__data_start;
     u64 ram_end = plat.mem_base + plat.mem_size;
-    kmap(text, text, rodata - text, PTE_R | PTE_X);
-    kmap(rodata, rodata, data - rodata, PTE_R);
-    kmap(data, data, ram_end - data, PTE_R | PTE_W);
+    if (plat.hugepages) {
+        // `hugepages`: the image too in megapages (it starts 2 MiB-aligned), read, write and
+        // execute, as a kernel that trades W^X for TLB reach does (Linux without
+        // strict kernel RWX); every translation of the kernel is then a 2 MiB one.
+        kmap(text, text, ram_end - text, PTE_R | PTE_W | PTE_X);
+    } else {
+        kmap(text, text, rodata - text, PTE_R | PTE_X);
+        kmap(rodata, rodata, data - rodata, PTE_R);
+        kmap(data, data, ram_end - data, PTE_R | PTE_W);
+    }
     kmap(DEV_VA(PGROUNDDOWN(plat.uart_base)), PGROUNDDOWN(plat.uart_base), PGSIZE,
          PTE_R | PTE_W);
     // Priorities, enables and this hart's threshold/claim registers.
@@ -201,6 +208,84 @@ void uvm_unmap(struct proc *p, u64 va, u64 npages)
     }
 }
 
+static void free_pages(u64 pa, u64 n)
+{
+    for (u64 k = 0; k < n; k++)
+        kfree((void *)(pa + k * PGSIZE));
+}
+
+// ---- `hugepages`: the user heap (map) in megapages ----------------------------
+//
+// Each 2 MiB-aligned stretch a map call covers whole gets one level-1 leaf over
+// 2 MiB from kalloc_huge; the rest, and any stretch kalloc_huge cannot serve, gets
+// 4 KiB pages. pv keeps 4 KiB pages (PVMMU_4K_ONLY: its hypervisor validates
+// frame by frame). An unmap that covers a megapage whole frees it; one that
+// covers part of it splits it first into 512 4 KiB leaves.
+
+static int huge_ok(u64 a, u64 left)
+{
+    return (a & (MEGAPAGE - 1)) == 0 && left >= MEGAPAGE / PGSIZE && !(pv.mmu_flags & PVMMU_4K_ONLY);
+}
+
+int uvm_alloc_huge(struct proc *p, u64 va, u64 npages, u64 perm)
+{
+    u64 i = 0;
+    while (i < npages) {
+        u64 a = va + i * PGSIZE;
+        void *big = NULL;
+        if (huge_ok(a, npages - i)) {
+            pte_t *pte = walk(p->pagetable, a, 1, 1);
+            if (pte && !(pv.read_pte(pte) & PTE_V) && (big = kalloc_huge()) != NULL) {
+                pv.set_pte(pte, PA2PTE(big) | leaf_bits(perm | PTE_U));
+                p->pages += MEGAPAGE / PGSIZE;
+                if (p == curproc)
+                    pv.flush_tlb_page(a, p->asid);
+                i += MEGAPAGE / PGSIZE;
+                continue;
+            }
+        }
+        int r = uvm_alloc(p, a, 1, perm);
+        if (r < 0) {
+            uvm_unmap_huge(p, va, i);
+            return r;
+        }
+        i++;
+    }
+    return 0;
+}
+
+void uvm_unmap_huge(struct proc *p, u64 va, u64 npages)
+{
+    u64 i = 0;
+    while (i < npages) {
+        u64 a = va + i * PGSIZE;
+        pte_t *pte = walk(p->pagetable, a, 1, 0);
+        pte_t e = pte ? pv.read_pte(pte) : 0;
+        if ((e & PTE_V) && (e & PTE_LEAF_BITS)) {
+            u64 base = a & ~(u64)(MEGAPAGE - 1);
+            if (a == base && npages - i >= MEGAPAGE / PGSIZE) {
+                pv.set_pte(pte, 0);
+                pv.flush_tlb_page(a, p->asid);
+                free_pages(PTE2PA(e), MEGAPAGE / PGSIZE);
+                p->pages -= MEGAPAGE / PGSIZE;
+                i += MEGAPAGE / PGSIZE;
+                continue;
+            }
+            // Part of a megapage: 512 leaves with its rights in a new table, then as usual.
+            pagetable_t t = kalloc();
+            if (!t)
+                panic("uvm_unmap_huge: out of memory splitting %p", (void *)base);
+            pv.alloc_table(t);
+            for (u64 k = 0; k < 512; k++)
+                pv.set_pte(&t[k], PA2PTE(PTE2PA(e) + k * PGSIZE) | (e & PTE_FLAG_BITS));
+            pv.set_pte(pte, PA2PTE(t) | PTE_V);
+            pv.flush_tlb_page(base, p->asid);
+        }
+        uvm_unmap(p, a, 1);
+        i++;
+    }
+}
+
 static void free_table(pagetable_t table, int level)
 {
     for (int i = 0; i < 512; i++) {
@@ -209,6 +294,8 @@ static void free_table(pagetable_t table, int level)
             continue;
         if (level > 0 && !(pte & PTE_LEAF_BITS))
             free_table((pagetable_t)PTE2PA(pte), level - 1);
+        else if (level > 0)
+            free_pages(PTE2PA(pte), MEGAPAGE / PGSIZE);   // a megapage (`hugepages`)
         else
             kfree((void *)PTE2PA(pte));
     }
@@ -239,6 +326,12 @@ pte_t *uvm_lookup(pagetable_t pt, u64 va)
     if (va >= USER_TOP)
         return NULL;
     pte_t *pte = walk(pt, va, 0, 0);
+    if (!pte && plat.hugepages) {
+        // A megapage in the way: its level-1 leaf has the rights for the whole 2 MiB.
+        pte = walk(pt, va, 1, 0);
+        if (pte && !(pv.read_pte(pte) & PTE_LEAF_BITS))
+            pte = NULL;
+    }
     return pte && (pv.read_pte(pte) & PTE_V) ? pte : NULL;
 }
 
