@@ -164,9 +164,13 @@ export interface TlbModelCore {
   setTlbModelOff(): void;
 }
 
-/** Configure the core's model (or turn it off); throws if the core refuses the shape. */
+/**
+ * Configure the core's model; throws if the core refuses the shape. Without a model nothing is
+ * called: the model is off in a fresh context (and a core built before the model still runs,
+ * which `npm run bench:cpu --ab` relies on).
+ */
 export function applyTlbModel(core: TlbModelCore, c: TlbModelConfig | undefined): void {
-  if (!c) { core.setTlbModelOff(); return; }
+  if (!c) return;
   const ok = core.setTlbModel(c.l1i.entries, c.l1i.ways, c.l1d.entries, c.l1d.ways,
     c.l2?.entries ?? 0, c.l2?.ways ?? 0, c.repl === 'random' ? 1 : 0, BigInt(c.seed), c.tags,
     c.sizes === 'split', c.pwc, c.npwc, c.ntlb);

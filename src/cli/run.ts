@@ -7,6 +7,7 @@
  * The exit status is the guest's: 0 for pass (SiFive test 0x5555, tohost 1, SBI shutdown),
  * its code for fail; 124 when --max-instructions ran out; 1 for a machine error.
  */
+import { formatTlbModel, parseTlbModel, type TlbModelConfig } from '../tlb-model.js';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,9 @@ options:
                                 (docs/hypervisor.md; pv runs a PV kernel: docs/pv-abi.md)
   --nested-pwc                  cache the G-stage translations of guest page-table pages in
                                 two-stage walks (hvm-nested; a nested page-walk cache)
+  --tlb-model SPEC              model a TLB and walk caches beside the run and report them in
+                                --stats (tlbModel): e.g. l1d=64x4,l2=1024x8,pwc=16,npwc=16,ntlb=32
+                                (every key and its default: docs/cost-model.md "The model TLB")
   --firmware none|builtin|auto|FILE
                                 none: start at the ELF entry in M-mode (bare metal);
                                 builtin: hvlab's SBI firmware, start in S-mode (kernels);
@@ -81,6 +85,7 @@ interface RunOptions {
   append?: string;
   mode: Mode;
   nestedPwc: boolean;
+  tlbModel?: TlbModelConfig;
   firmware: Firmware | 'auto';
   memMiB: number;
   clock: 'instret' | 'wall';
@@ -94,7 +99,7 @@ interface RunOptions {
   diskBytes?: number;
 }
 
-const RUN_VALUED = new Set(['--mode', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
+const RUN_VALUED = new Set(['--mode', '--tlb-model', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
   '--max-instructions', '--load-address', '--stats', '--io', '--drive', '--disk']);
 
 export function parseRunArgs(argv: string[]): RunOptions | 'help' {
@@ -107,6 +112,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
       options: {
         mode: { type: 'string' },
         'nested-pwc': { type: 'boolean' },
+        'tlb-model': { type: 'string' },
         firmware: { type: 'string' },
         kernel: { type: 'string' },
         initrd: { type: 'string' },
@@ -155,6 +161,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     append: v.append,
     mode: v.mode === undefined ? 'native' : parseChoice('--mode', v.mode, MODES),
     nestedPwc: v['nested-pwc'] ?? false,
+    tlbModel: v['tlb-model'] === undefined ? undefined : parseTlbModel(v['tlb-model']),
     firmware: v.firmware === undefined ? 'auto' : firmwareFile !== undefined ? 'file' : v.firmware as Firmware | 'auto',
     memMiB: v.mem === undefined ? 128 : parseMemSize(v.mem),
     clock: v.clock === undefined ? 'instret' : parseChoice('--clock', v.clock, ['instret', 'wall'] as const),
@@ -331,6 +338,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   // out when the guest's console is the UART.
   if (!opts.virtioConsole && io.virtio) io.virtio = { ...io.virtio, console: false };
   const vm = await Vm.create({ memMiB: opts.memMiB, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc,
+    tlbModel: opts.tlbModel,
     firmware: fwBytes ? { file: fwBytes, name: opts.firmwareFile } : firmware as 'none' | 'builtin',
     bootargs: opts.append, ...io }, await loadCoreModule());
   vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });
@@ -358,7 +366,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (opts.drive !== undefined && drive && disk && !equalBytes(disk, drive)) await writeUserFile('--drive', opts.drive, disk);
   await vm.close();
   if (opts.stats !== undefined) {
-    const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware: opts.firmwareFile ?? firmware, clock: opts.clock, memMiB: opts.memMiB, stop, ...vm.stats() }, null, 2);
+    const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware: opts.firmwareFile ?? firmware, clock: opts.clock, memMiB: opts.memMiB,
+      ...(opts.tlbModel ? { tlbModelSpec: formatTlbModel(opts.tlbModel) } : {}), stop, ...vm.stats() }, null, 2);
     if (opts.stats === '-') process.stderr.write(json + '\n');
     else await writeUserFile('--stats', opts.stats, json + '\n');
   }
