@@ -28,9 +28,10 @@
 //   +4352  the structures' entries: { key u64, last use u64 }, set after set
 //
 // An entry's key (bit 0 valid; a zero key is an empty way):
-//   60..34 VPN at the entry's page size (or the page-walk cache's VA prefix, or the gPA page)
+//   63..35 page number at the entry's page size (a VPN, the page-walk cache's VA prefix, or a
+//          guest-physical page: 41-bit gPAs when vsatp is Bare)  34 the guest's vsatp is Bare
 //   33..20 VMID  19..4 ASID (both 0 with tags off)  3 V (a guest entry)  2..1 page size
-//   (0 4 KiB, 1 2 MiB, 2 1 GiB; the PWC's level)  61: the guest's vsatp is Bare
+//   (0 4 KiB, 1 2 MiB, 2 1 GiB; the PWC's level)
 
 import { Counter } from '../counter-ids';
 import { count, hart, machine } from '../state';
@@ -38,6 +39,7 @@ import { HGATP_PPN_MASK, HGATP_VMID_MASK, PTE_PPN_MASK, PTE_PPN_SHIFT, PTE_R, PT
   PTE_W, PTE_X, SATP_ASID_MASK, SATP_ASID_SHIFT, SATP_MODE_SHIFT, SATP_PPN_MASK } from '../riscv/bits';
 import { rvcTable, RVC_TABLE_BYTES } from '../cpu/exec';
 import { KIND_FETCH, TLB_ENTRIES, tlbTable, VIEW_PHYS, VIEW_VU } from './tlb';
+import { sv39Canonical } from './walk';
 
 /** Bytes reserved for the model before guest RAM (index.ts init), whether it is used or not. */
 export const TLBM_REGION_BYTES: usize = 256 * 1024;
@@ -73,9 +75,9 @@ const KEY_VALID: u64 = 1;
 const KEY_V: u64 = 1 << 3;
 const KEY_SPACE_SHIFT: u64 = 4;
 const KEY_TAGS_MASK: u64 = ((<u64>1 << 30) - 1) << KEY_SPACE_SHIFT; // ASID and VMID
-const KEY_BARE: u64 = <u64>1 << 61;
-const KEY_VPN_SHIFT: u64 = 34;
-const VPN_MASK: u64 = (<u64>1 << 27) - 1;
+const KEY_BARE: u64 = <u64>1 << 34;
+const KEY_VPN_SHIFT: u64 = 35;
+const VPN_MASK: u64 = (<u64>1 << 29) - 1;
 
 const PAGE_SHIFT: u64 = 12;
 const LEVEL_BITS: u64 = 9;
@@ -283,6 +285,8 @@ function levelFill(s0: u32, va: u64, sp: u64, size: u32): void {
  */
 export function tlbModelAccess(va: u64, kind: u32, view: u32): void {
   const v = view >= VIEW_VU;
+  // A non-canonical Sv39 address faults before any TLB is looked up (section 4.4.1).
+  if ((!v || (hart.vsatp >> SATP_MODE_SHIFT) != 0) && !sv39Canonical(va)) return;
   const sp = space(v);
   const fetch = kind == KIND_FETCH;
   const l1 = fetch ? S_L1I : S_L1D;
@@ -367,7 +371,7 @@ function gWalk(gpa: u64, counted: bool, refs: Counter = Counter.TLBM_WALK_REFS_G
 function gForPte(gpa: u64, counted: bool, sp: u64): i32 {
   if (!counted) return gWalk(gpa, false);
   const gsp = sp & ~(KEY_BARE | ((<u64>0xFFFF) << KEY_SPACE_SHIFT)); // VMID and V only
-  const key = KEY_VALID | gsp | (((gpa >> PAGE_SHIFT) & ((<u64>1 << 29) - 1)) << KEY_VPN_SHIFT);
+  const key = KEY_VALID | gsp | (((gpa >> PAGE_SHIFT) & VPN_MASK) << KEY_VPN_SHIFT);
   if (ways(S_NPWC) != 0) {
     count(Counter.TLBM_NPWC_LOOKUPS);
     if (probe(S_NPWC, key, 0)) {
@@ -402,7 +406,7 @@ function gForData(gpa: u64, sp: u64, refs: Counter): i32 {
 
 @inline function gKey(gpa: u64, size: u32, gsp: u64): u64 {
   return KEY_VALID | (<u64>size << 1) | gsp |
-    (((gpa >> (PAGE_SHIFT + <u64>size * LEVEL_BITS)) & ((<u64>1 << 29) - 1)) << KEY_VPN_SHIFT);
+    (((gpa >> (PAGE_SHIFT + <u64>size * LEVEL_BITS)) & VPN_MASK) << KEY_VPN_SHIFT);
 }
 
 /** A page-walk-cache key: the VA prefix that selects the PTE at `level` (2: VA[38:30], 1: VA[38:21]). */
