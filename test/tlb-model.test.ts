@@ -1,7 +1,10 @@
 // The model TLB and walk caches (assembly/mmu/tlbmodel.ts, src/tlb-model.ts; docs/cost-model.md
 // "The model TLB"): its SPEC parser, that it changes nothing the guest or the other counters
 // see, and the directions its counters must show on hvos's memwalk, ptchurn and ctxsw.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MODES, runGuest, Vm, type CoreSource, type Mode } from '../src/vm.js';
 import { loadCoreModule } from '../src/node/load-core.js';
@@ -186,5 +189,32 @@ describe('directions the counters show', () => {
     const c = await run('native', 'l1d=16x4,l2=off', 'memwalk 2048 1', []);
     expect(n(c, 'TLBM_WALKS_2M')).toBeGreaterThan(0);
     expect(n(c, 'TLBM_L1D_HITS_2M')).toBeGreaterThan(100_000);
+    // One shared array per level holds both sizes; the same walks fill it.
+    const shared = await run('native', 'l1d=16x4,l2=off,sizes=shared', 'memwalk 2048 1', []);
+    expect(n(shared, 'TLBM_WALKS_2M')).toBeGreaterThan(0);
+    expect(n(shared, 'TLBM_L1D_HITS_2M')).toBeGreaterThan(100_000);
+  }, 60_000);
+});
+
+describe('hvlab run --tlb-model', () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const hvlab = (args: string[], input = '') =>
+    spawnSync(process.execPath, [join(root, 'bin', 'hvlab.js'), ...args], { cwd: root, input, encoding: 'utf8', timeout: 60_000 });
+
+  it('reports the model under tlbModel in --stats, with the SPEC that made it', () => {
+    const r = hvlab(['run', '--mode', 'hvm-nested', '--tlb-model', 'l1d=64x4,ntlb=64', '--stats', '-', HVOS_ELF],
+      'memwalk 64 1\npoweroff\n');
+    expect(r.status).toBe(0);
+    const stats = JSON.parse(r.stderr.slice(r.stderr.indexOf('{')));
+    expect(stats.tlbModelSpec).toBe('l1i=32x4,l1d=64x4,l2=512x8,repl=lru,seed=1,tags=on,sizes=split,pwc=16,npwc=16,ntlb=64');
+    expect(stats.tlbModel.l1d.lookups).toBeGreaterThan(0);
+    expect(stats.tlbModel.walks.twoStage).toBeGreaterThan(0);
+    expect(stats.tlbModel.cycles.total).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('refuses a bad SPEC with one line naming the field, before running', () => {
+    const r = hvlab(['run', '--tlb-model', 'l2=16x32', HVOS_ELF]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('hvlab: tlb model: l2: ways (32) must not exceed entries (16)');
   }, 60_000);
 });
