@@ -143,8 +143,6 @@ export const RESERVATION_NONE: u64 = 0xFFFF_FFFF_FFFF_FFFF;
    * is kept, so every VM's context has it.
    */
   hostPool: u32 = 0;
-  /** 1 while the model TLB (mmu/tlbmodel.ts) sees every translated access; 0: it costs nothing. */
-  tlbModel: u32 = 0;
 }
 
 export const MODE_NATIVE: u32 = 0;

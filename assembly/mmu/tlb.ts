@@ -23,8 +23,8 @@
 // it. SFENCE.VMA (and the HFENCEs) flush; so do MXR changes, which widen load permission.
 
 import { Counter } from '../counter-ids';
-import { count, machine } from '../state';
-import { tlbModelFlushAll, tlbModelFlushGuest, tlbModelFlushHost, tlbModelFlushPage,
+import { count } from '../state';
+import { tlbModelFlushAll, tlbModelFlushGuest, tlbModelFlushHost, tlbModelFlushPage, tlbModelOn,
   tlbModelSwitch } from './tlbmodel';
 
 export const VIEW_PHYS: u32 = 0;
@@ -108,7 +108,7 @@ function selectSet(mem: usize, tags: usize, uses: usize, tag: u64): u32 {
 export function tlbSelectHost(asid: u64): void {
   sets.host = selectSet(HOST_MEM, HOST_TAGS, HOST_USE, asid);
   ioFlush();
-  if (machine.tlbModel != 0) tlbModelSwitch();
+  if (tlbModelOn()) tlbModelSwitch();
 }
 
 /**
@@ -123,7 +123,7 @@ export function tlbSelectGuest(vmid: u64, vsatp: u64): void {
   sets.guest = selectSet(GUEST_MEM, GUEST_TAGS, GUEST_USE, tag);
   ioFlush();
   npwcFlush();
-  if (machine.tlbModel != 0) tlbModelSwitch();
+  if (tlbModelOn()) tlbModelSwitch();
 }
 
 /** Drop the host entries of one ASID (SFENCE.VMA with rs1 = x0 and an ASID in rs2). */
@@ -132,7 +132,7 @@ export function tlbFlushHostAsid(asid: u64): void {
     if (load<u64>(HOST_TAGS + <usize>i * 8) == asid) emptySet(HOST_MEM, i);
   }
   ioFlush();
-  if (machine.tlbModel != 0) tlbModelFlushHost(<i64>asid);
+  if (tlbModelOn()) tlbModelFlushHost(<i64>asid);
   count(Counter.TLB_FLUSHES);
 }
 
@@ -148,7 +148,7 @@ export function tlbFlushTranslated(): void {
   memory.fill(HOST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
-  if (machine.tlbModel != 0) { tlbModelFlushHost(-1); tlbModelFlushGuest(); }
+  if (tlbModelOn()) { tlbModelFlushHost(-1); tlbModelFlushGuest(); }
   count(Counter.TLB_FLUSHES);
 }
 
@@ -156,7 +156,7 @@ export function tlbFlushTranslated(): void {
 export function tlbFlushHost(): void {
   memory.fill(HOST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
-  if (machine.tlbModel != 0) tlbModelFlushHost(-1);
+  if (tlbModelOn()) tlbModelFlushHost(-1);
   count(Counter.TLB_FLUSHES);
 }
 
@@ -169,7 +169,7 @@ export function tlbFlushGuest(): void {
   memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
   npwcFlush();
-  if (machine.tlbModel != 0) tlbModelFlushGuest();
+  if (tlbModelOn()) tlbModelFlushGuest();
   count(Counter.TLB_FLUSHES);
   count(Counter.TLB_FLUSHES_GUEST);
 }
@@ -189,7 +189,7 @@ export function tlbFlushAll(): void {
   sets.clock = 0;
   ioFlush();
   npwcFlush();
-  if (machine.tlbModel != 0) tlbModelFlushAll();
+  if (tlbModelOn()) tlbModelFlushAll();
 }
 
 /**
@@ -202,7 +202,7 @@ export function tlbFlushRam(): void {
   memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
   npwcFlush();
-  if (machine.tlbModel != 0) tlbModelFlushAll();
+  if (tlbModelOn()) tlbModelFlushAll();
   count(Counter.TLB_FLUSHES);
 }
 
@@ -222,13 +222,13 @@ export function tlbFlushStores(): void {
 /** Drop the host's translated entries of one page, any ASID (sfence.vma with an address). */
 export function tlbFlushPage(va: u64): void {
   flushPageIn(HOST_MEM, va);
-  if (machine.tlbModel != 0) tlbModelFlushPage(va, false);
+  if (tlbModelOn()) tlbModelFlushPage(va, false);
 }
 
 /** Drop the guest's entries of one guest virtual page (SFENCE.VMA in VS, HFENCE.VVMA). */
 export function tlbFlushGuestPage(gva: u64): void {
   flushPageIn(GUEST_MEM, gva);
-  if (machine.tlbModel != 0) tlbModelFlushPage(gva, true);
+  if (tlbModelOn()) tlbModelFlushPage(gva, true);
   count(Counter.TLB_FLUSHES_GUEST);
 }
 

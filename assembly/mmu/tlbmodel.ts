@@ -8,8 +8,8 @@
 //   nested page-walk cache (NPWC)     G-stage translations of VS-stage table pages
 //   nested TLB (NTLB)                 G-stage translations of the final guest-physical page
 //
-// Every guest access is looked up here while the model is on (machine.tlbModel, access.ts
-// calls tlbModelAccess); a miss in every level is a *modeled walk*: a read-only re-walk of the
+// Every guest access is looked up here while the model is on (tlbModelOn; access.ts calls
+// tlbModelAccess); a miss in every level is a *modeled walk*: a read-only re-walk of the
 // tables as they are now, which counts its references by where they would have been served
 // (memory, PWC, NPWC, NTLB) and returns the page size to fill. It never writes (no A/D bits),
 // never raises and never touches an existing counter, so the fast TLB, the guest and every
@@ -17,10 +17,11 @@
 // "this reference would not have gone to memory"; the translation itself always comes from the
 // re-walk, so a guest that forgets a fence is not modeled to see a stale entry.
 //
-// The model's state is machine hardware, not a VM's context: it lives in a region of its own
-// between the compressed-instruction table and guest RAM (docs/memory-map.md), which the world
-// switch does not copy (VMs of one Host share it, tagged by VMID when tags are on) and a
-// snapshot does. Only the on/off flag is in the per-VM Machine record.
+// The model is machine hardware, not a VM's context: its state, the on/off switch included,
+// lives in a region of its own between the compressed-instruction table and guest RAM
+// (docs/memory-map.md), which the world switch does not copy (VMs of one Host share one
+// model, tagged by VMID when tags are on) and a snapshot does. It adds nothing to the static
+// data a world switch copies.
 //
 //   region (TLBM_REGION_BYTES)
 //   +0     header: policy, random state, LRU clock, 12 structure descriptors
@@ -67,9 +68,11 @@ export const REPL_RANDOM: u32 = 1;
 const H_REPL: usize = 0;       // u32
 const H_TAGS: usize = 4;       // u32: 1 = entries tagged by ASID/VMID
 const H_SPLIT: usize = 8;      // u32: 1 = one array per page size in each TLB level
+const H_ON: usize = 12;        // u32: 1 = the model sees every translated access
 const H_RNG: usize = 16;       // u64: xorshift64 state (random replacement)
 const H_CLOCK: usize = 24;     // u64: LRU clock
 const H_DESC: usize = 32;      // 12 x { entries offset u32, sets u32, ways u32, pad u32 }
+const H_WALK_PA: usize = 224;  // u64: the address the last modeled walk translated to
 
 const KEY_VALID: u64 = 1;
 const KEY_V: u64 = 1 << 3;
@@ -83,6 +86,9 @@ const PAGE_SHIFT: u64 = 12;
 const LEVEL_BITS: u64 = 9;
 
 @inline function region(): usize { return rvcTable() + RVC_TABLE_BYTES; }
+
+/** Is the model on? Off (zero memory: a fresh machine) it costs one load per chunk. */
+@inline export function tlbModelOn(): bool { return load<u32>(region() + H_ON) != 0; }
 @inline function desc(s: u32): usize { return region() + H_DESC + <usize>s * 16; }
 @inline function sets(s: u32): u32 { return load<u32>(desc(s), 4); }
 @inline function ways(s: u32): u32 { return load<u32>(desc(s), 8); }
@@ -99,7 +105,7 @@ const LEVEL_BITS: u64 = 9;
  * path, which consults the model and then the real table as the loop would have (access.ts).
  */
 @inline export function tlbProbeTable(view: u32, kind: u32): usize {
-  if (machine.tlbModel != 0 && view != VIEW_PHYS) return tlbMissTable();
+  if (tlbModelOn() && view != VIEW_PHYS) return tlbMissTable();
   return tlbTable(view, kind);
 }
 
@@ -111,7 +117,7 @@ const LEVEL_BITS: u64 = 9;
 export function tlbModelConfigure(l1iEntries: u32, l1iWays: u32, l1dEntries: u32, l1dWays: u32,
   l2Entries: u32, l2Ways: u32, repl: u32, seed: u64, tags: bool, split: bool,
   pwc: u32, npwc: u32, ntlb: u32): bool {
-  machine.tlbModel = 0;
+  store<u32>(region() + H_ON, 0);
   if (<usize>TLB_ENTRIES * 16 != MISS_TABLE_BYTES) return false;
   const r = region();
   memory.fill(r, 0, HEADER_BYTES);
@@ -141,12 +147,12 @@ export function tlbModelConfigure(l1iEntries: u32, l1iWays: u32, l1dEntries: u32
   store<u32>(r + H_TAGS, tags ? 1 : 0);
   store<u32>(r + H_SPLIT, split ? 1 : 0);
   store<u64>(r + H_RNG, seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed); // xorshift needs a nonzero state
-  machine.tlbModel = 1;
+  store<u32>(r + H_ON, 1);
   return true;
 }
 
 /** Turn the model off (the fast TLB is untouched either way). */
-export function tlbModelOff(): void { machine.tlbModel = 0; }
+export function tlbModelOff(): void { store<u32>(region() + H_ON, 0); }
 
 function shapeOk(e: u32, w: u32): bool {
   return w != 0 && w <= e && (e & (e - 1)) == 0 && (w & (w - 1)) == 0;
@@ -314,10 +320,9 @@ export function tlbModelAccess(va: u64, kind: u32, view: u32): void {
 
 // ---- the modeled walk (privileged spec 4.3.2 and 8.5, read-only) ----
 
-@unmanaged class ModelWalk {
-  pa: u64 = 0;
-}
-const mw = changetype<ModelWalk>(memory.data(offsetof<ModelWalk>(), 8));
+/** The last modeled walk's result (in the region: the model adds nothing to static data). */
+@inline function walkPa(): u64 { return load<u64>(region() + H_WALK_PA); }
+@inline function setWalkPa(pa: u64): void { store<u64>(region() + H_WALK_PA, pa); }
 
 /** Host address of 8 bytes at machine physical address `pa`, or 0 (as access.ts ramHost). */
 @inline function hostAt(pa: u64): usize {
@@ -340,7 +345,7 @@ const mw = changetype<ModelWalk>(memory.data(offsetof<ModelWalk>(), 8));
 }
 
 /**
- * The G-stage (Sv39x4, hgatp) walk of `gpa`: its leaf level, or -1 on a fault; mw.pa is the
+ * The G-stage (Sv39x4, hgatp) walk of `gpa`: its leaf level, or -1 on a fault; walkPa() is the
  * host address. Each PTE read counts TLBM_WALK_REFS_G when `counted` (TLBM_WALK_REFS when the
  * walk is the only stage: `refs`).
  */
@@ -356,7 +361,7 @@ function gWalk(gpa: u64, counted: bool, refs: Counter = Counter.TLBM_WALK_REFS_G
     const pte = load<u64>(h);
     if (badPte(pte)) return -1;
     if (leafPte(pte)) {
-      mw.pa = leafPa(pte, <u32>level, gpa);
+      setWalkPa(leafPa(pte, <u32>level, gpa));
       return level;
     }
     a = nextTable(pte);
@@ -431,7 +436,7 @@ function modelWalk(va: u64, v: bool, sp: u64): u32 {
     const level = stageWalk(root, va, gOn, sp);
     if (level < 0) { count(Counter.TLBM_WALK_FAULTS); return 0; }
     size = <u32>level;
-    gpa = mw.pa;
+    gpa = walkPa();
   }
   if (gOn) {
     const g = gForData(gpa, sp, vsOn ? Counter.TLBM_WALK_REFS_G : Counter.TLBM_WALK_REFS);
@@ -447,7 +452,7 @@ function modelWalk(va: u64, v: bool, sp: u64): u32 {
 /**
  * The Sv39 walk of `va` from `root` (native, or the VS-stage), through the page-walk cache:
  * an upper-level PTE whose VA prefix is cached is not read again (nor, in two dimensions, its
- * G-stage translation). Returns the leaf level with mw.pa, or -1.
+ * G-stage translation). Returns the leaf level with walkPa(), or -1.
  */
 function stageWalk(root: u64, va: u64, twoD: bool, sp: u64): i32 {
   // How many upper levels the PWC covers: 2 (the level-1 PTE's prefix is cached, so the walk
@@ -470,7 +475,7 @@ function stageWalk(root: u64, va: u64, twoD: bool, sp: u64): i32 {
     const skipped = (level == 2 && covered >= 1) || (level == 1 && covered >= 2);
     if (twoD) {
       if (gForPte(ptePa, !skipped, sp) < 0) return -1;
-      h = hostAt(mw.pa);
+      h = hostAt(walkPa());
     } else {
       h = hostAt(ptePa);
     }
@@ -482,7 +487,7 @@ function stageWalk(root: u64, va: u64, twoD: bool, sp: u64): i32 {
     else count(Counter.TLBM_PWC_REFS_SAVED);
     if (badPte(pte)) return -1;
     if (leaf) {
-      mw.pa = leafPa(pte, <u32>level, va);
+      setWalkPa(leafPa(pte, <u32>level, va));
       return level;
     }
     if (pwcOn && level >= 1) fill(S_PWC, pwcKey(va, <u32>level, sp), 0);
