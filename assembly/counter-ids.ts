@@ -241,6 +241,52 @@ export enum Counter {
   SHADOW_SPLINTERS = 389,
   /** Large shadow leaves split into 4 KiB leaves because a frame inside became a page table. */
   SHADOW_LARGE_SPLITS = 390,
+  // Slots 320..383: the model TLB and walk caches (mmu/tlbmodel.ts; docs/counters.md "The model
+  // TLB"). Counted only while the model is on; nothing else depends on them.
+  /** L1 instruction TLB: lookups (one per code page entered), hits by page size, misses. */
+  TLBM_L1I_LOOKUPS = 320,
+  TLBM_L1I_HITS_4K = 321,
+  TLBM_L1I_HITS_2M = 322,
+  TLBM_L1I_HITS_1G = 323,
+  TLBM_L1I_MISSES = 324,
+  /** L1 data TLB: lookups (every load, store and AMO in a translated view), hits, misses. */
+  TLBM_L1D_LOOKUPS = 325,
+  TLBM_L1D_HITS_4K = 326,
+  TLBM_L1D_HITS_2M = 327,
+  TLBM_L1D_HITS_1G = 328,
+  TLBM_L1D_MISSES = 329,
+  /** The unified L2 TLB: lookups (L1 misses), hits by page size, misses. */
+  TLBM_L2_LOOKUPS = 330,
+  TLBM_L2_HITS_4K = 331,
+  TLBM_L2_HITS_2M = 332,
+  TLBM_L2_HITS_1G = 333,
+  TLBM_L2_MISSES = 334,
+  /** Modeled walks (a miss in every level), by the page size they filled, and the faulting ones. */
+  TLBM_WALKS = 335,
+  TLBM_WALKS_4K = 336,
+  TLBM_WALKS_2M = 337,
+  TLBM_WALKS_1G = 338,
+  TLBM_WALK_FAULTS = 339,
+  /** Modeled walks of two stages (VS-stage and G-stage both on) that completed. A G-stage-only
+   * walk (vsatp Bare) is a one-stage walk: its references count TLBM_WALK_REFS. */
+  TLBM_WALKS_2D = 340,
+  /** PTE reads that went to memory: one-stage walks (native, shadow), and the two stages. */
+  TLBM_WALK_REFS = 341,
+  TLBM_WALK_REFS_VS = 342,
+  TLBM_WALK_REFS_G = 343,
+  /** The page-walk cache: walks that looked, walks that hit, PTE reads it saved. */
+  TLBM_PWC_LOOKUPS = 344,
+  TLBM_PWC_HITS = 345,
+  /** The nested page-walk cache (G-stage of VS table pages): lookups, hits (a G walk saved). */
+  TLBM_NPWC_LOOKUPS = 346,
+  TLBM_NPWC_HITS = 347,
+  /** The nested TLB (G-stage of the final gPA): lookups, hits (a G walk saved). */
+  TLBM_NTLB_LOOKUPS = 348,
+  TLBM_NTLB_HITS = 349,
+  /** Model flushes by fences and the hypervisor, and by address-space switches with tags off. */
+  TLBM_FLUSHES = 350,
+  TLBM_SWITCH_FLUSHES = 351,
+  TLBM_PWC_REFS_SAVED = 352,
 
   /** Number of slots reserved; the counter block is COUNT * 8 bytes. */
   COUNT = 512,

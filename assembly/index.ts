@@ -10,6 +10,7 @@ import { mtime } from './devices/clint';
 import { rxRing, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
 import { ioCounters, ioFold } from './virtio/ioblock';
 import { tlbFlushAll } from './mmu/tlb';
+import { TLBM_REGION_BYTES, tlbModelConfigure, tlbModelOff } from './mmu/tlbmodel';
 import { initRvcTable, rvcTable, RVC_TABLE_BYTES } from './cpu/exec';
 export { chunkStatePtr, chunkStateBytes } from './cpu/exec';
 import { guestPageHost as hvGuestPageHost, hvAreaBytes, hvCreate } from './hv/hypervisor';
@@ -45,8 +46,9 @@ const PAGE64K: usize = 65536;
  * address of guest RAM in linear memory, or 0 if the memory could not grow that far.
  */
 export function init(ramBase: u64, ramSize: u64, firmware: u32, clock: u32, instrPerTick: u64): usize {
-  // Guest RAM follows the compressed-instruction table (cpu/exec.ts) that follows the statics.
-  const ramHost = (rvcTable() + RVC_TABLE_BYTES + PAGE64K - 1) & ~(PAGE64K - 1);
+  // Guest RAM follows the compressed-instruction table (cpu/exec.ts) that follows the statics,
+  // and the model TLB's region after it (mmu/tlbmodel.ts: machine hardware, not VM context).
+  const ramHost = (rvcTable() + RVC_TABLE_BYTES + TLBM_REGION_BYTES + PAGE64K - 1) & ~(PAGE64K - 1);
   const end = <u64>ramHost + ramSize;
   if (end > (<u64>1 << 32)) return 0;
   const needPages = <i32>((end + PAGE64K - 1) / PAGE64K);
@@ -140,6 +142,18 @@ export function exitLogNext(): u64 { return hvExitLogNext(); }
 export function setNestedPwc(on: bool): void { machine.nestedPwc = on ? 1 : 0; }
 /** G-stage leaves for the next vmCreate (hv/vm.ts GSTAGE_*: 0 4 KiB, 1 2 MiB, 2 1 GiB). */
 export function setGstagePages(pages: u32): void { hvSetGstagePages(pages); }
+/**
+ * The model TLB (mmu/tlbmodel.ts; docs/cost-model.md): entries and ways per level (0 entries:
+ * absent), replacement (0 LRU, 1 random with `seed`), ASID/VMID tags, one array per page size
+ * (`split`) or one shared, and the walk caches' entries. False (model off) if the shape is bad.
+ */
+export function setTlbModel(l1iEntries: u32, l1iWays: u32, l1dEntries: u32, l1dWays: u32,
+  l2Entries: u32, l2Ways: u32, repl: u32, seed: u64, tags: bool, split: bool,
+  pwc: u32, npwc: u32, ntlb: u32): bool {
+  return tlbModelConfigure(l1iEntries, l1iWays, l1dEntries, l1dWays, l2Entries, l2Ways, repl, seed,
+    tags, split, pwc, npwc, ntlb);
+}
+export function setTlbModelOff(): void { tlbModelOff(); }
 
 /** Heavy exits (hv/hostio.ts): the guest-physical window the host serves (size 0: none). */
 export function setHostWindow(base: u64, size: u64): void { hvSetHostWindow(base, size); }

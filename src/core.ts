@@ -41,6 +41,10 @@ export interface CoreExports {
   vmLayoutOffset(what: number): bigint;
   setNestedPwc(on: boolean): void;
   setGstagePages(pages: number): void;
+  setTlbModel(l1iEntries: number, l1iWays: number, l1dEntries: number, l1dWays: number,
+    l2Entries: number, l2Ways: number, repl: number, seed: bigint, tags: boolean, split: boolean,
+    pwc: number, npwc: number, ntlb: number): boolean;
+  setTlbModelOff(): void;
   setHostWindow(base: bigint, size: bigint): void;
   hostExitIsWrite(): boolean;
   hostExitOffset(): bigint;

@@ -3,7 +3,8 @@
  * record for tests, and the structured `--stats` JSON documented in docs/counters.md.
  */
 import { Counter } from '../assembly/counter-ids.js';
-import { modeledCycles, type CostTable } from './cost-model.js';
+import { modeledCycles, modeledTranslation, type CostTable } from './cost-model.js';
+import { tlbModelStats } from './tlb-model.js';
 
 /** Exception cause names (privileged spec v1.12, table 3.6). */
 export const EXCEPTION_NAMES: Record<number, string> = {
@@ -124,6 +125,7 @@ export function structuredStats(values: BigUint64Array, wallSeconds: number, cos
       eventUpcalls: n(c(Counter.EVTCHN_UPCALLS)),
     },
     modeledCycles: modeledCycles(namedCounters(values), costs),
+    ...modelSection(values, costs),
     mmio: {
       uart: { reads: n(c(Counter.MMIO_UART_READS)), writes: n(c(Counter.MMIO_UART_WRITES)) },
       clint: { reads: n(c(Counter.MMIO_CLINT_READS)), writes: n(c(Counter.MMIO_CLINT_WRITES)) },
@@ -153,3 +155,14 @@ export function structuredStats(values: BigUint64Array, wallSeconds: number, cos
     },
   };
 }
+
+/**
+ * `tlbModel` in the stats, only when the model TLB counted something: its figures and the
+ * translation time it models (docs/cost-model.md "Modeled translation time").
+ */
+function modelSection(values: BigUint64Array, costs: Partial<CostTable>): Record<string, unknown> {
+  const stats = tlbModelStats(values);
+  if (!stats) return {};
+  return { tlbModel: { ...stats, cycles: modeledTranslation(namedCounters(values), costs) } };
+}
+

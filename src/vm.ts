@@ -3,6 +3,7 @@
  * console, read its counters, snapshot and restore it. The CLI, the web page and the tests
  * all use this one API (DESIGN.md "Interfaces").
  */
+import { applyTlbModel, validateTlbModel, type TlbModelConfig } from './tlb-model.js';
 import { HvlabError } from './errors.js';
 import { createIoBackend } from './io/index.js';
 import { Halt, instantiateCore, Stop, WASM_PAGE, type CoreExports, type Instantiate } from './core.js';
@@ -83,6 +84,12 @@ export interface VmConfig {
    * the guest's own 2 MiB pages. A region the host cannot back so falls back a size (counted).
    */
   gstagePages?: GstagePages;
+  /**
+   * The model TLB and walk caches (src/tlb-model.ts, docs/cost-model.md; `--tlb-model SPEC`):
+   * every translated guest access is looked up in it and its figures join the counters. Off
+   * when absent; nothing else (output, other counters) depends on it.
+   */
+  tlbModel?: TlbModelConfig;
   /**
    * Virtio devices (docs/virtio.md): entropy in virtio-mmio slot 0, console in slot 1, block
    * (needs `disk`) in slot 2. A virtio console takes the keyboard from the UART.
@@ -179,7 +186,7 @@ export interface CoreSource { module: WebAssembly.Module; instantiate: Instantia
 
 interface ValidConfig {
   memMiB: number; firmware: Firmware; firmwareFile?: NamedFile; clock: Clock; instrPerTick: number; bootargs?: string;
-  mode: Mode; nestedPwc: boolean; gstagePages: GstagePages;
+  mode: Mode; nestedPwc: boolean; gstagePages: GstagePages; tlbModel?: TlbModelConfig;
   virtio?: { rng: boolean; console: boolean; blk: boolean };
   io: IoBackendKind; diskBytes: number; diskImage?: Uint8Array; emudisk: boolean;
   split?: SplitConfig;
@@ -252,7 +259,8 @@ function validateConfig(c: VmConfig): ValidConfig {
     throw new HvlabError('BAD_GSTAGE_PAGES', `gstagePages must be one of ${GSTAGE_PAGES.join(', ')}, got '${String(gstagePages)}'`);
   }
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, firmwareFile, clock, instrPerTick,
-    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, gstagePages, ...validateIo(c), split: c.split };
+    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, gstagePages,
+    tlbModel: c.tlbModel === undefined ? undefined : validateTlbModel(c.tlbModel), ...validateIo(c), split: c.split };
 }
 
 /**
@@ -340,6 +348,7 @@ export class Vm {
     this.core.setNestedPwc(this.config.nestedPwc);
     // Beside other VMs the placement was chosen when the VM was made (Host.createVm).
     if (!this.shared) this.core.setGstagePages(GSTAGE_PAGES.indexOf(this.config.gstagePages));
+    applyTlbModel(this.core, this.config.tlbModel);
     // Virtio: each configured device in its slot (VIRTIO_SLOTS), served by the chosen backend;
     // every other slot is empty.
     const backend = BACKEND_NUMBER[this.config.io];
@@ -906,7 +915,7 @@ export class Vm {
     const c = this.config;
     return {
       memMiB: c.memMiB, clock: c.clock, instrPerTick: c.instrPerTick, bootargs: c.bootargs, mode: c.mode,
-      nestedPwc: c.nestedPwc, gstagePages: c.gstagePages, virtio: c.virtio ? { ...c.virtio } : undefined, io: c.io,
+      nestedPwc: c.nestedPwc, gstagePages: c.gstagePages, tlbModel: c.tlbModel, virtio: c.virtio ? { ...c.virtio } : undefined, io: c.io,
       disk: c.diskBytes > 0 ? c.diskBytes : undefined, emudisk: c.emudisk,
       firmware: c.firmware === 'file' ? undefined : c.firmware,
     };

@@ -457,5 +457,5 @@ describe('help', () => {
     expect(top.status).toBe(0);
     expect(top.stdout).toMatch(/^usage: hvlab top --config FILE \[--interval N\] \[--iterations K\]\n/);
     expect(hvlab(['run', '--help']).stdout).toContain('--config FILE');
-  });
+  }, 60_000);
 });

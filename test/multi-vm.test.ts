@@ -65,7 +65,7 @@ describe('many VMs in one machine', () => {
       expect(drive([solo], 7919)[0], mode).toBe(alone);
       expect(solo.counters(), mode).toEqual(same.counters());
     }
-  });
+  }, 60_000);
 
   it('each VM costs at most 1 MiB of host memory beyond its guest RAM', async () => {
     const host = await Host.create({ poolMiB: 256 }, await loadCoreModule());

@@ -17,7 +17,8 @@ import { EXC_BREAKPOINT, EXC_ECALL_M, EXC_ECALL_S, EXC_ECALL_U, EXC_ECALL_VS, EX
 import { HSTATUS_HU, HSTATUS_VTSR, HSTATUS_VTVM, HSTATUS_VTW, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW,
   PRV_M, PRV_S, PRV_U, SATP_ASID_MASK } from '../riscv/bits';
 import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbEntry, tlbFlushGuest, tlbFlushGuestPage,
-  tlbFlushHost, tlbFlushHostAsid, tlbFlushPage, tlbTable } from '../mmu/tlb';
+  tlbFlushHost, tlbFlushHostAsid, tlbFlushPage } from '../mmu/tlb';
+import { tlbProbeTable } from '../mmu/tlbmodel';
 import { amo, computeViews, fetchSlow, hypervisorLoad, hypervisorStore, loadSlow, storeSlow,
   TINST_TRANSFORM } from '../mmu/access';
 import { csrInstruction } from './csr';
@@ -247,9 +248,11 @@ export function initRvcTable(): void {
 export function execChunk(budget: u32): u32 {
   computeViews();
   cs.budget = budget;
-  cs.fetchTable = tlbTable(hart.fetchView, KIND_FETCH);
-  const lt = tlbTable(hart.dataView, KIND_LOAD);
-  const st = tlbTable(hart.dataView, KIND_STORE);
+  // With the model TLB on, these are its miss table, so every access reaches the model
+  // (mmu/tlbmodel.ts tlbProbeTable); off, they are the fast TLB's tables, at no cost per access.
+  cs.fetchTable = tlbProbeTable(hart.fetchView, KIND_FETCH);
+  const lt = tlbProbeTable(hart.dataView, KIND_LOAD);
+  const st = tlbProbeTable(hart.dataView, KIND_STORE);
   cs.priv = hart.priv;
   hart.chunkBreak = 0;
   // The loop runs on a host instruction pointer `ip`; the guest pc is ip + pcBase. Guest RAM

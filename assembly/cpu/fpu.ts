@@ -10,7 +10,8 @@ import { FREGS, hart, raise, rget, rset } from '../state';
 import { EXC_ILLEGAL_INST, EXC_NONE } from '../riscv/cause';
 import { CSR_FFLAGS, CSR_FRM } from '../riscv/csr';
 import { FS_DIRTY, FS_OFF, MSTATUS_FS } from '../riscv/bits';
-import { KIND_LOAD, KIND_STORE, tlbEntry, tlbTable } from '../mmu/tlb';
+import { KIND_LOAD, KIND_STORE, tlbEntry } from '../mmu/tlb';
+import { tlbProbeTable } from '../mmu/tlbmodel';
 import { loadSlow, storeSlow } from '../mmu/access';
 import { clearRaised, fadd, fclass, fcompare, fcvtFF, fcvtFromInt, fcvtToInt, fdiv, ffma, fminmax,
   fmul, fsqrt, raised } from './softfloat';
@@ -87,7 +88,7 @@ export function fpLoad(inst: u32): bool {
   const f3 = (inst >> 12) & 7;
   if (!fpEnabled() || (f3 != 2 && f3 != 3)) return illegal(inst);
   const va = rget((inst >> 15) & 31) + <u64><i64>(<i32>inst >> 20);
-  const e = tlbEntry(tlbTable(hart.dataView, KIND_LOAD), va);
+  const e = tlbEntry(tlbProbeTable(hart.dataView, KIND_LOAD), va);
   let v: u64;
   if (load<u64>(e) == (va & (~(<u64>0xFFF) | ((<u64>1 << f3) - 1)))) {
     const h = <usize>(va + load<u64>(e, 8));
@@ -122,7 +123,7 @@ export function fpStore(inst: u32): bool {
   if (!fpEnabled() || (f3 != 2 && f3 != 3)) return illegal(inst);
   const va = rget((inst >> 15) & 31) + <u64><i64>(((<i32>inst >> 25) << 5) | <i32>((inst >> 7) & 31));
   const v = fget((inst >> 20) & 31);
-  const e = tlbEntry(tlbTable(hart.dataView, KIND_STORE), va);
+  const e = tlbEntry(tlbProbeTable(hart.dataView, KIND_STORE), va);
   if (load<u64>(e) == (va & (~(<u64>0xFFF) | ((<u64>1 << f3) - 1)))) {
     const h = <usize>(va + load<u64>(e, 8));
     if (f3 == 2) store<u32>(h, <u32>v); else store<u64>(h, v);

@@ -23,6 +23,7 @@ import { halt } from '../devices/testdev';
 import { HALT_FAIL, HALT_PASS } from '../state';
 import { RESERVATION_NONE } from '../state';
 import { dirtyMark } from '../hv/dirty';
+import { tlbModelAccess, tlbModelOn } from './tlbmodel';
 
 /** Host address of `size` bytes of guest RAM at `pa`, or 0 if they are not all RAM. */
 @inline export function ramHost(pa: u64, size: u64): usize {
@@ -240,6 +241,13 @@ export function fetchSlow(pc: u64): u64 {
   // xepc and xtvec keep it clear), so this only guards the host.
   if ((pc & 1) != 0) { raise(EXC_INST_MISALIGNED, pc); return 0; }
   const view = hart.fetchView;
+  if (tlbModelOn() && view != VIEW_PHYS) {
+    // The model sees the fetch; then the fast TLB is probed as the interpreter would have, and
+    // a hit there is taken as the interpreter takes it: nothing counted, nothing refilled.
+    tlbModelAccess(pc, KIND_FETCH, view);
+    const e = tlbEntry(tlbTable(view, KIND_FETCH), pc);
+    if (load<u64>(e) == (pc & ~(<u64>0xFFE))) return load<u64>(e, 8);
+  }
   const pa = translate(pc, KIND_FETCH, view);
   if (excPending()) return 0;
   const h = ramHost(pa, 2);
@@ -281,7 +289,26 @@ export function fetchSlow(pc: u64): u64 {
 }
 
 /** A load the fast path did not complete. Returns the extended value or raises. */
-export function loadSlow(va: u64, f3: u32): u64 { return loadIn(va, f3, hart.dataView); }
+export function loadSlow(va: u64, f3: u32): u64 {
+  const view = hart.dataView;
+  if (tlbModelOn() && view != VIEW_PHYS) {
+    // The model's path (see fetchSlow): the model first, then the fast TLB's hit as the loop's.
+    const size: u32 = 1 << (f3 & 3);
+    modelData(va, size, KIND_LOAD, view);
+    const e = tlbEntry(tlbTable(view, KIND_LOAD), va);
+    if (load<u64>(e) == (va & (~(<u64>0xFFF) | <u64>(size - 1)))) {
+      return extendLoad(hostLoad(<usize>(va + load<u64>(e, 8)), size), f3);
+    }
+  }
+  return loadIn(va, f3, view);
+}
+
+/** The model TLB sees a data access: each page it touches (a misaligned one may touch two). */
+function modelData(va: u64, size: u32, kind: u32, view: u32): void {
+  tlbModelAccess(va, kind, view);
+  const last = va + size - 1;
+  if ((last >> 12) != (va >> 12)) tlbModelAccess(last, kind, view);
+}
 
 function loadIn(va: u64, f3: u32, view: u32): u64 {
   const size: u32 = 1 << (f3 & 3);
@@ -321,7 +348,18 @@ function loadMisaligned(va: u64, size: u32, view: u32): u64 {
 }
 
 /** A store the fast path did not complete (size in bytes). Raises on failure. */
-export function storeSlow(va: u64, size: u32, v: u64): void { storeIn(va, size, v, hart.dataView); }
+export function storeSlow(va: u64, size: u32, v: u64): void {
+  const view = hart.dataView;
+  if (tlbModelOn() && view != VIEW_PHYS) {
+    modelData(va, size, KIND_STORE, view);
+    const e = tlbEntry(tlbTable(view, KIND_STORE), va);
+    if (load<u64>(e) == (va & (~(<u64>0xFFF) | <u64>(size - 1)))) {
+      hostStore(<usize>(va + load<u64>(e, 8)), size, v);
+      return;
+    }
+  }
+  storeIn(va, size, v, view);
+}
 
 function storeIn(va: u64, size: u32, v: u64, view: u32): void {
   if ((va & <u64>(size - 1)) != 0) { storeMisaligned(va, size, v, view); return; }
@@ -423,6 +461,7 @@ const amoState = changetype<AmoState>(memory.data(offsetof<AmoState>(), 16));
  */
 function amoHost(va: u64, kind: u32, size: u32): usize {
   const view = hart.dataView;
+  if (tlbModelOn() && view != VIEW_PHYS) tlbModelAccess(va, kind, view);
   const e = tlbEntry(tlbTable(view, kind), va);
   amoState.watched = 0;
   if (load<u64>(e) == (va & ~(<u64>0xFFF))) return <usize>(va + load<u64>(e, 8));
@@ -525,6 +564,7 @@ function hypervisorFault(inst: u32, va: u64): void {
  */
 export function hypervisorLoad(inst: u32, va: u64, f3: u32, exec: bool): u64 {
   const view = hypervisorView();
+  if (tlbModelOn() && view != VIEW_PHYS) modelData(va, <u32>1 << (f3 & 3), KIND_LOAD, view);
   let v: u64 = 0;
   if (!exec || view == VIEW_PHYS) {
     v = loadIn(va, f3, view);
@@ -547,6 +587,8 @@ export function hypervisorLoad(inst: u32, va: u64, f3: u32, exec: bool): u64 {
 
 /** HSV.B/H/W/D: a store of `size` bytes as though V = 1. Raises on failure. */
 export function hypervisorStore(inst: u32, va: u64, size: u32, v: u64): void {
-  storeIn(va, size, v, hypervisorView());
+  const view = hypervisorView();
+  if (tlbModelOn() && view != VIEW_PHYS) modelData(va, size, KIND_STORE, view);
+  storeIn(va, size, v, view);
   if (excPending()) hypervisorFault(inst, va);
 }

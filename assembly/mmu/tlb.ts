@@ -24,6 +24,8 @@
 
 import { Counter } from '../counter-ids';
 import { count } from '../state';
+import { tlbModelFlushAll, tlbModelFlushGuest, tlbModelFlushHost, tlbModelFlushPage, tlbModelOn,
+  tlbModelSwitch } from './tlbmodel';
 
 export const VIEW_PHYS: u32 = 0;
 export const VIEW_U: u32 = 1;
@@ -106,6 +108,7 @@ function selectSet(mem: usize, tags: usize, uses: usize, tag: u64): u32 {
 export function tlbSelectHost(asid: u64): void {
   sets.host = selectSet(HOST_MEM, HOST_TAGS, HOST_USE, asid);
   ioFlush();
+  if (tlbModelOn()) tlbModelSwitch();
 }
 
 /**
@@ -120,6 +123,7 @@ export function tlbSelectGuest(vmid: u64, vsatp: u64): void {
   sets.guest = selectSet(GUEST_MEM, GUEST_TAGS, GUEST_USE, tag);
   ioFlush();
   npwcFlush();
+  if (tlbModelOn()) tlbModelSwitch();
 }
 
 /** Drop the host entries of one ASID (SFENCE.VMA with rs1 = x0 and an ASID in rs2). */
@@ -128,6 +132,7 @@ export function tlbFlushHostAsid(asid: u64): void {
     if (load<u64>(HOST_TAGS + <usize>i * 8) == asid) emptySet(HOST_MEM, i);
   }
   ioFlush();
+  if (tlbModelOn()) tlbModelFlushHost(<i64>asid);
   count(Counter.TLB_FLUSHES);
 }
 
@@ -143,6 +148,7 @@ export function tlbFlushTranslated(): void {
   memory.fill(HOST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
+  if (tlbModelOn()) { tlbModelFlushHost(-1); tlbModelFlushGuest(); }
   count(Counter.TLB_FLUSHES);
 }
 
@@ -150,6 +156,7 @@ export function tlbFlushTranslated(): void {
 export function tlbFlushHost(): void {
   memory.fill(HOST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
+  if (tlbModelOn()) tlbModelFlushHost(-1);
   count(Counter.TLB_FLUSHES);
 }
 
@@ -162,6 +169,7 @@ export function tlbFlushGuest(): void {
   memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
   npwcFlush();
+  if (tlbModelOn()) tlbModelFlushGuest();
   count(Counter.TLB_FLUSHES);
   count(Counter.TLB_FLUSHES_GUEST);
 }
@@ -181,6 +189,7 @@ export function tlbFlushAll(): void {
   sets.clock = 0;
   ioFlush();
   npwcFlush();
+  if (tlbModelOn()) tlbModelFlushAll();
 }
 
 /**
@@ -193,6 +202,7 @@ export function tlbFlushRam(): void {
   memory.fill(GUEST_MEM, INVALID_BYTE, ASID_SETS * SET_BYTES);
   ioFlush();
   npwcFlush();
+  if (tlbModelOn()) tlbModelFlushAll();
   count(Counter.TLB_FLUSHES);
 }
 
@@ -210,11 +220,15 @@ export function tlbFlushStores(): void {
 }
 
 /** Drop the host's translated entries of one page, any ASID (sfence.vma with an address). */
-export function tlbFlushPage(va: u64): void { flushPageIn(HOST_MEM, va); }
+export function tlbFlushPage(va: u64): void {
+  flushPageIn(HOST_MEM, va);
+  if (tlbModelOn()) tlbModelFlushPage(va, false);
+}
 
 /** Drop the guest's entries of one guest virtual page (SFENCE.VMA in VS, HFENCE.VVMA). */
 export function tlbFlushGuestPage(gva: u64): void {
   flushPageIn(GUEST_MEM, gva);
+  if (tlbModelOn()) tlbModelFlushPage(gva, true);
   count(Counter.TLB_FLUSHES_GUEST);
 }
 

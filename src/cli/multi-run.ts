@@ -42,7 +42,7 @@ and its last 4 KiB of output is shown again. Piped input goes through the same k
 const CHUNK = 1_000_000;
 
 /** The options of `hvlab run` that a config file gives per VM instead. */
-const PER_VM_OPTIONS = ['--mode', '--nested-pwc', '--gstage-pages', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
+const PER_VM_OPTIONS = ['--mode', '--nested-pwc', '--gstage-pages', '--tlb-model', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
   '--load-address', '--trace', '--io', '--no-virtio-console', '--drive', '--disk'];
 
 interface MultiRunOptions { config: string; maxInstructions: number; stats?: string }

@@ -7,6 +7,7 @@
  * The exit status is the guest's: 0 for pass (SiFive test 0x5555, tohost 1, SBI shutdown),
  * its code for fail; 124 when --max-instructions ran out; 1 for a machine error.
  */
+import { formatTlbModel, parseTlbModel, type TlbModelConfig } from '../tlb-model.js';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -36,6 +37,9 @@ options:
                                 aligned runs, mapped by 2 MiB / 1 GiB G-stage leaves (hvm-nested)
                                 and letting shadow tables keep the guest's 2 MiB pages
                                 (docs/superpages.md)
+  --tlb-model SPEC              model a TLB and walk caches beside the run and report them in
+                                --stats (tlbModel): e.g. l1d=64x4,l2=1024x8,pwc=16,npwc=16,ntlb=32
+                                (every key and its default: docs/cost-model.md "The model TLB")
   --firmware none|builtin|auto|FILE
                                 none: start at the ELF entry in M-mode (bare metal);
                                 builtin: hvlab's SBI firmware, start in S-mode (kernels);
@@ -86,6 +90,7 @@ interface RunOptions {
   mode: Mode;
   nestedPwc: boolean;
   gstagePages: GstagePages;
+  tlbModel?: TlbModelConfig;
   firmware: Firmware | 'auto';
   memMiB: number;
   clock: 'instret' | 'wall';
@@ -99,7 +104,7 @@ interface RunOptions {
   diskBytes?: number;
 }
 
-const RUN_VALUED = new Set(['--mode', '--gstage-pages', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
+const RUN_VALUED = new Set(['--mode', '--gstage-pages', '--tlb-model', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
   '--max-instructions', '--load-address', '--stats', '--io', '--drive', '--disk']);
 
 export function parseRunArgs(argv: string[]): RunOptions | 'help' {
@@ -113,6 +118,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
         mode: { type: 'string' },
         'nested-pwc': { type: 'boolean' },
         'gstage-pages': { type: 'string' },
+        'tlb-model': { type: 'string' },
         firmware: { type: 'string' },
         kernel: { type: 'string' },
         initrd: { type: 'string' },
@@ -162,6 +168,7 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     mode: v.mode === undefined ? 'native' : parseChoice('--mode', v.mode, MODES),
     nestedPwc: v['nested-pwc'] ?? false,
     gstagePages: v['gstage-pages'] === undefined ? '4k' : parseChoice('--gstage-pages', v['gstage-pages'], GSTAGE_PAGES),
+    tlbModel: v['tlb-model'] === undefined ? undefined : parseTlbModel(v['tlb-model']),
     firmware: v.firmware === undefined ? 'auto' : firmwareFile !== undefined ? 'file' : v.firmware as Firmware | 'auto',
     memMiB: v.mem === undefined ? 128 : parseMemSize(v.mem),
     clock: v.clock === undefined ? 'instret' : parseChoice('--clock', v.clock, ['instret', 'wall'] as const),
@@ -339,6 +346,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!opts.virtioConsole && io.virtio) io.virtio = { ...io.virtio, console: false };
   const vm = await Vm.create({ memMiB: opts.memMiB, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc,
     gstagePages: opts.gstagePages,
+    tlbModel: opts.tlbModel,
     firmware: fwBytes ? { file: fwBytes, name: opts.firmwareFile } : firmware as 'none' | 'builtin',
     bootargs: opts.append, ...io }, await loadCoreModule());
   vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });
@@ -366,7 +374,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (opts.drive !== undefined && drive && disk && !equalBytes(disk, drive)) await writeUserFile('--drive', opts.drive, disk);
   await vm.close();
   if (opts.stats !== undefined) {
-    const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware: opts.firmwareFile ?? firmware, clock: opts.clock, memMiB: opts.memMiB, stop, ...vm.stats() }, null, 2);
+    const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware: opts.firmwareFile ?? firmware, clock: opts.clock, memMiB: opts.memMiB,
+      ...(opts.tlbModel ? { tlbModelSpec: formatTlbModel(opts.tlbModel) } : {}), stop, ...vm.stats() }, null, 2);
     if (opts.stats === '-') process.stderr.write(json + '\n');
     else await writeUserFile('--stats', opts.stats, json + '\n');
   }
