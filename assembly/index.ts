@@ -2,6 +2,7 @@
 // numbers out; everything else the host needs (guest RAM, counters, console rings, registers)
 // it reads and writes directly in the shared linear memory at the addresses given here.
 
+import { nestConfigure, nestLevelNow } from './hv/nested';
 import { Counter } from './counter-ids';
 import { COUNTERS, hart, machine, REGS } from './state';
 import { idleSkip as machineIdleSkip, nextTimerTicks as machineNextTimer, reset as machineReset,
@@ -136,6 +137,11 @@ export function exitLogSize(): u32 { return EXIT_LOG_SIZE; }
 export function exitLogNext(): u64 { return hvExitLogNext(); }
 /** The nested page-walk cache (Bhargava et al., ASPLOS 2008) of two-stage walks: on or off. */
 export function setNestedPwc(on: bool): void { machine.nestedPwc = on ? 1 : 0; }
+/** Nested virtualization (hv/nested.ts): the VM gets a virtual H extension; `naive` emulates
+ * every L2 G-stage walk instead of folding. Takes effect at the VM's reset. */
+export function setNested(on: bool, naive: bool): void { nestConfigure(on, naive); }
+/** The nesting level the hart runs now: 0 off, 1 L1 (the guest hypervisor), 2 its guest. */
+export function nestedLevel(): u32 { return nestLevelNow(); }
 
 /** Heavy exits (hv/hostio.ts): the guest-physical window the host serves (size 0: none). */
 export function setHostWindow(base: u64, size: u64): void { hvSetHostWindow(base, size); }

@@ -39,6 +39,8 @@ export interface CoreExports {
   shadowIncoherent(): number;
   vmLayoutOffset(what: number): bigint;
   setNestedPwc(on: boolean): void;
+  setNested(on: boolean, naive: boolean): void;
+  nestedLevel(): number;
   setHostWindow(base: bigint, size: bigint): void;
   hostExitIsWrite(): boolean;
   hostExitOffset(): bigint;

@@ -19,6 +19,7 @@ import { PAGE_SHIFT, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../
 import { ramHost } from '../mmu/access';
 import { ksmShared } from './ksm';
 import { dirtyMark } from './dirty';
+import { nestMapChanged } from './nested';
 
 /** The guest's physical RAM starts where the virt machine's does. */
 export const GUEST_RAM_BASE: u64 = 0x8000_0000;
@@ -233,6 +234,8 @@ export function gstageSetLeaf(gfn: u64, writable: bool): void {
   const leaf = gstageTable(gpa);
   store<u64>(hostOf(leaf + ((gpa >> 12) & 511) * 8), ((gpaToHpa(gpa) >> 12) << 10) |
     PTE_V | PTE_R | (writable ? PTE_W : 0) | PTE_X | PTE_U | PTE_A | PTE_D);
+  // A nested VM's folded table (hv/nested.ts) was composed with the old leaf.
+  nestMapChanged();
 }
 
 /** The level-0 G-stage table covering `gpa`, allocating the path to it. */
