@@ -63,9 +63,12 @@ export function reset(entry: u64, dtbAddr: u64): void {
   if (machine.firmware == FIRMWARE_BUILTIN || machine.mode != MODE_NATIVE) {
     // What an SBI firmware leaves behind when it enters the kernel in S-mode: every exception
     // the kernel can handle delegated (all but ecall from S, which the firmware serves),
-    // the supervisor interrupts delegated, and the counters readable from S and U.
+    // the supervisor interrupts delegated, and the counters readable from S and U. With the H
+    // extension, as OpenSBI 1.1 (lib/sbi/sbi_hart.c delegate_traps), also what only a
+    // hypervisor in HS-mode handles: ecall from VS (10) and causes 20-23 (guest-page faults,
+    // virtual instruction), so a kernel that is a hypervisor (tests/nest.c) gets its guests' traps.
     hart.priv = PRV_S;
-    hart.medeleg = 0xB1FF; // causes 0-8, 12, 13, 15
+    hart.medeleg = 0xF0B5FF; // causes 0-8, 10, 12, 13, 15, 20-23
     hart.mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
     hart.mcounteren = 7;
   } else {
