@@ -32,6 +32,10 @@ options:
                                 (docs/hypervisor.md; pv runs a PV kernel: docs/pv-abi.md)
   --nested-pwc                  cache the G-stage translations of guest page-table pages in
                                 two-stage walks (hvm-nested; a nested page-walk cache)
+  --nested                      give the guest the H extension (hvm-nested): it may be a
+                                hypervisor (L1) running its own guests (L2; docs/nested.md)
+  --nested-walk fold|naive      L2's G-stage: a folded table L0 keeps (default), or naive,
+                                every L2 G-stage walk emulated by L0 in software
   --firmware none|builtin|auto|FILE
                                 none: start at the ELF entry in M-mode (bare metal);
                                 builtin: hvlab's SBI firmware, start in S-mode (kernels);
@@ -81,6 +85,8 @@ interface RunOptions {
   append?: string;
   mode: Mode;
   nestedPwc: boolean;
+  nested: boolean;
+  nestedFold: 'fold' | 'naive';
   firmware: Firmware | 'auto';
   memMiB: number;
   clock: 'instret' | 'wall';
@@ -107,6 +113,8 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
       options: {
         mode: { type: 'string' },
         'nested-pwc': { type: 'boolean' },
+        nested: { type: 'boolean' },
+        'nested-walk': { type: 'string' },
         firmware: { type: 'string' },
         kernel: { type: 'string' },
         initrd: { type: 'string' },
@@ -155,6 +163,8 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     append: v.append,
     mode: v.mode === undefined ? 'native' : parseChoice('--mode', v.mode, MODES),
     nestedPwc: v['nested-pwc'] ?? false,
+    nested: v.nested ?? false,
+    nestedFold: v['nested-walk'] === undefined ? 'fold' : parseChoice('--nested-walk', v['nested-walk'], ['fold', 'naive'] as const),
     firmware: v.firmware === undefined ? 'auto' : firmwareFile !== undefined ? 'file' : v.firmware as Firmware | 'auto',
     memMiB: v.mem === undefined ? 128 : parseMemSize(v.mem),
     clock: v.clock === undefined ? 'instret' : parseChoice('--clock', v.clock, ['instret', 'wall'] as const),
@@ -331,6 +341,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   // out when the guest's console is the UART.
   if (!opts.virtioConsole && io.virtio) io.virtio = { ...io.virtio, console: false };
   const vm = await Vm.create({ memMiB: opts.memMiB, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc,
+    nested: opts.nested, nestedFold: opts.nestedFold,
     firmware: fwBytes ? { file: fwBytes, name: opts.firmwareFile } : firmware as 'none' | 'builtin',
     bootargs: opts.append, ...io }, await loadCoreModule());
   vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });
