@@ -258,6 +258,10 @@ export enum Counter {
   NEST_L1_HLV = 274,
   /** L2 accesses to L0's devices through an L1 G-stage mapping, emulated by L0. */
   NEST_L2_MMIO = 275,
+  /** L1 G-stage table pages write-protected by fills, and stores to them (an exit each, by L1
+   * or L2), each lifting the protection and dropping the folded table. */
+  NEST_FOLD_PROTECTED = 278,
+  NEST_FOLD_WP = 279,
   /** Scratch: an L2 walk's references until it completes or faults (never reported). */
   NEST_SCRATCH_VS = 276,
   NEST_SCRATCH_G = 277,

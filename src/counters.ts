@@ -23,7 +23,7 @@ export const INTERRUPT_NAMES: Record<number, string> = {
 /** Reasons of L2 exits (hv/nested.ts NEST_REASON_*), by their offset in NEST_*_BY_REASON. */
 export const NEST_L2_REASONS = ['ecall', 'guestPageFault', 'virtualInstruction', 'timer', 'external', 'vsInterrupt', 'otherException', 'l1Interrupt'];
 /** Reasons of L1 exits (hv/nested.ts NEST_L1_REASON_*), by offset in NEST_L1_HANDLING_BY_REASON. */
-export const NEST_L1_REASONS = ['hypervisorCsr', 'sbi', 'hfence', 'hlv', 'mmio', 'interrupt', 'other'];
+export const NEST_L1_REASONS = ['hypervisorCsr', 'sbi', 'hfence', 'hlv', 'mmio', 'interrupt', 'other', 'gstageWrite'];
 const NEST_REASON_GROUPS: ReadonlyArray<[number, string, string[]]> = [
   [Counter.NEST_L2_BY_REASON, 'NEST_L2_EXIT_', NEST_L2_REASONS],
   [Counter.NEST_REFLECTED_BY_REASON, 'NEST_REFLECTED_', NEST_L2_REASONS],
@@ -212,6 +212,8 @@ function nestedStats(values: BigUint64Array): Record<string, unknown> {
       foldFills: c(Counter.NEST_FOLD_FILLS),
       foldReferences: c(Counter.NEST_FOLD_REFS),
       foldResets: c(Counter.NEST_FOLD_RESETS),
+      foldProtectedPages: c(Counter.NEST_FOLD_PROTECTED),
+      foldWriteProtectExits: c(Counter.NEST_FOLD_WP),
       naiveWalks: c(Counter.NEST_NAIVE_WALKS),
       naiveL1References: c(Counter.NEST_NAIVE_REFS_L1),
       naiveL0References: c(Counter.NEST_NAIVE_REFS_L0),

@@ -131,6 +131,11 @@ describe('exits at each level (nest)', () => {
     // The delegated illegal instruction and the injected interrupt never reached L0.
     expect(c.EXC_ILLEGAL_INSTRUCTION).toBe(2n);
     expect(c.NEST_L1_HFENCE_GVMA).toBe(3n);
+    // L1's G-stage table pages are write-protected while folded leaves rest on them: its two
+    // PTE writes (remap, unmap) each exit, lift the protection and drop the folded table.
+    expect(c.NEST_FOLD_WP).toBe(2n);
+    expect(c.NEST_L1_HANDLING_GSTAGE_WRITE).toBe(2n);
+    expect(c.NEST_FOLD_PROTECTED).toBeGreaterThanOrEqual(3n);
     expect(c.NEST_L1_HLV).toBe(3n);
     // Exit multiplication: each reflected L2 exit costs L1's own exits to handle
     // (reading scause, htval, htinst, hstatus: 3 of them are hypervisor CSRs, trapping).
@@ -146,6 +151,7 @@ describe('exits at each level (nest)', () => {
     expect(c.NEST_REFLECTED).toBe(15n);
     expect(c.NEST_L2_EXITS).toBe(15n);
     expect(c.NEST_FOLD_FILLS).toBe(0n);
+    expect(c.NEST_FOLD_WP + c.NEST_FOLD_PROTECTED).toBe(0n);
   });
 
   it('natively nothing is nested', () => {

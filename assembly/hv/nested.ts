@@ -41,7 +41,7 @@ import { walk, walkResult, WALK_ACCESS_FAULT, WALK_OK, WALK_PAGE_FAULT, sv39Cano
 import { extendLoad, nativeLocate, ramHost, TINST_PTE_READ64 } from '../mmu/access';
 import { sstatusOnTrap } from '../cpu/trap';
 import { updateInterrupts } from '../cpu/irq';
-import { gpaHost, gpaToHpa, NO_HPA, vm, vmHgatp } from './vm';
+import { gpaHost, gpaToHpa, gstageWriteLeaf, NO_HPA, vm, vmHgatp } from './vm';
 import { ksmShared, ksmWriteFault } from './ksm';
 import { emulateMmio } from './mmio';
 import { retireEmulated } from './retire';
@@ -68,6 +68,7 @@ export const NEST_L1_REASON_HLV: u32 = 3;
 export const NEST_L1_REASON_MMIO: u32 = 4;
 export const NEST_L1_REASON_IRQ: u32 = 5;
 export const NEST_L1_REASON_OTHER: u32 = 6;
+export const NEST_L1_REASON_GSTAGE_WRITE: u32 = 7; // a store to its write-protected G-stage table
 
 /** VMID of the folded table in the real hgatp (L1 runs with VMID 1, vm.ts vmHgatp). */
 const L2_VMID: u64 = 2;
@@ -120,8 +121,17 @@ const PPN_MASK: u64 = (<u64>1 << 44) - 1;
   foldRoot: u64 = 0;
   foldNext: u64 = 0;
   foldEnd: u64 = 0;
+  /** L1 G-stage table pages write-protected in L0's G-stage (their frames in PROTECTED). */
+  protectedCount: u32 = 0;
 }
 const vh = changetype<NestState>(memory.data(offsetof<NestState>(), 16));
+/** Guest frame numbers of L1's G-stage table pages that L0 write-protects (u32 each). */
+const MAX_PROTECTED: u32 = 32;
+const PROTECTED: usize = memory.data(<i32>MAX_PROTECTED * 4, 16);
+/** L1 gPAs of the G-stage PTEs the last fill's walk read (root first). */
+const FILL_PATH: usize = memory.data(3 * 8, 16);
+@unmanaged class FillPath { len: u32 = 0; }
+const fillPath = changetype<FillPath>(memory.data(offsetof<FillPath>(), 8));
 
 @inline export function nestLevel(): u32 { return vh.level; }
 @inline export function nestNaiveL2(): bool { return vh.level == LEVEL_L2 && vh.naive != 0; }
@@ -140,6 +150,7 @@ export function nestReset(): void {
   const on = vh.on;
   const naive = vh.naive;
   memory.fill(changetype<usize>(vh), 0, offsetof<NestState>());
+  memory.fill(PROTECTED, 0, MAX_PROTECTED * 4);
   vh.on = on;
   vh.naive = naive;
   if (!nestEnabled()) return;
@@ -195,6 +206,13 @@ function foldSlot(gpa: u64): usize {
 /** How references to L0's map are made: by L0's G-stage table walk (naive) or its frame map. */
 function l1Locate(gpa: u64): usize { return gpaHost(gpa, 8); }
 
+/** l1Locate for a fill: also records where the walk went, to write-protect those pages. */
+function l1LocateFill(gpa: u64): usize {
+  if (fillPath.len < 3) store<u64>(FILL_PATH + <usize>fillPath.len * 8, gpa);
+  fillPath.len++;
+  return gpaHost(gpa, 8);
+}
+
 /** Naive: an L1 G-stage PTE's L1 gPA through a walk of L0's own G-stage table. */
 function l1LocateByWalk(gpa: u64): usize {
   const root = (vmHgatp() & HGATP_PPN_MASK) << 12;
@@ -213,7 +231,74 @@ function l1Gstage(gpa: u64, kind: u32, mxr: bool, byWalk: bool, refs: Counter): 
   if ((vh.hgatp >> SATP_MODE_SHIFT) == 0) { walkResult.pa = gpa; walkResult.pte = PTE_V | PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D; return WALK_OK; }
   if ((gpa >> SV39X4_GPA_BITS) != 0) return WALK_PAGE_FAULT;
   const root = (vh.hgatp & HGATP_PPN_MASK) << 12;
-  return walk(root, gpa, 11, kind, PRV_U, false, mxr, byWalk ? l1LocateByWalk : l1Locate, refs);
+  const locate = byWalk ? l1LocateByWalk : refs == Counter.NEST_FOLD_REFS ? l1LocateFill : l1Locate;
+  return walk(root, gpa, 11, kind, PRV_U, false, mxr, locate, refs);
+}
+
+// ---- Write protection of L1's G-stage tables (as hv/shadow.ts protects guest page tables) ----
+//
+// Every folded leaf is derived from L1 PTEs on pages L0 maps read-only in L1's G-stage (its
+// own table, vm.ts). A store to one of them, by L1 or by L2 through a mapping L1 gave it, exits;
+// L0 then lifts the protection of that page and drops the folded table, so no folded leaf
+// outlives the PTE it came from, whether or not L1 fences (a fill that walks the page again
+// protects it again). The architecture would allow stale leaves until HFENCE.GVMA (section
+// 8.5.3 of HFENCE's ordering); this keeps L2 coherent with L1's table at every instant, at
+// the price of an exit on L1's first table write after each fill, as shadow paging pays.
+
+function protectedIndex(gfn: u64): i32 {
+  for (let i: u32 = 0; i < vh.protectedCount; i++) {
+    if (<u64>load<u32>(PROTECTED + <usize>i * 4) == gfn) return <i32>i;
+  }
+  return -1;
+}
+
+function unprotectAll(): void {
+  for (let i: u32 = 0; i < vh.protectedCount; i++) {
+    const g = <u64>load<u32>(PROTECTED + <usize>i * 4);
+    gstageWriteLeaf(g, !ksmShared(g));
+  }
+  vh.protectedCount = 0;
+}
+
+/** Write-protect the pages the last fill's walk read, in L0's G-stage for L1. */
+function protectFillPath(): void {
+  const n = fillPath.len < 3 ? fillPath.len : 3;
+  for (let i: u32 = 0; i < n; i++) {
+    const gpa = load<u64>(FILL_PATH + <usize>i * 8);
+    if (gpaToHpa(gpa) == NO_HPA) continue;
+    const gfn = (gpa - 0x8000_0000) >> 12;
+    if (protectedIndex(gfn) >= 0) continue;
+    if (vh.protectedCount == MAX_PROTECTED) {
+      // Too many to track: start over (the folded leaves made so far rest on them).
+      count(Counter.NEST_FOLD_RESETS);
+      foldReset();
+      unprotectAll();
+    }
+    store<u32>(PROTECTED + <usize>vh.protectedCount * 4, <u32>gfn);
+    vh.protectedCount++;
+    gstageWriteLeaf(gfn, false);
+    count(Counter.NEST_FOLD_PROTECTED);
+    // L1's own TLB entries may still allow stores to it (another guest set, under L1's VMID).
+    tlbFlushGuest();
+  }
+}
+
+/**
+ * A store fault on L1 gPA `gpa` (by L1, or by L2 through a folded leaf): if it is a protected
+ * G-stage table page, lift the protection, drop the folded table and let the store run again.
+ */
+function protectedStore(gpa: u64): bool {
+  if (gpaToHpa(gpa) == NO_HPA) return false;
+  const gfn = (gpa - 0x8000_0000) >> 12;
+  const i = protectedIndex(gfn);
+  if (i < 0) return false;
+  vh.protectedCount--;
+  store<u32>(PROTECTED + <usize>i * 4, load<u32>(PROTECTED + <usize>vh.protectedCount * 4));
+  gstageWriteLeaf(gfn, !ksmShared(gfn));
+  count(Counter.NEST_FOLD_WP);
+  count(Counter.NEST_FOLD_RESETS);
+  foldReset();
+  return true;
 }
 
 /**
@@ -409,7 +494,11 @@ export function nestExit(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64)
   let handled = false;
   let reason = isIrq ? NEST_L1_REASON_IRQ : cause == EXC_ECALL_VS ? NEST_L1_REASON_SBI :
     (cause == EXC_LOAD_GUEST_PAGE_FAULT || cause == EXC_STORE_GUEST_PAGE_FAULT) ? NEST_L1_REASON_MMIO : NEST_L1_REASON_OTHER;
-  if (!isIrq && <u32>cause == EXC_VIRTUAL_INST && hart.priv == PRV_S) {
+  if (!isIrq && <u32>cause == EXC_STORE_GUEST_PAGE_FAULT && protectedStore((gpa4 << 2) | (tval & 3))) {
+    hart.pc = epc;
+    handled = true;
+    reason = NEST_L1_REASON_GSTAGE_WRITE;
+  } else if (!isIrq && <u32>cause == EXC_VIRTUAL_INST && hart.priv == PRV_S) {
     const r = l1Instruction(<u32>tval, epc);
     if (r >= 0) { handled = true; reason = <u32>r; }
   }
@@ -473,6 +562,7 @@ function l2GuestPageFault(code: u32, gva: u64, epc: u64, gpa: u64, tinst: u64): 
   // An implicit read of a VS-stage PTE (htinst's pseudo-instruction, section 8.6.3) is a load
   // at the G-stage whatever the original access was; the fault it ends in keeps that access's type.
   const gkind = tinst == TINST_PTE_READ64 ? KIND_LOAD : kind;
+  fillPath.len = 0;
   const r = l1Gstage(gpa, gkind, mxr, false, Counter.NEST_FOLD_REFS);
   if (r == WALK_ACCESS_FAULT) {
     reflectToL1(accessCause(kind), gva, epc, 0, 0, true, NEST_REASON_GUEST_PAGE);
@@ -508,6 +598,9 @@ function l2GuestPageFault(code: u32, gva: u64, epc: u64, gpa: u64, tinst: u64): 
     reflectToL1(accessCause(kind), gva, epc, 0, 0, true, NEST_REASON_GUEST_PAGE);
     return;
   }
+  // L2 writing one of L1's G-stage tables (L1 mapped it for L2): lifted as for L1's writes.
+  if (gkind == KIND_STORE && (l1pte & PTE_W) != 0 && protectedStore(l1gpa)) { hart.pc = epc; return; }
+  const gfn = (l1gpa - 0x8000_0000) >> 12;
   // Fill the folded leaf with L1's permissions, less W while L1's leaf is clean (the store
   // that faults next sets D through the walk above) or the frame is shared (hv/ksm.ts).
   let slot = foldSlot(gpa);
@@ -517,9 +610,12 @@ function l2GuestPageFault(code: u32, gva: u64, epc: u64, gpa: u64, tinst: u64): 
     slot = foldSlot(gpa);
   }
   let perm = l1pte & (PTE_R | PTE_W | PTE_X | PTE_U);
-  if ((l1pte & PTE_D) == 0 || ksmShared((l1gpa - 0x8000_0000) >> 12)) perm &= ~PTE_W;
+  if ((l1pte & PTE_D) == 0 || ksmShared(gfn)) perm &= ~PTE_W;
   store<u64>(slot, ((hpa >> 12) << 10) | perm | PTE_V | PTE_A | PTE_D);
   count(Counter.NEST_FOLD_FILLS);
+  protectFillPath();
+  // The leaf itself may be a protected table page: L2 must not write it without an exit.
+  if (protectedIndex(gfn) >= 0) store<u64>(slot, load<u64>(slot) & ~PTE_W);
   tlbFlushGuestPage(gva);
 }
 
@@ -575,7 +671,7 @@ function l1Instruction(inst: u32, epc: u64): i32 {
   if (f3 == 0) {
     if ((inst & FENCE_MASK) == HFENCE_GVMA) {
       count(Counter.NEST_L1_HFENCE_GVMA);
-      if (vh.naive == 0) { count(Counter.NEST_FOLD_RESETS); foldReset(); } else tlbFlushGuest();
+      if (vh.naive == 0) { count(Counter.NEST_FOLD_RESETS); foldReset(); unprotectAll(); } else tlbFlushGuest();
       return emulated(epc, NEST_L1_REASON_HFENCE);
     }
     if ((inst & FENCE_MASK) == HFENCE_VVMA) {
@@ -662,7 +758,7 @@ function writeH(csr: u32, v: u64): bool {
       const mode = v >> SATP_MODE_SHIFT;
       if (mode != 0 && mode != 8) return true;
       vh.hgatp = mode == 0 ? 0 : v & ((<u64>0xF << SATP_MODE_SHIFT) | HGATP_VMID_MASK | HGATP_PPN_MASK);
-      if (vh.naive == 0) { count(Counter.NEST_FOLD_RESETS); foldReset(); }
+      if (vh.naive == 0) { count(Counter.NEST_FOLD_RESETS); foldReset(); unprotectAll(); }
       return true;
     }
     case C.CSR_VSSTATUS: vh.vsstatus = v & SSTATUS_WRITABLE; return true;

@@ -229,13 +229,18 @@ function buildGstage(): void {
  * another host frame or shared it (hv/ksm.ts): without `writable` a store faults (W = 0).
  */
 export function gstageSetLeaf(gfn: u64, writable: bool): void {
+  gstageWriteLeaf(gfn, writable);
+  // A nested VM's folded table (hv/nested.ts) was composed with the old leaf.
+  nestMapChanged();
+}
+
+/** Rewrite guest frame `gfn`'s G-stage leaf, writable or not, with the same host frame. */
+export function gstageWriteLeaf(gfn: u64, writable: bool): void {
   if (vm.gstageRoot == 0 || gfn >= vm.guestFrames) return;
   const gpa = GUEST_RAM_BASE + (gfn << PAGE_SHIFT);
   const leaf = gstageTable(gpa);
   store<u64>(hostOf(leaf + ((gpa >> 12) & 511) * 8), ((gpaToHpa(gpa) >> 12) << 10) |
     PTE_V | PTE_R | (writable ? PTE_W : 0) | PTE_X | PTE_U | PTE_A | PTE_D);
-  // A nested VM's folded table (hv/nested.ts) was composed with the old leaf.
-  nestMapChanged();
 }
 
 /** The level-0 G-stage table covering `gpa`, allocating the path to it. */
