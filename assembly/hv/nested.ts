@@ -59,7 +59,7 @@ export const NEST_REASON_TIMER: u32 = 3;        // L0's timer (L1's SBI timer)
 export const NEST_REASON_EXTERNAL: u32 = 4;     // a device interrupt
 export const NEST_REASON_VS_IRQ: u32 = 5;       // a VS interrupt L1 did not delegate
 export const NEST_REASON_OTHER: u32 = 6;        // another exception L1 did not delegate
-export const NEST_REASON_L1_IRQ: u32 = 7;       // an interrupt pending for L1 itself
+export const NEST_REASON_L1_IRQ: u32 = 7;       // reflected: an interrupt pending for L1 itself
 // Reasons of L1 exits while handling a reflected exit (NEST_L1_HANDLING_BY_REASON + r).
 export const NEST_L1_REASON_HCSR: u32 = 0;
 export const NEST_L1_REASON_SBI: u32 = 1;
@@ -638,8 +638,7 @@ export function nestSyncInterrupts(): void {
     if (ready != 0) {
       // Priority SEI > SSI > STI (section 3.1.9), at their S-level codes as L1 sees them.
       const code = (ready & MIP_VSEIP) != 0 ? IRQ_S_EXT : (ready & MIP_VSSIP) != 0 ? IRQ_S_SOFT : IRQ_S_TIMER;
-      count(Counter.NEST_L2_EXITS);
-      reason2(NEST_REASON_L1_IRQ);
+      // Part of the exit that made it pending (counted there): reflected as L1's interrupt.
       reflectToL1(CAUSE_INTERRUPT | code, 0, hart.pc, 0, 0, false, NEST_REASON_L1_IRQ);
     }
   } else {

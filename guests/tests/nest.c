@@ -60,6 +60,24 @@ static u64 l2_irq(u64 x)
     return x + l2trap.count;
 }
 
+/* L2 loops until something takes the hart away from it (L1's timer). */
+static u64 l2_spin(u64 x)
+{
+    volatile u64 i = x;
+    for (;;)
+        i++;
+    return i;
+}
+
+/* SBI TIME set_timer (SBI spec v2.0, chapter 6): L1's own timer, served by the firmware (L0). */
+static void sbi_set_timer(u64 when)
+{
+    register u64 a0 asm("a0") = when;
+    register u64 a6 asm("a6") = 0;
+    register u64 a7 asm("a7") = 0x54494D45;
+    asm volatile("ecall" : "+r"(a0) : "r"(a6), "r"(a7) : "a1", "memory");
+}
+
 static u64 hlv_d(u64 va)
 {
     register u64 a0 asm("a0") = 0x5e5e;
@@ -216,6 +234,16 @@ static void guest(void)
     check("  hvip-acked", csr_read(CSR_HVIP), 0);
     csr_write(CSR_HIE, 0);
     csr_write(CSR_HIDELEG, 0);
+
+    /* L1's timer fires while L2 runs: an HS interrupt, taken even with sstatus.SIE = 0
+     * because V = 1 (section 3.1.6.1), with hstatus.SPV = 1. */
+    csr_set(sie, MIP_STIP);
+    sbi_set_timer(csr_read(time) + 2000);
+    r = run_l2(PRV_S, l2_spin, 0);
+    check_l1trap("l2-timer", r, CAUSE_INTERRUPT | IRQ_S_TIMER, 0, 0, HSTATUS_SPV | HSTATUS_SPVP);
+    sbi_set_timer(~0UL);
+    csr_clear(sie, MIP_STIP);
+    check("  stip-cleared", csr_read(sip) & MIP_STIP, 0);
 }
 
 static void hlv(void)
