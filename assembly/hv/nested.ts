@@ -26,7 +26,7 @@
 import { Counter } from '../counter-ids';
 import { count, COUNTERS, hart, machine, MODE_HVM_NESTED, rget, rset } from '../state';
 import { CAUSE_INTERRUPT, EXC_ECALL_VS, EXC_ILLEGAL_INST, EXC_INST_ACCESS,
-  EXC_INST_GUEST_PAGE_FAULT, EXC_INST_PAGE_FAULT, EXC_LOAD_ACCESS, EXC_LOAD_GUEST_PAGE_FAULT,
+  EXC_INST_GUEST_PAGE_FAULT, EXC_INST_PAGE_FAULT, EXC_LOAD_ACCESS, EXC_LOAD_GUEST_PAGE_FAULT, EXC_LOAD_MISALIGNED,
   EXC_LOAD_PAGE_FAULT, EXC_STORE_ACCESS, EXC_STORE_GUEST_PAGE_FAULT, EXC_STORE_PAGE_FAULT,
   EXC_VIRTUAL_INST, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from '../riscv/cause';
 import { HEDELEG_WRITABLE, HGATP_PPN_MASK, HGATP_VMID_MASK, HIDELEG_WRITABLE, HSTATUS_GVA,
@@ -38,7 +38,7 @@ import { HEDELEG_WRITABLE, HGATP_PPN_MASK, HGATP_VMID_MASK, HIDELEG_WRITABLE, HS
 import * as C from '../riscv/csr';
 import { KIND_FETCH, KIND_LOAD, KIND_STORE, tlbFlushGuest, tlbFlushGuestPage, tlbSelectGuest } from '../mmu/tlb';
 import { walk, walkResult, WALK_ACCESS_FAULT, WALK_OK, WALK_PAGE_FAULT, sv39Canonical } from '../mmu/walk';
-import { extendLoad, nativeLocate, ramHost, TINST_PTE_READ64 } from '../mmu/access';
+import { extendLoad, nativeLocate, ramHost, TINST_PTE_READ64, TINST_TRANSFORM } from '../mmu/access';
 import { sstatusOnTrap } from '../cpu/trap';
 import { updateInterrupts } from '../cpu/irq';
 import { gpaHost, gpaToHpa, gstageWriteLeaf, NO_HPA, vm, vmHgatp } from './vm';
@@ -454,12 +454,12 @@ function reflectToL1(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64, gva
 }
 
 /** A trap of L1's own HS-mode that L0 raises for it (an emulated HLV/HSV's fault): V = 0. */
-function trapL1Self(cause: u64, tval: u64, epc: u64, gpa4: u64, gva: bool): void {
+function trapL1Self(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64, gva: bool): void {
   hart.vscause = cause;
   hart.vsepc = epc;
   hart.vstval = tval;
   vh.htval = gpa4;
-  vh.htinst = 0;
+  vh.htinst = tinst;
   vh.hstatus = (vh.hstatus & ~(HSTATUS_GVA | HSTATUS_SPV)) | (gva ? HSTATUS_GVA : 0);
   hart.vsstatus = sstatusOnTrap(hart.vsstatus, true);
   hart.priv = PRV_S;
@@ -663,8 +663,8 @@ function l1Instruction(inst: u32, epc: u64): i32 {
   const f3 = (inst >> 12) & 7;
   if (inst == INST_SRET) {
     if ((vh.hstatus & HSTATUS_SPV) == 0) return -1;
+    retireEmulated(); // in L1's S-mode, before the switch
     enterL2();
-    retireEmulated();
     return NEST_L1_REASON_OTHER;
   }
   if (f3 == 0) {
@@ -688,8 +688,9 @@ function l1Instruction(inst: u32, epc: u64): i32 {
   const op = f3 & 3;
   const src: u64 = (f3 & 4) != 0 ? <u64>rs1 : rget(rs1);
   const writes = op == 1 || rs1 != 0;
+  hBad.bad = 0;
   const old = readH(csr);
-  if (old == NO_CSR) return -1;
+  if (hBad.bad != 0) return -1;
   if (writes) {
     if (!writeH(csr, op == 1 ? src : op == 2 ? old | src : old & ~src)) return -1;
   }
@@ -704,8 +705,9 @@ function emulated(epc: u64, reason: u32): i32 {
   return <i32>reason;
 }
 
-/** A read of a CSR L1 does not have under virtual HS: the instruction is illegal for L1. */
-const NO_CSR: u64 = 0xDEAD_0000_0000_0001;
+/** Set by readH for a CSR L1 does not have under virtual HS: the instruction is illegal for L1. */
+@unmanaged class HBad { bad: u32 = 0; }
+const hBad = changetype<HBad>(memory.data(offsetof<HBad>(), 8));
 
 function readH(csr: u32): u64 {
   switch (csr) {
@@ -732,7 +734,8 @@ function readH(csr: u32): u64 {
     case C.CSR_VSTVAL: return vh.vstval;
     case C.CSR_VSATP: return vh.vsatp;
   }
-  return NO_CSR;
+  hBad.bad = 1;
+  return 0;
 }
 
 /** Write a virtual H/VS CSR with the WARL rules of section 8.2; false: read-only (illegal). */
@@ -786,48 +789,92 @@ function writeH(csr: u32, v: u64): bool {
 }
 
 // ---- HLV/HLVX/HSV from L1 (section 8.3.2): L2's address space, walked by L0 in software ----
+//
+// As cpu/exec.ts and mmu/access.ts do them for a real HS-mode: the VS-stage through L1's
+// vsatp for its guest, the G-stage through L1's hgatp, with SPVP's privilege, vsstatus.SUM,
+// and MXR (vsstatus's or L1's own sstatus's at the VS-stage, L1's own at the G-stage); a
+// misaligned access to RAM is performed, as the core performs them; a fault is L1's own trap
+// with a guest virtual address in stval (GVA = 1) and, for a guest-page fault, htval and htinst.
 
-@unmanaged class SoftFault { cause: u32 = 0; gpa: u64 = 0; }
+@unmanaged class SoftFault { cause: u32 = 0; gpa: u64 = 0; tinst: u64 = 0; tval: u64 = 0; }
 const soft = changetype<SoftFault>(memory.data(offsetof<SoftFault>(), 16));
+
+/** L1's own sstatus.MXR: its HS-mode's, which also applies to the G-stage (section 8.5.2). */
+@inline function l1Mxr(): bool { return (hart.vsstatus & MSTATUS_MXR) != 0; }
 
 /** The VS-stage PteLocator of the software walk: an L2 gPA through L1's table to host memory. */
 function l2Locate(gpa: u64): usize {
-  const r = l1Gstage(gpa, KIND_LOAD, (vh.vsstatus & MSTATUS_MXR) != 0 || (hart.vsstatus & MSTATUS_MXR) != 0, false, Counter.NEST_FOLD_REFS);
+  const r = l1Gstage(gpa, KIND_LOAD, l1Mxr(), false, Counter.NEST_FOLD_REFS);
   if (r != WALK_OK) { soft.cause = r == WALK_PAGE_FAULT ? 1 : 2; soft.gpa = gpa; return 0; }
   return gpaHost(walkResult.pa, 8);
 }
 
 /**
- * Translate L2 virtual `va` as L1's HLV/HSV would (through vh.vsatp and vh.hgatp) to a host
- * address of `size` bytes; 0 with soft.cause: the exception L1 gets (its cause code).
+ * The L1 gPA of L2 virtual `va` as L1's HLV/HSV reaches it (through vh.vsatp and vh.hgatp), or
+ * NO_HPA with soft.* naming the exception L1 gets.
  */
-function l2Host(va: u64, kind: u32, perm: u32, size: u32): usize {
+function l2Translate(va: u64, kind: u32, perm: u32): u64 {
   const spvp = (vh.hstatus & HSTATUS_SPVP) != 0 ? PRV_S : PRV_U;
   const sum = (vh.vsstatus & MSTATUS_SUM) != 0;
-  const mxr = (vh.vsstatus & MSTATUS_MXR) != 0 || (hart.vsstatus & MSTATUS_MXR) != 0;
   const pf = kind == KIND_LOAD ? EXC_LOAD_PAGE_FAULT : EXC_STORE_PAGE_FAULT;
   const gpf = kind == KIND_LOAD ? EXC_LOAD_GUEST_PAGE_FAULT : EXC_STORE_GUEST_PAGE_FAULT;
   const af = accessCause(kind);
   soft.gpa = 0;
-  if ((va & <u64>(size - 1)) != 0) { soft.cause = kind == KIND_LOAD ? 4 : 6; return 0; }
+  soft.tinst = 0;
+  soft.tval = va;
   let gpa = va;
   if ((vh.vsatp >> SATP_MODE_SHIFT) != 0) {
-    if (!sv39Canonical(va)) { soft.cause = pf; return 0; }
+    if (!sv39Canonical(va)) { soft.cause = pf; return NO_HPA; }
     soft.cause = 0;
-    const r = walk((vh.vsatp & SATP_PPN_MASK) << 12, va, 9, perm, spvp, sum, mxr, l2Locate, Counter.NEST_FOLD_REFS);
+    const vsMxr = l1Mxr() || (vh.vsstatus & MSTATUS_MXR) != 0;
+    const r = walk((vh.vsatp & SATP_PPN_MASK) << 12, va, 9, perm, spvp, sum, vsMxr, l2Locate, Counter.NEST_FOLD_REFS);
     if (r != WALK_OK) {
-      if (soft.cause == 1) { soft.cause = gpf; return 0; }
+      // An implicit VS-stage PTE read that failed its G-stage: htinst's pseudo-instruction.
+      if (soft.cause == 1) { soft.cause = gpf; soft.tinst = TINST_PTE_READ64; return NO_HPA; }
       soft.cause = r == WALK_PAGE_FAULT ? pf : af;
       soft.gpa = 0;
-      return 0;
+      return NO_HPA;
     }
     gpa = walkResult.pa;
   }
-  const r = l1Gstage(gpa, perm, mxr, false, Counter.NEST_FOLD_REFS);
-  if (r != WALK_OK) { soft.cause = r == WALK_PAGE_FAULT ? gpf : af; soft.gpa = r == WALK_PAGE_FAULT ? gpa : 0; return 0; }
-  const h = gpaHost(walkResult.pa, size);
-  if (h == 0) { soft.cause = af; soft.gpa = 0; return 0; }
-  return h;
+  const r = l1Gstage(gpa, perm, l1Mxr(), false, Counter.NEST_FOLD_REFS);
+  if (r != WALK_OK) {
+    soft.cause = r == WALK_PAGE_FAULT ? gpf : af;
+    soft.gpa = r == WALK_PAGE_FAULT ? gpa : 0;
+    soft.tinst = r == WALK_PAGE_FAULT ? TINST_TRANSFORM : 0;
+    return NO_HPA;
+  }
+  return walkResult.pa;
+}
+
+/**
+ * Host addresses of the `size` bytes at L2 virtual `va`: the first page's in hostA, the
+ * second's (an access that crosses a page) in hostB; false with soft.* on a fault. Each page
+ * is translated once, the second by its page address, as mmu/access.ts does.
+ */
+@unmanaged class L2Span { a: usize = 0; b: usize = 0; }
+const span = changetype<L2Span>(memory.data(offsetof<L2Span>(), 16));
+
+function l2Span(va: u64, kind: u32, perm: u32, size: u32): bool {
+  const last = va + size - 1;
+  const g0 = l2Translate(va, kind, perm);
+  if (g0 == NO_HPA) return false;
+  span.a = gpaHost(g0, 1);
+  if (span.a == 0) { soft.cause = accessCause(kind); soft.tval = va; soft.gpa = 0; soft.tinst = 0; return false; }
+  span.b = 0;
+  if ((va >> 12) != (last >> 12)) {
+    const page = last & ~(<u64>0xFFF);
+    const g1 = l2Translate(page, kind, perm);
+    if (g1 == NO_HPA) return false;
+    span.b = gpaHost(g1, 1);
+    if (span.b == 0) { soft.cause = accessCause(kind); soft.tval = page; soft.gpa = 0; soft.tinst = 0; return false; }
+  }
+  return true;
+}
+
+@inline function spanByte(va: u64, i: u32): usize {
+  const a = va + i;
+  return (a >> 12) == (va >> 12) ? span.a + <usize>i : span.b + <usize>(a & 0xFFF);
 }
 
 /** HLV/HLVX/HSV of L1 (funct3 = 4 in SYSTEM): the decoding of cpu/exec.ts hypervisorAccess. */
@@ -839,26 +886,39 @@ function l1HypervisorAccess(inst: u32, epc: u64): i32 {
   const sizeLog = (f7 >> 1) & 3;
   if ((f7 & 0x78) != 0x30) return -1;
   const size: u32 = 1 << sizeLog;
-  count(Counter.NEST_L1_HLV);
-  if ((f7 & 1) != 0) {
+  const isStore = (f7 & 1) != 0;
+  let f3: u32 = 0;
+  const exec = !isStore && sel == 3;
+  if (isStore) {
     if (rd != 0) return -1;
-    const h = l2Host(va, KIND_STORE, KIND_STORE, size);
-    if (h == 0) { trapL1Self(soft.cause, va, epc, soft.gpa >> 2, true); return NEST_L1_REASON_HLV; }
-    const v = rget(sel);
-    if (size == 1) store<u8>(h, <u8>v); else if (size == 2) store<u16>(h, <u16>v);
-    else if (size == 4) store<u32>(h, <u32>v); else store<u64>(h, v);
-    return emulated(epc, NEST_L1_REASON_HLV);
-  }
-  let f3: u32;
-  const exec = sel == 3;
-  if (sel == 0) f3 = sizeLog;
+  } else if (sel == 0) f3 = sizeLog;
   else if (sel == 1 && sizeLog < 3) f3 = sizeLog | 4;
   else if (exec && (sizeLog == 1 || sizeLog == 2)) f3 = sizeLog | 4;
   else return -1;
-  const h = l2Host(va, KIND_LOAD, exec ? KIND_FETCH : KIND_LOAD, size);
-  if (h == 0) { trapL1Self(soft.cause, va, epc, soft.gpa >> 2, true); return NEST_L1_REASON_HLV; }
-  const raw: u64 = size == 1 ? <u64>load<u8>(h) : size == 2 ? <u64>load<u16>(h) : size == 4 ? <u64>load<u32>(h) : load<u64>(h);
-  rset(rd, extendLoad(raw, f3));
+  count(Counter.NEST_L1_HLV);
+  const kind = isStore ? KIND_STORE : KIND_LOAD;
+  let ok: bool;
+  if (exec && (va & <u64>(size - 1)) != 0) {
+    // HLVX is not performed misaligned (mmu/access.ts hypervisorLoad).
+    soft.cause = EXC_LOAD_MISALIGNED; soft.tval = va; soft.gpa = 0; soft.tinst = 0;
+    ok = false;
+  } else {
+    ok = l2Span(va, kind, exec ? KIND_FETCH : kind, size);
+  }
+  if (!ok) {
+    // htinst: the HLV/HSV with its address field cleared (the offset is 0), section 8.6.3.
+    const tinst = soft.tinst == TINST_TRANSFORM ? <u64>(inst & ~(<u32>31 << 15)) : soft.tinst;
+    trapL1Self(soft.cause, soft.tval, epc, soft.gpa >> 2, tinst, soft.cause != EXC_LOAD_MISALIGNED);
+    return NEST_L1_REASON_HLV;
+  }
+  if (isStore) {
+    const v = rget(sel);
+    for (let i: u32 = 0; i < size; i++) store<u8>(spanByte(va, i), <u8>(v >> (<u64>i * 8)));
+  } else {
+    let raw: u64 = 0;
+    for (let i: u32 = 0; i < size; i++) raw |= <u64>load<u8>(spanByte(va, i)) << (<u64>i * 8);
+    rset(rd, extendLoad(raw, f3));
+  }
   return emulated(epc, NEST_L1_REASON_HLV);
 }
 

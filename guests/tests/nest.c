@@ -17,7 +17,7 @@
 
 static u64 gdata[512] __attribute__((aligned(4096)));
 static u64 frame[2][512] __attribute__((aligned(4096)));
-static volatile u64 s_cause = ~0UL, s_tval, s_htval, s_hstatus;
+static volatile u64 s_cause = ~0UL, s_tval, s_htval, s_htinst, s_hstatus;
 
 /* L1's own traps (an HLV that faults): recorded, resumed after the instruction. */
 static int l1hook(struct frame *f, u64 cause)
@@ -26,6 +26,7 @@ static int l1hook(struct frame *f, u64 cause)
     s_cause = cause;
     s_tval = csr_read(stval);
     s_htval = csr_read(CSR_HTVAL);
+    s_htinst = csr_read(CSR_HTINST);
     s_hstatus = csr_read(CSR_HSTATUS);
     csr_write(sepc, csr_read(sepc) + 4);
     return 1;
@@ -262,6 +263,15 @@ static void hlv(void)
     check("  stval", s_tval, GPA_NONE);
     check("  htval", s_htval, GPA_NONE >> 2);
     check("  hstatus", s_hstatus & HSTATUS_TRAP_BITS, HSTATUS_SPVP | HSTATUS_GVA);
+    check("  htinst", s_htinst, INSN_HLV_D & ~(31u << 15));
+    /* Misaligned: performed within a page (as hvlab performs misaligned loads); across into
+     * an unmapped page, the fault names that page. */
+    check("hlv-misaligned", hlv_d(GPA_DATA + 4), (gdata[0] >> 32) | (gdata[1] << 32));
+    s_cause = ~0UL;
+    check("hlv-cross-unmapped", hlv_d(GPA_DATA + 0xffc), 0x5e5e);
+    check("  scause", s_cause, CAUSE_LOAD_GUEST_PF);
+    check("  stval", s_tval, GPA_RO);
+    check("  htval", s_htval, GPA_RO >> 2);
     strap_hook = 0;
 }
 
