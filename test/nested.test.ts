@@ -12,7 +12,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runGuest, Vm, type RunGuestResult, type VmConfig } from '../src/vm.js';
+import { runGuest, runScripted, Vm, type RunGuestResult, type VmConfig } from '../src/vm.js';
+import { Host } from '../src/host.js';
 import { loadCoreModule } from '../src/node/load-core.js';
 import { QEMU_BINARY, qemuAvailable } from './qemu.js';
 
@@ -194,4 +195,23 @@ describe('a hostile L1 (hostile-nest) stays in its memory', () => {
     await expect(Vm.create({ firmware: 'builtin', mode: 'hvm-shadow', nested: true }, src)).rejects.toThrow(/hvm-nested only, not 'hvm-shadow'/);
     await expect(Vm.create({ firmware: 'builtin', mode: 'hvm-nested', nested: true, nestedFold: 'wide' as 'fold' }, src)).rejects.toThrow(/unknown nested walk 'wide'/);
   });
+});
+
+describe('a nested VM beside others (a Host)', () => {
+  it('has no shadow pool for a folded table, so its L2 walks the naive way, with the same console', async () => {
+    const host = await Host.create({ poolMiB: 128 }, await loadCoreModule());
+    const other = await host.createVm({ mode: 'hvm-nested', firmware: 'builtin', memMiB: 16 }, 'other');
+    const vm = await host.createVm({ mode: 'hvm-nested', nested: true, firmware: 'builtin', memMiB: 16 }, 'l1');
+    other.load(new Uint8Array(readFileSync(prebuilt('nestwalk'))));
+    vm.load(new Uint8Array(readFileSync(prebuilt('nestwalk'))));
+    const stop = await runScripted(vm, '', 50_000_000);
+    expect(stop.reason).toBe('pass');
+    expect(vm.readConsole()).toBe(readFileSync(golden('nestwalk'), 'latin1'));
+    const c = vm.counters();
+    expect(c.NEST_NAIVE_WALKS).toBe(6n);
+    expect(c.NEST_L2_REFS_G).toBe(90n);
+    expect(c.NEST_FOLD_FILLS).toBe(0n);
+    await vm.close();
+    await other.close();
+  }, 60_000);
 });

@@ -162,6 +162,13 @@ export function nestReset(): void {
   const pool = vm.shadowPool;
   vh.foldRoot = (pool + G_ROOT_BYTES - 1) & ~(G_ROOT_BYTES - 1);
   vh.foldEnd = pool + vm.shadowPages * 4096;
+  // Beside other VMs (hv/host.ts) an hvm-nested VM has no shadow pool: no room for a folded
+  // table, so its L2 G-stage is walked the naive way, which needs none.
+  if (vh.foldRoot + G_ROOT_BYTES + 4 * 4096 > vh.foldEnd) {
+    vh.naive = 1;
+    vh.foldRoot = 0;
+    return;
+  }
   foldReset();
 }
 
@@ -176,8 +183,9 @@ function foldReset(): void {
 }
 
 function foldHgatp(): u64 {
-  // L1's G-stage Bare: L2 gPA = L1 gPA, so L0's own table is already the composition.
-  const root = (vh.hgatp >> SATP_MODE_SHIFT) == 0 ? (vmHgatp() & HGATP_PPN_MASK) : (vh.foldRoot >> 12);
+  // L1's G-stage Bare: L2 gPA = L1 gPA, so L0's own table is already the composition. The
+  // naive path never walks the real hgatp's table (mmu/access.ts gStage asks nestNaiveGstage).
+  const root = (vh.hgatp >> SATP_MODE_SHIFT) == 0 || vh.foldRoot == 0 ? (vmHgatp() & HGATP_PPN_MASK) : (vh.foldRoot >> 12);
   return (<u64>8 << SATP_MODE_SHIFT) | (L2_VMID << 44) | root;
 }
 
