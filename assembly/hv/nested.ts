@@ -20,8 +20,9 @@
 //   business (its timer and devices for L1, folded-table fills) and reflects the rest into L1
 //   as a trap into HS-mode would be taken (section 8.6.4).
 //
-// State: the virtual hart state (`vh`) and the L1 state parked while L2 runs (`l1`) are static
-// data: 37 u64 words (296 bytes), which every world switch of a many-VM host copies.
+// State: the virtual hart state and the L1 state parked while L2 runs (`vh`, 272 bytes), the
+// write-protected page list and scratch records are static data, about 530 bytes, which
+// every world switch of a many-VM host copies.
 
 import { Counter } from '../counter-ids';
 import { count, COUNTERS, hart, machine, MODE_HVM_NESTED, rget, rset } from '../state';
