@@ -868,6 +868,8 @@ function l2Span(va: u64, kind: u32, perm: u32, size: u32): bool {
   const last = va + size - 1;
   const g0 = l2Translate(va, kind, perm);
   if (g0 == NO_HPA) return false;
+  // An HSV onto one of L1's write-protected G-stage tables: the folded leaves go first.
+  if (kind == KIND_STORE) protectedStore(g0);
   span.a = gpaHost(g0, 1);
   if (span.a == 0) { soft.cause = accessCause(kind); soft.tval = va; soft.gpa = 0; soft.tinst = 0; return false; }
   span.b = 0;
@@ -875,6 +877,7 @@ function l2Span(va: u64, kind: u32, perm: u32, size: u32): bool {
     const page = last & ~(<u64>0xFFF);
     const g1 = l2Translate(page, kind, perm);
     if (g1 == NO_HPA) return false;
+    if (kind == KIND_STORE) protectedStore(g1);
     span.b = gpaHost(g1, 1);
     if (span.b == 0) { soft.cause = accessCause(kind); soft.tval = page; soft.gpa = 0; soft.tinst = 0; return false; }
   }
