@@ -94,11 +94,13 @@ describe('L2 page walks per level (nestwalk: one code page, one data page)', () 
     expect(c.NEST_L2_WALKS).toBe(2n);
     expect(c.NEST_L2_REFS_VS).toBe(4n);
     expect(c.NEST_L2_REFS_G).toBe(18n);
-    // Five L2 gPA pages (3 VS-stage tables, the data, the code) filled once each, by a 3-read
-    // walk of L1's 4 KiB G-stage table; the hardware's walks cut short by those fills apart.
-    expect(c.NEST_FOLD_FILLS).toBe(5n);
-    expect(c.NEST_FOLD_REFS).toBe(15n);
-    expect(c.NEST_L2_EXIT_GUEST_PAGE_FAULT).toBe(5n);
+    // Five L2 gPA pages (3 VS-stage tables, the data, the code), each filled by a 3-read walk
+    // of L1's 4 KiB G-stage table; the code page's walk goes through L1 table pages no fill
+    // had protected yet, so the folded table is dropped once and one leaf filled again (6).
+    // The hardware's walks cut short by the fills are counted apart.
+    expect(c.NEST_FOLD_FILLS).toBe(6n);
+    expect(c.NEST_FOLD_REFS).toBe(18n);
+    expect(c.NEST_L2_EXIT_GUEST_PAGE_FAULT).toBe(6n);
     expect(c.NEST_L2_REFS_FAULTED).toBeGreaterThan(0n);
     expect(c.NEST_NAIVE_WALKS).toBe(0n);
   });
@@ -126,7 +128,7 @@ describe('exits at each level (nest)', () => {
     expect(c.NEST_L2_ENTRIES).toBe(16n);
     expect(c.NEST_REFLECTED).toBe(16n);
     expect(c.NEST_L2_EXITS).toBe(c.NEST_REFLECTED + c.NEST_FOLD_FILLS);
-    expect(c.NEST_FOLD_FILLS).toBe(10n);
+    expect(c.NEST_FOLD_FILLS).toBe(13n);
     expect(c.NEST_REFLECTED_ECALL).toBe(9n);        // 8 returns through l2_done, and l2-ecall-vs
     expect(c.NEST_REFLECTED_OTHER_EXCEPTION).toBe(2n); // l2-ecall-vu (ECALL from VU), l2-illegal-to-l1
     expect(c.NEST_REFLECTED_GUEST_PAGE_FAULT).toBe(4n); // unmapped load, fetch, after unmap; read-only store
@@ -147,7 +149,7 @@ describe('exits at each level (nest)', () => {
     expect(c.NEST_L1_HANDLING_HYPERVISOR_CSR).toBeGreaterThanOrEqual(3n * c.NEST_REFLECTED);
     const s = results.get('nest/fold')!.stats as { nested: { L2: { reflectedToL1: number; handledByL0: number }; L1: { exitMultiplication: number } } };
     expect(s.nested.L2.reflectedToL1).toBe(16);
-    expect(s.nested.L2.handledByL0).toBe(10);
+    expect(s.nested.L2.handledByL0).toBe(13);
     expect(s.nested.L1.exitMultiplication).toBeGreaterThan(4);
   });
 
@@ -172,6 +174,10 @@ describe('a hostile L1 (hostile-nest) stays in its memory', () => {
       expect(c.NEST_L2_MMIO).toBe(1n);                 // the leaf onto the UART
       expect(c.NEST_REFLECTED).toBe(c.NEST_L2_ENTRIES); // every fault went to L1
     }
+    // L2's two stores into L1's G-stage tables (through mappings L1 gave it) were emulated by
+    // L0 on the folded path; its store into the table its own code is reached through could
+    // otherwise never complete (the retried fetch would protect that table again).
+    expect(results.get('hostile-nest/fold')!.counters.NEST_FOLD_WP).toBe(2n);
   });
 
   it('hypervisor memory after the shadow pool is never written, and the folded table stays in the pool', async () => {

@@ -44,7 +44,7 @@ import { sstatusOnTrap } from '../cpu/trap';
 import { updateInterrupts } from '../cpu/irq';
 import { gpaHost, gpaToHpa, gstageWriteLeaf, NO_HPA, vm, vmHgatp } from './vm';
 import { ksmShared, ksmWriteFault } from './ksm';
-import { emulateMmio } from './mmio';
+import { emulateMmio, storeSize, storeValue } from './mmio';
 import { retireEmulated } from './retire';
 
 /** Nesting levels: which of L1 and L2 the hart is running. */
@@ -269,26 +269,32 @@ function unprotectAll(): void {
   vh.protectedCount = 0;
 }
 
-/** Write-protect the pages the last fill's walk read, in L0's G-stage for L1. */
-function protectFillPath(): void {
+/**
+ * Write-protect the pages the last fill's walk read, in L0's G-stage for L1, all but `dataGfn`
+ * (the frame the fill maps: protecting a table page L2 writes through its own walk could never
+ * let that store through; stale leaves from it are what the architecture allows until L1's
+ * HFENCE.GVMA). A page newly protected may already be mapped writable by a folded leaf, which
+ * nothing would find: the folded table is dropped (the caller fills its leaf after this).
+ */
+function protectFillPath(dataGfn: u64): void {
   const n = fillPath.len < 3 ? fillPath.len : 3;
+  let fresh = false;
   for (let i: u32 = 0; i < n; i++) {
     const gpa = load<u64>(FILL_PATH + <usize>i * 8);
     if (gpaToHpa(gpa) == NO_HPA) continue;
     const gfn = (gpa - 0x8000_0000) >> 12;
-    if (protectedIndex(gfn) >= 0) continue;
-    if (vh.protectedCount == MAX_PROTECTED) {
-      // Too many to track: start over (the folded leaves made so far rest on them).
-      count(Counter.NEST_FOLD_RESETS);
-      foldReset();
-      unprotectAll();
-    }
+    if (gfn == dataGfn || protectedIndex(gfn) >= 0) continue;
+    if (vh.protectedCount == MAX_PROTECTED) unprotectAll(); // too many to track: start over
     store<u32>(PROTECTED + <usize>vh.protectedCount * 4, <u32>gfn);
     vh.protectedCount++;
     gstageWriteLeaf(gfn, false);
     count(Counter.NEST_FOLD_PROTECTED);
-    // L1's own TLB entries may still allow stores to it (another guest set, under L1's VMID).
-    tlbFlushGuest();
+    fresh = true;
+  }
+  if (fresh) {
+    count(Counter.NEST_FOLD_RESETS);
+    // Also flushes L1's TLB entries that still allow stores to the pages (under L1's VMID).
+    foldReset();
   }
 }
 
@@ -607,11 +613,17 @@ function l2GuestPageFault(code: u32, gva: u64, epc: u64, gpa: u64, tinst: u64): 
     reflectToL1(accessCause(kind), gva, epc, 0, 0, true, NEST_REASON_GUEST_PAGE);
     return;
   }
-  // L2 writing one of L1's G-stage tables (L1 mapped it for L2): lifted as for L1's writes.
-  if (gkind == KIND_STORE && (l1pte & PTE_W) != 0 && protectedStore(l1gpa)) { hart.pc = epc; return; }
   const gfn = (l1gpa - 0x8000_0000) >> 12;
+  // L2 writing one of L1's G-stage tables (L1 mapped it for L2): emulated, and the folded
+  // table dropped. Lifting the protection instead could never let it through when L2's own
+  // code is reached through that table (the retried fetch would protect it again).
+  if (gkind == KIND_STORE && (l1pte & PTE_W) != 0 && protectedIndex(gfn) >= 0) {
+    l2TableStore(l1gpa, tinst, epc);
+    return;
+  }
   // Fill the folded leaf with L1's permissions, less W while L1's leaf is clean (the store
   // that faults next sets D through the walk above) or the frame is shared (hv/ksm.ts).
+  protectFillPath(gfn);
   let slot = foldSlot(gpa);
   if (slot == 0) {
     count(Counter.NEST_FOLD_RESETS);
@@ -622,7 +634,6 @@ function l2GuestPageFault(code: u32, gva: u64, epc: u64, gpa: u64, tinst: u64): 
   if ((l1pte & PTE_D) == 0 || ksmShared(gfn)) perm &= ~PTE_W;
   store<u64>(slot, ((hpa >> 12) << 10) | perm | PTE_V | PTE_A | PTE_D);
   count(Counter.NEST_FOLD_FILLS);
-  protectFillPath();
   // The leaf itself may be a protected table page: L2 must not write it without an exit.
   if (protectedIndex(gfn) >= 0) store<u64>(slot, load<u64>(slot) & ~PTE_W);
   tlbFlushGuestPage(gva);
@@ -631,6 +642,27 @@ function l2GuestPageFault(code: u32, gva: u64, epc: u64, gpa: u64, tinst: u64): 
 /** L0 moved or shared one of L1's frames (vm.ts gstageSetLeaf): folded leaves may be stale. */
 export function nestMapChanged(): void {
   if (vh.foldNext != 0 && vh.naive == 0) { count(Counter.NEST_FOLD_RESETS); foldReset(); }
+}
+
+/**
+ * An L2 store (htinst: the transformed instruction, section 8.6.3) to L1 gPA `gpa`, a
+ * write-protected G-stage table page: L0 performs it and drops the folded table. A store it
+ * cannot decode (an AMO, a misaligned one across pages) lifts the protection instead.
+ */
+function l2TableStore(gpa: u64, tinst: u64, epc: u64): void {
+  let inst = <u32>tinst;
+  let len: u64 = 4;
+  if ((inst & 3) == 1) { inst |= 3; len = 2; } else if ((inst & 3) != 3) inst = 0;
+  const size: u32 = inst == 0 ? 0 : storeSize(inst);
+  const h = size == 0 ? 0 : gpaHost(gpa, <u64>size);
+  if (h == 0) { protectedStore(gpa); hart.pc = epc; return; }
+  const v = storeValue(inst);
+  for (let i: u32 = 0; i < size; i++) store<u8>(h + <usize>i, <u8>(v >> (<u64>i * 8)));
+  count(Counter.NEST_FOLD_WP);
+  count(Counter.NEST_FOLD_RESETS);
+  foldReset();
+  hart.pc = epc + len;
+  retireEmulated();
 }
 
 /**

@@ -31,6 +31,9 @@ static int l1hook(struct frame *f, u64 cause)
 static u64 l2_add(u64 x) { return x + 1; }
 static u64 l2_ld(u64 a) { return *(volatile u64 *)a; }
 static u64 l2_lbu(u64 a) { return *(volatile u8 *)a; }
+static u64 l2_sd_5e(u64 a) { *(volatile u64 *)a = 0x5e; return *(volatile u64 *)a; }
+/* Store back what is there, through a mapping of a live table page. */
+static u64 l2_sd_same(u64 a) { volatile u64 *p = (volatile u64 *)a; *p = *p; return 9; }
 
 static u64 hlv_d(u64 va)
 {
@@ -87,6 +90,8 @@ int main(void)
     gl0x[4] = PTE_LEAF(0x80000000UL, PTE_R | PTE_W | PTE_A | PTE_D);          /* U = 0 */
     gl1x[1] = PTE_TABLE(OUTSIDE);                                             /* table outside RAM */
     gl1x[2] = PTE_LEAF(0x80100000UL, PTE_R | PTE_U | PTE_A);                  /* misaligned 2 MiB */
+    gl0x[5] = PTE_LEAF((u64)gl0x, PTE_R | PTE_W | PTE_U | PTE_A | PTE_D);     /* its own table */
+    gl0x[6] = PTE_LEAF((u64)gl0, PTE_R | PTE_W | PTE_U | PTE_A | PTE_D);      /* the code's table */
     asm volatile(HFENCE_GVMA_ALL ::: "memory");
 
     r = run_l2(PRV_S, l2_ld, GPA_T);
@@ -102,6 +107,12 @@ int main(void)
     r = run_l2(PRV_S, l2_ld, GPA_T + 0x200000);
     show("table-outside", r);
     check_l1trap("table-outside-ram", r, CAUSE_LOAD_ACCESS, GPA_T + 0x200000, 0, GVA_BITS);
+    /* L2 writes L1's G-stage tables through mappings L1 gave it: the entry that maps the
+     * page it writes through, and the table its own code is reached through. */
+    check("l2-writes-own-table", run_l2(PRV_S, l2_sd_5e, GPA_T + 0x5000 + 511 * 8), 0x5e);
+    check("  seen-by-l1", gl0x[511], 0x5e);
+    check("l2-writes-code-table", run_l2(PRV_S, l2_sd_same, GPA_T + 0x6000 + 511 * 8), 9);
+    check("  unchanged", gl0[511], PTE_LEAF(IMAGE_GPA + (511UL << 12), PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D));
     r = run_l2(PRV_S, l2_ld, GPA_T + 0x400000);
     check_l1trap("misaligned-superpage", r, CAUSE_LOAD_GUEST_PF, GPA_T + 0x400000, (GPA_T + 0x400000) >> 2, GVA_BITS);
 
