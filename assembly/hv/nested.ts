@@ -654,7 +654,7 @@ function l2TableStore(gpa: u64, tinst: u64, epc: u64): void {
   let len: u64 = 4;
   if ((inst & 3) == 1) { inst |= 3; len = 2; } else if ((inst & 3) != 3) inst = 0;
   const size: u32 = inst == 0 ? 0 : storeSize(inst);
-  const h = size == 0 ? 0 : gpaHost(gpa, <u64>size);
+  const h: usize = size == 0 ? 0 : gpaHost(gpa, <u64>size);
   if (h == 0) { protectedStore(gpa); hart.pc = epc; return; }
   const v = storeValue(inst);
   for (let i: u32 = 0; i < size; i++) store<u8>(h + <usize>i, <u8>(v >> (<u64>i * 8)));
