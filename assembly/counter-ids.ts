@@ -287,6 +287,53 @@ export enum Counter {
   TLBM_FLUSHES = 350,
   TLBM_SWITCH_FLUSHES = 351,
   TLBM_PWC_REFS_SAVED = 352,
+  // Slots 256..319: nested virtualization (hv/nested.ts; docs/nested.md). L0 is the core's
+  // hypervisor, L1 the guest hypervisor running in VS-mode with a virtual HS-mode, L2 its guest.
+  /** Exits taken while L2 ran, and of those the ones reflected into L1 (the rest L0 handled). */
+  NEST_L2_EXITS = 256,
+  NEST_REFLECTED = 257,
+  /** Exits taken while L1 ran; of those, the ones between a reflection and L1's next entry
+   * into L2 (the exit multiplication: L0 exits caused by L1 handling an L2 exit). */
+  NEST_L1_EXITS = 258,
+  NEST_L1_EXITS_HANDLING = 259,
+  /** L1's entries into L2 (its SRET with hstatus.SPV = 1, emulated by L0). */
+  NEST_L2_ENTRIES = 260,
+  /** Folded G-stage: leaves filled (L2 gPA -> host), L1 G-stage PTE reads those fills made,
+   * and resets of the folded table (L1's HFENCE.GVMA and hgatp writes, or the pool full). */
+  NEST_FOLD_FILLS = 261,
+  NEST_FOLD_REFS = 262,
+  NEST_FOLD_RESETS = 263,
+  /** Naive path: L2 G-stage translations L0 emulated, and the PTE reads they made in L1's
+   * G-stage table and in L0's own. */
+  NEST_NAIVE_WALKS = 264,
+  NEST_NAIVE_REFS_L1 = 265,
+  NEST_NAIVE_REFS_L0 = 266,
+  /** L2's two-dimensional walks that completed and their VS-stage and G-stage PTE reads; the
+   * reads of L2 walks cut short by a guest-page fault. */
+  NEST_L2_WALKS = 267,
+  NEST_L2_REFS_VS = 268,
+  NEST_L2_REFS_G = 269,
+  NEST_L2_REFS_FAULTED = 270,
+  /** L1's hypervisor instructions emulated by L0: H/VS CSR accesses, HFENCE.GVMA, HFENCE.VVMA,
+   * HLV/HSV. */
+  NEST_L1_HCSR = 271,
+  NEST_L1_HFENCE_GVMA = 272,
+  NEST_L1_HFENCE_VVMA = 273,
+  NEST_L1_HLV = 274,
+  /** L2 accesses to L0's devices through an L1 G-stage mapping, emulated by L0. */
+  NEST_L2_MMIO = 275,
+  /** L1 G-stage table pages write-protected by fills, and stores to them (an exit each, by L1
+   * or L2), each lifting the protection and dropping the folded table. */
+  NEST_FOLD_PROTECTED = 278,
+  NEST_FOLD_WP = 279,
+  /** Scratch: an L2 walk's references until it completes or faults (never reported). */
+  NEST_SCRATCH_VS = 276,
+  NEST_SCRATCH_G = 277,
+  /** L2 exits by reason (NEST_L2_BY_REASON + NEST_REASON_*), and reflected exits by reason. */
+  NEST_L2_BY_REASON = 280,
+  NEST_REFLECTED_BY_REASON = 288,
+  /** L1 exits while handling a reflected exit, by L1 reason (NEST_L1_REASON_*). */
+  NEST_L1_HANDLING_BY_REASON = 296,
 
   /** Number of slots reserved; the counter block is COUNT * 8 bytes. */
   COUNT = 512,

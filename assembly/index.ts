@@ -2,6 +2,7 @@
 // numbers out; everything else the host needs (guest RAM, counters, console rings, registers)
 // it reads and writes directly in the shared linear memory at the addresses given here.
 
+import { nestConfigure, nestLevelNow } from './hv/nested';
 import { Counter } from './counter-ids';
 import { COUNTERS, hart, machine, REGS } from './state';
 import { idleSkip as machineIdleSkip, idleSkipAtMost as machineIdleSkipAtMost, nextTimerTicks as machineNextTimer, reset as machineReset,
@@ -154,6 +155,11 @@ export function setTlbModel(l1iEntries: u32, l1iWays: u32, l1dEntries: u32, l1dW
     tags, split, pwc, npwc, ntlb);
 }
 export function setTlbModelOff(): void { tlbModelOff(); }
+/** Nested virtualization (hv/nested.ts): the VM gets a virtual H extension; `naive` emulates
+ * every L2 G-stage walk instead of folding. Takes effect at the VM's reset. */
+export function setNested(on: bool, naive: bool): void { nestConfigure(on, naive); }
+/** The nesting level the hart runs now: 0 off, 1 L1 (the guest hypervisor), 2 its guest. */
+export function nestedLevel(): u32 { return nestLevelNow(); }
 
 /** Heavy exits (hv/hostio.ts): the guest-physical window the host serves (size 0: none). */
 export function setHostWindow(base: u64, size: u64): void { hvSetHostWindow(base, size); }

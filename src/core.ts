@@ -45,6 +45,8 @@ export interface CoreExports {
     l2Entries: number, l2Ways: number, repl: number, seed: bigint, tags: boolean, split: boolean,
     pwc: number, npwc: number, ntlb: number): boolean;
   setTlbModelOff(): void;
+  setNested(on: boolean, naive: boolean): void;
+  nestedLevel(): number;
   setHostWindow(base: bigint, size: bigint): void;
   hostExitIsWrite(): boolean;
   hostExitOffset(): bigint;

@@ -21,12 +21,28 @@ export const INTERRUPT_NAMES: Record<number, string> = {
   11: 'machine_external', 12: 'supervisor_guest_external',
 };
 
-/** Flat counters by name: enum names, plus EXC_<cause> and IRQ_<cause> for the trap slots. */
+/** Reasons of L2 exits (hv/nested.ts NEST_REASON_*), by their offset in NEST_*_BY_REASON. */
+export const NEST_L2_REASONS = ['ecall', 'guestPageFault', 'virtualInstruction', 'timer', 'external', 'vsInterrupt', 'otherException', 'l1Interrupt'];
+/** Reasons of L1 exits (hv/nested.ts NEST_L1_REASON_*), by offset in NEST_L1_HANDLING_BY_REASON. */
+export const NEST_L1_REASONS = ['hypervisorCsr', 'sbi', 'hfence', 'hlv', 'mmio', 'interrupt', 'other', 'gstageWrite'];
+const NEST_REASON_GROUPS: ReadonlyArray<[number, string, string[]]> = [
+  [Counter.NEST_L2_BY_REASON, 'NEST_L2_EXIT_', NEST_L2_REASONS],
+  [Counter.NEST_REFLECTED_BY_REASON, 'NEST_REFLECTED_', NEST_L2_REASONS],
+  [Counter.NEST_L1_HANDLING_BY_REASON, 'NEST_L1_HANDLING_', NEST_L1_REASONS],
+];
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+
+/** Flat counters by name: enum names, plus EXC_<cause> and IRQ_<cause> for the trap slots, and
+ * NEST_L2_EXIT_<reason>, NEST_REFLECTED_<reason>, NEST_L1_HANDLING_<reason> for nesting's. */
 export function namedCounters(values: BigUint64Array): Record<string, bigint> {
   const out: Record<string, bigint> = {};
   for (let i = 0; i < Counter.COUNT; i++) {
     let name: string | undefined = Counter[i];
-    if (i >= Counter.EXC_BASE && i < Counter.EXC_BASE + 24) {
+    const group = NEST_REASON_GROUPS.find(([base]) => i >= base && i < base + 8);
+    if (group) {
+      const reason = group[2][i - group[0]];
+      name = reason === undefined ? undefined : group[1] + snake(reason);
+    } else if (i >= Counter.EXC_BASE && i < Counter.EXC_BASE + 24) {
       const c = i - Counter.EXC_BASE;
       name = EXCEPTION_NAMES[c] ? `EXC_${EXCEPTION_NAMES[c].toUpperCase()}` : undefined;
     } else if (i >= Counter.IRQ_BASE && i < Counter.IRQ_BASE + 16) {
@@ -149,6 +165,7 @@ export function structuredStats(values: BigUint64Array, wallSeconds: number, cos
       exitsByDevice: { rng: n(c(Counter.VIRTIO_EXITS_RNG)), console: n(c(Counter.VIRTIO_EXITS_CONSOLE)), block: n(c(Counter.VIRTIO_EXITS_BLOCK)) },
     },
     emudisk: { bytes: n(c(Counter.EMUDISK_BYTES)), commands: n(c(Counter.EMUDISK_COMMANDS)) },
+    nested: nestedStats(values),
     wall: {
       seconds: wallSeconds,
       mips: wallSeconds > 0 ? Number(instructions) / wallSeconds / 1e6 : 0,
@@ -166,3 +183,52 @@ function modelSection(values: BigUint64Array, costs: Partial<CostTable>): Record
   return { tlbModel: { ...stats, cycles: modeledTranslation(namedCounters(values), costs) } };
 }
 
+/**
+ * Nested virtualization by level (docs/nested.md): what L2's exits did at L0 and L1, what L1
+ * cost L0, and L2's page walks. Exits that L0 took are all in `exits`; here they are split by
+ * the level that ran: L2's (handled by L0 or reflected into L1) and L1's.
+ */
+function nestedStats(values: BigUint64Array): Record<string, unknown> {
+  const c = (id: number) => n(values[id]);
+  const reasons = (base: number, names: string[]) =>
+    Object.fromEntries(names.map((k, i) => [k, c(base + i)]).filter(([, v]) => v !== 0));
+  const reflected = c(Counter.NEST_REFLECTED);
+  return {
+    L2: {
+      entries: c(Counter.NEST_L2_ENTRIES),
+      exits: c(Counter.NEST_L2_EXITS),
+      exitsByReason: reasons(Counter.NEST_L2_BY_REASON, NEST_L2_REASONS),
+      handledByL0: c(Counter.NEST_L2_EXITS) - reflected,
+      reflectedToL1: reflected,
+      reflectedByReason: reasons(Counter.NEST_REFLECTED_BY_REASON, NEST_L2_REASONS),
+      mmioByL0: c(Counter.NEST_L2_MMIO),
+      walks: {
+        completed: c(Counter.NEST_L2_WALKS),
+        vsStageReferences: c(Counter.NEST_L2_REFS_VS),
+        gStageReferences: c(Counter.NEST_L2_REFS_G),
+        faultedReferences: c(Counter.NEST_L2_REFS_FAULTED),
+      },
+    },
+    L1: {
+      exits: c(Counter.NEST_L1_EXITS),
+      exitsWhileHandlingL2: c(Counter.NEST_L1_EXITS_HANDLING),
+      exitsWhileHandlingByReason: reasons(Counter.NEST_L1_HANDLING_BY_REASON, NEST_L1_REASONS),
+      /** L0 exits per L2 exit reflected into L1: the exit multiplication. */
+      exitMultiplication: reflected > 0 ? (reflected + c(Counter.NEST_L1_EXITS_HANDLING)) / reflected : 0,
+      hypervisorCsrs: c(Counter.NEST_L1_HCSR),
+      hfenceGvma: c(Counter.NEST_L1_HFENCE_GVMA),
+      hfenceVvma: c(Counter.NEST_L1_HFENCE_VVMA),
+      hlvHsv: c(Counter.NEST_L1_HLV),
+    },
+    L0: {
+      foldFills: c(Counter.NEST_FOLD_FILLS),
+      foldReferences: c(Counter.NEST_FOLD_REFS),
+      foldResets: c(Counter.NEST_FOLD_RESETS),
+      foldProtectedPages: c(Counter.NEST_FOLD_PROTECTED),
+      foldWriteProtectExits: c(Counter.NEST_FOLD_WP),
+      naiveWalks: c(Counter.NEST_NAIVE_WALKS),
+      naiveL1References: c(Counter.NEST_NAIVE_REFS_L1),
+      naiveL0References: c(Counter.NEST_NAIVE_REFS_L0),
+    },
+  };
+}

@@ -91,6 +91,14 @@ export interface VmConfig {
    */
   tlbModel?: TlbModelConfig;
   /**
+   * Nested virtualization (docs/nested.md; `--nested`): the guest gets the H extension, its
+   * HS-mode virtual, so a guest hypervisor (L1) can run its own guests (L2). hvm-nested only.
+   */
+  nested?: boolean;
+  /** How L2's G-stage is translated (`--nested-walk`): a folded table L0 keeps (default), or
+   * `naive`, every L2 G-stage translation emulated by walking L1's table in software. */
+  nestedFold?: 'fold' | 'naive';
+  /**
    * Virtio devices (docs/virtio.md): entropy in virtio-mmio slot 0, console in slot 1, block
    * (needs `disk`) in slot 2. A virtio console takes the keyboard from the UART.
    */
@@ -186,7 +194,7 @@ export interface CoreSource { module: WebAssembly.Module; instantiate: Instantia
 
 interface ValidConfig {
   memMiB: number; firmware: Firmware; firmwareFile?: NamedFile; clock: Clock; instrPerTick: number; bootargs?: string;
-  mode: Mode; nestedPwc: boolean; gstagePages: GstagePages; tlbModel?: TlbModelConfig;
+  mode: Mode; nestedPwc: boolean; gstagePages: GstagePages; tlbModel?: TlbModelConfig; nested: boolean; nestedFold: 'fold' | 'naive';
   virtio?: { rng: boolean; console: boolean; blk: boolean };
   io: IoBackendKind; diskBytes: number; diskImage?: Uint8Array; emudisk: boolean;
   split?: SplitConfig;
@@ -258,8 +266,15 @@ function validateConfig(c: VmConfig): ValidConfig {
   if (!(GSTAGE_PAGES as readonly string[]).includes(gstagePages)) {
     throw new HvlabError('BAD_GSTAGE_PAGES', `gstagePages must be one of ${GSTAGE_PAGES.join(', ')}, got '${String(gstagePages)}'`);
   }
+  const nestedFold = c.nestedFold ?? 'fold';
+  if (nestedFold !== 'fold' && nestedFold !== 'naive') {
+    throw new HvlabError('BAD_NESTED', `unknown nested walk '${String(nestedFold)}' (fold or naive)`);
+  }
+  if (c.nested && mode !== 'hvm-nested') {
+    throw new HvlabError('BAD_NESTED', `nesting (--nested) virtualizes the H extension under mode hvm-nested only, not '${mode}'`);
+  }
   return { memMiB, firmware: mode === 'native' ? firmware : 'builtin' as Firmware, firmwareFile, clock, instrPerTick,
-    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, gstagePages,
+    bootargs: c.bootargs, mode, nestedPwc: c.nestedPwc ?? false, gstagePages, nested: c.nested ?? false, nestedFold,
     tlbModel: c.tlbModel === undefined ? undefined : validateTlbModel(c.tlbModel), ...validateIo(c), split: c.split };
 }
 
@@ -349,6 +364,7 @@ export class Vm {
     // Beside other VMs the placement was chosen when the VM was made (Host.createVm).
     if (!this.shared) this.core.setGstagePages(GSTAGE_PAGES.indexOf(this.config.gstagePages));
     applyTlbModel(this.core, this.config.tlbModel);
+    this.core.setNested(this.config.nested, this.config.nestedFold === 'naive');
     // Virtio: each configured device in its slot (VIRTIO_SLOTS), served by the chosen backend;
     // every other slot is empty.
     const backend = BACKEND_NUMBER[this.config.io];
@@ -509,7 +525,8 @@ export class Vm {
     const machine = defaultVirtMachine(this.ramSize, isaFromMisa(misa, ownMmode));
     // Natively the kernel may use the H extension; a guest of the hypervisor is in VS-mode
     // (or deprivileged) and must not be told it has one.
-    machine.hypervisor = this.config.mode === 'native' && misaHasH(misa);
+    // With nesting the guest's HS-mode is virtual (hv/nested.ts): it is told of H.
+    machine.hypervisor = (this.config.mode === 'native' || this.config.nested) && misaHasH(misa);
     if (this.config.bootargs !== undefined) machine.bootargs = this.config.bootargs;
     if (this.config.emudisk) {
       // hvlab's own device (assembly/devices/emudisk.ts); QEMU's virt has nothing there.
@@ -915,7 +932,7 @@ export class Vm {
     const c = this.config;
     return {
       memMiB: c.memMiB, clock: c.clock, instrPerTick: c.instrPerTick, bootargs: c.bootargs, mode: c.mode,
-      nestedPwc: c.nestedPwc, gstagePages: c.gstagePages, tlbModel: c.tlbModel, virtio: c.virtio ? { ...c.virtio } : undefined, io: c.io,
+      nestedPwc: c.nestedPwc, gstagePages: c.gstagePages, tlbModel: c.tlbModel, nested: c.nested, nestedFold: c.nestedFold, virtio: c.virtio ? { ...c.virtio } : undefined, io: c.io,
       disk: c.diskBytes > 0 ? c.diskBytes : undefined, emudisk: c.emudisk,
       firmware: c.firmware === 'file' ? undefined : c.firmware,
     };

@@ -65,7 +65,7 @@ describe('Vm.create validates its config', () => {
   it('the defaults: native mode, 128 MiB, firmware none, instret clock, 10 instructions per tick, no disk or virtio devices', async () => {
     const vm = await Vm.create({}, source);
     expect(vm.config).toEqual({ memMiB: 128, firmware: 'none', clock: 'instret', instrPerTick: 10, bootargs: undefined,
-      mode: 'native', nestedPwc: false, gstagePages: '4k', virtio: undefined, io: 'core', diskBytes: 0, diskImage: undefined, emudisk: false });
+      mode: 'native', nestedPwc: false, gstagePages: '4k', nested: false, nestedFold: 'fold', virtio: undefined, io: 'core', diskBytes: 0, diskImage: undefined, emudisk: false });
     expect(vm.disk()).toBeUndefined();
     expect(vm.ramSize).toBe(128n << 20n);
   });

@@ -35,6 +35,7 @@ import { ksmWriteFault } from './ksm';
 import { vcpu } from './vcpu';
 import { retireEmulated } from './retire';
 import { sstatusOnTrap } from '../cpu/trap';
+import { LEVEL_L1, nestEnabled, nestExit, nestLevel, nestReset } from './nested';
 
 /** Exceptions the guest kernel handles itself (hedeleg): everything but what must exit. */
 const HEDELEG_COMMON: u64 = (1 << EXC_INST_MISALIGNED) | (1 << EXC_INST_ACCESS) |
@@ -71,6 +72,8 @@ export function hvmReset(entry: u64, dtbGpa: u64): void {
     selectContext(KEY_BARE);
     applyShadow();
   }
+  // --nested: the guest's HS-mode is virtual (hv/nested.ts); it starts there, as L1.
+  nestReset();
   tlbFlushGuest();
 }
 
@@ -208,6 +211,11 @@ export function hvmExit(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64):
   const priv = hart.priv;
   hart.pc = epc;
   hart.virt = 1;
+  // Nesting: L2's exits, and L1's hypervisor instructions, are hv/nested.ts's.
+  if (nestEnabled() && nestExit(cause, tval, epc, gpa4, tinst)) {
+    if (nestLevel() == LEVEL_L1) syncInterrupts();
+    return;
+  }
   if ((cause & CAUSE_INTERRUPT) != 0) {
     const code = <u32>(cause & 63);
     if (code == IRQ_S_TIMER) {

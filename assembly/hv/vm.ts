@@ -20,6 +20,7 @@ import { PAGE_SHIFT, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../
 import { ramHost } from '../mmu/access';
 import { ksmShared } from './ksm';
 import { dirtyMark } from './dirty';
+import { nestMapChanged } from './nested';
 
 /** The guest's physical RAM starts where the virt machine's does. */
 export const GUEST_RAM_BASE: u64 = 0x8000_0000;
@@ -330,6 +331,13 @@ export function vmCountBacking(): void {
  * another host frame or shared it (hv/ksm.ts): without `writable` a store faults (W = 0).
  */
 export function gstageSetLeaf(gfn: u64, writable: bool): void {
+  gstageWriteLeaf(gfn, writable);
+  // A nested VM's folded table (hv/nested.ts) was composed with the old leaf.
+  nestMapChanged();
+}
+
+/** Rewrite guest frame `gfn`'s G-stage leaf, writable or not, with the same host frame. */
+export function gstageWriteLeaf(gfn: u64, writable: bool): void {
   if (vm.gstageRoot == 0 || gfn >= vm.guestFrames) return;
   const gpa = GUEST_RAM_BASE + (gfn << PAGE_SHIFT);
   store<u64>(hostOf(gstageSlot(gpa, 0)), ((gpaToHpa(gpa) >> 12) << 10) |

@@ -24,6 +24,7 @@ import { HALT_FAIL, HALT_PASS } from '../state';
 import { RESERVATION_NONE } from '../state';
 import { dirtyMark } from '../hv/dirty';
 import { tlbModelAccess, tlbModelOn } from './tlbmodel';
+import { LEVEL_L2, nestLevel, nestNaiveGstage, nestNaiveL2, nestWalkDone } from '../hv/nested';
 
 /** Host address of `size` bytes of guest RAM at `pa`, or 0 if they are not all RAM. */
 @inline export function ramHost(pa: u64, size: u64): usize {
@@ -147,9 +148,15 @@ const gFault = changetype<GStageFault>(memory.data(offsetof<GStageFault>(), 16))
 function gStage(gpa: u64, kind: u32, mxr: bool): u32 {
   if ((gpa >> SV39X4_GPA_BITS) != 0) return WALK_PAGE_FAULT;
   count(Counter.WALKS_G);
+  // A nested L2 under --nested-walk naive: L0 emulates the G-stage (hv/nested.ts).
+  if (nestNaiveL2()) return nestNaiveGstage(gpa, kind, mxr);
   const root = (hart.hgatp & HGATP_PPN_MASK) << 12;
-  return walk(root, gpa, 11, kind, PRV_U, false, mxr, nativeLocate, Counter.WALK_REFS_G);
+  return walk(root, gpa, 11, kind, PRV_U, false, mxr, nativeLocate, gRefs.g);
 }
+
+/** Where two-stage walk references are counted: L2's go to scratch slots (hv/nested.ts). */
+@unmanaged class WalkRefs { vs: Counter = Counter.WALK_REFS_VS; g: Counter = Counter.WALK_REFS_G; }
+const gRefs = changetype<WalkRefs>(memory.data(offsetof<WalkRefs>(), 8));
 
 /** The PteLocator of the VS-stage when the G-stage is active: gPA of a PTE -> host address. */
 function vsLocate(gpa: u64): usize {
@@ -189,6 +196,20 @@ function raiseGuest(cause: u32, gva: u64, gpa4: u64, tinst: u64): void {
  * Returns the host physical address, or raises and returns 0.
  */
 export function translateGuest(va: u64, kind: u32, view: u32, perm: u32): u64 {
+  if (nestLevel() != LEVEL_L2) {
+    gRefs.vs = Counter.WALK_REFS_VS;
+    gRefs.g = Counter.WALK_REFS_G;
+    return translateTwoStage(va, kind, view, perm);
+  }
+  // L2 of a nested VM: its references are counted apart, per completed or faulted walk.
+  gRefs.vs = Counter.NEST_SCRATCH_VS;
+  gRefs.g = Counter.NEST_SCRATCH_G;
+  const hpa = translateTwoStage(va, kind, view, perm);
+  nestWalkDone(!excPending());
+  return hpa;
+}
+
+function translateTwoStage(va: u64, kind: u32, view: u32, perm: u32): u64 {
   count(kind == KIND_FETCH ? Counter.TLB_FETCH_MISSES : kind == KIND_LOAD ? Counter.TLB_LOAD_MISSES : Counter.TLB_STORE_MISSES);
   const gBare = (hart.hgatp >> SATP_MODE_SHIFT) == 0;
   const hsMxr = (hart.mstatus & MSTATUS_MXR) != 0;
@@ -206,7 +227,7 @@ export function translateGuest(va: u64, kind: u32, view: u32, perm: u32): u64 {
     const vsMxr = hsMxr || (hart.vsstatus & MSTATUS_MXR) != 0;
     const root = (hart.vsatp & SATP_PPN_MASK) << 12;
     const r = walk(root, va, 9, perm, view == VIEW_VU ? PRV_U : PRV_S, view == VIEW_VSSUM, vsMxr,
-      gBare ? nativeLocate : vsLocate, gBare ? Counter.WALK_REFS : Counter.WALK_REFS_VS);
+      gBare ? nativeLocate : vsLocate, gBare ? Counter.WALK_REFS : gRefs.vs);
     if (r != WALK_OK) {
       if (gFault.fault == WALK_PAGE_FAULT) {
         // The implicit access to a VS-stage PTE failed its G-stage translation: a guest-page

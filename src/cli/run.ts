@@ -40,6 +40,10 @@ options:
   --tlb-model SPEC              model a TLB and walk caches beside the run and report them in
                                 --stats (tlbModel): e.g. l1d=64x4,l2=1024x8,pwc=16,npwc=16,ntlb=32
                                 (every key and its default: docs/cost-model.md "The model TLB")
+  --nested                      give the guest the H extension (hvm-nested): it may be a
+                                hypervisor (L1) running its own guests (L2; docs/nested.md)
+  --nested-walk fold|naive      L2's G-stage: a folded table L0 keeps (default), or naive,
+                                every L2 G-stage walk emulated by L0 in software
   --firmware none|builtin|auto|FILE
                                 none: start at the ELF entry in M-mode (bare metal);
                                 builtin: hvlab's SBI firmware, start in S-mode (kernels);
@@ -91,6 +95,8 @@ interface RunOptions {
   nestedPwc: boolean;
   gstagePages: GstagePages;
   tlbModel?: TlbModelConfig;
+  nested: boolean;
+  nestedFold: 'fold' | 'naive';
   firmware: Firmware | 'auto';
   memMiB: number;
   clock: 'instret' | 'wall';
@@ -119,6 +125,8 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
         'nested-pwc': { type: 'boolean' },
         'gstage-pages': { type: 'string' },
         'tlb-model': { type: 'string' },
+        nested: { type: 'boolean' },
+        'nested-walk': { type: 'string' },
         firmware: { type: 'string' },
         kernel: { type: 'string' },
         initrd: { type: 'string' },
@@ -169,6 +177,8 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     nestedPwc: v['nested-pwc'] ?? false,
     gstagePages: v['gstage-pages'] === undefined ? '4k' : parseChoice('--gstage-pages', v['gstage-pages'], GSTAGE_PAGES),
     tlbModel: v['tlb-model'] === undefined ? undefined : parseTlbModel(v['tlb-model']),
+    nested: v.nested ?? false,
+    nestedFold: v['nested-walk'] === undefined ? 'fold' : parseChoice('--nested-walk', v['nested-walk'], ['fold', 'naive'] as const),
     firmware: v.firmware === undefined ? 'auto' : firmwareFile !== undefined ? 'file' : v.firmware as Firmware | 'auto',
     memMiB: v.mem === undefined ? 128 : parseMemSize(v.mem),
     clock: v.clock === undefined ? 'instret' : parseChoice('--clock', v.clock, ['instret', 'wall'] as const),
@@ -347,6 +357,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const vm = await Vm.create({ memMiB: opts.memMiB, clock: opts.clock, mode: opts.mode, nestedPwc: opts.nestedPwc,
     gstagePages: opts.gstagePages,
     tlbModel: opts.tlbModel,
+    nested: opts.nested, nestedFold: opts.nestedFold,
     firmware: fwBytes ? { file: fwBytes, name: opts.firmwareFile } : firmware as 'none' | 'builtin',
     bootargs: opts.append, ...io }, await loadCoreModule());
   vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });
