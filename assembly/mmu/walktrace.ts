@@ -221,7 +221,7 @@ export function traceLocate(space: u32, pa: u64): usize {
 
 // ---- the memory map: who owns each machine frame ------------------------------------------
 
-export const OWNER_NONE: u32 = 0;        // outside the VM and its hypervisor area (other VMs, free)
+export const OWNER_NONE: u32 = 0;        // not RAM, or RAM neither this VM nor its hypervisor uses
 export const OWNER_HV: u32 = 1;          // the hypervisor's bookkeeping (frame map, flags, rmap, pv)
 export const OWNER_GSTAGE: u32 = 2;      // G-stage table pages (hvm-nested)
 export const OWNER_SHADOW: u32 = 3;      // the shadow page-table pool (trap-emulate, hvm-shadow)
@@ -231,9 +231,9 @@ export const OWNER_RAM: u32 = 6;         // RAM with no hypervisor (native)
 
 /**
  * The owner of the machine frame at `hpa` as the hypervisor's area layout says (hv/vm.ts): its
- * bookkeeping, the G-stage tables, the shadow pool; OWNER_RAM for any other RAM (guest frames
- * among them: the host marks those through guestFrameOwner, gfn by gfn), OWNER_NONE outside
- * RAM. Devices are not RAM: the host draws them from the machine's map.
+ * bookkeeping, the G-stage tables, the shadow pool; natively OWNER_RAM; else OWNER_NONE (guest
+ * frames among them: the host marks those through guestFrameOwner, gfn by gfn). Devices are
+ * not RAM: the host draws them from the machine's map.
  */
 export function frameOwner(hpa: u64): u32 {
   if (ramHost(hpa, 1) == 0) return OWNER_NONE;
@@ -244,7 +244,9 @@ export function frameOwner(hpa: u64): u32 {
     return machine.mode == MODE_TRAP_EMULATE || machine.mode == MODE_HVM_SHADOW ? OWNER_SHADOW : OWNER_HV;
   }
   if (hpa >= vm.frameMap && hpa < vm.shadowPool) return OWNER_HV;
-  return OWNER_RAM;
+  // Guest frames are marked by the host (guestFrameOwner); what is left is unused here: the
+  // area's padding to 2 MiB, or another VM's.
+  return OWNER_NONE;
 }
 
 /**
