@@ -99,6 +99,11 @@ function parseGolden(text: string): Map<string, Line[]> {
 }
 
 describe('disassembler against objdump', () => {
+  if (!haveObjdump && process.env.CI) {
+    it('riscv64-unknown-elf-objdump is installed (required in CI)', () => {
+      expect.fail(`${OBJDUMP} not found: CI must install gcc-riscv64-unknown-elf (its binutils)`);
+    });
+  }
   it.skipIf(!haveObjdump)('agrees with objdump -d on hvos and every test guest', () => {
     const elfs = ['hvos', ...readdirSync(join(root, 'guests', 'prebuilt'))
       .filter((f) => f.endsWith('.elf')).map((f) => f.replace(/\.elf$/, ''))];
