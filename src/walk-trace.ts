@@ -54,6 +54,10 @@ export interface WalkTrace {
 }
 
 const PTE_FLAG_NAMES = 'VRWXUGAD';
+/** PTE bits (privileged spec 4.4.1): valid, and the two that make a PTE a leaf (R or X). */
+const PTE_V = 1n;
+const PTE_R = 2n;
+const PTE_X = 8n;
 
 /** The low 8 bits of a PTE as letters, D A G U X W R V from bit 7 down (privileged spec 4.4.1). */
 export function pteFlags(pte: bigint): string {
@@ -237,9 +241,9 @@ export function vmprintIn(m: Machine, opts: { which?: 'guest' | 'shadow'; limit?
   const visit = (tablePa: bigint, level: number, vaBase: bigint, depth: number): void => {
     for (let i = 0; i < 512; i++) {
       const pte = read(tablePa + BigInt(i) * 8n);
-      if (pte === undefined || (pte & 1n) === 0n) continue;
+      if (pte === undefined || (pte & PTE_V) === 0n) continue;
       const va = BigInt.asUintN(64, BigInt.asIntN(39, vaBase | (BigInt(i) << BigInt(12 + 9 * level))));
-      const leaf = (pte & 0xan) !== 0n;
+      const leaf = (pte & (PTE_R | PTE_X)) !== 0n;
       if (out.entries.length >= limit) { out.truncated++; continue; }
       out.entries.push({ depth, level, index: i, va, pte, pa: ptePpnAddress(pte), leaf, flags: pteFlags(pte) });
       if (!leaf && level > 0) visit(ptePpnAddress(pte), level - 1, vaBase | (BigInt(i) << BigInt(12 + 9 * level)), depth + 1);
