@@ -281,7 +281,7 @@ describe('live migration between two hosts', () => {
     for (const r of report.rounds.slice(1)) expect(r.pages).toBeGreaterThan(4);
     expect(report.converged).toBe(false);
     expect(report.stopPages).toBeGreaterThan(4);
-  });
+  }, 60_000);
 
   it('to a second machine on a worker thread (dist/src/node/machine-worker.js)', async () => {
     const full = await golden('hvm-nested', Infinity);
