@@ -23,7 +23,7 @@ export const ISOLATION_HEADERS = {
 };
 
 /** The docs the page links to (each counter links into docs/counters.md), served beside it. */
-const LINKED_DOCS = ['counters.md', 'web.md', 'hvos.md', 'cost-model.md', 'hypervisor.md', 'multi-vm.md'];
+const LINKED_DOCS = ['counters.md', 'web.md', 'hvos.md', 'cost-model.md', 'hypervisor.md', 'multi-vm.md', 'walk-trace.md'];
 
 function linkedDocs(): Plugin {
   return {

@@ -221,3 +221,38 @@ export function diskAlloc(bytes: u64, emudisk: bool): usize {
 }
 export function diskPtr(): usize { return <usize>disk.host; }
 export function diskBytes(): u64 { return disk.bytes; }
+
+// The walk trace and the memory map (mmu/walktrace.ts, docs/walk-trace.md): a translation of
+// one address in the current mode without side effects, its references, and frame owners.
+export { walkTrace, traceLocate as walkTraceLocate, frameOwner, guestFrameOwner, guestFrameHpa, walkRoot } from './mmu/walktrace';
+import { traceResult } from './mmu/walktrace';
+import { TRACE_RECORDS, TRACE_SCRATCH, TRACE_SCRATCH_BYTES } from './mmu/walkrec';
+import { translate } from './mmu/access';
+import { computeViews } from './mmu/access';
+import { KIND_FETCH } from './mmu/tlb';
+import { EXC_NONE } from './riscv/cause';
+export function walkTraceRecords(): usize { return TRACE_RECORDS; }
+export function walkTraceResult(): usize { return changetype<usize>(traceResult); }
+/** The static data a trace writes (and nothing else): for the host's and the tests' checks. */
+export function walkTraceScratch(): usize { return TRACE_SCRATCH; }
+export function walkTraceScratchBytes(): usize { return TRACE_SCRATCH_BYTES; }
+
+/**
+ * For tests: the real miss path's translation of `va` (mmu/access.ts translate), with all its
+ * effects on counters and A/D bits, as a load, store or fetch that missed the TLB would make
+ * it. A fault is not taken: the pending exception is cleared. Returns the physical (host)
+ * address, or all ones on a fault.
+ */
+export function walkProbe(va: u64, kind: u32): u64 {
+  computeViews();
+  const pa = translate(va, kind, kind == KIND_FETCH ? hart.fetchView : hart.dataView);
+  if (hart.excCause != EXC_NONE) {
+    hart.excCause = EXC_NONE;
+    hart.excTval = 0;
+    hart.excGva = 0;
+    hart.excGpa4 = 0;
+    hart.excTinst = 0;
+    return 0xFFFF_FFFF_FFFF_FFFF;
+  }
+  return pa;
+}

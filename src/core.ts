@@ -111,6 +111,18 @@ export interface CoreExports {
   dirtyFetch(): bigint;
   dirtyGuestBitmap(): number;
   dirtyLogging(): boolean;
+  // The walk trace and the memory map (assembly/mmu/walktrace.ts, src/walk-trace.ts).
+  walkTrace(va: bigint, kind: number): number;
+  walkTraceRecords(): number;
+  walkTraceResult(): number;
+  walkTraceLocate(space: number, pa: bigint): number;
+  walkProbe(va: bigint, kind: number): bigint;
+  frameOwner(hpa: bigint): number;
+  guestFrameOwner(gfn: bigint): number;
+  guestFrameHpa(gfn: bigint): bigint;
+  walkRoot(which: number): bigint;
+  walkTraceScratch(): number;
+  walkTraceScratchBytes(): number;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;

@@ -835,6 +835,15 @@ export class Vm {
     return out;
   }
 
+  /**
+   * The core and its memory, for the walk trace, vmprint and the memory map (src/walk-trace.ts),
+   * which read the machine through the core's side-effect-free exports. `machineBytes` is the
+   * machine's RAM from RAM_BASE: guest RAM, and in a VM the hypervisor's area beside it.
+   */
+  walkView(): { core: CoreExports; memory: WebAssembly.Memory; mode: Mode; machineBytes: bigint } {
+    return { core: this.core, memory: this.memory, mode: this.config.mode, machineBytes: this.machineBytes };
+  }
+
   /** Shadow page-table entries that disagree with the guest's own tables (0 = coherent). */
   shadowIncoherence(): number { return this.core.shadowIncoherent(); }
 

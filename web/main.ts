@@ -20,6 +20,7 @@ import { LivePlot, PLOTS } from './plots.js';
 import type { StatsMessage } from '../src/web/protocol.js';
 import { modeledCycles } from '../src/cost-model.js';
 import { startMulti } from './multi.js';
+import { WalkPanel } from './walk.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -54,6 +55,8 @@ class App {
   private race?: RaceLeg[];
   /** Each panel's exit-trace box (the same index as panels). */
   private readonly traces: HTMLElement[] = [];
+  /** Each panel's page-walk panel (web/walk.ts; the same index as panels). */
+  readonly walks: WalkPanel[] = [];
   private autorun: boolean;
 
   constructor(readonly settings: Settings, module: WebAssembly.Module, first: Promise<Image> | undefined, autorun: boolean) {
@@ -99,6 +102,13 @@ class App {
     const panel = new VmPanel(name, box.querySelector('.term') as HTMLElement);
     box.dataset.vm = name;
     this.traces.push(box.querySelector('.exit-trace') as HTMLElement);
+    const walk = new WalkPanel(box, panel);
+    this.walks.push(walk);
+    // A page fault in the exit log traces its address (web/walk.ts).
+    (box.querySelector('.exit-trace tbody') as HTMLElement).onclick = (e) => {
+      const row = (e.target as HTMLElement).closest('tr[data-tval]') as HTMLElement | null;
+      if (row) void walk.traceAddress(BigInt(row.dataset.tval!), row.dataset.kind as 'fetch' | 'load' | 'store');
+    };
     const title = box.querySelector('.vm-title') as HTMLElement;
     const stateEl = box.querySelector('.vm-state') as HTMLElement;
     const showState = () => {
@@ -414,7 +424,9 @@ class App {
     for (let k = log.length - 1; k >= 0; k--) {
       const e = log[k];
       const gap = k > 0 ? formatCount(e.instructions - log[k - 1].instructions) : '';
-      rows.push(`<tr><td>${e.index}</td><td class="cause">${escapeHtml(causeName(e.cause))}</td><td>${hex(e.pc)}</td><td>${hex(e.tval)}</td><td>${gap}</td></tr>`);
+      const kind = faultKind(e.cause);
+      const walkable = kind ? ` class="walkable" data-tval="${hex(e.tval)}" data-kind="${kind}" title="trace this address's page walk"` : '';
+      rows.push(`<tr${walkable}><td>${e.index}</td><td class="cause">${escapeHtml(causeName(e.cause))}</td><td>${hex(e.pc)}</td><td>${hex(e.tval)}</td><td>${gap}</td></tr>`);
     }
     body.innerHTML = rows.join('');
   }
@@ -556,6 +568,11 @@ async function compileCore(): Promise<WebAssembly.Module> {
     const res = await fetch(wasmUrl);
     return WebAssembly.compile(await res.arrayBuffer());
   }
+}
+
+/** The access kind of a page-fault or guest-page-fault cause (privileged spec table 8.7), else undefined. */
+function faultKind(cause: bigint): 'fetch' | 'load' | 'store' | undefined {
+  return ({ 12: 'fetch', 13: 'load', 15: 'store', 20: 'fetch', 21: 'load', 23: 'store' } as const)[Number(cause)];
 }
 
 declare global {

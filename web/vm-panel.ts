@@ -5,7 +5,7 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import type { BootConfig, FromWorker, RunState, StatsMessage, ToWorker } from '../src/web/protocol.js';
+import type { BootConfig, FromWorker, RunState, StatsMessage, ToWorker, WalkReply, WalkRequest } from '../src/web/protocol.js';
 import { ANY_PROMPT } from './images.js';
 
 export interface BootRequest {
@@ -82,6 +82,9 @@ export class VmPanel {
   onBootError?: (p: VmPanel, message: string) => void;
   /** Called with each chunk of console output (after it is written to the terminal). */
   onOutput?: (p: VmPanel, text: string) => void;
+  /** Walk requests (web/walk.ts) waiting for the worker's answer, by id. */
+  private readonly walks = new Map<number, (r: WalkReply) => void>();
+  private walkId = 0;
 
   constructor(readonly name: string, termHost: HTMLElement) {
     this.term = makeTerminal();
@@ -170,6 +173,15 @@ export class VmPanel {
 
   private send(msg: ToWorker): void { this.worker.postMessage(msg); }
 
+  /** Ask the worker for a page-walk trace (and vmprint, memory map): answered between chunks. */
+  walk(req: Omit<WalkRequest, 'type' | 'id'>): Promise<WalkReply> {
+    const id = ++this.walkId;
+    return new Promise((resolve) => {
+      this.walks.set(id, resolve);
+      this.send({ type: 'walk', id, ...req });
+    });
+  }
+
   /** A control message the worker must answer with a state; if it does not, replace it. */
   private control(msg: ToWorker): void {
     this.send(msg);
@@ -205,6 +217,10 @@ export class VmPanel {
       case 'boot-error':
         this.term.write(`\r\n\x1b[31m${m.message}\x1b[0m\r\n`);
         this.onBootError?.(this, m.message);
+        break;
+      case 'walk':
+        this.walks.get(m.id)?.(m);
+        this.walks.delete(m.id);
         break;
       case 'booted':
       case 'pong':

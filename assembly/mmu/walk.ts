@@ -18,6 +18,8 @@ import { PRV_U, PTE_A, PTE_D, PTE_PPN_MASK, PTE_PPN_SHIFT, PTE_R, PTE_RESERVED, 
   PTE_W, PTE_X } from '../riscv/bits';
 import { KIND_FETCH, KIND_STORE } from './tlb';
 import { dirtyMark } from '../hv/dirty';
+import { REF_INVALID, REF_LEAF, REF_MISALIGNED, REF_NEXT, REF_NO_PTE, REF_PERM, REF_RESERVED,
+  REF_TOO_DEEP, traceRef, traceState } from './walkrec';
 
 /** Turns the physical address of a PTE into its host address, or returns 0 if it has none. */
 export type PteLocator = (pa: u64) => usize;
@@ -44,7 +46,8 @@ const VPN_BITS: u64 = 9;
  * the width of the root index: 9 for Sv39, 11 for Sv39x4. Returns WALK_OK with walkResult.pa
  * set, or a fault kind. Accessed and dirty bits are set in the PTE, as hardware would
  * (the Svade alternative of faulting is not used; section 4.3.2 step 7).
- * Each PTE read counts one memory reference in `refs`.
+ * Each PTE read counts one memory reference in `refs`. While a traced translation runs
+ * (mmu/walktrace.ts) nothing is counted or written: each reference is recorded instead.
  */
 export function walk(rootPa: u64, va: u64, rootBits: u32, kind: u32, priv: u32, sum: bool,
   mxr: bool, locate: PteLocator, refs: Counter): u32 {
@@ -59,40 +62,42 @@ export function walk(rootPa: u64, va: u64, rootBits: u32, kind: u32, priv: u32, 
     const idx = (va >> shift) & ((<u64>1 << idxBits) - 1);
     ptePa = a + idx * 8;
     ptePtr = locate(ptePa);
-    count(refs);
-    if (ptePtr == 0) return WALK_ACCESS_FAULT;
+    const tracing = traceState.on != 0;
+    if (!tracing) count(refs);
+    if (ptePtr == 0) {
+      if (tracing) traceRef(refs, level, va, ptePa, 0, REF_NO_PTE);
+      return WALK_ACCESS_FAULT;
+    }
     pte = load<u64>(ptePtr);
     // Step 3: invalid, W without R, or reserved bits set.
     if ((pte & PTE_V) == 0 || (pte & (PTE_R | PTE_W)) == PTE_W || (pte & PTE_RESERVED) != 0) {
+      if (tracing) traceRef(refs, level, va, ptePa, pte, (pte & PTE_V) == 0 ? REF_INVALID : REF_RESERVED);
       return WALK_PAGE_FAULT;
     }
     if ((pte & (PTE_R | PTE_X)) != 0) break; // step 4: a leaf
+    if (level == 0) {
+      if (tracing) traceRef(refs, level, va, ptePa, pte, REF_TOO_DEEP);
+      return WALK_PAGE_FAULT;
+    }
+    if (tracing) traceRef(refs, level, va, ptePa, pte, REF_NEXT);
     level--;
-    if (level < 0) return WALK_PAGE_FAULT;
     a = ((pte >> PTE_PPN_SHIFT) & PTE_PPN_MASK) << PAGE_SHIFT_U;
   }
-  // Step 5: permissions of the leaf.
-  if (priv == PRV_U) {
-    if ((pte & PTE_U) == 0) return WALK_PAGE_FAULT;
-  } else if ((pte & PTE_U) != 0) {
-    // S-mode may read and write U pages only with SUM, and never execute them.
-    if (kind == KIND_FETCH || !sum) return WALK_PAGE_FAULT;
-  }
-  if (kind == KIND_FETCH) {
-    if ((pte & PTE_X) == 0) return WALK_PAGE_FAULT;
-  } else if (kind == KIND_STORE) {
-    if ((pte & PTE_W) == 0) return WALK_PAGE_FAULT;
-  } else if ((pte & PTE_R) == 0 && !(mxr && (pte & PTE_X) != 0)) {
-    return WALK_PAGE_FAULT;
-  }
+  // Steps 5 and 6: the leaf's permissions, and a superpage's alignment to its size.
   const ppn = (pte >> PTE_PPN_SHIFT) & PTE_PPN_MASK;
-  // Step 6: a superpage must be aligned to its size.
   const lowPpnBits = <u64>level * VPN_BITS;
   const lowMask = (<u64>1 << lowPpnBits) - 1;
-  if ((ppn & lowMask) != 0) return WALK_PAGE_FAULT;
-  // Step 7: set A, and D on a store.
+  const leafRef = !leafAllows(pte, kind, priv, sum, mxr) ? REF_PERM :
+    (ppn & lowMask) != 0 ? REF_MISALIGNED : REF_LEAF;
+  if (traceState.on != 0) {
+    traceRef(refs, level, va, ptePa, pte, leafRef);
+    if (leafRef != REF_LEAF) return WALK_PAGE_FAULT;
+  } else if (leafRef != REF_LEAF) {
+    return WALK_PAGE_FAULT;
+  }
+  // Step 7: set A, and D on a store (not while tracing: a traced walk changes nothing).
   const ad = kind == KIND_STORE ? PTE_A | PTE_D : PTE_A;
-  if ((pte & ad) != ad) {
+  if ((pte & ad) != ad && traceState.on == 0) {
     pte |= ad;
     // Setting A/D is a write: a guest PTE on a shared frame is copied first (hv/ksm.ts).
     if (machine.hostPool != 0) ptePtr = ksmPteWritable(ptePtr, ptePa);
@@ -109,6 +114,19 @@ export function walk(rootPa: u64, va: u64, rootBits: u32, kind: u32, priv: u32, 
 }
 
 const PAGE_SHIFT_U: u64 = 12;
+
+/** Step 5: may an access of `kind` at `priv` use this leaf? */
+function leafAllows(pte: u64, kind: u32, priv: u32, sum: bool, mxr: bool): bool {
+  if (priv == PRV_U) {
+    if ((pte & PTE_U) == 0) return false;
+  } else if ((pte & PTE_U) != 0) {
+    // S-mode may read and write U pages only with SUM, and never execute them.
+    if (kind == KIND_FETCH || !sum) return false;
+  }
+  if (kind == KIND_FETCH) return (pte & PTE_X) != 0;
+  if (kind == KIND_STORE) return (pte & PTE_W) != 0;
+  return (pte & PTE_R) != 0 || (mxr && (pte & PTE_X) != 0);
+}
 
 /** Sv39 requires bits 63:39 of a virtual address to equal bit 38 (section 4.4.1). */
 @inline export function sv39Canonical(va: u64): bool {

@@ -4,6 +4,7 @@
  * (compiled once by the page, shared by every worker), counters as bigints. docs/web.md
  * describes the protocol.
  */
+import type { AccessKind, MemoryRegion, Vmprint, WalkTrace } from '../walk-trace.js';
 
 /** What the page chooses; `mode` is passed through to the VM config (src/vm.ts MODES). */
 export interface BootConfig {
@@ -44,7 +45,21 @@ export type ToWorker =
   /** The terminal's size changed: a virtio console tells its driver (5.3.6.2). */
   | { type: 'resize'; cols: number; rows: number }
   /** The page has shown `chars` characters of console text (flow control: CONSOLE_WINDOW). */
-  | { type: 'console-ack'; chars: number };
+  | { type: 'console-ack'; chars: number }
+  /**
+   * The page-walk visualizer (web/walk.ts, src/walk-trace.ts): trace `va` in the VM's current
+   * mode, and with `vmprint`/`map` list the address space and the memory map. Answered between
+   * chunks or while paused with a `walk` message of the same id; the trace changes nothing.
+   */
+  | WalkRequest;
+
+export interface WalkRequest {
+  type: 'walk'; id: number; va: bigint; kind: AccessKind; vmprint?: boolean; shadow?: boolean; map?: boolean;
+}
+
+export interface WalkReply {
+  type: 'walk'; id: number; trace?: WalkTrace; vmprint?: Vmprint; map?: MemoryRegion[]; error?: string;
+}
 
 /**
  * The most console text (characters) the worker has posted and the page not yet acknowledged.
@@ -91,4 +106,5 @@ export type FromWorker =
   | { type: 'boot-error'; code: string; message: string }
   | { type: 'booted'; imageName: string; entry: string; memMiB: number }
   | { type: 'pong'; id: number }
+  | WalkReply
   | StatsMessage;

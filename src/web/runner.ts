@@ -14,7 +14,9 @@ import { ioPathConfig, IO_PATHS, Vm, type BootImages, type IoPath, type VmConfig
 import { Stop, type Instantiate } from '../core.js';
 import { HvlabError } from '../errors.js';
 import { haltMessage, SliceLoop } from './slice-loop.js';
+import { memoryMap, traceWalk, vmprint } from '../walk-trace.js';
 import { DISK_MIB, EXIT_TRACE_LENGTH, KEPT_DISK_FILE, type BootConfig, type FromWorker, type RunState,
+  type WalkReply, type WalkRequest,
   type ToWorker } from './protocol.js';
 
 /**
@@ -87,6 +89,9 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
         this.cols = msg.cols;
         this.rows = msg.rows;
         this.vm?.resizeConsole(msg.cols, msg.rows);
+        break;
+      case 'walk':
+        this.post(answerWalk(this.vm, msg));
         break;
     }
   }
@@ -253,5 +258,22 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
       mtime: vm.mtime, runSeconds: vm.wallTime, counters: vm.counters(),
       ...(this.config && this.config.mode !== 'native' ? { exitLog: vm.exitLog(EXIT_TRACE_LENGTH) } : {}),
     });
+  }
+}
+
+/**
+ * The page-walk visualizer's request, answered from the VM as it stands (between two chunks,
+ * or paused): nothing it reads is changed (src/walk-trace.ts).
+ */
+export function answerWalk(vm: Vm | undefined, msg: WalkRequest): WalkReply {
+  if (!vm) return { type: 'walk', id: msg.id, error: 'no VM is running' };
+  try {
+    return {
+      type: 'walk', id: msg.id, trace: traceWalk(vm, msg.va, msg.kind),
+      ...(msg.vmprint ? { vmprint: vmprint(vm, { which: msg.shadow ? 'shadow' : 'guest', limit: 2048 }) } : {}),
+      ...(msg.map ? { map: memoryMap(vm) } : {}),
+    };
+  } catch (e) {
+    return { type: 'walk', id: msg.id, error: e instanceof Error ? e.message : String(e) };
   }
 }
