@@ -878,6 +878,15 @@ export class Vm {
     this.stopped = undefined;
   }
 
+  /**
+   * The core and its memory, for the debugger (src/debug.ts), which reads and writes the
+   * hart's state between runs through the core's debug exports.
+   * @internal
+   */
+  debugAccess(): { core: CoreExports; memory: WebAssembly.Memory } {
+    return { core: this.core, memory: this.memory };
+  }
+
   /** The VmConfig that makes a VM like this one (a disk of the same size, empty). */
   portableConfig(): VmConfig {
     const c = this.config;

@@ -23,6 +23,8 @@ import { halt } from '../devices/testdev';
 import { HALT_FAIL, HALT_PASS } from '../state';
 import { RESERVATION_NONE } from '../state';
 import { dirtyMark } from '../hv/dirty';
+import { debug, debugBreakAt, debugWatchHit, WATCH_READ, WATCH_WRITE } from '../cpu/debug';
+import { tlbPoisoned } from './tlb';
 
 /** Host address of `size` bytes of guest RAM at `pa`, or 0 if they are not all RAM. */
 @inline export function ramHost(pa: u64, size: u64): usize {
@@ -240,6 +242,12 @@ export function fetchSlow(pc: u64): u64 {
   // xepc and xtvec keep it clear), so this only guards the host.
   if ((pc & 1) != 0) { raise(EXC_INST_MISALIGNED, pc); return 0; }
   const view = hart.fetchView;
+  if (debug.bps != 0) {
+    // A breakpoint's page (cpu/debug.ts): stop at one, else use the poisoned entry as a hit.
+    if (debugBreakAt(pc)) return 0;
+    const add = tlbPoisoned(view, KIND_FETCH, pc);
+    if ((add & 1) == 0) return add;
+  }
   const pa = translate(pc, KIND_FETCH, view);
   if (excPending()) return 0;
   const h = ramHost(pa, 2);
@@ -281,7 +289,19 @@ export function fetchSlow(pc: u64): u64 {
 }
 
 /** A load the fast path did not complete. Returns the extended value or raises. */
-export function loadSlow(va: u64, f3: u32): u64 { return loadIn(va, f3, hart.dataView); }
+export function loadSlow(va: u64, f3: u32): u64 {
+  if (debug.watches != 0) {
+    // A watched page (cpu/debug.ts): stop before a watched load, else do what the fast path
+    // would have done with the poisoned entry, counting nothing.
+    const size: u64 = <u64>1 << (f3 & 3);
+    if (debugWatchHit(va, size, WATCH_READ, Counter.TLB_LOAD_LOOKUPS)) return 0;
+    if ((va & (size - 1)) == 0) {
+      const add = tlbPoisoned(hart.dataView, KIND_LOAD, va);
+      if ((add & 1) == 0) return extendLoad(hostLoad(<usize>(va + add), <u32>size), f3);
+    }
+  }
+  return loadIn(va, f3, hart.dataView);
+}
 
 function loadIn(va: u64, f3: u32, view: u32): u64 {
   const size: u32 = 1 << (f3 & 3);
@@ -321,7 +341,16 @@ function loadMisaligned(va: u64, size: u32, view: u32): u64 {
 }
 
 /** A store the fast path did not complete (size in bytes). Raises on failure. */
-export function storeSlow(va: u64, size: u32, v: u64): void { storeIn(va, size, v, hart.dataView); }
+export function storeSlow(va: u64, size: u32, v: u64): void {
+  if (debug.watches != 0) {
+    if (debugWatchHit(va, size, WATCH_WRITE, Counter.TLB_STORE_LOOKUPS)) return;
+    if ((va & <u64>(size - 1)) == 0) {
+      const add = tlbPoisoned(hart.dataView, KIND_STORE, va);
+      if ((add & 1) == 0) { hostStore(<usize>(va + add), size, v); return; }
+    }
+  }
+  storeIn(va, size, v, hart.dataView);
+}
 
 function storeIn(va: u64, size: u32, v: u64, view: u32): void {
   if ((va & <u64>(size - 1)) != 0) { storeMisaligned(va, size, v, view); return; }
@@ -414,7 +443,7 @@ export function amoResult(f5: u32, old: i64, x: i64, mask: u64): i64 {
 }
 
 // Set by amoHost when the word lies on the watched tohost page (whose stores must be seen).
-@unmanaged class AmoState { watched: u32 = 0; pa: u64 = 0; }
+@unmanaged class AmoState { watched: u32 = 0; pa: u64 = 0; sc: u32 = 0; }
 const amoState = changetype<AmoState>(memory.data(offsetof<AmoState>(), 16));
 
 /**
@@ -426,6 +455,13 @@ function amoHost(va: u64, kind: u32, size: u32): usize {
   const e = tlbEntry(tlbTable(view, kind), va);
   amoState.watched = 0;
   if (load<u64>(e) == (va & ~(<u64>0xFFF))) return <usize>(va + load<u64>(e, 8));
+  if (debug.watches != 0) {
+    // LR reads; SC writes; an AMO reads and writes (cpu/debug.ts).
+    if (debugWatchHit(va, size, kind == KIND_LOAD ? WATCH_READ : amoState.sc != 0 ? WATCH_WRITE : WATCH_READ | WATCH_WRITE,
+      Counter.TLB_LOAD_LOOKUPS)) return 0;
+    const add = tlbPoisoned(view, kind, va);
+    if ((add & 1) == 0) return <usize>(va + add);
+  }
   const pa = translate(va, kind, view);
   if (excPending()) return 0;
   const h = ramHost(pa, size);
@@ -470,6 +506,7 @@ export function amo(inst: u32): void {
   }
   // An SC that faults leaves the reservation to the trap, which ends it; a VM exit keeps it
   // for the hypervisor's emulation (cpu/trap.ts exitReservation, hv/fault.ts).
+  amoState.sc = f5 == AMO_SC ? 1 : 0;
   const h = amoHost(va, KIND_STORE, size);
   if (h == 0) return;
   const b = rget(rs2);
