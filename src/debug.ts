@@ -30,8 +30,10 @@ export type DebugStop =
   | { kind: 'breakpoint'; pc: bigint }
   /** before an access to a watched range: the instruction at pc has not run */
   | { kind: 'watchpoint'; watch: WatchKind; address: bigint; pc: bigint }
-  /** a step finished, the budget ran out, or pause() was called */
+  /** a step finished, or the budget ran out */
   | { kind: 'stopped'; pc: bigint }
+  /** pause() was called while it ran */
+  | { kind: 'paused'; pc: bigint }
   /** the guest waits for input and no timer is armed: only input wakes it */
   | { kind: 'idle'; pc: bigint }
   /** the guest ended the run (pass, fail, reset, error) */
@@ -103,7 +105,11 @@ export class Debugger {
 
   // ---- running ----
 
-  /** Ask a running cont() to stop at its next slice (from an event handler). */
+  /**
+   * Ask a running cont() to stop at its next slice (from an event handler, between the slices
+   * of a host that runs cont() in small budgets); the next cont() returns 'paused' at once if
+   * none was running.
+   */
   pause(): void { this.pauseRequested = true; }
 
   /** Run exactly one instruction (a trap taken instead counts as the step: pc is then the handler). */
@@ -156,11 +162,13 @@ export class Debugger {
    * `onIdle` is asked first (return true if it delivered input, so the run goes on).
    */
   cont(budget = Number.MAX_SAFE_INTEGER, onIdle?: () => boolean): DebugStop {
-    this.pauseRequested = false;
     let used = 0;
     let first = true;
     while (used < budget) {
-      if (this.pauseRequested) break;
+      if (this.pauseRequested) {
+        this.pauseRequested = false;
+        return { kind: 'paused', pc: this.vm.pc };
+      }
       const slice = first ? 1 : Math.min(SLICE, budget - used);
       const before = this.vm.instructions;
       const r = first ? this.resumeOne() : this.vm.run(slice);

@@ -1021,8 +1021,10 @@ export async function passIdleTime(vm: Vm): Promise<boolean> {
  * Deterministic under the instret clock.
  */
 export async function runScripted(vm: Vm, input: string, maxInstructions: number,
-  idleTimeoutTicks = 10_000_000): Promise<StopInfo> {
-  const lines = inputLines(input);
+  idleTimeoutTicks = 10_000_000, hooks: ScriptHooks = {}): Promise<StopInfo> {
+  const all = inputLines(input);
+  const lines = all.slice(hooks.skipLines ?? 0);
+  let pauseAt = hooks.pauseAt;
   const SLICE = 50_000_000;
   let quietSince: bigint | undefined;
   let outputSeen = -1;
@@ -1033,11 +1035,18 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
   while (true) {
     const left = maxInstructions - steps.used;
     if (left <= 0) return { reason: 'limit', code: 124, message: `instruction limit ${maxInstructions} reached` };
-    const slice = Math.min(left, SLICE);
+    let slice = Math.min(left, SLICE);
+    // A pause at an exact instruction count: the run is sliced there, which changes nothing
+    // the guest can see (docs/properties.md).
+    if (pauseAt !== undefined && pauseAt - vm.instructions < BigInt(slice)) slice = Math.max(1, Number(pauseAt - vm.instructions));
     const r = vm.run(slice);
     steps.after(r.stop, slice);
     const gate = vm.outputGate?.();
     if (gate) await gate;
+    if (pauseAt !== undefined && vm.instructions >= pauseAt && !r.info) {
+      pauseAt = undefined;
+      await hooks.onPause?.(all.length - lines.length);
+    }
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
     // The guest may be waiting for an offload worker, not for input: let it catch up (but a
@@ -1060,6 +1069,16 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
       return { reason: 'idle', code: 0, message: 'the guest is waiting for input and none is left' };
     }
   }
+}
+
+/** What runScripted can be asked to do beside running (hvlab run --snapshot-at, --restore). */
+export interface ScriptHooks {
+  /** Stop once after exactly this many instructions retired (since reset) and call onPause. */
+  pauseAt?: bigint;
+  /** Called at pauseAt with how many input lines had been delivered. */
+  onPause?: (linesDelivered: number) => void | Promise<void>;
+  /** Lines of `input` already delivered (a run restored from a snapshot goes on after them). */
+  skipLines?: number;
 }
 
 /**
