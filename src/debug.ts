@@ -140,7 +140,7 @@ export class Debugger {
    * an interrupt), run until the guest is back at the privilege it stepped from: the handler
    * has returned. Stops early at a breakpoint or watchpoint, or after `limit` instructions.
    */
-  stepOverTrap(limit = 50_000_000): DebugStop {
+  stepOverTrap(limit = 50_000_000, onIdle?: () => boolean): DebugStop {
     const priv = this.privilege().level;
     const first = this.step();
     if (first.kind !== 'stopped') return first;
@@ -151,7 +151,7 @@ export class Debugger {
       const s = this.step();
       used++;
       if (s.kind !== 'stopped') return s;
-      if (this.idle && !this.skipIdle()) return { kind: 'idle', pc: this.vm.pc };
+      if (this.idle && !onIdle?.() && !this.skipIdle()) return { kind: 'idle', pc: this.vm.pc };
     }
     return { kind: 'stopped', pc: this.vm.pc };
   }

@@ -119,6 +119,36 @@ describe('debugger: state at a system call', () => {
     }, 120_000);
   }
 
+  for (const mode of ['native', 'trap-emulate', 'pv'] as Mode[]) {
+    it(`${mode}: step over a trap: from a user ecall to the instruction after it, the handler run`, async () => {
+      const vm = await boot(mode);
+      const dbg = new Debugger(vm);
+      const lines = inputLines('syscall 20\npoweroff\n');
+      const feed = () => { const l = lines.shift(); if (l) vm.sendInput(l); return !!l; };
+      // Stop in the kernel's syscall() a few times (the shell's reads, then the `syscall`
+      // program's calls) and take the user ecall of the last one (sepc).
+      dbg.setBreakpoint(sym('syscall'));
+      let ecall = 0n;
+      for (let i = 0; i < 6; i++) {
+        expect(dbg.cont(LIMIT, feed).kind).toBe('breakpoint');
+        ecall = dbg.csr(0x141)!;
+      }
+      dbg.clearBreakpoint(sym('syscall'));
+      dbg.setBreakpoint(ecall);
+      const at = dbg.cont(LIMIT, feed);
+      expect(at).toEqual({ kind: 'breakpoint', pc: ecall });
+      expect(dbg.privilege().level).toBe(0);
+      dbg.clearBreakpoint(ecall);
+      const before = vm.instructions;
+      const s = dbg.stepOverTrap(LIMIT, feed);
+      expect(s.kind).toBe('stopped');
+      expect(dbg.privilege().level).toBe(0);
+      expect(dbg.pc).toBe(ecall + 4n);
+      // The kernel's handler ran in between.
+      expect(vm.instructions - before).toBeGreaterThan(20n);
+    }, 120_000);
+  }
+
   it('memory: a fault is an error, physical reads see the same bytes, writes land', async () => {
     const vm = await boot('trap-emulate');
     const dbg = new Debugger(vm);
