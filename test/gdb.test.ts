@@ -203,6 +203,38 @@ describe('the stub and a hostile client', () => {
   }, 60_000);
 });
 
+describe('the stub and random packets', () => {
+  it('300 random well-framed packets of every command letter: each gets a reply, the stub survives', async () => {
+    const h = await startHvlab([], 'poweroff\n');
+    // A small deterministic generator (xorshift), so a failure reproduces.
+    let x = 0x2545F491;
+    const rnd = (n: number) => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x % n; };
+    const letters = 'gGpPmMXZzHTqQv?';
+    const alphabet = '0123456789abcdefABCDEF,:;=xX-+.qSupported:features:read:target.xml';
+    const packets: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      let p = letters[rnd(letters.length)];
+      const n = rnd(40);
+      for (let j = 0; j < n; j++) p += alphabet[rnd(alphabet.length)];
+      packets.push(p);
+    }
+    const sock = connect(h.port, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d) => { got += d.toString('latin1'); });
+    await new Promise((resolve) => sock.once('connect', resolve));
+    for (const p of packets) sock.write(`$${p}#${checksum(p)}`);
+    sock.write(`$?#${checksum('?')}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    // Every packet was acknowledged and answered (a reply per packet, the last the stop state).
+    expect(got.split('+').length - 1).toBe(packets.length + 1);
+    expect(got).toMatch(/\$T05thread:1;#[0-9a-f]{2}$/);
+    sock.write(`$k#${checksum('k')}`);
+    sock.destroy();
+    expect(await h.exit).toBe(0);
+    expect(h.stderr()).not.toMatch(/error serving/);
+  }, 60_000);
+});
+
 /** An acknowledged reply carrying `data`. */
 const ok = (data: string) => `+$${data}#${checksum(data)}`;
 
