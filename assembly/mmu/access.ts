@@ -290,15 +290,20 @@ export function fetchSlow(pc: u64): u64 {
 
 /** A load the fast path did not complete. Returns the extended value or raises. */
 export function loadSlow(va: u64, f3: u32): u64 {
-  if (debug.watches != 0) {
-    // A watched page (cpu/debug.ts): stop before a watched load, else do what the fast path
-    // would have done with the poisoned entry, counting nothing.
-    const size: u64 = <u64>1 << (f3 & 3);
-    if (debugWatchHit(va, size, WATCH_READ, Counter.TLB_LOAD_LOOKUPS)) return 0;
-    if ((va & (size - 1)) == 0) {
-      const add = tlbPoisoned(hart.dataView, KIND_LOAD, va);
-      if ((add & 1) == 0) return extendLoad(hostLoad(<usize>(va + add), <u32>size), f3);
-    }
+  if (debug.watches != 0) return loadWatched(va, f3);
+  return loadIn(va, f3, hart.dataView);
+}
+
+/**
+ * loadSlow on a machine with watches (cpu/debug.ts): stop before a watched load, else do what
+ * the fast path would have done with a poisoned entry, counting nothing.
+ */
+function loadWatched(va: u64, f3: u32): u64 {
+  const size: u64 = <u64>1 << (f3 & 3);
+  if (debugWatchHit(va, size, WATCH_READ, Counter.TLB_LOAD_LOOKUPS)) return 0;
+  if ((va & (size - 1)) == 0) {
+    const add = tlbPoisoned(hart.dataView, KIND_LOAD, va);
+    if ((add & 1) == 0) return extendLoad(hostLoad(<usize>(va + add), <u32>size), f3);
   }
   return loadIn(va, f3, hart.dataView);
 }
@@ -342,12 +347,16 @@ function loadMisaligned(va: u64, size: u32, view: u32): u64 {
 
 /** A store the fast path did not complete (size in bytes). Raises on failure. */
 export function storeSlow(va: u64, size: u32, v: u64): void {
-  if (debug.watches != 0) {
-    if (debugWatchHit(va, size, WATCH_WRITE, Counter.TLB_STORE_LOOKUPS)) return;
-    if ((va & <u64>(size - 1)) == 0) {
-      const add = tlbPoisoned(hart.dataView, KIND_STORE, va);
-      if ((add & 1) == 0) { hostStore(<usize>(va + add), size, v); return; }
-    }
+  if (debug.watches != 0) storeWatched(va, size, v);
+  else storeIn(va, size, v, hart.dataView);
+}
+
+/** storeSlow with watches: as loadWatched. */
+function storeWatched(va: u64, size: u32, v: u64): void {
+  if (debugWatchHit(va, size, WATCH_WRITE, Counter.TLB_STORE_LOOKUPS)) return;
+  if ((va & <u64>(size - 1)) == 0) {
+    const add = tlbPoisoned(hart.dataView, KIND_STORE, va);
+    if ((add & 1) == 0) { hostStore(<usize>(va + add), size, v); return; }
   }
   storeIn(va, size, v, hart.dataView);
 }
