@@ -9,6 +9,7 @@ import { idleSkip as machineIdleSkip, nextTimerTicks as machineNextTimer, reset 
 import { mtime } from './devices/clint';
 import { rxRing, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
 import { ioCounters, ioFold } from './virtio/ioblock';
+export { ioBasePtr } from './virtio/ioblock';
 import { tlbFlushAll } from './mmu/tlb';
 import { initRvcTable, rvcTable, RVC_TABLE_BYTES } from './cpu/exec';
 export { chunkStatePtr, chunkStateBytes } from './cpu/exec';

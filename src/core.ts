@@ -103,6 +103,8 @@ export interface CoreExports {
   dirtyFetch(): bigint;
   dirtyGuestBitmap(): number;
   dirtyLogging(): boolean;
+  /** The I/O block pointer's address (assembly/virtio/ioblock.ts): 0 there for a VM alone. */
+  ioBasePtr(): number;
   // The debugger (assembly/cpu/debug.ts, src/debug.ts).
   debugReset(): void;
   debugSetBreakpoint(va: bigint): boolean;

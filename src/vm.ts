@@ -844,12 +844,22 @@ export class Vm {
     if (snap.length !== end) {
       throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size, I/O path and core build)`);
     }
+    // A VM alone keeps its I/O records in static data: the I/O block pointer of its state is 0
+    // (assembly/virtio/ioblock.ts). Any other value is a damaged snapshot, which would send the
+    // core's and the host's console accesses outside memory.
+    const ioBase = this.core.ioBasePtr() >>> 0;
+    if (new DataView(snap.buffer, snap.byteOffset + ioBase, 8).getBigUint64(0, true) !== 0n) {
+      throw new HvlabError('BAD_SNAPSHOT', 'snapshot is damaged: its I/O block pointer is set, and a VM alone has none');
+    }
     const apply = () => {
       this.bytes().set(snap.subarray(0, this.stateBytes()));
       this.io?.setRngState(new DataView(snap.buffer, snap.byteOffset, snap.byteLength).getBigUint64(this.stateBytes(), true));
     };
     // An offload worker must not serve the rings while they are overwritten.
     if (this.io) this.io.quiesce(apply); else apply();
+    // Breakpoints and watches a debugger had set when the snapshot was taken are not part of
+    // the machine: a restored VM has none (src/debug.ts sets its own again).
+    this.core.debugReset();
     this.ramDirty = true;
     this.stopped = undefined;
   }

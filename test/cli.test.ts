@@ -272,7 +272,7 @@ describe('hvlab run: guests', () => {
       expect(b.status, spec).toBe(2);
       expect(b.stderr, spec).toBe(`hvlab: --trace-filter ${spec}: ${why} (grammar: priv=U+S, pc=LO-HI, exits; joined by commas)\n`);
     }
-  });
+  }, 120_000);
 });
 
 /** The flat counter names that a `--stats` document's fields report. */

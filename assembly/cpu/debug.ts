@@ -81,6 +81,10 @@ const WATCH_KIND: usize = memory.data(<i32>MAX_WATCHES * 4, 4);
 const MAX_WATCH_BYTES: u64 = 1 << 16;
 
 @inline function bpAt(i: u32): u64 { return load<u64>(BPS + (<usize>i << 3)); }
+// The counts as stored, bounded: the state comes back from snapshots, which are host input, and
+// a damaged count must not send a scan outside the lists.
+@inline function bpCount(): u32 { return debug.bps < MAX_BREAKPOINTS ? debug.bps : MAX_BREAKPOINTS; }
+@inline function watchCount(): u32 { return debug.watches < MAX_WATCHES ? debug.watches : MAX_WATCHES; }
 
 /** Forget every breakpoint and watch, and give the fast TLB its entries back. */
 export function debugReset(): void {
@@ -94,11 +98,13 @@ export function debugReset(): void {
 
 function repoison(): void {
   tlbUnpoisonAll();
-  for (let i: u32 = 0; i < debug.bps; i++) tlbPoison(bpAt(i), KIND_FETCH);
-  for (let i: u32 = 0; i < debug.watches; i++) {
+  for (let i: u32 = 0; i < bpCount(); i++) tlbPoison(bpAt(i), KIND_FETCH);
+  for (let i: u32 = 0; i < watchCount(); i++) {
     const lo = load<u64>(WATCH_LO + (<usize>i << 3));
     const hi = load<u64>(WATCH_HI + (<usize>i << 3));
-    for (let p = lo & ~(<u64>0xFFF); p < hi; p += 4096) {
+    // At most the pages of the longest range (a damaged range must not loop for ever).
+    let p = lo & ~(<u64>0xFFF);
+    for (let n: u64 = 0; p < hi && n <= MAX_WATCH_BYTES >> 12; n++, p += 4096) {
       tlbPoison(p, KIND_LOAD);
       tlbPoison(p, KIND_STORE);
     }
@@ -108,7 +114,7 @@ function repoison(): void {
 /** Set a breakpoint at `va` (even); false if the list is full or `va` is odd. */
 export function debugSetBreakpoint(va: u64): bool {
   if ((va & 1) != 0) return false;
-  for (let i: u32 = 0; i < debug.bps; i++) if (bpAt(i) == va) return true;
+  for (let i: u32 = 0; i < bpCount(); i++) if (bpAt(i) == va) return true;
   if (debug.bps >= MAX_BREAKPOINTS) return false;
   store<u64>(BPS + (<usize>debug.bps << 3), va);
   debug.bps++;
@@ -117,9 +123,9 @@ export function debugSetBreakpoint(va: u64): bool {
 }
 
 export function debugClearBreakpoint(va: u64): bool {
-  for (let i: u32 = 0; i < debug.bps; i++) {
+  for (let i: u32 = 0; i < bpCount(); i++) {
     if (bpAt(i) != va) continue;
-    debug.bps--;
+    debug.bps = bpCount() - 1;
     store<u64>(BPS + (<usize>i << 3), bpAt(debug.bps));
     repoison();
     return true;
@@ -140,10 +146,11 @@ export function debugSetWatch(va: u64, len: u64, kind: u32): bool {
 }
 
 export function debugClearWatch(va: u64, len: u64, kind: u32): bool {
-  for (let i: u32 = 0; i < debug.watches; i++) {
+  for (let i: u32 = 0; i < watchCount(); i++) {
     if (load<u64>(WATCH_LO + (<usize>i << 3)) != va || load<u64>(WATCH_HI + (<usize>i << 3)) != va + len ||
       load<u32>(WATCH_KIND + (<usize>i << 2)) != kind) continue;
-    const last = --debug.watches;
+    const last = watchCount() - 1;
+    debug.watches = last;
     store<u64>(WATCH_LO + (<usize>i << 3), load<u64>(WATCH_LO + (<usize>last << 3)));
     store<u64>(WATCH_HI + (<usize>i << 3), load<u64>(WATCH_HI + (<usize>last << 3)));
     store<u32>(WATCH_KIND + (<usize>i << 2), load<u32>(WATCH_KIND + (<usize>last << 2)));
@@ -164,10 +171,10 @@ export function debugSkip(pc: u64, on: bool): void {
 export function debugPoisons(va: u64, kind: u32): bool {
   const page = va & ~(<u64>0xFFF);
   if (kind == KIND_FETCH) {
-    for (let i: u32 = 0; i < debug.bps; i++) if ((bpAt(i) & ~(<u64>0xFFF)) == page) return true;
+    for (let i: u32 = 0; i < bpCount(); i++) if ((bpAt(i) & ~(<u64>0xFFF)) == page) return true;
     return false;
   }
-  for (let i: u32 = 0; i < debug.watches; i++) {
+  for (let i: u32 = 0; i < watchCount(); i++) {
     const lo = load<u64>(WATCH_LO + (<usize>i << 3)) & ~(<u64>0xFFF);
     const hi = load<u64>(WATCH_HI + (<usize>i << 3));
     if (page >= lo && page < hi) return true;
@@ -177,7 +184,7 @@ export function debugPoisons(va: u64, kind: u32): bool {
 
 /** Stop before the instruction at `va`: a breakpoint is there (and not being stepped over). */
 export function debugBreakAt(pc: u64): bool {
-  for (let i: u32 = 0; i < debug.bps; i++) {
+  for (let i: u32 = 0; i < bpCount(); i++) {
     if (bpAt(i) != pc) continue;
     if (debug.skip != 0 && debug.skipPc == pc) { debug.skip = 0; return false; }
     debug.hitKind = HIT_BREAKPOINT;
@@ -196,7 +203,7 @@ export function debugBreakAt(pc: u64): bool {
 export function debugNextBreakpoint(pc: u64): u64 {
   let best: u64 = 0;
   const end = (pc | 0xFFF) + 1;
-  for (let i: u32 = 0; i < debug.bps; i++) {
+  for (let i: u32 = 0; i < bpCount(); i++) {
     const b = bpAt(i);
     if (b > pc && b < end && (best == 0 || b < best)) best = b;
   }
@@ -208,7 +215,7 @@ export function debugNextBreakpoint(pc: u64): u64 {
  * so, raise EXC_DEBUG (the access has not happened) and return true.
  */
 export function debugWatchHit(va: u64, size: u64, kind: u32, lookup: Counter): bool {
-  for (let i: u32 = 0; i < debug.watches; i++) {
+  for (let i: u32 = 0; i < watchCount(); i++) {
     if ((load<u32>(WATCH_KIND + (<usize>i << 2)) & kind) == 0) continue;
     const lo = load<u64>(WATCH_LO + (<usize>i << 3));
     const hi = load<u64>(WATCH_HI + (<usize>i << 3));
@@ -228,7 +235,7 @@ export function debugStopped(): void {
   debug.hit = 1;
   // The interpreter booked the stopped load or store's TLB lookup as it left; the access
   // runs (and is booked) again when the run resumes, so this one is taken back.
-  if (debug.lookup != 0) {
+  if (debug.lookup != 0 && debug.lookup < <u32>Counter.COUNT) {
     const p = COUNTERS + (<usize>debug.lookup << 3);
     store<u64>(p, load<u64>(p) - 1);
     debug.lookup = 0;
