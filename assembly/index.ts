@@ -10,6 +10,7 @@ import { idleSkip as machineIdleSkip, idleSkipAtMost as machineIdleSkipAtMost, n
 import { mtime } from './devices/clint';
 import { rxRing, RX_SIZE, TX_RING, TX_SIZE } from './devices/console';
 import { ioCounters, ioFold } from './virtio/ioblock';
+export { ioBasePtr } from './virtio/ioblock';
 import { tlbFlushAll } from './mmu/tlb';
 import { TLBM_REGION_BYTES, tlbModelConfigure, tlbModelOff } from './mmu/tlbmodel';
 import { initRvcTable, rvcTable, RVC_TABLE_BYTES } from './cpu/exec';
@@ -37,6 +38,19 @@ export { evtchnPending as hostVmEventPending, hostSplitConnect } from './hv/evtc
 export { dirtyStart, dirtyStop, dirtyFetch, dirtyGuestBitmap, dirtyLogging } from './hv/dirty';
 export { lifeRelocate, lifeRestored } from './hv/life';
 import { contextBytes as hostContextBytes } from './hv/host';
+// The debugger's support (cpu/debug.ts, docs/debugger.md).
+export { debugReset, debugSetBreakpoint, debugClearBreakpoint, debugSetWatch, debugClearWatch, debugSkip,
+  debugHostAddress, debugTranslate, debugFault, debugPriv, debugVirt, debugCsrRead, debugCsrWrite,
+  debugCsrMissing } from './cpu/debug';
+import { debug as debugState } from './cpu/debug';
+import { FREGS } from './state';
+/** What stopped the last STOP_DEBUG run: 1 breakpoint, 2 | kind << 4 a watch; and the address. */
+export function debugHitKind(): u32 { return debugState.hitKind; }
+export function debugHitAddr(): u64 { return debugState.hitAddr; }
+/** The f registers f0..f31 (64 bits each), for the debugger. */
+export function fregsPtr(): usize { return FREGS; }
+/** Move the pc (a debugger's write of it); the next run starts there. */
+export function setPc(pc: u64): void { hart.pc = pc & ~(<u64>1); }
 /** Bytes of the core's static data a world switch copies (a VM's context). */
 export function contextBytes(): u64 { return hostContextBytes(); }
 

@@ -158,6 +158,7 @@ export const STOP_HALT: u32 = 2;     // the guest ended the run (haltKind, haltC
 export const STOP_CONSOLE: u32 = 3;  // the console output ring needs draining
 export const STOP_ERROR: u32 = 4;    // the machine cannot go on (haltCode = ERR_*)
 export const STOP_HOST: u32 = 5;     // a heavy exit: the host must serve a device access (hv/hostio.ts)
+export const STOP_DEBUG: u32 = 6;    // a breakpoint or watchpoint was reached (cpu/debug.ts)
 
 // Ways a guest ends a run (STOP_HALT).
 export const HALT_PASS: u32 = 1;

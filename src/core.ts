@@ -123,12 +123,33 @@ export interface CoreExports {
   walkRoot(which: number): bigint;
   walkTraceScratch(): number;
   walkTraceScratchBytes(): number;
+  /** The I/O block pointer's address (assembly/virtio/ioblock.ts): 0 there for a VM alone. */
+  ioBasePtr(): number;
+  // The debugger (assembly/cpu/debug.ts, src/debug.ts).
+  debugReset(): void;
+  debugSetBreakpoint(va: bigint): boolean;
+  debugClearBreakpoint(va: bigint): boolean;
+  debugSetWatch(va: bigint, len: bigint, kind: number): boolean;
+  debugClearWatch(va: bigint, len: bigint, kind: number): boolean;
+  debugSkip(pc: bigint, on: boolean): void;
+  debugHostAddress(addr: bigint, virtual: boolean, hv: boolean): number;
+  debugTranslate(va: bigint, hv: boolean): bigint;
+  debugFault(): number;
+  debugPriv(hv: boolean): number;
+  debugVirt(hv: boolean): number;
+  debugCsrRead(csr: number, hv: boolean): bigint;
+  debugCsrWrite(csr: number, v: bigint, hv: boolean): boolean;
+  debugCsrMissing(): boolean;
+  debugHitKind(): number;
+  debugHitAddr(): bigint;
+  fregsPtr(): number;
+  setPc(pc: bigint): void;
 }
 
 export type Instantiate = (module: WebAssembly.Module, imports: Record<string, unknown>) => Promise<CoreExports>;
 
 /** Stop reasons of run() (assembly/state.ts STOP_*). */
-export const enum Stop { Budget = 0, Idle = 1, Halt = 2, Console = 3, Error = 4, Host = 5 }
+export const enum Stop { Budget = 0, Idle = 1, Halt = 2, Console = 3, Error = 4, Host = 5, Debug = 6 }
 /** Ways a guest ends a run (assembly/state.ts HALT_*). */
 export const enum Halt { Pass = 1, Fail = 2, Reset = 3 }
 

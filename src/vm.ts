@@ -902,12 +902,22 @@ export class Vm {
     if (snap.length !== end) {
       throw new HvlabError('BAD_SNAPSHOT', `snapshot is ${snap.length} bytes, this VM needs ${end} (same memory size, I/O path and core build)`);
     }
+    // A VM alone keeps its I/O records in static data: the I/O block pointer of its state is 0
+    // (assembly/virtio/ioblock.ts). Any other value is a damaged snapshot, which would send the
+    // core's and the host's console accesses outside memory.
+    const ioBase = this.core.ioBasePtr() >>> 0;
+    if (new DataView(snap.buffer, snap.byteOffset + ioBase, 8).getBigUint64(0, true) !== 0n) {
+      throw new HvlabError('BAD_SNAPSHOT', 'snapshot is damaged: its I/O block pointer is set, and a VM alone has none');
+    }
     const apply = () => {
       this.bytes().set(snap.subarray(0, this.stateBytes()));
       this.io?.setRngState(new DataView(snap.buffer, snap.byteOffset, snap.byteLength).getBigUint64(this.stateBytes(), true));
     };
     // An offload worker must not serve the rings while they are overwritten.
     if (this.io) this.io.quiesce(apply); else apply();
+    // Breakpoints and watches a debugger had set when the snapshot was taken are not part of
+    // the machine: a restored VM has none (src/debug.ts sets its own again).
+    this.core.debugReset();
     this.ramDirty = true;
     this.stopped = undefined;
   }
@@ -934,6 +944,15 @@ export class Vm {
     if (this.io && extras.rng !== undefined) this.io.setRngState(BigInt(extras.rng));
     this.ramDirty = true;
     this.stopped = undefined;
+  }
+
+  /**
+   * The core and its memory, for the debugger (src/debug.ts), which reads and writes the
+   * hart's state between runs through the core's debug exports.
+   * @internal
+   */
+  debugAccess(): { core: CoreExports; memory: WebAssembly.Memory } {
+    return { core: this.core, memory: this.memory };
   }
 
   /** The VmConfig that makes a VM like this one (a disk of the same size, empty). */
@@ -1070,8 +1089,10 @@ export async function passIdleTime(vm: Vm): Promise<boolean> {
  * Deterministic under the instret clock.
  */
 export async function runScripted(vm: Vm, input: string, maxInstructions: number,
-  idleTimeoutTicks = 10_000_000): Promise<StopInfo> {
-  const lines = inputLines(input);
+  idleTimeoutTicks = 10_000_000, hooks: ScriptHooks = {}): Promise<StopInfo> {
+  const all = inputLines(input);
+  const lines = all.slice(hooks.skipLines ?? 0);
+  let pauseAt = hooks.pauseAt;
   const SLICE = 50_000_000;
   let quietSince: bigint | undefined;
   let outputSeen = -1;
@@ -1082,11 +1103,18 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
   while (true) {
     const left = maxInstructions - steps.used;
     if (left <= 0) return { reason: 'limit', code: 124, message: `instruction limit ${maxInstructions} reached` };
-    const slice = Math.min(left, SLICE);
+    let slice = Math.min(left, SLICE);
+    // A pause at an exact instruction count: the run is sliced there, which changes nothing
+    // the guest can see (docs/properties.md).
+    if (pauseAt !== undefined && pauseAt - vm.instructions < BigInt(slice)) slice = Math.max(1, Number(pauseAt - vm.instructions));
     const r = vm.run(slice);
     steps.after(r.stop, slice);
     const gate = vm.outputGate?.();
     if (gate) await gate;
+    if (pauseAt !== undefined && vm.instructions >= pauseAt && !r.info) {
+      pauseAt = undefined;
+      await hooks.onPause?.(all.length - lines.length);
+    }
     if (r.info) return r.info;
     if (r.stop !== Stop.Idle) continue;
     // The guest may be waiting for an offload worker, not for input: let it catch up (but a
@@ -1109,6 +1137,16 @@ export async function runScripted(vm: Vm, input: string, maxInstructions: number
       return { reason: 'idle', code: 0, message: 'the guest is waiting for input and none is left' };
     }
   }
+}
+
+/** What runScripted can be asked to do beside running (hvlab run --snapshot-at, --restore). */
+export interface ScriptHooks {
+  /** Stop once after exactly this many instructions retired (since reset) and call onPause. */
+  pauseAt?: bigint;
+  /** Called at pauseAt with how many input lines had been delivered. */
+  onPause?: (linesDelivered: number) => void | Promise<void>;
+  /** Lines of `input` already delivered (a run restored from a snapshot goes on after them). */
+  skipLines?: number;
 }
 
 /**

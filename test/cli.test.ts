@@ -134,7 +134,8 @@ describe('hvlab: help', () => {
     const r = hvlab(['run', '--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^usage: hvlab run \[IMAGE\] \[options\]\n/);
-    for (const opt of ['--firmware', '--mem', '--clock', '--load-address', '--max-instructions', '--stats', '--trace', '--kernel', '--initrd', '--append']) {
+    for (const opt of ['--firmware', '--mem', '--clock', '--load-address', '--max-instructions', '--stats', '--trace', '--kernel', '--initrd', '--append',
+      '--trace-filter', '--snapshot-at', '--restore', '--gdb', '--gdb-wait']) {
       expect(r.stdout, opt).toContain(opt);
     }
     expect(r.stderr).toBe('');
@@ -234,23 +235,44 @@ describe('hvlab run: guests', () => {
     expect(r.status).toBe(2);
   });
 
-  it('--trace prints one line per instruction with the registers it changed', () => {
+  it('--trace prints one line per instruction: count, privilege, pc, the registers it changed', () => {
     const img = file('trace.bin', words([
       addi(A0, 0, 5), addi(A1, A0, 1), lui(T0, 0x100), lui(T1, 0x5), addi(T1, T1, 0x555), sw(T1, T0), J_SELF,
     ]));
     const r = hvlab(['run', '--load-address', '0x80000000', '--trace', img]);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
-    expect(r.stderr.split('\n').map((l) => l.trimEnd())).toEqual([
-      '[M] 0x0000000080000000 a0=0x5',
-      '[M] 0x0000000080000004 a1=0x6',
-      '[M] 0x0000000080000008 t0=0x100000',
-      '[M] 0x000000008000000c t1=0x5000',
-      '[M] 0x0000000080000010 t1=0x5555',
-      '[M] 0x0000000080000014', // the store to the test device: no register changes, then pass
+    // The format of docs/debugger.md "Tracing" (src/trace.ts): stable, for diffs.
+    expect(r.stderr).toBe([
+      '0 M 0x0000000080000000 a0=0x5',
+      '1 M 0x0000000080000004 a1=0x6',
+      '2 M 0x0000000080000008 t0=0x100000',
+      '3 M 0x000000008000000c t1=0x5000',
+      '4 M 0x0000000080000010 t1=0x5555',
+      '5 M 0x0000000080000014', // the store to the test device: no register changes, then pass
       '',
-    ]);
+    ].join('\n'));
   });
+
+  it('--trace-filter pc=LO-HI keeps that range; a bad filter is a one-line error', () => {
+    const img = file('trace2.bin', words([
+      addi(A0, 0, 5), addi(A1, A0, 1), lui(T0, 0x100), lui(T1, 0x5), addi(T1, T1, 0x555), sw(T1, T0), J_SELF,
+    ]));
+    const r = hvlab(['run', '--load-address', '0x80000000', '--trace-filter', 'pc=0x80000004-0x8000000c,priv=M', img]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('1 M 0x0000000080000004 a1=0x6\n2 M 0x0000000080000008 t0=0x100000\n');
+    for (const [spec, why] of [
+      ['priv=H', "'H' is not a privilege (U, S or M)"],
+      ['pc=0x10-0x10', 'the range 0x10-0x10 is empty'],
+      ['pc=zz-0x10', "'zz' is not an address"],
+      ['exit', "unknown term 'exit'"],
+      ['priv=U,priv=S', 'priv given twice'],
+    ]) {
+      const b = hvlab(['run', '--load-address', '0x80000000', '--trace-filter', spec, img]);
+      expect(b.status, spec).toBe(2);
+      expect(b.stderr, spec).toBe(`hvlab: --trace-filter ${spec}: ${why} (grammar: priv=U+S, pc=LO-HI, exits; joined by commas)\n`);
+    }
+  }, 120_000);
 });
 
 /** The flat counter names that a `--stats` document's fields report. */

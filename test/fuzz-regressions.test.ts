@@ -30,4 +30,27 @@ describe('fuzz regressions', () => {
       expect(vm.instructions).toBeGreaterThan(4000n);
     }
   });
+
+  // loaders campaign, seed 1, inputs 97 and 720 (once the debugger's static data had moved the
+  // I/O block pointer under the snapshot flips): a snapshot whose IO_BASE word was damaged was
+  // restored, and the console's RX ring was then reached through it - a wasm out-of-bounds
+  // trap in the core, an unaligned Atomics access in the host.
+  it('snapshot-io-base: a snapshot with the I/O block pointer set is refused, and the VM runs on', async () => {
+    const vm = await Vm.create({ mode: 'native', firmware: 'builtin', memMiB: 16 }, await loadCoreModule());
+    const code = new Uint8Array(CODE_BYTES);
+    new DataView(code.buffer).setUint32(0, 0x0000_006F, true); // j .
+    vm.load(buildImage('s', { code }), 'loop', imageBase('s'));
+    vm.run(1000);
+    const good = vm.snapshot();
+    const io = vm.debugAccess().core.ioBasePtr() >>> 0;
+    for (const v of [0x0100_0000, 0x13, 0xFFFF_FFF0]) {
+      const bad = good.slice();
+      new DataView(bad.buffer).setUint32(io, v, true);
+      expect(() => vm.restore(bad)).toThrow('snapshot is damaged: its I/O block pointer is set, and a VM alone has none');
+      vm.run(1000);
+    }
+    vm.restore(good);
+    vm.sendInput('x');
+    expect(vm.run(1000).info).toBeUndefined();
+  });
 });

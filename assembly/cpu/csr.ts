@@ -151,6 +151,21 @@ function readCsr(csr: u32): u64 {
   return 0;
 }
 
+/**
+ * The debugger's access (cpu/debug.ts): read or write a CSR as M-mode would, without the
+ * instruction's access checks; csrPeekFailed() says whether the CSR exists.
+ */
+export function csrPeek(csr: u32): u64 {
+  store<u32>(BAD, 0);
+  return readCsr(csr);
+}
+export function csrPoke(csr: u32, v: u64): void {
+  store<u32>(BAD, 0);
+  readCsr(csr);
+  if (load<u32>(BAD) == 0) writeCsr(csr, v);
+}
+export function csrPeekFailed(): bool { return load<u32>(BAD) != 0; }
+
 function writeCsr(csr: u32, v: u64): void {
   switch (csr) {
     case C.CSR_MSTATUS: writeMstatus(v, MSTATUS_WRITABLE); return;

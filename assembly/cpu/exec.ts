@@ -29,6 +29,7 @@ import { mret, sret, takeTrap } from './trap';
 import { FIRMWARE_BUILTIN } from './firmware';
 import { machine } from '../state';
 import { sbiCall } from '../hv/sbi';
+import { debug, debugNextBreakpoint, debugPoisons, debugStopped, EXC_DEBUG } from './debug';
 
 @inline function rg(r: u32): u64 { return load<u64>(REGS + (<usize>r << 3)); }
 @inline function rs(r: u32, v: u64): void { if (r != 0) store<u64>(REGS + (<usize>r << 3), v); }
@@ -92,6 +93,8 @@ function trapExit(pc: u64, done: u32, loads: u32, stores: u32, priv: u32): u32 {
   leave(pc, done, loads, stores, priv);
   const cause = hart.excCause;
   hart.excCause = EXC_NONE;
+  // A breakpoint or watchpoint (cpu/debug.ts): the run stops before the instruction.
+  if (cause == EXC_DEBUG) { debugStopped(); return done; }
   takeTrap(cause, hart.excTval, pc);
   return done;
 }
@@ -186,6 +189,29 @@ function fetchHalf(pc: u64): u32 {
     if (excPending()) return 0;
   }
   return <u32>load<u16>(<usize>(pc + add));
+}
+
+/**
+ * A block starts at `pc` (host address `ip`) while breakpoints are set (cpu/debug.ts). On a
+ * page with one, the chunk's budget is cut so a straight-line run stops just before the next
+ * breakpoint after pc (the run loop then starts a chunk there, whose block start stops), and
+ * the page is not kept as the cached code page (returns 1), so every block start on it comes
+ * back through fetchSlow. Otherwise returns the page as the loop would keep it.
+ */
+function debugBlock(pc: u64, ip: usize, done: u32): u64 {
+  if (!debugPoisons(pc, KIND_FETCH)) return pc & ~(<u64>0xFFF);
+  const next = debugNextBreakpoint(pc);
+  if (next != 0) {
+    // Count the instructions up to it, as the straight-line run would execute them.
+    let a = pc;
+    let n: u32 = 0;
+    while (a < next) {
+      a += (load<u16>(ip + <usize>(a - pc)) & 3) == 3 ? 4 : 2;
+      n++;
+    }
+    if (a == next && done + n < cs.budget) cs.budget = done + n;
+  }
+  return 1;
 }
 
 /** Leave after the instruction at `ip` completed (it changed state the run loop must see). */
@@ -299,16 +325,18 @@ export function execChunk(budget: u32): u32 {
       } else {
         const e = tlbEntry(cs.fetchTable, target);
         let add: u64;
+        let page = target & ~(<u64>0xFFF);
         if (load<u64>(e) == (target & ~(<u64>0xFFE))) {
           add = load<u64>(e, 8);
         } else {
           hart.chunkDone = done;
           add = fetchSlow(target);
           if (excPending()) return trapExit(target, done, loads, stores, cs.priv);
+          if (debug.bps != 0) page = debugBlock(target, <usize>(target + add), done);
         }
         ip = <usize>(target + add);
         pcBase = 0 - add;
-        cs.fpage = target & ~(<u64>0xFFF);
+        cs.fpage = page;
       }
       cs.pageStop = (ip | 0xFFF) - 1;
     }

@@ -131,9 +131,11 @@ function countCsr(csr: u32): void {
   }
 }
 
-const UNKNOWN: u64 = 0xDEAD_0000_0000_0001;
+/** What readVcsr returns for a CSR the virtual CPU does not have. */
+export const VCSR_UNKNOWN: u64 = 0xDEAD_0000_0000_0001;
+const UNKNOWN: u64 = VCSR_UNKNOWN;
 
-function readVcsr(csr: u32): u64 {
+export function readVcsr(csr: u32): u64 {
   switch (csr) {
     case C.CSR_SSTATUS: return withSd(vcpu.sstatus | (hart.mstatus & MSTATUS_FS) | (MSTATUS_XLEN64 & (<u64>3 << 32)));
     case C.CSR_SIE: return vcpu.sie;

@@ -25,6 +25,8 @@ import { RESERVATION_NONE } from '../state';
 import { dirtyMark } from '../hv/dirty';
 import { tlbModelAccess, tlbModelOn } from './tlbmodel';
 import { LEVEL_L2, nestLevel, nestNaiveGstage, nestNaiveL2, nestWalkDone } from '../hv/nested';
+import { debug, debugBreakAt, debugWatchHit, WATCH_READ, WATCH_WRITE } from '../cpu/debug';
+import { tlbPoisoned } from './tlb';
 
 /** Host address of `size` bytes of guest RAM at `pa`, or 0 if they are not all RAM. */
 @inline export function ramHost(pa: u64, size: u64): usize {
@@ -262,12 +264,18 @@ export function fetchSlow(pc: u64): u64 {
   // xepc and xtvec keep it clear), so this only guards the host.
   if ((pc & 1) != 0) { raise(EXC_INST_MISALIGNED, pc); return 0; }
   const view = hart.fetchView;
+  if (debug.bps != 0 && debugBreakAt(pc)) return 0; // a breakpoint (cpu/debug.ts): stop before it
   if (tlbModelOn() && view != VIEW_PHYS) {
     // The model sees the fetch; then the fast TLB is probed as the interpreter would have, and
     // a hit there is taken as the interpreter takes it: nothing counted, nothing refilled.
     tlbModelAccess(pc, KIND_FETCH, view);
     const e = tlbEntry(tlbTable(view, KIND_FETCH), pc);
     if (load<u64>(e) == (pc & ~(<u64>0xFFE))) return load<u64>(e, 8);
+  }
+  if (debug.bps != 0) {
+    // A breakpoint's page with no breakpoint at pc: the poisoned entry is used as a hit.
+    const add = tlbPoisoned(view, KIND_FETCH, pc);
+    if ((add & 1) == 0) return add;
   }
   const pa = translate(pc, KIND_FETCH, view);
   if (excPending()) return 0;
@@ -311,15 +319,29 @@ export function fetchSlow(pc: u64): u64 {
 
 /** A load the fast path did not complete. Returns the extended value or raises. */
 export function loadSlow(va: u64, f3: u32): u64 {
+  if (debug.watches != 0 || tlbModelOn()) return loadObserved(va, f3);
+  return loadIn(va, f3, hart.dataView);
+}
+
+/**
+ * loadSlow while something observes loads: the debugger's watches (cpu/debug.ts) stop before a
+ * watched load; the model TLB sees the access; then what the fast path would have hit (a
+ * poisoned entry too) completes as the loop completes it, counting nothing.
+ */
+function loadObserved(va: u64, f3: u32): u64 {
+  const size: u32 = 1 << (f3 & 3);
+  if (debug.watches != 0 && debugWatchHit(va, size, WATCH_READ, Counter.TLB_LOAD_LOOKUPS)) return 0;
   const view = hart.dataView;
   if (tlbModelOn() && view != VIEW_PHYS) {
-    // The model's path (see fetchSlow): the model first, then the fast TLB's hit as the loop's.
-    const size: u32 = 1 << (f3 & 3);
     modelData(va, size, KIND_LOAD, view);
     const e = tlbEntry(tlbTable(view, KIND_LOAD), va);
     if (load<u64>(e) == (va & (~(<u64>0xFFF) | <u64>(size - 1)))) {
       return extendLoad(hostLoad(<usize>(va + load<u64>(e, 8)), size), f3);
     }
+  }
+  if (debug.watches != 0 && (va & <u64>(size - 1)) == 0) {
+    const add = tlbPoisoned(view, KIND_LOAD, va);
+    if ((add & 1) == 0) return extendLoad(hostLoad(<usize>(va + add), size), f3);
   }
   return loadIn(va, f3, view);
 }
@@ -370,6 +392,13 @@ function loadMisaligned(va: u64, size: u32, view: u32): u64 {
 
 /** A store the fast path did not complete (size in bytes). Raises on failure. */
 export function storeSlow(va: u64, size: u32, v: u64): void {
+  if (debug.watches != 0 || tlbModelOn()) storeObserved(va, size, v);
+  else storeIn(va, size, v, hart.dataView);
+}
+
+/** storeSlow while something observes stores: as loadObserved. */
+function storeObserved(va: u64, size: u32, v: u64): void {
+  if (debug.watches != 0 && debugWatchHit(va, size, WATCH_WRITE, Counter.TLB_STORE_LOOKUPS)) return;
   const view = hart.dataView;
   if (tlbModelOn() && view != VIEW_PHYS) {
     modelData(va, size, KIND_STORE, view);
@@ -378,6 +407,10 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
       hostStore(<usize>(va + load<u64>(e, 8)), size, v);
       return;
     }
+  }
+  if (debug.watches != 0 && (va & <u64>(size - 1)) == 0) {
+    const add = tlbPoisoned(view, KIND_STORE, va);
+    if ((add & 1) == 0) { hostStore(<usize>(va + add), size, v); return; }
   }
   storeIn(va, size, v, view);
 }
@@ -473,7 +506,7 @@ export function amoResult(f5: u32, old: i64, x: i64, mask: u64): i64 {
 }
 
 // Set by amoHost when the word lies on the watched tohost page (whose stores must be seen).
-@unmanaged class AmoState { watched: u32 = 0; pa: u64 = 0; }
+@unmanaged class AmoState { watched: u32 = 0; pa: u64 = 0; sc: u32 = 0; }
 const amoState = changetype<AmoState>(memory.data(offsetof<AmoState>(), 16));
 
 /**
@@ -486,6 +519,13 @@ function amoHost(va: u64, kind: u32, size: u32): usize {
   const e = tlbEntry(tlbTable(view, kind), va);
   amoState.watched = 0;
   if (load<u64>(e) == (va & ~(<u64>0xFFF))) return <usize>(va + load<u64>(e, 8));
+  if (debug.watches != 0) {
+    // LR reads; SC writes; an AMO reads and writes (cpu/debug.ts).
+    if (debugWatchHit(va, size, kind == KIND_LOAD ? WATCH_READ : amoState.sc != 0 ? WATCH_WRITE : WATCH_READ | WATCH_WRITE,
+      Counter.TLB_LOAD_LOOKUPS)) return 0;
+    const add = tlbPoisoned(view, kind, va);
+    if ((add & 1) == 0) return <usize>(va + add);
+  }
   const pa = translate(va, kind, view);
   if (excPending()) return 0;
   const h = ramHost(pa, size);
@@ -530,6 +570,7 @@ export function amo(inst: u32): void {
   }
   // An SC that faults leaves the reservation to the trap, which ends it; a VM exit keeps it
   // for the hypervisor's emulation (cpu/trap.ts exitReservation, hv/fault.ts).
+  amoState.sc = f5 == AMO_SC ? 1 : 0;
   const h = amoHost(va, KIND_STORE, size);
   if (h == 0) return;
   const b = rget(rs2);

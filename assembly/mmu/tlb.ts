@@ -26,6 +26,7 @@ import { Counter } from '../counter-ids';
 import { count } from '../state';
 import { tlbModelFlushAll, tlbModelFlushGuest, tlbModelFlushHost, tlbModelFlushPage, tlbModelOn,
   tlbModelSwitch } from './tlbmodel';
+import { debug, debugPoisons, POISON } from '../cpu/debug';
 
 export const VIEW_PHYS: u32 = 0;
 export const VIEW_U: u32 = 1;
@@ -139,8 +140,52 @@ export function tlbFlushHostAsid(asid: u64): void {
 export function tlbInsert(view: u32, kind: u32, va: u64, hostPage: u64): void {
   const e = tlbEntry(tlbTable(view, kind), va);
   const vpage = va & ~(<u64>0xFFF);
-  store<u64>(e, vpage);
+  // A page with a breakpoint or a watch is entered poisoned (cpu/debug.ts): valid, but no
+  // fast-path lookup matches it, so its accesses reach the slow paths that check them.
+  const poison = (debug.bps | debug.watches) != 0 && debugPoisons(va, kind);
+  store<u64>(e, poison ? vpage | POISON : vpage);
   store<u64>(e, hostPage - vpage, 8);
+}
+
+/**
+ * The addend of the poisoned entry for `va` in `view` and `kind`, or 1 (odd: no addend is)
+ * if there is none: a slow path uses it as the fast path would have used the entry.
+ */
+export function tlbPoisoned(view: u32, kind: u32, va: u64): u64 {
+  const e = tlbEntry(tlbTable(view, kind), va);
+  if (load<u64>(e) != ((va & ~(<u64>0xFFF)) | POISON)) return 1;
+  return load<u64>(e, 8);
+}
+
+/** Poison the entries of the page of `va` for `kind` in every view and set (a breakpoint or a
+ * watch was set there). */
+export function tlbPoison(va: u64, kind: u32): void {
+  const vpage = va & ~(<u64>0xFFF);
+  poisonIn(PHYS_MEM + <usize>kind * TABLE_BYTES, va, vpage);
+  for (let t: u32 = 0; t < ASID_SETS * SET_VIEWS; t++) {
+    poisonIn(HOST_MEM + <usize>(t * KINDS + kind) * TABLE_BYTES, va, vpage);
+    poisonIn(GUEST_MEM + <usize>(t * KINDS + kind) * TABLE_BYTES, va, vpage);
+  }
+}
+
+@inline function poisonIn(table: usize, va: u64, vpage: u64): void {
+  const e = tlbEntry(table, va);
+  if (load<u64>(e) == vpage) store<u64>(e, vpage | POISON);
+}
+
+/** Make every poisoned entry an ordinary one again (the debugger's points changed). */
+export function tlbUnpoisonAll(): void {
+  unpoisonRange(PHYS_MEM, KINDS * <u32>TABLE_BYTES);
+  unpoisonRange(HOST_MEM, ASID_SETS * SET_BYTES);
+  unpoisonRange(GUEST_MEM, ASID_SETS * SET_BYTES);
+}
+
+function unpoisonRange(mem: usize, bytes: u32): void {
+  for (let e = mem; e < mem + <usize>bytes; e += 16) {
+    const tag = load<u64>(e);
+    // An invalid tag has bit 0 set; a valid one is page-aligned, with POISON if poisoned.
+    if ((tag & 1) == 0 && (tag & POISON) != 0) store<u64>(e, tag & ~POISON);
+  }
 }
 
 /** Drop every translated entry, host and guest, in every set (MXR change, SBI remote fence). */
@@ -238,7 +283,7 @@ function flushPageIn(mem: usize, va: u64): void {
   const tables = ASID_SETS * SET_VIEWS * KINDS;
   for (let t: u32 = 0; t < tables; t++) {
     const e = tlbEntry(mem + <usize>t * TABLE_BYTES, va);
-    if (load<u64>(e) == vpage) store<u64>(e, 1);
+    if ((load<u64>(e) & ~POISON) == vpage) store<u64>(e, 1);
   }
   ioFlush();
   count(Counter.TLB_FLUSHES);

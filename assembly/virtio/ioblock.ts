@@ -51,6 +51,8 @@ const IO_BASE: usize = memory.data(8, 8);
 
 /** Point the loaded VM's records at the (zeroed, fresh) block at linear `base`. */
 export function ioBlockSet(base: usize): void { store<usize>(IO_BASE, base); }
+/** Where IO_BASE is: a VM alone must have 0 there, which the host checks in a snapshot it restores. */
+export function ioBasePtr(): usize { return IO_BASE; }
 
 /** Where the worker adds its counts: the VM's counters, or the block's for ioFold. */
 export function ioCounters(): usize { return ioAt(IO_OFF_COUNTERS, COUNTERS); }

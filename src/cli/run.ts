@@ -19,6 +19,10 @@ import { isElf, parseElf } from '../loader/elf.js';
 import { looksLikeLinuxImage } from '../loader/linux-image.js';
 import { Stop } from '../core.js';
 import { multiRunCommand } from './multi-run.js';
+import { Debugger } from '../debug.js';
+import { parseTraceFilter, traceKeeps, traceLine, type TraceFilter } from '../trace.js';
+import { decodeSnapshotFile, encodeSnapshotFile, type SnapshotHeader } from '../snapshot-file.js';
+import { runUnderGdb } from './gdb.js';
 import { checkOutputPath, joinNegativeValues, parseAddress, parseByteSize, parseChoice, parseCount, parseMemSize,
   writeUserFile } from './options.js';
 
@@ -74,7 +78,21 @@ options:
                                 and start there
   --max-instructions N          stop after N instructions (exit status 124)
   --stats FILE|-                write counters as JSON to FILE, or to stderr with -
-  --trace                       print each instruction's pc and changed registers to stderr
+  --trace                       print each instruction to stderr: instructions retired, the
+                                guest's privilege, pc and the registers it changed, and any VM
+                                exit taken (a stable format for diffs: docs/debugger.md)
+  --trace-filter SPEC           trace only some instructions: priv=U+S, pc=LO-HI, exits
+                                (terms joined by commas must all hold); implies --trace
+  --snapshot-at N FILE          save the whole machine to FILE after N instructions and go on
+                                (piped or no input)
+  --restore FILE                start from a snapshot FILE instead of booting (its machine
+                                options come from the file; piped input goes on after the
+                                lines the snapshot had consumed)
+  --gdb PORT                    serve the GDB remote protocol on 127.0.0.1:PORT (gdb-multiarch:
+                                set architecture riscv:rv64; target remote :PORT); the guest
+                                runs until a debugger attaches (docs/debugger.md)
+                                (PORT 0: any free port, named on stderr)
+  --gdb-wait                    with --gdb: wait for the debugger before the first instruction
   --config FILE                 many VMs in one machine instead of IMAGE: see
                                 hvlab run --config FILE --help and docs/multi-vm.md
   -h, --help                    this help
@@ -104,6 +122,11 @@ interface RunOptions {
   loadAddress?: bigint;
   stats?: string;
   trace: boolean;
+  traceFilter?: TraceFilter;
+  snapshotAt?: { instructions: bigint; file: string };
+  restore?: string;
+  gdbPort?: number;
+  gdbWait: boolean;
   io: IoPath;
   virtioConsole: boolean;
   drive?: string;
@@ -111,9 +134,24 @@ interface RunOptions {
 }
 
 const RUN_VALUED = new Set(['--mode', '--gstage-pages', '--tlb-model', '--firmware', '--kernel', '--initrd', '--append', '--mem', '--clock',
-  '--max-instructions', '--load-address', '--stats', '--io', '--drive', '--disk']);
+  '--max-instructions', '--load-address', '--stats', '--io', '--drive', '--disk', '--trace-filter', '--restore', '--gdb']);
 
-export function parseRunArgs(argv: string[]): RunOptions | 'help' {
+/** `--snapshot-at N FILE` takes two values, which node:util's parseArgs cannot: take it out first. */
+function takeSnapshotAt(argv: string[]): { rest: string[]; snapshotAt?: { instructions: bigint; file: string } } {
+  const i = argv.indexOf('--snapshot-at');
+  if (i < 0) return { rest: argv };
+  const n = argv[i + 1];
+  const file = argv[i + 2];
+  if (n === undefined || file === undefined || file.startsWith('--')) {
+    throw new HvlabError('BAD_OPTION', '--snapshot-at needs two values: N (instructions) and FILE');
+  }
+  if (argv.indexOf('--snapshot-at', i + 1) >= 0) throw new HvlabError('BAD_OPTION', '--snapshot-at is given twice');
+  return { rest: [...argv.slice(0, i), ...argv.slice(i + 3)], snapshotAt: { instructions: BigInt(parseCount('--snapshot-at', n)), file } };
+}
+
+export function parseRunArgs(argv0: string[]): RunOptions | 'help' {
+  if (argv0.includes('--help') || argv0.includes('-h')) return 'help';
+  const { rest: argv, snapshotAt } = takeSnapshotAt(argv0);
   let parsed;
   try {
     parsed = parseArgs({
@@ -137,6 +175,10 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
         'load-address': { type: 'string' },
         stats: { type: 'string' },
         trace: { type: 'boolean' },
+        'trace-filter': { type: 'string' },
+        restore: { type: 'string' },
+        gdb: { type: 'string' },
+        'gdb-wait': { type: 'boolean' },
         io: { type: 'string' },
         'no-virtio-console': { type: 'boolean' },
         drive: { type: 'string' },
@@ -150,14 +192,30 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     throw new HvlabError('BAD_OPTION', `${msg} (see hvlab run --help)`);
   }
   const v = parsed.values;
-  if (v.help) return 'help';
   const FIRMWARE_KEYWORDS = ['none', 'builtin', 'auto'] as const;
   const firmwareFile = v.firmware !== undefined && !(FIRMWARE_KEYWORDS as readonly string[]).includes(v.firmware) ? v.firmware : undefined;
   if (v.kernel !== undefined && parsed.positionals.length > 0) {
     throw new HvlabError('BAD_OPTION', `run: the kernel is given twice (IMAGE ${parsed.positionals[0]} and --kernel ${v.kernel}): give one`);
   }
   const image = v.kernel ?? parsed.positionals[0];
-  if (image === undefined) {
+  if (v.restore !== undefined) {
+    // The machine comes from the snapshot: options that would make another one make no sense.
+    const clash = image !== undefined ? `IMAGE ${image}` : (['mode', 'mem', 'io', 'firmware', 'drive', 'disk', 'initrd', 'append', 'load-address'] as const)
+      .filter((k) => v[k] !== undefined).map((k) => `--${k}`)[0];
+    if (clash) throw new HvlabError('BAD_OPTION', `--restore ${v.restore} takes the machine from the snapshot: drop ${clash}`);
+  }
+  if (v['gdb-wait'] && v.gdb === undefined) throw new HvlabError('BAD_OPTION', '--gdb-wait needs --gdb PORT');
+  const gdbPort = v.gdb === undefined ? undefined : Number(v.gdb);
+  if (gdbPort !== undefined && (!/^\d+$/.test(v.gdb!) || gdbPort > 65535)) {
+    throw new HvlabError('BAD_OPTION', `--gdb: '${v.gdb}' is not a TCP port (1..65535, or 0 for any free one)`);
+  }
+  if (gdbPort !== undefined && (v.trace || v['trace-filter'] !== undefined || snapshotAt)) {
+    throw new HvlabError('BAD_OPTION', '--gdb runs the guest under the debugger: drop --trace, --trace-filter and --snapshot-at');
+  }
+  if (snapshotAt && (v.trace || v['trace-filter'] !== undefined)) {
+    throw new HvlabError('BAD_OPTION', '--snapshot-at and --trace do not go together: trace the restored run instead');
+  }
+  if (image === undefined && v.restore === undefined) {
     if (v.initrd !== undefined) throw new HvlabError('BAD_OPTION', '--initrd needs a kernel (--kernel FILE or IMAGE)');
     if (v.append !== undefined) throw new HvlabError('BAD_OPTION', '--append needs a kernel (--kernel FILE or IMAGE)');
     if (firmwareFile === undefined) throw new HvlabError('BAD_OPTION', 'run: no image given (see hvlab run --help)');
@@ -185,7 +243,12 @@ export function parseRunArgs(argv: string[]): RunOptions | 'help' {
     maxInstructions: v['max-instructions'] === undefined ? Number.MAX_SAFE_INTEGER : parseCount('--max-instructions', v['max-instructions']),
     loadAddress: v['load-address'] === undefined ? undefined : parseAddress('--load-address', v['load-address']),
     stats: v.stats,
-    trace: v.trace ?? false,
+    trace: (v.trace ?? false) || v['trace-filter'] !== undefined,
+    traceFilter: v['trace-filter'] === undefined ? undefined : parseTraceFilter(v['trace-filter']),
+    snapshotAt,
+    restore: v.restore,
+    gdbPort,
+    gdbWait: v['gdb-wait'] ?? false,
     io: v.io === undefined ? 'emulated' : parseChoice('--io', v.io, SOLO_IO_PATHS),
     virtioConsole: !v['no-virtio-console'],
     drive: v.drive,
@@ -298,31 +361,45 @@ async function interactive(vm: Vm, opts: RunOptions): Promise<StopInfo> {
   }
 }
 
-/** Single-step with a trace line per instruction: `[M] 0x80000000  a0=0x1 sp=0x...`. */
+/**
+ * Single-step with a trace line per instruction (src/trace.ts has the format and the filter):
+ * `N P 0xPC reg=0x... | exit cause=0x... tval=0x...`.
+ */
 async function traced(vm: Vm, input: string, opts: RunOptions): Promise<StopInfo> {
-  const NAMES = ['zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 's0', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5',
-    'a6', 'a7', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6'];
-  const PRIV = ['U', 'S', '?', 'M'];
   const lines = input.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  // The debugger's guest view gives the privilege the guest believes it has.
+  const view = new Debugger(vm);
   let regs = vm.registers();
+  let exits = vm.exitLog(1)[0]?.index ?? -1;
   const steps = new StepMeter(vm);
-  while (steps.used < opts.maxInstructions) {
-    const pc = vm.pc;
-    const priv = PRIV[vm.privilege];
-    const r = vm.run(1);
-    steps.after(r.stop, 1);
-    const now = vm.registers();
-    const changed = now.map((v, i) => (v !== regs[i] ? `${NAMES[i]}=0x${v.toString(16)}` : '')).filter(Boolean);
-    process.stderr.write(`[${priv}] 0x${pc.toString(16).padStart(16, '0')} ${changed.join(' ')}\n`);
-    regs = now;
-    if (r.info) return r.info;
-    if (r.stop === Stop.Idle) {
-      const next = lines.shift();
-      if (next !== undefined) vm.sendInput(next);
-      else if (!await passIdleTime(vm)) return { reason: 'idle', code: 0, message: 'the guest is waiting for input and none is left' };
+  const out: string[] = [];
+  const flush = () => { if (out.length) { process.stderr.write(out.join('')); out.length = 0; } };
+  try {
+    while (steps.used < opts.maxInstructions) {
+      const pc = vm.pc;
+      const instret = vm.instructions;
+      const priv = view.privilege().name;
+      const r = vm.run(1);
+      steps.after(r.stop, 1);
+      const now = vm.registers();
+      const last = vm.exitLog(1)[0];
+      const exit = last && last.index !== exits ? { cause: last.cause, tval: last.tval } : undefined;
+      if (last) exits = last.index;
+      const step = { instret, priv, pc, before: regs, after: now, exit };
+      if (traceKeeps(opts.traceFilter, step)) out.push(traceLine(step) + '\n');
+      if (out.length >= 256) flush();
+      regs = now;
+      if (r.info) return r.info;
+      if (r.stop === Stop.Idle) {
+        const next = lines.shift();
+        if (next !== undefined) vm.sendInput(next);
+        else if (!await passIdleTime(vm)) return { reason: 'idle', code: 0, message: 'the guest is waiting for input and none is left' };
+      }
     }
+    return { reason: 'limit', code: 124, message: `instruction limit ${opts.maxInstructions} reached` };
+  } finally {
+    flush();
   }
-  return { reason: 'limit', code: 124, message: `instruction limit ${opts.maxInstructions} reached` };
 }
 
 async function readAllStdin(): Promise<string> {
@@ -331,11 +408,19 @@ async function readAllStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function runCommand(argv: string[]): Promise<number> {
-  // Many VMs from a config file: their own options and console (multi-run.ts).
-  if (argv.some((a) => a === '--config' || a.startsWith('--config='))) return multiRunCommand(argv);
-  const opts = parseRunArgs(argv);
-  if (opts === 'help') { console.log(RUN_USAGE); return 0; }
+/** Make the VM of `hvlab run`: booted from the options, or restored from a snapshot file. */
+async function makeVm(opts: RunOptions): Promise<{ vm: Vm; firmware: Firmware | string; drive?: Uint8Array; restored?: SnapshotHeader }> {
+  if (opts.restore !== undefined) {
+    const file = await readUserFile(opts.restore, 'BAD_SNAPSHOT', `--restore ${opts.restore}`);
+    const { header, bytes } = decodeSnapshotFile(file, opts.restore);
+    const vm = await Vm.create(header.config, await loadCoreModule());
+    vm.restore(bytes);
+    // What the VM held outside the core when the snapshot was taken: queued input, and the
+    // count of console bytes, so the restored run's figures go on from there.
+    vm.lifeLoad({ input: header.pendingInput });
+    vm.outputBytes = header.outputBytes;
+    return { vm, firmware: String(header.config.firmware ?? 'none'), restored: header };
+  }
   if (opts.mode !== 'native' && (opts.firmware === 'none' || opts.firmware === 'file')) {
     throw new HvlabError('BAD_OPTION', `--mode ${opts.mode} runs a kernel under the hypervisor's SBI: --firmware ${opts.firmwareFile ?? 'none'} does not apply`);
   }
@@ -346,6 +431,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new HvlabError('BAD_OPTION', `--load-address is for a raw binary, and ${opts.image} is an ELF file (it loads at its own addresses): drop --load-address`);
   }
   if (opts.stats !== undefined && opts.stats !== '-') await checkOutputPath('--stats', opts.stats);
+  if (opts.snapshotAt) await checkOutputPath('--snapshot-at', opts.snapshotAt.file);
   const initrd = opts.initrd === undefined ? undefined : await readUserFile(opts.initrd, 'BAD_INITRD', `--initrd ${opts.initrd}`);
   const firmware: Firmware = opts.mode !== 'native' ? 'builtin' : opts.firmware === 'file' ? 'file'
     : chooseFirmware(opts.firmware, bytes!, opts.image!, opts.memMiB);
@@ -361,6 +447,18 @@ export async function runCommand(argv: string[]): Promise<number> {
     firmware: fwBytes ? { file: fwBytes, name: opts.firmwareFile } : firmware as 'none' | 'builtin',
     bootargs: opts.append, ...io }, await loadCoreModule());
   vm.boot({ kernel: bytes, kernelName: opts.image, kernelAddress: opts.loadAddress, initrd, initrdName: opts.initrd });
+  return { vm, firmware: opts.firmwareFile ?? firmware, drive };
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  // Many VMs from a config file: their own options and console (multi-run.ts).
+  if (argv.some((a) => a === '--config' || a.startsWith('--config='))) return multiRunCommand(argv);
+  const opts = parseRunArgs(argv);
+  if (opts === 'help') { console.log(RUN_USAGE); return 0; }
+  if (opts.snapshotAt && process.stdin.isTTY) {
+    throw new HvlabError('BAD_OPTION', '--snapshot-at needs piped input (or none: < /dev/null), so the run can be replayed');
+  }
+  const { vm, firmware, drive, restored } = await makeVm(opts);
   // A reader that goes away (`hvlab run ... | head`) closes stdout: the guest's further output
   // is dropped, and the run ends as it would have (a drive is still written back).
   let stdoutOpen = true;
@@ -373,20 +471,35 @@ export async function runCommand(argv: string[]): Promise<number> {
   // flooding guest's output without bound (docs/io.md "Bounds"); a closed one is not waited for.
   vm.outputGate = () => (stdoutOpen && process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : undefined);
   let stop: StopInfo;
-  if (opts.trace) {
+  if (opts.gdbPort !== undefined) {
+    stop = await runUnderGdb(vm, opts.gdbPort, opts.gdbWait, opts.maxInstructions);
+  } else if (opts.trace) {
     stop = await traced(vm, process.stdin.isTTY ? '' : await readAllStdin(), opts);
   } else if (process.stdin.isTTY) {
     stop = await interactive(vm, opts);
   } else {
-    stop = await runScripted(vm, await readAllStdin(), opts.maxInstructions);
+    const snap = opts.snapshotAt;
+    let written = false;
+    stop = await runScripted(vm, await readAllStdin(), opts.maxInstructions, undefined, {
+      skipLines: restored?.linesDelivered,
+      pauseAt: snap?.instructions,
+      onPause: snap && (async (linesDelivered) => {
+        const bytes = vm.snapshot();
+        const header: SnapshotHeader = { config: vm.portableConfig(), instructions: vm.instructions.toString(),
+          outputBytes: vm.outputBytes, linesDelivered, pendingInput: vm.lifeExtras().input, image: opts.image };
+        await writeUserFile('--snapshot-at', snap.file, encodeSnapshotFile(header, bytes));
+        written = true;
+      }),
+    });
+    if (snap && !written) process.stderr.write(`\nhvlab: the run ended after ${vm.instructions} instructions, before --snapshot-at ${snap.instructions}: no snapshot written\n`);
   }
   // The guest's writes go back to the drive file (only if it wrote anything).
   const disk = vm.disk();
   if (opts.drive !== undefined && drive && disk && !equalBytes(disk, drive)) await writeUserFile('--drive', opts.drive, disk);
   await vm.close();
   if (opts.stats !== undefined) {
-    const json = JSON.stringify({ image: opts.image, mode: opts.mode, firmware: opts.firmwareFile ?? firmware, clock: opts.clock, memMiB: opts.memMiB,
-      ...(opts.tlbModel ? { tlbModelSpec: formatTlbModel(opts.tlbModel) } : {}), stop, ...vm.stats() }, null, 2);
+    const json = JSON.stringify({ image: opts.image ?? restored?.image, mode: vm.config.mode, firmware, clock: vm.config.clock,
+      memMiB: vm.config.memMiB, ...(vm.config.tlbModel ? { tlbModelSpec: formatTlbModel(vm.config.tlbModel) } : {}), stop, ...vm.stats() }, null, 2);
     if (opts.stats === '-') process.stderr.write(json + '\n');
     else await writeUserFile('--stats', opts.stats, json + '\n');
   }
