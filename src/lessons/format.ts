@@ -349,6 +349,16 @@ export function lessonChecks(lesson: Lesson): Check[] {
   return lesson.steps.flatMap((s) => s.blocks.flatMap((b) => b.kind === 'checks' ? b.checks : []));
 }
 
+/**
+ * What a run cost: after − before for every counter, as numbers (a lesson's arithmetic is on
+ * doubles; its counts stay far below 2^53).
+ */
+export function counterDelta(before: Record<string, bigint>, after: Record<string, bigint>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) out[k] = Number(v - (before[k] ?? 0n));
+  return out;
+}
+
 /** Format a number the way the page and the test messages show it. */
 export function formatFigure(v: number): string {
   if (!Number.isFinite(v)) return String(v);

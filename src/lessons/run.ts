@@ -18,7 +18,7 @@ import { Fleet } from '../multi-fleet.js';
 import { specIoConfig } from '../multi-config.js';
 import { parsePageConfig } from '../web/multi-config.js';
 import { ioPathConfig, Vm, type CoreSource, type IoPath, type VmConfig } from '../vm.js';
-import type { FleetExperiment, RunExperiment } from './format.js';
+import { counterDelta, type FleetExperiment, type RunExperiment } from './format.js';
 
 export const HVOS_PROMPT = 'hvos$ ';
 /** The page's disk size (src/web/protocol.ts DISK_MIB), here too so both boot the same machine. */
@@ -35,19 +35,6 @@ export function experimentConfig(e: RunExperiment): VmConfig {
   };
 }
 
-/** Counters as numbers (a lesson's arithmetic is on doubles; its counts stay far below 2^53). */
-export function counterNumbers(c: Record<string, bigint>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(c)) out[k] = Number(v);
-  return out;
-}
-
-/** after − before for every counter, plus INSTRUCTIONS (all retired instructions). */
-export function counterDelta(before: Record<string, bigint>, after: Record<string, bigint>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(after)) out[k] = Number(v - (before[k] ?? 0n));
-  return out;
-}
 
 /**
  * Run the VM until hvos's prompt is the last thing it printed and it sleeps waiting for input.
