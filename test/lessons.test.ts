@@ -41,7 +41,7 @@ describe('the lessons', () => {
       const failed: string[] = [];
       for (const c of lessonChecks(lesson)) {
         const v = evalCheck(c, results);
-        if (v.ok !== true) failed.push(`${lesson.id}.md:${c.line}: ${c.text} (the left side is ${v.value === undefined ? 'not measured' : formatFigure(v.value)})`);
+        if (v.ok !== true) failed.push(`docs/lessons/${lesson.file}:${c.line}: ${c.text} (the left side is ${v.value === undefined ? 'not measured' : formatFigure(v.value)})`);
       }
       expect(failed).toEqual([]);
     }, 300_000);

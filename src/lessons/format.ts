@@ -33,6 +33,8 @@
  * DOM-free and guest-free: parsing, and evaluating checks over numbers someone else measured.
  */
 
+import { modeledCycles } from '../cost-model.js';
+
 export interface RunExperiment {
   kind: 'run';
   name: string;
@@ -84,6 +86,8 @@ export type Block =
 export interface Step { title: string; blocks: Block[] }
 
 export interface Lesson {
+  /** The file it was read from (its name only), for messages. */
+  file: string;
   /** From the file name: `01-trap-emulate.md` is lesson `trap-emulate`, ordered 1. */
   id: string;
   order: number;
@@ -168,7 +172,7 @@ export function parseLesson(fileName: string, text: string): Lesson {
     }
   }
   if (steps[0].blocks.length === 0 && steps.length > 1) steps.shift();
-  return { ...idOrder, title, steps, experiments };
+  return { file: fileName.replace(/^.*\//, ''), ...idOrder, title, steps, experiments };
 }
 
 function parseBlock(file: string, line: number, kind: string, arg: string, body: string[]): Block {
@@ -351,11 +355,15 @@ export function lessonChecks(lesson: Lesson): Check[] {
 
 /**
  * What a run cost: after − before for every counter, as numbers (a lesson's arithmetic is on
- * doubles; its counts stay far below 2^53).
+ * doubles; its counts stay far below 2^53), and MODELED_CYCLES, the difference priced by the
+ * default cost table (src/cost-model.ts, docs/cost-model.md).
  */
 export function counterDelta(before: Record<string, bigint>, after: Record<string, bigint>): Record<string, number> {
+  const delta: Record<string, bigint> = {};
+  for (const [k, v] of Object.entries(after)) delta[k] = v - (before[k] ?? 0n);
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(after)) out[k] = Number(v - (before[k] ?? 0n));
+  for (const [k, v] of Object.entries(delta)) out[k] = Number(v);
+  out.MODELED_CYCLES = modeledCycles(delta).total;
   return out;
 }
 
