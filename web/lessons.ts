@@ -15,7 +15,7 @@ import type { StatsMessage } from '../src/web/protocol.js';
 import type { Settings } from './settings.js';
 import type { VmPanel } from './vm-panel.js';
 
-const SOURCES = import.meta.glob('../docs/lessons/*.md', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const SOURCES = import.meta.glob('../docs/lessons/[0-9]*.md', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
 
 /** Every lesson, in order; a file that does not parse is left out with its message (lessonErrors). */
 export const LESSONS: Lesson[] = [];

@@ -289,6 +289,8 @@ class App implements LessonHost, SnapshotHost {
   }
 
   private configChanged(): void {
+    // The page no longer shows the snapshot the URL named: a link must not restore it.
+    delete this.settings.snapshot;
     this.saveUrl();
     this.notice(diskNote(this.settings) ?? '');
     this.bootAll();
@@ -313,6 +315,7 @@ class App implements LessonHost, SnapshotHost {
   /** A built-in image was chosen: keep the modes runnable, the URL and the race's workload in step. */
   private imageChanged(id: ImageChoice): void {
     this.holdBoot = false;
+    delete this.settings.snapshot;
     const s = this.settings;
     const wasDefault = s.workload === defaultWorkload(s.image);
     s.image = id;
@@ -369,6 +372,7 @@ class App implements LessonHost, SnapshotHost {
   private async useUpload(file: File): Promise<void> {
     ++this.choice;
     this.holdBoot = false;
+    delete this.settings.snapshot;
     this.loading = false;
     this.fetchFailed = false;
     this.image = { bytes: new Uint8Array(await file.arrayBuffer()), name: file.name };
@@ -692,7 +696,7 @@ async function startFromSnapshot(app: App, url: string): Promise<void> {
     if ((res.headers.get('Content-Type') ?? '').startsWith('text/html')) {
       throw new Error(`could not fetch snapshot ${name}: the server answered with a web page, not a file (is the address right?)`);
     }
-    ok = await app.tools!.restore(new Uint8Array(await res.arrayBuffer()), name);
+    ok = await app.tools!.restore(new Uint8Array(await res.arrayBuffer()), name, true);
   } catch (e) {
     app.notice(e instanceof Error ? e.message : String(e));
   }

@@ -153,8 +153,11 @@ export class SnapshotTools {
       + 'upload that image first, then load the snapshot again');
   }
 
-  /** Restore a snapshot file; every failure is one line in the notice, and the VM that ran runs on. */
-  async restore(file: Uint8Array, name: string): Promise<boolean> {
+  /**
+   * Restore a snapshot file; every failure is one line in the notice, and the VM that ran runs on.
+   * `fromUrl`: it is the file `?snapshot=` names, which the URL and the share link then keep.
+   */
+  async restore(file: Uint8Array, name: string, fromUrl = false): Promise<boolean> {
     const p = this.panel();
     if (!p) return false;
     this.say(`restoring ${name}…`);
@@ -167,6 +170,7 @@ export class SnapshotTools {
       });
       if (r.type === 'restore-error') throw new Error(r.message);
       this.lastFile = file;
+      if (!fromUrl) delete this.host.settings.snapshot;
       this.host.adopt(choice, image, header.config);
       p.showRestored(header.console);
       this.host.notice('');

@@ -174,6 +174,10 @@ describe.skipIf(!haveChromium)('lessons, snapshots and sharing in chromium', () 
     for (const c of script) fourth.push(timeless(await command(fromUrl, c)));
     expect(fourth).toEqual(first);
     expect(new URL(fromUrl.url()).searchParams.get('snapshot')).toBe('lesson-start.hvsnap');
+    // The share link carries the snapshot with the settings it runs.
+    await fromUrl.click('#share');
+    const shared = new URL(await fromUrl.locator('#share-link').inputValue()).searchParams;
+    expect(Object.fromEntries(shared)).toEqual({ mode: 'trap-emulate', disk: 'memory', snapshot: 'lesson-start.hvsnap' });
     await fromUrl.close();
   }, 300_000);
 
