@@ -251,6 +251,7 @@ export class LessonPane {
       }
     };
     say('waiting for the prompt…');
+    if (p().state === 'paused') p().resume();
     const before = await quiet();
     for (const command of e.commands) {
       say(`running: ${command}`);

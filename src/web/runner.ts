@@ -152,7 +152,6 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
         || (header.initrdSha256 !== undefined && (!msg.initrd || await sha256Hex(msg.initrd) !== header.initrdSha256))) {
         throw new HvlabError('BAD_SNAPSHOT', `${name}: made with image ${header.imageName}, not the one given to restore it with`);
       }
-      const state = await readSnapshotState(msg.file, name);
       const config = header.config;
       const io = (config.io ?? 'emulated') as IoPath;
       if (!(IO_PATHS as readonly string[]).includes(io)) throw new HvlabError('BAD_SNAPSHOT', `${name}: unknown I/O path '${io}'`);
@@ -164,9 +163,10 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
       }, { module: msg.module, instantiate: this.instantiate });
       const images: BootImages = { kernel: msg.image, kernelName: msg.imageName, initrd: msg.initrd, initrdName: msg.initrdName };
       vm.boot(images);
-      const mismatch = layoutMismatch(header, VmRunner.layout(vm, vm.snapshot().length), name);
+      const here = VmRunner.layout(vm, vm.snapshot().length);
+      const mismatch = layoutMismatch(header, here, name);
       if (mismatch) throw new HvlabError('BAD_SNAPSHOT', mismatch);
-      vm.restore(state);
+      vm.restore(await readSnapshotState(msg.file, name, here.stateBytes));
       vm.readConsole();
       vm.resizeConsole(this.cols, this.rows);
       // The restored machine replaces the one that ran.

@@ -105,18 +105,35 @@ export function readSnapshotHeader(file: Uint8Array, name: string): SnapshotHead
   return header;
 }
 
-/** The machine state of a checked file: decompressed, and as long as the header's layout says. */
-export async function readSnapshotState(file: Uint8Array, name: string): Promise<Uint8Array> {
+/**
+ * The machine state of a checked file, decompressed. `expectBytes` is the size of the VM it is
+ * for: decompression stops as soon as the state would be longer (a small file that inflates
+ * without bound must not exhaust the worker's memory), and a shorter one is truncated.
+ */
+export async function readSnapshotState(file: Uint8Array, name: string, expectBytes: number): Promise<Uint8Array> {
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const header = readSnapshotHeader(file, name);
-  let state: Uint8Array;
+  readSnapshotHeader(file, name);
+  const body = file.subarray(PREFIX_BYTES + view.getUint32(12, true));
+  const state = new Uint8Array(expectBytes);
+  let at = 0;
   try {
-    state = await pipe(file.subarray(PREFIX_BYTES + view.getUint32(12, true)),
-      new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
-  } catch {
+    const reader = new Blob([body as Uint8Array<ArrayBuffer>]).stream()
+      .pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (at + value.length > expectBytes) {
+        await reader.cancel();
+        return bad(name, `more machine state than this VM holds (over ${expectBytes} bytes): the file is damaged`);
+      }
+      state.set(value, at);
+      at += value.length;
+    }
+  } catch (e) {
+    if (e instanceof HvlabError) throw e;
     return bad(name, 'truncated or damaged (the compressed machine state does not decompress)');
   }
-  if (state.length !== header.layout.stateBytes) bad(name, `truncated (${state.length} bytes of machine state, the header says ${header.layout.stateBytes})`);
+  if (at !== expectBytes) bad(name, `truncated (${at} bytes of machine state, the VM holds ${expectBytes})`);
   return state;
 }
 

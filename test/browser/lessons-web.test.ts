@@ -186,7 +186,7 @@ describe.skipIf(!haveChromium)('lessons, snapshots and sharing in chromium', () 
     await waitForScreen(page, PROMPT, 0, 20_000);
     const good = readFileSync(join(tmp, 'saved.hvsnap'));
     const header = readSnapshotHeader(good, 'x');
-    const state = await readSnapshotState(good, 'x');
+    const state = await readSnapshotState(good, 'x', header.layout.stateBytes);
     const v2 = Uint8Array.from(good);
     new DataView(v2.buffer).setUint32(8, SNAPSHOT_VERSION + 1, true);
     const cases: [string, Uint8Array, RegExp][] = [

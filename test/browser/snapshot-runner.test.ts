@@ -127,7 +127,7 @@ describe('snapshots in the page\'s worker', () => {
     pages.push(p);
     const good = await p.snapshot();
     const header = readSnapshotHeader(good, 'x');
-    const state = await readSnapshotState(good, 'x');
+    const state = await readSnapshotState(good, 'x', header.layout.stateBytes);
     const wrongVersion = good.slice();
     new DataView(wrongVersion.buffer).setUint32(8, SNAPSHOT_VERSION + 1, true);
     const otherCore = await encodeSnapshot({ ...header, layout: { ...header.layout, chunkStatePtr: header.layout.chunkStatePtr + 64 } }, state);
@@ -139,6 +139,9 @@ describe('snapshots in the page\'s worker', () => {
       ['v2.hvsnap', wrongVersion, `v2.hvsnap: snapshot format version ${SNAPSHOT_VERSION + 1}; this page reads version ${SNAPSHOT_VERSION}`],
       ['other.hvsnap', good, 'other.hvsnap: made with image hvos.elf, not the one given to restore it with', HVOS.slice(0, HVOS.length - 1)],
       ['core.hvsnap', otherCore, 'core.hvsnap: made by another build of the hvlab core'],
+      // A header that matches, over a state that inflates past the VM's size: stopped early.
+      ['bomb.hvsnap', await encodeSnapshot(header, new Uint8Array(header.layout.stateBytes + 4096)),
+        `bomb.hvsnap: more machine state than this VM holds (over ${header.layout.stateBytes} bytes): the file is damaged`],
     ];
     for (const [name, file, message, image] of cases) {
       const r = await p.restore(file, name, image);
