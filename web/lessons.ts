@@ -261,6 +261,7 @@ export class LessonPane {
       await quiet();
     }
     const after = await quiet();
+    p().focus();
     return { figures: counterDelta(before.counters, after.counters) };
   }
 
