@@ -15,6 +15,7 @@
 import { Stop } from '../core.js';
 import { HvlabError } from '../errors.js';
 import { Fleet } from '../multi-fleet.js';
+import { DEFAULT_SLICE } from '../sched.js';
 import { specIoConfig } from '../multi-config.js';
 import { parsePageConfig } from '../web/multi-config.js';
 import { ioPathConfig, Vm, type CoreSource, type IoPath, type VmConfig } from '../vm.js';
@@ -98,11 +99,11 @@ export async function runFleetExperiment(e: FleetExperiment, source: CoreSource,
     fleet.onOutput = (m, t) => text.set(m.spec.name, (text.get(m.spec.name) ?? '') + t);
     fleet.onStop = (m) => { throw new HvlabError('LESSON', `${e.name}: VM '${m.spec.name}' stopped (${m.stop?.reason})`); };
     const atPrompt = (name: string) => (text.get(name) ?? '').endsWith(HVOS_PROMPT);
-    const runUntil = (done: () => boolean, what: string) => {
+    const runUntil = (done: () => boolean, what: string, budget = SLICE) => {
       const start = fleet.total;
       while (!done()) {
         if (fleet.total - start > EXPERIMENT_LIMIT) throw new HvlabError('LESSON', `${e.name}: ${what} did not happen in ${EXPERIMENT_LIMIT} instructions`);
-        if (fleet.run(SLICE) === 0 && fleet.allBlocked() && !done()) throw new HvlabError('LESSON', `${e.name}: every VM waits, ${what} did not happen`);
+        if (fleet.run(budget) === 0 && fleet.allBlocked() && !done()) throw new HvlabError('LESSON', `${e.name}: every VM waits, ${what} did not happen`);
       }
     };
     runUntil(() => fleet.members.every((m) => atPrompt(m.spec.name) && fleet.stats(m).blocked), 'every VM at its prompt');
@@ -115,7 +116,9 @@ export async function runFleetExperiment(e: FleetExperiment, source: CoreSource,
     for (const input of e.inputs) fleet.members.find((m) => m.spec.name === input.vm)!.vm.sendInput(`${input.command}\r`);
     const busy = new Map<string, number>();
     const finished = () => fleet.members.some((m) => typed.has(m.spec.name) && atPrompt(m.spec.name));
-    if (typed.size > 0) runUntil(finished, 'a command finishing');
+    // One scheduler slice at a time, so `busy` ends within a slice of the first finish (with a
+    // larger budget the VMs still computing would run on alone before the check, and get more).
+    if (typed.size > 0) runUntil(finished, 'a command finishing', DEFAULT_SLICE);
     for (const m of fleet.members) busy.set(m.spec.name, Number(fleet.stats(m).instructions - base.get(m.spec.name)!));
     runUntil(() => fleet.allBlocked() && fleet.members.every((m) => !typed.has(m.spec.name) || atPrompt(m.spec.name)), 'every command finishing');
     while (fleet.ksmIdleStep()) { /* merge what the guests left, as ksmd does while they wait */ }
