@@ -21,6 +21,9 @@ import type { StatsMessage } from '../src/web/protocol.js';
 import { modeledCycles } from '../src/cost-model.js';
 import { startMulti } from './multi.js';
 import { WalkPanel } from './walk.js';
+import { LessonPane, type LessonHost } from './lessons.js';
+import { SnapshotTools, type SnapshotHost } from './snapshot.js';
+import type { BootConfig } from '../src/web/protocol.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -32,8 +35,15 @@ interface Image { bytes: Uint8Array; name: string; initrd?: { bytes: Uint8Array;
 
 interface RaceLeg { startT: number; start?: StatsMessage; done?: number; result?: string }
 
-class App {
+class App implements LessonHost, SnapshotHost {
   readonly panels: VmPanel[] = [];
+  /** The guided lessons' pane (web/lessons.ts) and the snapshot tools (web/snapshot.ts). */
+  lessons?: LessonPane;
+  tools?: SnapshotTools;
+  /** Set while a snapshot from the URL is fetched: nothing boots until it is restored or fails. */
+  holdBoot = false;
+  /** A disk image the user uploaded (web/snapshot.ts): the disk of every boot while Disk says "memory". */
+  private diskImage?: { bytes: Uint8Array; name: string };
   readonly plots: LivePlot[] = [];
   /** performance.now() when the first VM first showed its prompt (the time-to-prompt figure). */
   promptAt?: number;
@@ -77,8 +87,80 @@ class App {
       this.plots.push(new LivePlot(def, host, this.panels.map((p) => this.panelTitle(p))));
     }
     setInterval(() => this.sample(), SAMPLE_MS);
+    this.holdBoot = settings.snapshot !== undefined && settings.view === 'single';
     void this.useBuiltIn(settings.image === 'upload' ? 'hvos' : settings.image);
+    this.lessons = new LessonPane(this, $('lessons'), $('lessons-toggle'));
+    this.tools = new SnapshotTools(this, $('tools'));
     this.panels[0].focus();
+  }
+
+  // ---- hooks for the lessons (web/lessons.ts) and the snapshot tools (web/snapshot.ts) ----
+
+  lessonPanel(): VmPanel | undefined { return this.settings.view === 'single' ? this.panels[0] : undefined; }
+  coreModule(): WebAssembly.Module { return this.module; }
+  uploaded() { return this.settings.image === 'upload' ? this.image : undefined; }
+
+  /** A built-in image's files, fetched once per page, without booting it. */
+  builtIn(id: ImageChoice): Promise<Image> {
+    let files = this.fetched.get(id);
+    if (!files) {
+      files = fetchBuiltIn(id, () => undefined);
+      this.fetched.set(id, files);
+      files.catch(() => this.fetched.delete(id));
+    }
+    return files;
+  }
+
+  async fleetSource(): Promise<{ module: WebAssembly.Module; hvos: Uint8Array }> {
+    return { module: this.module, hvos: (await this.builtIn('hvos')).bytes };
+  }
+
+  /** A lesson's settings: hvos on the deterministic clock; reboot only if something differs. */
+  configure(c: { mode: string; io: string; disk: 'none' | 'memory'; memMiB: number }): void {
+    const s = this.settings;
+    const same = s.mode === c.mode && s.io === c.io && s.disk === c.disk && s.memMiB === c.memMiB && s.clock === 'instret'
+      && s.image === 'hvos' && !this.diskImage && this.panels[0].state !== 'halted' && this.panels[0].state !== 'error';
+    if (same) return;
+    Object.assign(s, { mode: c.mode, io: c.io, disk: c.disk, memMiB: c.memMiB, clock: 'instret' });
+    this.diskImage = undefined;
+    this.syncControls();
+    if (s.image !== 'hvos') { this.imageChanged('hvos'); return; }
+    this.configChanged();
+  }
+
+  /** The worker runs a restored snapshot: take its settings and image; nothing boots. */
+  adopt(choice: ImageChoice | 'upload', image: Image, config: BootConfig): void {
+    ++this.choice;
+    this.loading = false;
+    this.fetchFailed = false;
+    this.holdBoot = false;
+    this.image = image;
+    const s = this.settings;
+    Object.assign(s, { image: choice, mode: config.mode, memMiB: config.memMiB, clock: config.clock,
+      io: config.io ?? 'emulated', disk: config.disk ?? 'none' });
+    this.diskImage = undefined;
+    this.syncControls();
+    this.saveUrl();
+  }
+
+  useDiskImage(bytes: Uint8Array, name: string): void {
+    this.diskImage = { bytes, name };
+    this.settings.disk = 'memory';
+    this.syncControls();
+    this.configChanged();
+  }
+
+  /** The controls show the settings (after a lesson or a snapshot changed them). */
+  private syncControls(): void {
+    const s = this.settings;
+    $<HTMLSelectElement>('mode').value = s.mode;
+    $<HTMLSelectElement>('mem').value = String(s.memMiB);
+    $<HTMLSelectElement>('clock').value = s.clock;
+    $<HTMLSelectElement>('io').value = s.io;
+    $<HTMLSelectElement>('disk').value = s.disk;
+    const image = $<HTMLSelectElement>('image');
+    if (s.image !== 'upload') image.value = s.image;
+    this.markModes();
   }
 
   private panelMode(p: VmPanel): string {
@@ -155,7 +237,7 @@ class App {
     const disk = $<HTMLSelectElement>('disk');
     for (const [id, label] of DISK_CHOICES) disk.add(new Option(label, id, false, id === s.disk));
     io.onchange = () => { s.io = io.value; this.configChanged(); };
-    disk.onchange = () => { s.disk = disk.value as DiskChoice; this.configChanged(); };
+    disk.onchange = () => { s.disk = disk.value as DiskChoice; this.diskImage = undefined; this.configChanged(); };
     const toggle = $<HTMLAnchorElement>('view-toggle');
     toggle.textContent = side ? 'Single VM' : 'Side by side';
     toggle.href = settingsQuery(toggledView(s)) || './';
@@ -204,7 +286,7 @@ class App {
 
   private forAll(f: (p: VmPanel) => void): void { for (const p of this.panels) f(p); }
 
-  private notice(message: string): void {
+  notice(message: string): void {
     const n = $('notice');
     n.textContent = message;
     n.hidden = message === '';
@@ -217,6 +299,8 @@ class App {
   }
 
   private configChanged(): void {
+    // The page no longer shows the snapshot the URL named: a link must not restore it.
+    delete this.settings.snapshot;
     this.saveUrl();
     this.notice(diskNote(this.settings) ?? '');
     this.bootAll();
@@ -240,6 +324,8 @@ class App {
 
   /** A built-in image was chosen: keep the modes runnable, the URL and the race's workload in step. */
   private imageChanged(id: ImageChoice): void {
+    this.holdBoot = false;
+    delete this.settings.snapshot;
     const s = this.settings;
     const wasDefault = s.workload === defaultWorkload(s.image);
     s.image = id;
@@ -295,6 +381,8 @@ class App {
 
   private async useUpload(file: File): Promise<void> {
     ++this.choice;
+    this.holdBoot = false;
+    delete this.settings.snapshot;
     this.loading = false;
     this.fetchFailed = false;
     this.image = { bytes: new Uint8Array(await file.arrayBuffer()), name: file.name };
@@ -305,9 +393,12 @@ class App {
     this.bootAll();
   }
 
+  /** Boot now if a held boot (a snapshot URL that failed) is still waiting. */
+  bootPending(): void { if (this.panels[0].state === 'booting') this.bootAll(); }
+
   /** Boot every panel with the current image and settings (after the fetch, while one runs). */
   private bootAll(): void {
-    if (this.loading || !this.image) return;
+    if (this.loading || !this.image || this.holdBoot) return;
     this.forAll((p) => this.boot(p));
   }
 
@@ -319,7 +410,7 @@ class App {
     p.boot({ module: this.module, image: image.bytes, imageName: image.name,
       initrd: image.initrd?.bytes, initrdName: image.initrd?.name,
       config: { mode, memMiB: this.settings.memMiB, clock: this.settings.clock, io, disk: this.settings.disk,
-        bootargs: image.bootargs?.(io) } });
+        bootargs: image.bootargs?.(io), diskImage: this.settings.disk === 'memory' ? this.diskImage?.bytes : undefined } });
     this.race = undefined;
     $('race-result').textContent = '';
   }
@@ -594,11 +685,44 @@ async function main(): Promise<void> {
   hvos?.catch(() => undefined);
   const module = await compileCore();
   const autorun = new URLSearchParams(location.search).has('run') && settings.view === 'side';
-  window.hvlab = new App(settings, module, hvos, autorun);
+  const app = window.hvlab = new App(settings, module, hvos, autorun);
   // A value that fell back is replaced in the address bar too: the URL shows what runs.
-  if (notes.length > 0) window.hvlab.saveUrl();
+  if (notes.length > 0) app.saveUrl();
   const note = [...notes, diskNote(settings)].filter((n) => n).join('; ');
   if (note) show(note);
+  if (app.holdBoot && settings.snapshot) void startFromSnapshot(app, settings.snapshot);
+}
+
+/**
+ * `?snapshot=URL`: fetch the file and restore it instead of booting (a lesson can start at a
+ * prepared point). If it cannot be fetched or restored, the page says why and boots as usual.
+ */
+async function startFromSnapshot(app: App, url: string): Promise<void> {
+  const name = url.replace(/[?#].*$/, '').replace(/^.*\//, '') || url;
+  let ok = false;
+  try {
+    const href = new URL(url, location.href).href;
+    let res: Response;
+    try {
+      res = await fetch(href);
+    } catch (e) {
+      throw new Error(`could not fetch snapshot ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!res.ok) throw new Error(`could not fetch snapshot ${name}: HTTP ${res.status}`);
+    // A single-page host answers a missing file with its index page: say so, not "not a snapshot".
+    if ((res.headers.get('Content-Type') ?? '').startsWith('text/html')) {
+      throw new Error(`could not fetch snapshot ${name}: the server answered with a web page, not a file (is the address right?)`);
+    }
+    ok = await app.tools!.restore(new Uint8Array(await res.arrayBuffer()), name, true);
+  } catch (e) {
+    app.notice(e instanceof Error ? e.message : String(e));
+  }
+  if (!ok) {
+    const why = $('notice').textContent;
+    app.holdBoot = false;
+    app.bootPending();
+    app.notice(why ?? '');
+  }
 }
 
 main().catch((e: unknown) => {

@@ -38,6 +38,11 @@ export interface Settings {
   disk: DiskChoice;
   /** The guest: hvos or Linux (web/images.ts), or `upload`, an ELF from disk (not in links). */
   image: ImageChoice | 'upload';
+  /** The guided lesson open beside the console (web/lessons.ts), and its step (0 = the first). */
+  lesson?: string;
+  step?: number;
+  /** A snapshot the page starts from instead of booting (`?snapshot=URL`, web/snapshot.ts). */
+  snapshot?: string;
 }
 
 export const MEMORY_CHOICES = [32, 64, 128, 256, 512, 1024];
@@ -110,6 +115,15 @@ export function readSettings(search: string): { settings: Settings; notes: strin
     else notes.push(`unknown disk '${diskParam}'; using ${disk}`);
   }
   const settings: Settings = { view, mode, modeB, memMiB, clock, workload, io, disk, image };
+  // Which lessons exist is the lesson pane's to check (web/lessons.ts): here only the form.
+  const lesson = q.get('lesson');
+  if (lesson !== null && /^[a-z0-9-]+$/.test(lesson)) {
+    settings.lesson = lesson;
+    const step = Number(q.get('step') ?? '0');
+    settings.step = Number.isInteger(step) && step >= 0 ? step : 0;
+  }
+  const snapshot = q.get('snapshot');
+  if (snapshot !== null && snapshot !== '') settings.snapshot = snapshot;
   fitModes(settings, notes);
   return { settings, notes };
 }
@@ -136,6 +150,11 @@ export function settingsQuery(s: Settings): string {
   if (s.disk !== DEFAULTS.disk) q.set('disk', s.disk);
   // An upload is left out: a link cannot carry the file, so it opens on the default image.
   if (s.image !== DEFAULTS.image && s.image !== 'upload') q.set('image', s.image);
+  if (s.lesson !== undefined) {
+    q.set('lesson', s.lesson);
+    if (s.step) q.set('step', String(s.step));
+  }
+  if (s.snapshot !== undefined) q.set('snapshot', s.snapshot);
   const text = q.toString();
   return text === '' ? '' : `?${text}`;
 }

@@ -13,6 +13,9 @@ export interface BootRequest {
   initrd?: Uint8Array; initrdName?: string;
 }
 
+/** A request without its id (distributed over the union, so each message keeps its own fields). */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
 /** Shown under each terminal; handled by attachCopyPaste(). */
 export const SHORTCUTS = 'Ctrl+Shift+C copy · Ctrl+Shift+V paste (⌘C/⌘V on a Mac) · Ctrl+C interrupt · Ctrl+D end of input';
 
@@ -85,6 +88,11 @@ export class VmPanel {
   /** Walk requests (web/walk.ts) waiting for the worker's answer, by id. */
   private readonly walks = new Map<number, (r: WalkReply) => void>();
   private walkId = 0;
+  /** Console characters received since boot (a lesson waits for output after what it typed). */
+  outputChars = 0;
+  /** Requests with an id waiting for their answer (ask()). */
+  private readonly waiting = new Map<number, (m: FromWorker) => void>();
+  private nextId = 1;
 
   constructor(readonly name: string, termHost: HTMLElement) {
     this.term = makeTerminal();
@@ -142,6 +150,7 @@ export class VmPanel {
     this.lastBoot = req;
     this.term.reset();
     this.tail = '';
+    this.outputChars = 0;
     this.stats = this.prevStats = undefined;
     this.setState('booting', '');
     this.send({ type: 'resize', cols: this.term.cols, rows: this.term.rows });
@@ -159,6 +168,34 @@ export class VmPanel {
   /** Ask for fresh counters: the next stats message is read before any later message is handled. */
   requestStats(): void { this.send({ type: 'ping', id: 0 }); }
   focus(): void { this.term.focus(); }
+
+  /**
+   * Send a request that the worker answers with the same id (snapshot, restore, the stored
+   * snapshot, the disk, ping), and resolve with the answer. `msg` gets its id here.
+   */
+  ask<T extends FromWorker>(msg: WithoutId<Extract<ToWorker, { id: number }>>): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve) => {
+      this.waiting.set(id, (m) => resolve(m as T));
+      this.send({ ...msg, id } as ToWorker);
+    });
+  }
+
+  /** Counters read now (a ping: its stats message comes before its pong). */
+  async freshStats(): Promise<StatsMessage | undefined> {
+    await this.ask({ type: 'ping' });
+    return this.stats;
+  }
+
+  /** A restored snapshot replaced the machine: the terminal shows the console it was saved with. */
+  showRestored(consoleText: string): void {
+    this.term.reset();
+    const text = consoleText.replace(/\r?\n/g, '\r\n');
+    this.term.write(text);
+    this.tail = consoleText.slice(-64);
+    this.outputChars = 0;
+    this.stats = this.prevStats = undefined;
+  }
 
   /** True if the console ends with the shell's prompt. */
   atPrompt(): boolean { return ANY_PROMPT.test(this.tail); }
@@ -202,6 +239,7 @@ export class VmPanel {
         if (this.loading !== undefined) { this.send({ type: 'console-ack', chars: m.text.length }); break; }
         this.term.write(m.text, () => this.send({ type: 'console-ack', chars: m.text.length }));
         this.tail = (this.tail + m.text).slice(-64);
+        this.outputChars += m.text.length;
         this.onOutput?.(this, m.text);
         break;
       case 'state':
@@ -223,8 +261,18 @@ export class VmPanel {
         this.walks.delete(m.id);
         break;
       case 'booted':
-      case 'pong':
         break;
+      case 'pong':
+      case 'snapshot':
+      case 'restored':
+      case 'restore-error':
+      case 'stored':
+      case 'disk': {
+        const answer = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        answer?.(m);
+        break;
+      }
     }
   }
 

@@ -5,6 +5,7 @@
  * describes the protocol.
  */
 import type { AccessKind, MemoryRegion, Vmprint, WalkTrace } from '../walk-trace.js';
+import type { SnapshotHeader } from './snapshot-file.js';
 
 /** What the page chooses; `mode` is passed through to the VM config (src/vm.ts MODES). */
 export interface BootConfig {
@@ -20,7 +21,15 @@ export interface BootConfig {
   disk?: 'none' | 'memory' | 'keep';
   /** The kernel command line (/chosen bootargs), for a kernel that reads it (Linux). */
   bootargs?: string;
+  /**
+   * A disk image the user uploaded (web/snapshot.ts): the VM's disk instead of a blank one,
+   * padded with zeros to whole sectors (at most UPLOAD_DISK_MAX_MIB). Not with `keep`.
+   */
+  diskImage?: Uint8Array;
 }
+
+/** The largest disk image the page takes from an upload. */
+export const UPLOAD_DISK_MAX_MIB = 64;
 
 /** The size of the page's disk. */
 export const DISK_MIB = 4;
@@ -51,7 +60,23 @@ export type ToWorker =
    * mode, and with `vmprint`/`map` list the address space and the memory map. Answered between
    * chunks or while paused with a `walk` message of the same id; the trace changes nothing.
    */
-  | WalkRequest;
+  | WalkRequest
+  /**
+   * Snapshot the machine into a file (src/web/snapshot-file.ts), between two slices; `console`
+   * is the terminal's text to keep with it; `store`: also keep it in OPFS. Answered by `snapshot`.
+   */
+  | { type: 'snapshot'; id: number; console: string; store: boolean }
+  /**
+   * Replace the VM by the machine in a snapshot file: a VM with the file's settings, the given
+   * images (the page checked they are the file's), then the state. Answered by `restored` or
+   * `restore-error`; on an error the VM that ran runs on.
+   */
+  | { type: 'restore'; id: number; module: WebAssembly.Module; file: Uint8Array; fileName: string;
+      image: Uint8Array; imageName: string; initrd?: Uint8Array; initrdName?: string }
+  /** The snapshot kept in OPFS, if any: answered by `stored`. */
+  | { type: 'load-stored'; id: number }
+  /** A copy of the VM's disk: answered by `disk`. */
+  | { type: 'get-disk'; id: number };
 
 export interface WalkRequest {
   type: 'walk'; id: number; va: bigint; kind: AccessKind; vmprint?: boolean; shadow?: boolean; map?: boolean;
@@ -91,6 +116,11 @@ export interface StatsMessage {
   counters: Record<string, bigint>;
   /** The most recent VM exits, oldest first (vm.exitLog(EXIT_TRACE_LENGTH)); absent in native mode. */
   exitLog?: ExitEntry[];
+  /**
+   * The guest sleeps with no timer armed: only input can wake it (hvos at its prompt). A lesson
+   * reads the counters then, so a command's cost is what it is in Node (src/lessons/run.ts).
+   */
+  waitingForInput?: boolean;
 }
 
 /** How many of the latest exits each stats message carries. */
@@ -107,4 +137,11 @@ export type FromWorker =
   | { type: 'booted'; imageName: string; entry: string; memMiB: number }
   | { type: 'pong'; id: number }
   | WalkReply
+  /** A snapshot file, or why none could be made. */
+  | { type: 'snapshot'; id: number; file?: Uint8Array; error?: string }
+  /** The snapshot was restored: the VM now runs from it (the header says with what). */
+  | { type: 'restored'; id: number; header: SnapshotHeader }
+  | { type: 'restore-error'; id: number; message: string }
+  | { type: 'stored'; id: number; file?: Uint8Array }
+  | { type: 'disk'; id: number; bytes?: Uint8Array }
   | StatsMessage;

@@ -15,9 +15,11 @@ import { Stop, type Instantiate } from '../core.js';
 import { HvlabError } from '../errors.js';
 import { haltMessage, SliceLoop } from './slice-loop.js';
 import { memoryMap, traceWalk, vmprint } from '../walk-trace.js';
-import { DISK_MIB, EXIT_TRACE_LENGTH, KEPT_DISK_FILE, type BootConfig, type FromWorker, type RunState,
-  type WalkReply, type WalkRequest,
-  type ToWorker } from './protocol.js';
+import { DISK_MIB, EXIT_TRACE_LENGTH, KEPT_DISK_FILE, UPLOAD_DISK_MAX_MIB, type BootConfig, type FromWorker, type RunState,
+  type WalkReply, type WalkRequest, type ToWorker } from './protocol.js';
+import { Counter } from '../../assembly/counter-ids.js';
+import { encodeSnapshot, layoutMismatch, readSnapshotHeader, readSnapshotState, sha256Hex, SNAPSHOT_CONSOLE_CHARS,
+  SNAPSHOT_FILE, type SnapshotLayout } from './snapshot-file.js';
 
 /**
  * Where a kept disk is stored (the browser's origin-private file system; src/web/opfs.ts):
@@ -93,12 +95,118 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
       case 'walk':
         this.post(answerWalk(this.vm, msg));
         break;
+      case 'snapshot': void this.snapshot(msg.id, msg.console, msg.store); break;
+      case 'restore': void this.restore(msg); break;
+      case 'load-stored':
+        void (this.diskStore?.load(SNAPSHOT_FILE) ?? Promise.resolve(undefined)).catch(() => undefined)
+          .then((file) => this.post({ type: 'stored', id: msg.id, file }));
+        break;
+      case 'get-disk': {
+        const disk = this.vm?.disk();
+        this.post({ type: 'disk', id: msg.id, bytes: disk?.slice() });
+        break;
+      }
+    }
+  }
+
+  /** What a snapshot of `vm` must match to be restored into it (snapshot-file.ts SnapshotLayout). */
+  private static layout(vm: Vm, stateBytes: number): SnapshotLayout {
+    return { stateBytes, counterCount: Counter.COUNT, chunkStatePtr: vm.snapshotScratch().offset };
+  }
+
+  /**
+   * The machine as a file. Taken here, between two slices (messages are handled only while the
+   * loop waits), so no instruction is half done; the VM runs on afterwards.
+   */
+  private async snapshot(id: number, consoleText: string, store: boolean): Promise<void> {
+    const vm = this.vm;
+    const config = this.config;
+    const images = this.images;
+    if (!vm || !config || !images) { this.post({ type: 'snapshot', id, error: 'no VM is running' }); return; }
+    try {
+      const state = vm.snapshot();
+      // The console text the snapshot drained (vm.snapshot takes it out of the core) goes to the page first.
+      this.flushConsole();
+      const { diskImage: _upload, ...settings } = config;
+      const file = await encodeSnapshot({
+        config: settings, imageName: images.kernelName ?? 'image', imageSha256: await sha256Hex(images.kernel ?? new Uint8Array()),
+        diskBytes: vm.disk()?.length,
+        initrdName: images.initrd ? images.initrdName : undefined, initrdSha256: images.initrd ? await sha256Hex(images.initrd) : undefined,
+        layout: VmRunner.layout(vm, state.length), instructions: vm.instructions.toString(),
+        console: consoleText.slice(-SNAPSHOT_CONSOLE_CHARS),
+      }, state);
+      if (store && this.diskStore) await this.diskStore.save(SNAPSHOT_FILE, file);
+      this.post({ type: 'snapshot', id, file });
+    } catch (e) {
+      this.post({ type: 'snapshot', id, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  /**
+   * Replace the VM by a snapshot's machine. The new VM is made and restored before the old one is
+   * dropped, so a file that turns out bad (truncated state, another core, other images) leaves
+   * the running VM as it was, with a one-line message.
+   */
+  private async restore(msg: Extract<ToWorker, { type: 'restore' }>): Promise<void> {
+    const name = msg.fileName;
+    let vm: Vm | undefined;
+    try {
+      const header = readSnapshotHeader(msg.file, name);
+      if (await sha256Hex(msg.image) !== header.imageSha256
+        || (header.initrdSha256 !== undefined && (!msg.initrd || await sha256Hex(msg.initrd) !== header.initrdSha256))) {
+        throw new HvlabError('BAD_SNAPSHOT', `${name}: made with image ${header.imageName}, not the one given to restore it with`);
+      }
+      const config = header.config;
+      const io = (config.io ?? 'emulated') as IoPath;
+      if (!(IO_PATHS as readonly string[]).includes(io)) throw new HvlabError('BAD_SNAPSHOT', `${name}: unknown I/O path '${io}'`);
+      // The disk's bytes come with the state; the VM needs one of the same size to put them in.
+      const disk = header.diskBytes;
+      vm = await Vm.create({
+        memMiB: config.memMiB, clock: config.clock, firmware: 'builtin', mode: config.mode as VmConfig['mode'],
+        bootargs: config.bootargs, ...ioPathConfig(io, disk),
+      }, { module: msg.module, instantiate: this.instantiate });
+      const images: BootImages = { kernel: msg.image, kernelName: msg.imageName, initrd: msg.initrd, initrdName: msg.initrdName };
+      vm.boot(images);
+      const here = VmRunner.layout(vm, vm.snapshot().length);
+      const mismatch = layoutMismatch(header, here, name);
+      if (mismatch) throw new HvlabError('BAD_SNAPSHOT', mismatch);
+      vm.restore(await readSnapshotState(msg.file, name, here.stateBytes));
+      vm.readConsole();
+      vm.resizeConsole(this.cols, this.rows);
+      // The restored machine replaces the one that ran.
+      const old = this.vm;
+      if (old) { await this.saveDisk(true).catch(() => undefined); void old.close(); }
+      this.gen++;
+      this.wakeUp();
+      this.paused = false;
+      this.halted = false;
+      this.out = '';
+      vm.onConsole = (text) => { this.out += text; };
+      this.unacked = 0;
+      this.vm = vm;
+      this.config = config;
+      this.images = images;
+      this.diskWrites = 0n;
+      this.lastStats = -Infinity;
+      this.post({ type: 'restored', id: msg.id, header });
+      this.startLoop();
+    } catch (e) {
+      await vm?.close();
+      this.post({ type: 'restore-error', id: msg.id, message: e instanceof Error ? e.message : String(e) });
     }
   }
 
   /** The VM's disk as the page asked for it: none, blank, or the kept one from OPFS. */
   private async diskFor(config: BootConfig): Promise<Uint8Array | number | undefined> {
     const bytes = DISK_MIB << 20;
+    if (config.diskImage) {
+      const image = config.diskImage;
+      if (image.length > UPLOAD_DISK_MAX_MIB << 20) throw new HvlabError('BAD_DISK', `the disk image is ${image.length} bytes; the page takes at most ${UPLOAD_DISK_MAX_MIB} MiB`);
+      // Whole 512-byte sectors (virtio-blk 5.2.4, emudisk), and never smaller than the page's disk.
+      const disk = new Uint8Array(Math.max(bytes, Math.ceil(image.length / 512) * 512));
+      disk.set(image);
+      return disk;
+    }
     if (config.disk === 'memory') return bytes;
     if (config.disk !== 'keep') return undefined;
     if (!this.diskStore) throw new HvlabError('NO_OPFS', 'keeping the disk needs the browser\'s origin-private file system, which this browser does not offer');
@@ -257,6 +365,7 @@ export class VmRunner extends SliceLoop<RunState, FromWorker> {
       type: 'stats', t: this.lastStats, state: this.state, instructions: vm.instructions,
       mtime: vm.mtime, runSeconds: vm.wallTime, counters: vm.counters(),
       ...(this.config && this.config.mode !== 'native' ? { exitLog: vm.exitLog(EXIT_TRACE_LENGTH) } : {}),
+      waitingForInput: this.state === 'idle' && vm.inputPending === 0 && !vm.ioBusy() && vm.ticksToNextTimer() === undefined,
     });
   }
 }
