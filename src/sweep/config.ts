@@ -9,6 +9,7 @@ import { ACTIVE_AXES, AXES, AXIS_BY_NAME, bad, workloadGuests, type AxisValue, t
 import type { GuestName } from '../bench/workloads.js';
 import type { Mode } from '../vm.js';
 import { parseTomlSubset } from './toml.js';
+import { formatTlbModel, validateTlbModel } from '../tlb-model.js';
 
 export interface SweepConfig {
   /** The report's title and the output files' base name. */
@@ -99,6 +100,9 @@ function skipReason(r: RunSpec): string | undefined {
   if (r.mode === 'pv' && (r.io === 'host' || r.io === 'offload')) return 'pv serves virtio in the core only';
   // The cache sits in the two-stage walk: anywhere else the point would repeat its "off" twin.
   if (r.nestedPwc && r.mode !== 'hvm-nested') return 'the nested page-walk cache acts only in hvm-nested';
+  if (r.guest !== 'hvos' && r.bootargs.includes('hugepages')) return 'hugepages is hvos\'s boot argument (Linux would ignore it)';
+  // Native has no hypervisor: guest RAM is machine RAM, nothing is placed or G-stage mapped.
+  if (r.vm.gstagePages !== undefined && r.mode === 'native') return 'the G-stage page size needs a hypervisor (native runs on machine RAM)';
   return undefined;
 }
 
@@ -116,6 +120,12 @@ export function expand(config: SweepConfig): Product {
   for (const axes of combos) {
     const run: RunSpec = { guest: 'hvos', mode: 'native' as Mode, workload: '', command: '', io: 'emulated', nestedPwc: false, bootargs: [], vm: {} };
     for (const axis of ACTIVE_AXES) axis.apply!(axes[axis.name], run);
+    // The size axes override the base model one field at a time: check the model they make.
+    if (run.vm.tlbModel) {
+      try { run.vm.tlbModel = validateTlbModel(run.vm.tlbModel); } catch (e) {
+        throw bad('axes', `the model TLB ${formatTlbModel(run.vm.tlbModel)} is not valid: ${(e as Error).message}`);
+      }
+    }
     const why = skipReason(run);
     if (why) skipped.push({ axes, reason: why });
     else points.push({ axes, run });
