@@ -55,7 +55,13 @@ function errorOf(json: unknown): string {
 describe('bad configs: one line naming the field, before anything runs', () => {
   const cases: [string, unknown, string][] = [
     ['not JSON', '{"axes": ', 'c.json: not JSON ('],
-    ['an unknown top-level field', { axes: {}, axis: {} }, "axis: unknown field (known: name, description, axes, costs)"],
+    ['an unknown top-level field', { axes: {}, axis: {} }, "axis: unknown field (known: name, description, axes, costs, sections)"],
+    ['sections not a list', { axes: {}, sections: {} }, 'sections: must be a list of {"name", "description", "axes"} objects'],
+    ['a section\'s unknown field', { axes: {}, sections: [{ name: 'a', axes: {}, axis: {} }] }, 'sections[0].axis: unknown field (known: name, description, axes)'],
+    ['a section without a name', { axes: {}, sections: [{ axes: {} }] }, "sections[0].name: must be 1-64 letters, digits, '.', '_' or '-' (it names the section's figure files), got undefined"],
+    ['a repeated section', { axes: {}, sections: [{ name: 'a', axes: {} }, { name: 'a', axes: {} }] }, 'sections[1].name: repeats "a"'],
+    ['a section\'s bad axis value', { axes: {}, sections: [{ name: 'a', axes: { mode: ['pv', 'hvm'] } }] },
+      'sections[0].axes.mode[1]: unknown value "hvm" (known: native, trap-emulate, hvm-shadow, hvm-nested, pv)'],
     ['an unknown axis', { axes: { modes: ['native'] } }, 'axes.modes: unknown axis (known: guest, mode, workload, nestedPwc, io, tlbModel, tlbEntries, tlbWays, pwcEntries, npwcEntries, ntlbEntries, gstagePages, hugepages)'],
     ['an unknown mode', { axes: { mode: ['native', 'hvm'] } }, 'axes.mode[1]: unknown value "hvm" (known: native, trap-emulate, hvm-shadow, hvm-nested, pv)'],
     ['an unknown workload', { axes: { workload: ['memwalk', 'memwlak 4'] } },
@@ -105,6 +111,19 @@ describe('bad configs: one line naming the field, before anything runs', () => {
     const run = (axes: unknown) => expand(parseSweepConfig(JSON.stringify({ axes }), 'c.json', 'c')).points[0].run;
     expect(pointHash(run({ tlbModel: 'ntlb=64,l1d=32x4' }), currentBuild())).toBe(pointHash(run({ ntlbEntries: 64 }), currentBuild()));
     expect(pointHash(run({ ntlbEntries: 64 }), currentBuild())).not.toBe(pointHash(run({ ntlbEntries: 32 }), currentBuild()));
+  });
+
+  it('sections: each its own product after the main one, each point led by its section\'s name', () => {
+    const p = expand(parseSweepConfig(JSON.stringify({ axes: { mode: ['native', 'pv'] }, sections: [
+      { name: 'sizes', axes: { tlbEntries: [16, 64] } }, { name: 'nested', axes: { mode: 'hvm-nested', nestedPwc: [false, true] } },
+    ] }), 'c.json', 'c'));
+    expect(p.points.map((x) => [x.axes.section, x.run.mode, x.run.nestedPwc, x.run.vm.tlbModel?.l1d.entries])).toEqual([
+      ['', 'native', false, undefined], ['', 'pv', false, undefined], ['sizes', 'native', false, 16], ['sizes', 'native', false, 64],
+      ['nested', 'hvm-nested', false, undefined], ['nested', 'hvm-nested', true, undefined],
+    ]);
+    expect(Object.keys(p.points[0].axes)[0]).toBe('section');
+    // Without sections a point has no section.
+    expect('section' in expand(parseSweepConfig('{"axes": {}}', 'c.json', 'c')).points[0].axes).toBe(false);
   });
 
   it('gstagePages and hugepages set the VM and the command line, and skip where they cannot act', () => {

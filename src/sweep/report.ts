@@ -95,8 +95,9 @@ const cell = (v: AxisValue | number) => {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
+/** The axis columns: a sectioned config's section name first, then the axes in AXES order. */
 export function axisColumns(rows: readonly Row[]): string[] {
-  return AXES.map((a) => a.name).filter((k) => rows.some((r) => k in r.axes));
+  return ['section', ...AXES.map((a) => a.name)].filter((k) => rows.some((r) => k in r.axes));
 }
 
 const META_KEYS = ['name', 'description', 'version', 'core', 'command', 'config', 'costs', 'skipped'] as const;
@@ -140,7 +141,7 @@ export function parseCsv(text: string, source: string): { rows: Row[]; meta: Rep
   for (const k of META_KEYS) if (!(k in meta)) throw new HvlabError('BAD_SWEEP_CSV', `${source}: the '# ${k}:' line is missing`);
   if (i >= lines.length) throw new HvlabError('BAD_SWEEP_CSV', `${source}: no header line`);
   const header = splitCsvLine(lines[i]);
-  const axisNames = new Set(AXES.map((a) => a.name));
+  const axisNames = new Set(['section', ...AXES.map((a) => a.name)]);
   const counterNames = new Set(COUNTER_NAMES);
   const rows: Row[] = [];
   for (let j = i + 1; j < lines.length; j++) {
@@ -149,7 +150,7 @@ export function parseCsv(text: string, source: string): { rows: Row[]; meta: Rep
     const row: Row = { axes: {}, counters: {} };
     header.forEach((h, k) => {
       const v = cells[k];
-      if (axisNames.has(h)) row.axes[h] = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) && h !== 'workload' ? Number(v) : v;
+      if (axisNames.has(h)) row.axes[h] = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) && h !== 'workload' && h !== 'section' ? Number(v) : v;
       else if (counterNames.has(h)) {
         if (!/^\d+$/.test(v)) throw new HvlabError('BAD_SWEEP_CSV', `${source}: line ${j + 1}: counter ${h} is '${v}', not a whole number`);
         row.counters[h] = BigInt(v);
@@ -175,8 +176,8 @@ export function toJson(rows: readonly (Row & { wallSeconds?: number; cached?: bo
   }, null, 2) + '\n';
 }
 
-/** A figure: its file name stem, title, caption and SVG. */
-export interface Figure { id: string; title: string; caption: string; svg: string }
+/** A figure: its file name stem, title, caption and SVG; and the config section it belongs to, if any. */
+export interface Figure { id: string; title: string; caption: string; svg: string; section?: string }
 
 const varying = (rows: readonly Row[]) => axisColumns(rows).filter((k) => new Set(rows.map((r) => String(r.axes[k]))).size > 1);
 
@@ -184,7 +185,7 @@ const varying = (rows: readonly Row[]) => axisColumns(rows).filter((k) => new Se
 function seriesLabel(r: Row, axes: string[]): string {
   const parts = axes.map((k) => {
     const v = r.axes[k];
-    return typeof v === 'boolean' ? (v ? k : '') : String(v);
+    return typeof v === 'boolean' ? (v ? k : '') : typeof v === 'number' ? `${k} ${v}` : String(v);
   }).filter((s) => s !== '');
   return parts.join(' + ') || 'all';
 }
@@ -209,16 +210,32 @@ function tlbNote(rows: readonly Row[]): string {
   return 'Points with the model TLB count its misses (modeled walks) and walk references (TLBM_*); the others the interpreter\'s fast TLB\'s (TLB_*, WALK_REFS*).';
 }
 
+/**
+ * The report's figures. A sectioned config's sections each get their own, drawn from their own
+ * points alone (their ids and titles led by the section's name; the main product's are not).
+ */
 export function figures(rows: readonly Row[], costs: Partial<CostTable>): Figure[] {
+  if (!rows.some((r) => 'section' in r.axes)) return sectionFigures(rows, costs);
+  const sections = [...new Set(rows.map((r) => String(r.axes.section)))];
+  return sections.flatMap((sec) => sectionFigures(rows.filter((r) => r.axes.section === sec), costs).map((f) => (sec === '' ? { ...f, section: sec } : {
+    ...f, section: sec, id: `${sec}-${f.id}`, title: `${sec}: ${f.title}`,
+    // The chart's own title (its first <title> and its bold heading) names the section too.
+    svg: f.svg.replace(/<title>/, `<title>${esc(sec)}: `).replace(/font-weight="bold">/, `font-weight="bold">${esc(sec)}: `),
+  })));
+}
+
+function sectionFigures(rows: readonly Row[], costs: Partial<CostTable>): Figure[] {
   const v = varying(rows);
   const note = ` ${tlbNote(rows)}`;
   // Groups are workloads (and guests, when both run), even when the sweep has one workload.
   const groupAxes: string[] = [...(v.includes('guest') ? ['guest'] : []), 'workload'];
-  const seriesAxes = v.filter((k) => !groupAxes.includes(k) && !(NUMERIC_X as readonly string[]).includes(k));
+  // The x axis of line charts: a size that varies, none of its values 0 (a cache switched off
+  // has no place on a log scale: such a sweep is drawn as bars, the sizes in the series).
+  const numericX = NUMERIC_X.find((k) => v.includes(k) && rows.every((r) => typeof r.axes[k] === 'number' && (r.axes[k] as number) > 0));
+  const seriesAxes = v.filter((k) => !groupAxes.includes(k) && k !== numericX);
   const series = [...new Set(rows.map((r) => seriesLabel(r, seriesAxes)))];
   const groups = byGroup(rows, groupAxes);
   const out: Figure[] = [];
-  const numericX = NUMERIC_X.find((k) => v.includes(k));
 
   const walkGroups: BarGroup[] = [...groups].map(([label, rs]) => ({
     label, bars: rs.map((r) => ({ label: seriesLabel(r, seriesAxes), value: metrics(r, costs).walkRefsPerMiss })),
@@ -288,6 +305,13 @@ export function figures(rows: readonly Row[], costs: Partial<CostTable>): Figure
   return out;
 }
 
+/** The heading of a config section's figures, with its description from the config. */
+function sectionHeading(name: string, config: unknown): string {
+  const sections = (config as { sections?: { name?: unknown; description?: unknown }[] } | undefined)?.sections ?? [];
+  const d = sections.find((s) => s.name === name)?.description;
+  return `<h2 id="section-${esc(name)}">${esc(name)}</h2>\n${typeof d === 'string' && d ? `<p>${esc(d)}</p>\n` : ''}`;
+}
+
 /** The self-contained HTML report: figures, the table of points, and what reproduces them. */
 export function toHtml(rows: readonly Row[], meta: ReportMeta): string {
   const figs = figures(rows, meta.costs);
@@ -311,7 +335,7 @@ figure { margin: 1.5em 0; } svg { max-width: 100%; height: auto; } figcaption { 
 <h1>${esc(meta.name)}</h1>
 ${meta.description ? `<p>${esc(meta.description)}</p>\n` : ''}<p>hvlab ${esc(meta.version)}, core build sha256 <code>${esc(meta.core.slice(0, 16))}</code>; ${rows.length} points${v.length ? `, varying ${esc(v.join(', '))}` : ''}. Every figure is from counters under the deterministic clock: rerunning the command below gives the same numbers.</p>
 <p>Reproduce: <code>${esc(meta.command)}</code></p>
-${figs.map((f) => `<figure id="${f.id}">\n${f.svg}\n<figcaption>${esc(f.caption)}</figcaption>\n</figure>`).join('\n')}
+${figs.map((f, i) => `${f.section && f.section !== figs[i - 1]?.section ? sectionHeading(f.section, meta.config) : ''}<figure id="${f.id}">\n${f.svg}\n<figcaption>${esc(f.caption)}</figcaption>\n</figure>`).join('\n')}
 <p>${esc(tlbNote(rows))}</p>
 <h2>Points</h2>
 <table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>
