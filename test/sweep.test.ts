@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HvlabError } from '../src/errors.js';
 import { expand, parseSweepConfig } from '../src/sweep/config.js';
-import { currentBuild, pointHash, Progress } from '../src/sweep/run.js';
-import { COUNTER_NAMES, figures, parseCsv, toHtml } from '../src/sweep/report.js';
+import { currentBuild, pointHash, Progress, runPoints } from '../src/sweep/run.js';
+import { COUNTER_NAMES, figures, metrics, parseCsv, toHtml, type Row } from '../src/sweep/report.js';
 import { loadCoreModule } from '../src/node/load-core.js';
+import { formatTlbModel } from '../src/tlb-model.js';
 import { measure, releaseVms } from '../src/bench/workloads.js';
 import { HVOS_ELF } from './support/hvos.js';
 
@@ -54,7 +55,13 @@ function errorOf(json: unknown): string {
 describe('bad configs: one line naming the field, before anything runs', () => {
   const cases: [string, unknown, string][] = [
     ['not JSON', '{"axes": ', 'c.json: not JSON ('],
-    ['an unknown top-level field', { axes: {}, axis: {} }, "axis: unknown field (known: name, description, axes, costs)"],
+    ['an unknown top-level field', { axes: {}, axis: {} }, "axis: unknown field (known: name, description, axes, costs, sections)"],
+    ['sections not a list', { axes: {}, sections: {} }, 'sections: must be a list of {"name", "description", "axes"} objects'],
+    ['a section\'s unknown field', { axes: {}, sections: [{ name: 'a', axes: {}, axis: {} }] }, 'sections[0].axis: unknown field (known: name, description, axes)'],
+    ['a section without a name', { axes: {}, sections: [{ axes: {} }] }, "sections[0].name: must be 1-64 letters, digits, '.', '_' or '-' (it names the section's figure files), got undefined"],
+    ['a repeated section', { axes: {}, sections: [{ name: 'a', axes: {} }, { name: 'a', axes: {} }] }, 'sections[1].name: repeats "a"'],
+    ['a section\'s bad axis value', { axes: {}, sections: [{ name: 'a', axes: { mode: ['pv', 'hvm'] } }] },
+      'sections[0].axes.mode[1]: unknown value "hvm" (known: native, trap-emulate, hvm-shadow, hvm-nested, pv)'],
     ['an unknown axis', { axes: { modes: ['native'] } }, 'axes.modes: unknown axis (known: guest, mode, workload, nestedPwc, io, tlbModel, tlbEntries, tlbWays, pwcEntries, npwcEntries, ntlbEntries, gstagePages, hugepages)'],
     ['an unknown mode', { axes: { mode: ['native', 'hvm'] } }, 'axes.mode[1]: unknown value "hvm" (known: native, trap-emulate, hvm-shadow, hvm-nested, pv)'],
     ['an unknown workload', { axes: { workload: ['memwalk', 'memwlak 4'] } },
@@ -69,7 +76,13 @@ describe('bad configs: one line naming the field, before anything runs', () => {
     ['a repeated value', { axes: { nestedPwc: [true, true] } }, 'axes.nestedPwc[1]: repeats true'],
     ['a boolean axis given a string', { axes: { nestedPwc: 'on' } }, 'axes.nestedPwc: must be true or false, got "on"'],
     ['a non-power-of-two', { axes: { tlbEntries: [64, 48] } }, 'axes.tlbEntries[1]: 48 is not a power of two'],
-    ['a size out of range', { axes: { tlbEntries: 0 } }, 'axes.tlbEntries: 0 is outside 1..65536'],
+    ['a size out of range', { axes: { tlbEntries: 0 } }, 'axes.tlbEntries: 0 is outside 1..256'],
+    ['a walk cache larger than the model holds', { axes: { pwcEntries: 512 } }, 'axes.pwcEntries: 512 is outside 1..256 (or 0: off)'],
+    ['a bad model SPEC', { axes: { tlbModel: ['l1d=64x4', 'l1d=64:4'] } }, "axes.tlbModel[1]: tlb model: l1d: expected ENTRIESxWAYS (e.g. 32x4), got '64:4'"],
+    ['ways larger than the base model\'s entries', { axes: { tlbModel: 'l1d=16x4', tlbWays: 32 } },
+      'axes: the model TLB l1i=32x4,l1d=16x32,l2=512x8,repl=lru,seed=1,tags=on,sizes=split,pwc=16,npwc=16,ntlb=32 is not valid: tlb model: l1d: ways (32) must not exceed entries (16)'],
+    ['1 GiB G-stage pages', { axes: { gstagePages: ['2m', '1g'] } },
+      "axes.gstagePages[1]: 1g needs a guest of at least 1024 MiB (memMiB), and a sweep's guests have 128 MiB: below that every GiB falls back to 2 MiB leaves, the 2m point again (docs/superpages.md)"],
     ['a walk cache of 3 entries', { axes: { npwcEntries: [0, 3] } }, 'axes.npwcEntries[1]: 3 is not a power of two'],
     ['ways larger than entries', { axes: { tlbEntries: [16, 64], tlbWays: [4, 32] } }, 'axes.tlbWays: 32 ways is more than 16 entries (axes.tlbEntries)'],
     ['an unknown G-stage page size', { axes: { gstagePages: ['4k', '4m'] } }, 'axes.gstagePages[1]: unknown value "4m" (known: 4k, 2m, 1g)'],
@@ -83,14 +96,47 @@ describe('bad configs: one line naming the field, before anything runs', () => {
     else expect(m).toBe(message);
   });
 
-  // The axes of features on other branches are checked, and then refused, not run without them.
-  it.each([
-    ['tlbEntries', { tlbEntries: [16, 64] }, 'needs the configurable model TLB (VmConfig.tlbModel, src/tlb-model.ts), not in this build'],
-    ['gstagePages', { gstagePages: '2m' }, 'needs superpages in the hypervisor and hvos (issue 16 part 3), not in this build'],
-    ['hugepages', { hugepages: [false, true] }, 'needs superpages in the hypervisor and hvos (issue 16 part 3), not in this build'],
-    ['tlbModel', { tlbModel: 'l1d=64:4' }, 'needs the configurable model TLB (VmConfig.tlbModel, src/tlb-model.ts), not in this build'],
-  ])('the pending axis %s is refused with the reason', (name, axes, why) => {
-    expect(errorOf({ axes })).toBe(`axes.${name}: this axis ${why}`);
+  it('the model axes build one model per point: the SPEC, then the sizes over it (the default model without a SPEC)', () => {
+    const models = (axes: unknown) => expand(parseSweepConfig(JSON.stringify({ axes }), 'c.json', 'c')).points.map((p) => p.run.vm.tlbModel && formatTlbModel(p.run.vm.tlbModel));
+    expect(models({})).toEqual([undefined]);
+    expect(models({ tlbModel: 'l2=off,pwc=0', tlbEntries: [8, 64], tlbWays: 8 })).toEqual([
+      'l1i=32x4,l1d=8x8,l2=off,repl=lru,seed=1,tags=on,sizes=split,pwc=0,npwc=16,ntlb=32',
+      'l1i=32x4,l1d=64x8,l2=off,repl=lru,seed=1,tags=on,sizes=split,pwc=0,npwc=16,ntlb=32',
+    ]);
+    expect(models({ ntlbEntries: [0, 64] })).toEqual([
+      'l1i=32x4,l1d=32x4,l2=512x8,repl=lru,seed=1,tags=on,sizes=split,pwc=16,npwc=16,ntlb=0',
+      'l1i=32x4,l1d=32x4,l2=512x8,repl=lru,seed=1,tags=on,sizes=split,pwc=16,npwc=16,ntlb=64',
+    ]);
+    // One model, two spellings: one cache entry.
+    const run = (axes: unknown) => expand(parseSweepConfig(JSON.stringify({ axes }), 'c.json', 'c')).points[0].run;
+    expect(pointHash(run({ tlbModel: 'ntlb=64,l1d=32x4' }), currentBuild())).toBe(pointHash(run({ ntlbEntries: 64 }), currentBuild()));
+    expect(pointHash(run({ ntlbEntries: 64 }), currentBuild())).not.toBe(pointHash(run({ ntlbEntries: 32 }), currentBuild()));
+  });
+
+  it('sections: each its own product after the main one, each point led by its section\'s name', () => {
+    const p = expand(parseSweepConfig(JSON.stringify({ axes: { mode: ['native', 'pv'] }, sections: [
+      { name: 'sizes', axes: { tlbEntries: [16, 64] } }, { name: 'nested', axes: { mode: 'hvm-nested', nestedPwc: [false, true] } },
+    ] }), 'c.json', 'c'));
+    expect(p.points.map((x) => [x.axes.section, x.run.mode, x.run.nestedPwc, x.run.vm.tlbModel?.l1d.entries])).toEqual([
+      ['', 'native', false, undefined], ['', 'pv', false, undefined], ['sizes', 'native', false, 16], ['sizes', 'native', false, 64],
+      ['nested', 'hvm-nested', false, undefined], ['nested', 'hvm-nested', true, undefined],
+    ]);
+    expect(Object.keys(p.points[0].axes)[0]).toBe('section');
+    // Without sections a point has no section.
+    expect('section' in expand(parseSweepConfig('{"axes": {}}', 'c.json', 'c')).points[0].axes).toBe(false);
+  });
+
+  it('gstagePages and hugepages set the VM and the command line, and skip where they cannot act', () => {
+    const p = expand(parseSweepConfig(JSON.stringify({ axes: {
+      guest: ['hvos', 'linux'], mode: ['native', 'hvm-nested'], workload: ['memwalk 8 1', 'forkwait 2'], gstagePages: ['4k', '2m'], hugepages: [false, true],
+    } }), 'c.json', 'c'));
+    expect(p.points.map((x) => `${x.run.guest}/${x.run.mode}/${x.run.vm.gstagePages ?? '-'}/${x.run.bootargs.join(' ')}`)).toEqual([
+      'hvos/native/-/', 'hvos/native/-/hugepages', 'hvos/hvm-nested/-/', 'hvos/hvm-nested/-/hugepages',
+      'hvos/hvm-nested/2m/', 'hvos/hvm-nested/2m/hugepages', 'linux/native/-/', 'linux/hvm-nested/-/', 'linux/hvm-nested/2m/',
+    ]);
+    const reasons = new Set(p.skipped.map((s) => s.reason));
+    expect(reasons).toContain('hugepages is hvos\'s boot argument (Linux would ignore it)');
+    expect(reasons).toContain('the G-stage page size needs a hypervisor (native runs on machine RAM)');
   });
 
   it('the product skips what cannot run or would repeat a point, and says why', () => {
@@ -180,8 +226,8 @@ describe('TOML configs', () => {
 
 describe('the report\'s figures', () => {
   it('against a TLB size, once such an axis varies: miss rate, walk references and modeled time as lines', () => {
-    // Rows as the model-TLB axes will give them (the axes are pending: the data is made up here,
-    // only the drawing is under test): misses halve as the entries double.
+    // Made-up rows (only the drawing is under test; the real axes are measured below): misses
+    // halve as the entries double.
     const rows = [16, 64, 256].flatMap((entries) => ['hvm-shadow', 'hvm-nested'].map((mode) => ({
       axes: { guest: 'hvos', mode, workload: 'memwalk 512 8', nestedPwc: false, io: 'emulated', tlbEntries: entries },
       counters: { TLB_LOAD_LOOKUPS: 1000n, TLB_LOAD_MISSES: BigInt(8192 / entries), WALK_REFS: BigInt(3 * 8192 / entries), INSTRET_S: 1000n },
@@ -306,8 +352,75 @@ describe('a small sweep', () => {
     const good = readFileSync(join(out, 'small.csv'), 'utf8').split('\n');
     const header = good.findIndex((l) => !l.startsWith('#'));
     const cut = [...good.slice(0, header + 1), good[header + 1].split(',').slice(0, -1).join(',')].join('\n');
-    expect(() => parseCsv(cut, 'x.csv')).toThrow(`x.csv: line ${header + 2}: ${COUNTER_NAMES.length + 19} cells, the header has ${COUNTER_NAMES.length + 20}`);
+    // 13 axis columns, 16 derived ones, then the counters.
+    expect(() => parseCsv(cut, 'x.csv')).toThrow(`x.csv: line ${header + 2}: ${COUNTER_NAMES.length + 28} cells, the header has ${COUNTER_NAMES.length + 29}`);
     const { rows, meta } = parseCsv(good.join('\n'), 'x.csv');
     expect(toHtml(rows, meta)).toBe(readFileSync(join(out, 'small.html'), 'utf8'));
+  });
+});
+
+describe('the model-TLB and superpage axes take effect (small hvos runs on worker threads)', () => {
+  const rows = new Map<string, Row>();
+  const sweeps: Record<string, unknown> = {
+    // No L2 and no page-walk cache, so the L1 data TLB alone decides: 64 pages fit 128 entries, not 8.
+    size: { mode: 'native', workload: 'memwalk 64 4', tlbModel: 'l2=off,pwc=0', tlbEntries: [8, 128] },
+    caches: { mode: 'hvm-nested', workload: 'memwalk 64 4', tlbModel: 'l2=off', npwcEntries: [0, 16], ntlbEntries: [0, 32] },
+    gstage: { mode: 'hvm-nested', workload: 'memwalk 64 4', gstagePages: ['4k', '2m'] },
+    // 512 pages: the heap covers a whole aligned 2 MiB, which hvos maps with one leaf.
+    huge: { mode: 'native', workload: 'memwalk 512 4', hugepages: [false, true] },
+  };
+  const key = (axes: Record<string, unknown>) => JSON.stringify(axes);
+  const get = (name: string, axes: Record<string, unknown>) => {
+    const want = key({ ...(sweeps[name] as object), ...axes });
+    const r = [...rows.entries()].find(([k]) => k.startsWith(`${name}:`) && Object.entries(JSON.parse(want) as object)
+      .every(([a, v]) => (JSON.parse(k.slice(name.length + 1)) as Record<string, unknown>)[a] === v));
+    if (!r) throw new Error(`no point ${name} ${want}`);
+    return r[1];
+  };
+  beforeAll(async () => {
+    const all = Object.entries(sweeps).flatMap(([name, axes]) => expand(parseSweepConfig(JSON.stringify({ axes }), 'c.json', 'c')).points.map((p) => ({ name, p })));
+    const results = await runPoints(all.map((x) => x.p), { jobs: 2, label: (p) => JSON.stringify(p.axes), progress: { point: () => {} } });
+    results.forEach((r, i) => rows.set(`${all[i].name}:${key(r.point.axes)}`, { axes: r.point.axes, counters: r.counters }));
+  }, 240_000);
+
+  it('tlbEntries: a bigger model L1 data TLB misses less; the fast TLB, and so the guest, do not change', () => {
+    const small = get('size', { tlbEntries: 8 }), big = get('size', { tlbEntries: 128 });
+    const ms = metrics(small, {}), mb = metrics(big, {});
+    expect([ms.tlb, mb.tlb]).toEqual(['model', 'model']);
+    expect(big.counters.TLBM_L1D_LOOKUPS).toBe(small.counters.TLBM_L1D_LOOKUPS);
+    // 678 misses against 276: the rest are the kernel's and the shell's pages, which 128 entries hold too.
+    expect(Number(big.counters.TLBM_L1D_MISSES) * 2).toBeLessThan(Number(small.counters.TLBM_L1D_MISSES));
+    expect(mb.tlbMissRate * 2).toBeLessThan(ms.tlbMissRate);
+    expect(mb.cycles.total).toBeLessThan(ms.cycles.total);
+    for (const k of ['TLB_LOAD_MISSES', 'TLB_LOAD_LOOKUPS', 'WALK_REFS', 'INSTRET_U', 'INSTRET_S']) expect(big.counters[k], k).toBe(small.counters[k]);
+    // Without the model the miss rate is the fast TLB's.
+    expect(metrics(get('huge', { hugepages: false }), {}).tlb).toBe('fast');
+  });
+
+  it('npwcEntries and ntlbEntries: each cuts the G-stage references of the same walks', () => {
+    const refsG = (npwc: number, ntlb: number) => Number(get('caches', { npwcEntries: npwc, ntlbEntries: ntlb }).counters.TLBM_WALK_REFS_G);
+    const walks = (npwc: number, ntlb: number) => get('caches', { npwcEntries: npwc, ntlbEntries: ntlb }).counters.TLBM_WALKS;
+    expect(walks(16, 32)).toBe(walks(0, 0));
+    expect(refsG(16, 0)).toBeLessThan(refsG(0, 0));
+    expect(refsG(0, 32)).toBeLessThan(refsG(0, 0));
+    expect(refsG(16, 32)).toBeLessThan(Math.min(refsG(16, 0), refsG(0, 32)));
+    expect(Number(get('caches', { npwcEntries: 16, ntlbEntries: 32 }).counters.TLBM_NTLB_HITS)).toBeGreaterThan(0);
+    expect(Number(get('caches', { npwcEntries: 0, ntlbEntries: 0 }).counters.TLBM_NTLB_LOOKUPS ?? 0n)).toBe(0);
+  });
+
+  it('gstagePages 2m: 2 G-stage references a step instead of 3, the same misses', () => {
+    const k4 = get('gstage', { gstagePages: '4k' }), m2 = get('gstage', { gstagePages: '2m' });
+    expect(m2.counters.TLB_LOAD_MISSES).toBe(k4.counters.TLB_LOAD_MISSES);
+    expect(m2.counters.WALK_REFS_VS).toBe(k4.counters.WALK_REFS_VS);
+    expect(Number(m2.counters.WALK_REFS_G) / Number(k4.counters.WALK_REFS_G)).toBeGreaterThan(0.6);
+    expect(Number(m2.counters.WALK_REFS_G) / Number(k4.counters.WALK_REFS_G)).toBeLessThan(0.7);
+  });
+
+  it('hugepages: hvos walks its heap in 2 MiB pages, so native walks are shorter', () => {
+    const off = get('huge', { hugepages: false }), on = get('huge', { hugepages: true });
+    expect(Number(on.counters.WALK_REFS)).toBeLessThan(0.8 * Number(off.counters.WALK_REFS));
+    expect(Number(on.counters.WALK_REFS) / Number(on.counters.WALKS)).toBeLessThan(2.1);
+    expect(Number(off.counters.WALK_REFS) / Number(off.counters.WALKS)).toBeGreaterThan(2.9);
+    expect(Number(on.counters.TLB_LOAD_MISSES)).toBeLessThanOrEqual(Number(off.counters.TLB_LOAD_MISSES));
   });
 });

@@ -12,6 +12,7 @@ import { Stop } from '../core.js';
 import { IO_STALL_LIMIT, ioPathConfig, MODES, Vm, type CoreSource, type GstagePages, type IoPath, type Mode, type VmConfig } from '../vm.js';
 import { modeledCycles, type CostTable, type CycleBreakdown } from '../cost-model.js';
 import { HvlabError } from '../errors.js';
+import { formatTlbModel, validateTlbModel } from '../tlb-model.js';
 
 /** The standard set: hvos's `bench` parameters (docs/hvos.md), one isolated cost each. */
 export const WORKLOADS: Readonly<Record<string, string>> = {
@@ -212,9 +213,12 @@ export async function measure(guest: BenchGuest | Uint8Array, source: CoreSource
   const g = guest instanceof Uint8Array ? hvosGuest(guest) : guest;
   const why = g.unsupported[mode];
   if (why !== undefined) throw new HvlabError('BENCH_MODE', `${g.name} does not run in ${mode}: ${why}`);
-  const { costs = {}, nestedPwc = false, io = 'emulated', disk, gstagePages = '4k', memMiB } = opts;
+  const { costs = {}, nestedPwc = false, io = 'emulated', disk, memMiB } = opts;
+  const gstagePages = opts.gstagePages ?? opts.vm?.gstagePages ?? '4k';
   const bootargs = opts.bootargs ?? g.bootargs;
-  const key = `${g.name}/${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}/${bootargs ?? ''}/${gstagePages}/${memMiB ?? ''}/${opts.vm ? JSON.stringify(opts.vm) : ''}`;
+  // The model's SPEC text, not its object: one key per configuration, whatever order it was built in.
+  const extra = opts.vm ? JSON.stringify({ ...opts.vm, tlbModel: opts.vm.tlbModel && formatTlbModel(validateTlbModel(opts.vm.tlbModel)) }) : '';
+  const key = `${g.name}/${mode}/${nestedPwc}/${io}/${disk ? 'disk' : ''}/${bootargs ?? ''}/${gstagePages}/${memMiB ?? ''}/${extra}`;
   let vm = vms.get(key);
   if (!vm) {
     const config: VmConfig = { ...opts.vm, mode, firmware: 'builtin', clock: 'instret', nestedPwc, gstagePages, memMiB, bootargs, ...ioPathConfig(io, disk) };

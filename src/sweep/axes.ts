@@ -3,14 +3,13 @@
  * `axes` object and the CSV column), how a value is checked, and how it sets up a run (the
  * VmConfig fields and the kernel command line). Adding an axis is adding an entry here.
  *
- * Some axes belong to features other branches are adding (issue 16: the model TLB and its
- * walk caches, superpages). Their entries are here with their checks, so a config that names
- * them is validated now, but they have no `apply` yet: `pending` says what is missing, and a
- * config that uses them is refused before anything runs rather than silently measuring a
- * machine without the feature.
+ * An axis whose feature is not in the build has no `apply` and says why in `pending`: a config
+ * that uses it is refused before anything runs rather than silently measuring a machine without
+ * the feature. (None is pending now: the model TLB, its walk caches and superpages are wired.)
  */
 import { HvlabError } from '../errors.js';
 import { MODES, SOLO_IO_PATHS, type IoPath, type Mode, type VmConfig } from '../vm.js';
+import { parseTlbModel, TLB_MODEL_LIMITS, type TlbModelConfig } from '../tlb-model.js';
 import { GUESTS, LINUX_WORKLOADS, WORKLOADS, IO_WORKLOADS, type GuestName } from '../bench/workloads.js';
 
 export type AxisValue = string | number | boolean;
@@ -141,9 +140,43 @@ function workload(value: unknown, field: string): string {
   return [name, ...args.map(Number)].join(' ');
 }
 
-/** Where the model-TLB axes wait (issue 16 part 1, the tlbmodel branch). */
-const NEEDS_TLB_MODEL = 'needs the configurable model TLB (VmConfig.tlbModel, src/tlb-model.ts), not in this build';
-const NEEDS_SUPERPAGES = 'needs superpages in the hypervisor and hvos (issue 16 part 3), not in this build';
+/**
+ * The model TLB a run measures with, created on first use: the one the `tlbModel` axis set (it
+ * applies before the size axes, being earlier in AXES), else the default model
+ * (DEFAULT_TLB_MODEL: l1i=32x4, l1d=32x4, l2=512x8, lru, tags on, split, pwc=16, npwc=16,
+ * ntlb=32). A size axis needs a model to size, so naming one switches the model on.
+ */
+function model(r: RunSpec): TlbModelConfig {
+  r.vm.tlbModel ??= parseTlbModel('');
+  return r.vm.tlbModel;
+}
+
+/** A model-TLB SPEC (src/tlb-model.ts): checked by the model's own parser, kept as written. */
+function tlbSpec(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw bad(field, `must be a non-empty SPEC text, got ${JSON.stringify(v)}`);
+  try { parseTlbModel(v); } catch (e) { throw bad(field, (e as Error).message); }
+  return v.trim();
+}
+
+/**
+ * A size axis of the model: '' (its default, never a configured value) leaves the base model's
+ * size; a value overrides it. The ranges are what the core's region for the model holds
+ * (TLB_MODEL_LIMITS).
+ */
+const modelSize = powerOfTwo;
+const sized = (set: (m: TlbModelConfig, n: number) => void) => (v: AxisValue, r: RunSpec) => {
+  if (v !== '') set(model(r), v as number);
+};
+
+/** The G-stage page size; 1g is refused: a 1 GiB leaf needs 1 GiB of guest RAM (docs/superpages.md). */
+function gstagePages(value: unknown, field: string): string {
+  const v = choice(['4k', '2m', '1g'] as const)(value, field);
+  if (v === '1g') {
+    throw bad(field, '1g needs a guest of at least 1024 MiB (memMiB), and a sweep\'s guests have 128 MiB: below that ' +
+      'every GiB falls back to 2 MiB leaves, the 2m point again (docs/superpages.md)');
+  }
+  return v;
+}
 
 export const AXES: readonly Axis[] = [
   {
@@ -167,27 +200,43 @@ export const AXES: readonly Axis[] = [
     name: 'io', doc: `the I/O path (hvos): ${SOLO_IO_PATHS.join(', ')} (docs/io.md)`, default: 'emulated',
     check: choice(SOLO_IO_PATHS), apply: (v, r) => { r.io = v as IoPath; },
   },
-  // --- Pending: the model TLB and its walk caches (tlbmodel branch). Wiring: build a
-  // TlbModelConfig from `tlbModel` (parseTlbModel(text); its check should call it too), then
-  // override its L1 data TLB's entries/ways and the walk-cache sizes from the numeric axes, and
-  // set r.vm.tlbModel. `ways larger than entries` is checked across the product in config.ts.
+  // The model TLB and its walk caches (src/tlb-model.ts, docs/cost-model.md "The model TLB").
+  // `ways larger than entries` is checked across the product in config.ts, and every point's
+  // model whole (validateTlbModel) when the product is expanded.
   {
-    name: 'tlbModel', doc: 'a model-TLB SPEC as --tlb-model takes it (docs/cost-model.md)', default: '',
-    check: (v, field) => {
-      if (typeof v !== 'string' || v.trim() === '') throw bad(field, `must be a non-empty SPEC text, got ${JSON.stringify(v)}`);
-      return v.trim();
-    },
-    pending: NEEDS_TLB_MODEL,
+    name: 'tlbModel', doc: 'a model-TLB SPEC as --tlb-model takes it (docs/cost-model.md); "" (default): no model unless a size axis is set',
+    default: '', check: tlbSpec,
+    apply: (v, r) => { if (v !== '') r.vm.tlbModel = parseTlbModel(String(v)); },
   },
-  { name: 'tlbEntries', doc: 'model L1 data TLB entries: a power of two, 1..65536', default: 0, check: powerOfTwo(1, 65536, false), pending: NEEDS_TLB_MODEL },
-  { name: 'tlbWays', doc: 'model L1 data TLB ways: a power of two, at most tlbEntries', default: 0, check: powerOfTwo(1, 65536, false), pending: NEEDS_TLB_MODEL },
-  { name: 'pwcEntries', doc: 'page-walk cache entries (upper-level PTEs): a power of two, or 0 for none', default: 0, check: powerOfTwo(1, 4096, true), pending: NEEDS_TLB_MODEL },
-  { name: 'npwcEntries', doc: 'nested page-walk cache entries: a power of two, or 0 for none', default: 0, check: powerOfTwo(1, 4096, true), pending: NEEDS_TLB_MODEL },
-  { name: 'ntlbEntries', doc: 'nested TLB (gPA to hPA) entries: a power of two, or 0 for none', default: 0, check: powerOfTwo(1, 4096, true), pending: NEEDS_TLB_MODEL },
-  // --- Pending: superpages (superpages branch). Wiring: r.vm.gstagePages = v, and for
-  // hugepages push 'hugepages' onto r.bootargs (hvos's boot argument, docs/hvos.md).
-  { name: 'gstagePages', doc: 'the G-stage\'s page size: 4k, 2m or 1g (--gstage-pages)', default: '4k', check: choice(['4k', '2m', '1g'] as const), pending: NEEDS_SUPERPAGES },
-  { name: 'hugepages', doc: 'hvos maps its kernel and user heap with 2 MiB pages (boot argument hugepages): true or false', default: false, check: boolean, pending: NEEDS_SUPERPAGES },
+  {
+    name: 'tlbEntries', doc: `model L1 data TLB entries: a power of two, 1..${TLB_MODEL_LIMITS.l1}`, default: '',
+    check: modelSize(1, TLB_MODEL_LIMITS.l1, false), apply: sized((m, n) => { m.l1d = { ...m.l1d, entries: n }; }),
+  },
+  {
+    name: 'tlbWays', doc: 'model L1 data TLB ways: a power of two, at most its entries', default: '',
+    check: modelSize(1, TLB_MODEL_LIMITS.l1, false), apply: sized((m, n) => { m.l1d = { ...m.l1d, ways: n }; }),
+  },
+  {
+    name: 'pwcEntries', doc: `model page-walk cache entries (upper-level PTEs): a power of two up to ${TLB_MODEL_LIMITS.cache}, or 0 for none`, default: '',
+    check: modelSize(1, TLB_MODEL_LIMITS.cache, true), apply: sized((m, n) => { m.pwc = n; }),
+  },
+  {
+    name: 'npwcEntries', doc: 'model nested page-walk cache entries: a power of two, or 0 for none', default: '',
+    check: modelSize(1, TLB_MODEL_LIMITS.cache, true), apply: sized((m, n) => { m.npwc = n; }),
+  },
+  {
+    name: 'ntlbEntries', doc: 'model nested TLB (gPA to hPA) entries: a power of two, or 0 for none', default: '',
+    check: modelSize(1, TLB_MODEL_LIMITS.cache, true), apply: sized((m, n) => { m.ntlb = n; }),
+  },
+  // Superpages (docs/superpages.md). '4k' sets nothing, so such a point is the run it always was.
+  {
+    name: 'gstagePages', doc: 'the host pages behind guest RAM (--gstage-pages): 4k or 2m (1g needs a 1 GiB guest)', default: '4k',
+    check: gstagePages, apply: (v, r) => { if (v !== '4k') r.vm.gstagePages = v as '2m'; },
+  },
+  {
+    name: 'hugepages', doc: 'hvos maps its kernel and user heap with 2 MiB pages (boot argument hugepages): true or false', default: false,
+    check: boolean, apply: (v, r) => { if (v) r.bootargs.push('hugepages'); },
+  },
 ];
 
 export const AXIS_BY_NAME: ReadonlyMap<string, Axis> = new Map(AXES.map((a) => [a.name, a]));

@@ -38,12 +38,17 @@ export interface BarGroup { label: string; bars: Bar[] }
  * order in every group, coloured alike). With `segments` a bar is stacked.
  */
 export function barChart(o: { title: string; yLabel: string; groups: BarGroup[]; series: string[]; stackLabels?: string[] }): string {
-  const barW = 22, gap = 18, left = 64, top = 36, plotH = 220;
+  const barW = 22, gap = 18, top = 36, plotH = 220;
   const nBars = Math.max(1, ...o.groups.map((g) => g.bars.length));
-  const groupW = nBars * barW + gap;
+  // A group is as wide as its bars or its name (about 6 px a character), whichever is wider.
+  const groupW = Math.max(nBars * barW + gap, 6 * Math.max(0, ...o.groups.map((g) => g.label.length)) + 12);
+  // Turned bar names (9 px type, about 5 px a character, cos 40 = 0.77) reach left of the first bar.
+  const longestBar = Math.max(0, ...o.groups.flatMap((g) => g.bars.map((b) => b.label.length)));
+  const left = o.stackLabels ? Math.max(64, Math.ceil(longestBar * 5 * 0.77) + 8) : 64;
   const legendItems = o.stackLabels ?? o.series;
-  const width = Math.max(left + 3 * 170 + 20, left + o.groups.length * groupW + 20);
-  const legendRows = Math.ceil(legendItems.length / 3);
+  const lg = legendLayout(legendItems);
+  const width = Math.max(left + 3 * 170 + 20, left + lg.cols * lg.colW, left + o.groups.length * groupW + 20);
+  const legendRows = lg.rows;
   // Stacked bars name their series under each bar, turned, so the group names go lower.
   // (about 6 px a character, turned by 40 degrees: sin 40 = 0.64).
   const longest = Math.max(0, ...o.groups.flatMap((g) => g.bars.map((b) => b.label.length)));
@@ -63,7 +68,7 @@ export function barChart(o: { title: string; yLabel: string; groups: BarGroup[];
   }
   parts.push(`<text transform="translate(14 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
   o.groups.forEach((g, gi) => {
-    const gx = left + gap / 2 + gi * groupW;
+    const gx = left + (groupW - nBars * barW) / 2 + gi * groupW;
     g.bars.forEach((b) => {
       const si = o.series.indexOf(b.label);
       const x = gx + si * barW;
@@ -89,9 +94,20 @@ export function barChart(o: { title: string; yLabel: string; groups: BarGroup[];
   return parts.join('\n');
 }
 
+/**
+ * The legend's columns: up to three in 510 px, each as wide as the longest label needs (about
+ * 6 px a character at 11 px), so long series names do not run into the next column.
+ */
+function legendLayout(items: string[]): { cols: number; colW: number; rows: number } {
+  const colW = Math.max(170, Math.ceil(30 + 6.5 * Math.max(0, ...items.map((s) => s.length))));
+  const cols = Math.max(1, Math.min(3, Math.floor(510 / colW)));
+  return { cols, colW, rows: Math.ceil(items.length / cols) };
+}
+
 function legend(items: string[], x0: number, y0: number): string {
+  const { cols, colW } = legendLayout(items);
   return items.map((s, i) => {
-    const x = x0 + (i % 3) * 170, yy = y0 + Math.floor(i / 3) * 18;
+    const x = x0 + (i % cols) * colW, yy = y0 + Math.floor(i / cols) * 18;
     return `<rect x="${x}" y="${yy - 9}" width="10" height="10" fill="${colour(i)}"/><text x="${x + 14}" y="${yy}">${esc(s)}</text>`;
   }).join('\n');
 }
@@ -101,8 +117,8 @@ export interface Series { label: string; points: [number, number][] }
 /** Lines over a numeric x axis (log2 scale when `log2`, as TLB sizes go), one per series. */
 export function lineChart(o: { title: string; xLabel: string; yLabel: string; series: Series[]; log2?: boolean }): string {
   const left = 64, top = 36, plotW = 420, plotH = 220;
-  const legendRows = Math.ceil(o.series.length / 3);
-  const width = left + plotW + 20, height = top + plotH + 48 + legendRows * 18;
+  const lg = legendLayout(o.series.map((x) => x.label));
+  const width = Math.max(left + plotW + 20, left + lg.cols * lg.colW), height = top + plotH + 48 + lg.rows * 18;
   const xs = [...new Set(o.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
   const tx = (v: number) => (o.log2 ? Math.log2(Math.max(v, 1e-9)) : v);
   const xMin = tx(xs[0] ?? 0), xMax = tx(xs[xs.length - 1] ?? 1);

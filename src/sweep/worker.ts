@@ -25,7 +25,7 @@ async function runOne(run: RunSpec): Promise<WorkerReply> {
   if (vmKey !== lastVm) { await releaseVms(); lastVm = vmKey; }
   const bootargs = run.bootargs.length ? [guest.bootargs, ...run.bootargs].filter(Boolean).join(' ') : undefined;
   const m = await measure(guest, source, run.mode, run.workload, run.command, {
-    nestedPwc: run.nestedPwc, io: run.io, bootargs, vm: run.vm,
+    nestedPwc: run.nestedPwc, io: run.io, bootargs, vm: run.vm, gstagePages: run.vm.gstagePages,
     // Every point that reads the disk reads the same data (the bench's disk).
     disk: run.workload === 'disk' ? benchDisk() : undefined,
   });
