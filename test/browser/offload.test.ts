@@ -81,7 +81,7 @@ describe.skipIf(!haveChromium)('offload backend in chromium', () => {
     expect(r.vmRngBytes).toEqual(rngBytes([8, 16]));
     // From a worker, as the web console's VM worker would: the io worker nested in it.
     expect(r.nested).toEqual({ idle: true, used: { id: 0, len: 40 }, bytes: rngBytes([40]), usedFlags: 1,
-      availEvent: 0, interrupts: 1 });
+      availEvent: 0x8001, interrupts: 1 });   // lastAvail 1 + half the index space (src/io/queue.ts)
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
