@@ -909,6 +909,16 @@ export class Vm {
     if (new DataView(snap.buffer, snap.byteOffset + ioBase, 8).getBigUint64(0, true) !== 0n) {
       throw new HvlabError('BAD_SNAPSHOT', 'snapshot is damaged: its I/O block pointer is set, and a VM alone has none');
     }
+    // The console rings' indices run free; what lies between them is at most a ring. More is a
+    // damaged snapshot, whose next drain would copy gigabytes of the core's memory as output.
+    const ring = (ptr: number, size: number, which: string) => {
+      const v = new DataView(snap.buffer, snap.byteOffset + ptr, 8);
+      if (((v.getUint32(0, true) - v.getUint32(4, true)) >>> 0) > size) {
+        throw new HvlabError('BAD_SNAPSHOT', `snapshot is damaged: its console ${which} ring holds more than the ring's ${size} bytes`);
+      }
+    };
+    ring(this.core.txRingPtr() >>> 0, this.core.txRingSize(), 'output');
+    ring(this.core.rxRingPtr() >>> 0, this.core.rxRingSize(), 'input');
     const apply = () => {
       this.bytes().set(snap.subarray(0, this.stateBytes()));
       this.io?.setRngState(new DataView(snap.buffer, snap.byteOffset, snap.byteLength).getBigUint64(this.stateBytes(), true));

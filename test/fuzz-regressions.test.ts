@@ -53,4 +53,24 @@ describe('fuzz regressions', () => {
     vm.sendInput('x');
     expect(vm.run(1000).info).toBeUndefined();
   });
+
+  it('loaders seed 1 input 328: a snapshot whose console ring indices are more than a ring apart is refused', async () => {
+    // The fuzzer's mutation made the output ring's head run 4 GB ahead of its tail: the next
+    // drain copied that much of the core's memory as console output and the decoder threw.
+    const vm = await Vm.create({ mode: 'native', firmware: 'builtin', memMiB: 16 }, await loadCoreModule());
+    const code = new Uint8Array(CODE_BYTES);
+    new DataView(code.buffer).setUint32(0, 0x0000_006F, true); // j .
+    vm.load(buildImage('s', { code }), 'loop', imageBase('s'));
+    vm.run(1000);
+    const good = vm.snapshot();
+    const core = vm.debugAccess().core;
+    for (const [ptr, size, which] of [[core.txRingPtr() >>> 0, core.txRingSize(), 'output'], [core.rxRingPtr() >>> 0, core.rxRingSize(), 'input']] as const) {
+      const bad = good.slice();
+      const dv = new DataView(bad.buffer);
+      dv.setUint32(ptr, (dv.getUint32(ptr + 4, true) + size + 1) >>> 0, true);
+      expect(() => vm.restore(bad)).toThrow(`snapshot is damaged: its console ${which} ring holds more than the ring's ${size} bytes`);
+    }
+    vm.restore(good);
+    expect(vm.run(1000).info).toBeUndefined();
+  });
 });
