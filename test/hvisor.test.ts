@@ -58,10 +58,11 @@ async function onQemu(input: string, append?: string, waitFor = PROMPT) {
   });
 }
 
-async function onHvlab(input: string, bootargs?: string) {
+async function onHvlab(input: string, bootargs?: string, nested = false) {
   const { runGuest } = await import('../src/vm.js');
   return runGuest(new Uint8Array(readFileSync(image)), {
     firmware: 'builtin', memMiB: 128, maxInstructions: 400_000_000, input, bootargs,
+    ...(nested ? { mode: 'hvm-nested' as const, nested: true } : {}),
   });
 }
 
@@ -195,3 +196,30 @@ describe('hvisor on hvlab (native, builtin SBI: the H extension is real)', () =>
     expect(b.counters).toEqual(a.counters);
   }, 300_000);
 });
+
+// Three levels: hvlab's hypervisor (L0, `--mode hvm-nested --nested`) gives the VM a virtual H
+// extension, hvisor (L1) runs in it as it runs on the bare machine, and hvos (L2) under it
+// (docs/nested.md). L1 cannot tell: the same console, and the same exits counted by L1 itself.
+describe('hvisor under hvlab\'s hypervisor with --nested (three levels)', () => {
+  it('hvos in L2: the scripted session equals QEMU\'s', async () => {
+    const r = await onHvlab(sessionIn, undefined, true);
+    expect(r.stop.reason).toBe('pass');
+    expect(normalise(r.console)).toBe(readFileSync(golden('session.out'), 'latin1'));
+  }, 300_000);
+
+  it('L1 counts the exits it counts on the bare machine; L0 counts what L1 cost it', async () => {
+    const input = 'compute 100000\nsyscall 1000\nio 1\nfault illegal\npoweroff\n';
+    const bare = await onHvlab(input);
+    const r = await onHvlab(input, undefined, true);
+    expect(r.stop.reason).toBe('pass');
+    expect(exits(r.console)).toEqual(exits(bare.console));
+    const c = (k: string) => Number(r.counters[k] ?? 0n);
+    // Every exit L1 took was first an exit of L2 to L0, reflected into L1 ...
+    expect(c('NEST_REFLECTED')).toBeGreaterThanOrEqual(exits(r.console).total);
+    // ... and handling each made L1 exit to L0 again (its hypervisor CSRs, its UART, its SRET):
+    // the exit multiplication of nesting.
+    expect(c('NEST_L1_EXITS_HANDLING')).toBeGreaterThan(c('NEST_REFLECTED'));
+    expect(c('NEST_L2_ENTRIES')).toBeGreaterThan(0);
+  }, 300_000);
+});
+

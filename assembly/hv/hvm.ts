@@ -35,7 +35,7 @@ import { ksmWriteFault } from './ksm';
 import { vcpu } from './vcpu';
 import { retireEmulated } from './retire';
 import { sstatusOnTrap } from '../cpu/trap';
-import { LEVEL_L1, nestEnabled, nestExit, nestLevel, nestReset } from './nested';
+import { LEVEL_L1, nestEnabled, nestExit, nestLevel, nestReset, nestSyncInterrupts } from './nested';
 
 /** Exceptions the guest kernel handles itself (hedeleg): everything but what must exit. */
 const HEDELEG_COMMON: u64 = (1 << EXC_INST_MISALIGNED) | (1 << EXC_INST_ACCESS) |
@@ -213,7 +213,11 @@ export function hvmExit(cause: u64, tval: u64, epc: u64, gpa4: u64, tinst: u64):
   hart.virt = 1;
   // Nesting: L2's exits, and L1's hypervisor instructions, are hv/nested.ts's.
   if (nestEnabled() && nestExit(cause, tval, epc, gpa4, tinst)) {
+    // Still in L1: its interrupts as for any guest. Entered L2 (L1's SRET with SPV = 1): an
+    // interrupt already pending for L1 is taken at once, since HS-level interrupts are enabled
+    // whenever V = 1 (privileged spec 8.6.4... 3.1.6.1), as on hardware right after the SRET.
     if (nestLevel() == LEVEL_L1) syncInterrupts();
+    else nestSyncInterrupts();
     return;
   }
   if ((cause & CAUSE_INTERRUPT) != 0) {
