@@ -89,6 +89,31 @@ function untouchableHvRegions(mode: Mode, l: HypervisorLayout): Array<[number, n
 /** The core behind a Vm: the fuzzers read the mask ROM's address, which Vm does not export. */
 const coreOf = (vm: Vm) => (vm as unknown as { core: CoreExports }).core;
 
+/**
+ * Run `vm` a slice at a time for at most `budget` instructions, until it stops or idles with no
+ * timer armed (idle time with one is skipped). The oracle's budget and hang checks: every
+ * run(n) retires at most n instructions (FuzzFailure 'budget'), and the whole ends within
+ * HANG_MS of `t0` (FuzzFailure 'hang'). Returns the stop, if there was one. `who` prefixes the
+ * messages when several VMs run in one input (fuzz/targets/xvm.ts).
+ */
+export function runBudgeted(vm: Vm, budget: number, t0 = performance.now(), who = ''): StopInfo | undefined {
+  const name = who ? `${who}: ` : '';
+  let spent = 0;
+  while (spent < budget) {
+    const slice = Math.min(SLICE, budget - spent);
+    const i0 = vm.instructions;
+    const r = vm.run(slice);
+    const did = vm.instructions - i0;
+    if (did > BigInt(slice)) throw new FuzzFailure('budget', `${name}run(${slice}) retired ${did} instructions`);
+    spent += slice;
+    vm.readConsole();
+    if (r.info) return r.info;
+    if (r.stop === Stop.Idle && !vm.idleSkip()) return { reason: 'idle', code: 0 };
+    if (performance.now() - t0 > HANG_MS) throw new FuzzFailure('hang', `${name}input still running after ${HANG_MS} ms (${spent} of ${budget} budget)`);
+  }
+  return undefined;
+}
+
 export class Machine {
   readonly setup: Setup;
   readonly vm: Vm;
@@ -144,20 +169,8 @@ export class Machine {
     const start = vm.instructions;
     const counters0 = vm.counters();
     let stop: StopInfo | undefined;
-    let spent = 0;
     try {
-      while (spent < c.budget && !stop) {
-        const slice = Math.min(SLICE, c.budget - spent);
-        const i0 = vm.instructions;
-        const r = vm.run(slice);
-        const did = vm.instructions - i0;
-        if (did > BigInt(slice)) throw new FuzzFailure('budget', `run(${slice}) retired ${did} instructions`);
-        spent += slice;
-        vm.readConsole();
-        if (r.info) stop = r.info;
-        else if (r.stop === Stop.Idle && !vm.idleSkip()) stop = { reason: 'idle', code: 0 };
-        if (performance.now() - t0 > HANG_MS) throw new FuzzFailure('hang', `input still running after ${HANG_MS} ms (${spent} of ${c.budget} budget)`);
-      }
+      stop = runBudgeted(vm, c.budget, t0);
     } catch (e) {
       if (e instanceof FuzzFailure) throw e;
       throw new FuzzFailure('host-exception', `run: ${(e as Error).stack ?? e}`);

@@ -28,12 +28,11 @@ import { createHash } from 'node:crypto';
 import { X, addi, ecall, jal, srli } from '../asm.js';
 import { DATA_BYTES, DATA_OFF, FRAME_OFF, PV_EID, SHARED_OFF, PV_FID_SHARED_INFO, buildImage, imageBase, type Flavour } from '../harness.js';
 import type { HostCase, HostTarget } from '../campaign.js';
-import { FuzzFailure } from '../engine.js';
+import { FuzzFailure, runBudgeted } from '../engine.js';
 import type { Rng } from '../rng.js';
 import { Gen } from './gen.js';
 import { WFI } from './mmio.js';
 import { Host } from '../../src/host.js';
-import { Stop } from '../../src/core.js';
 import type { Mode, Vm } from '../../src/vm.js';
 import { loadCoreModule } from '../../src/node/load-core.js';
 
@@ -181,21 +180,6 @@ function attackerImage(r: Rng, mode: Mode): Uint8Array {
 
 const sha = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
 
-/** Run a VM until it idles or stops, within `budget`, a slice at a time; the budget must hold. */
-function runFor(vm: Vm, budget: number, who: string): void {
-  let spent = 0;
-  while (spent < budget) {
-    const slice = Math.min(4096, budget - spent);
-    const i0 = vm.instructions;
-    const r = vm.run(slice);
-    const did = vm.instructions - i0;
-    if (did > BigInt(slice)) throw new FuzzFailure('budget', `${who}: run(${slice}) retired ${did} instructions`);
-    spent += slice;
-    vm.readConsole();
-    if (r.info || (r.stop === Stop.Idle && !vm.idleSkip())) return;
-  }
-}
-
 /** For the oracle's own tests: something done to the Host between the attacker's run and the checks. */
 export type Tamper = (host: Host, vms: { victim: Vm; attacker: Vm; bystander: Vm }) => void;
 
@@ -211,6 +195,7 @@ export function xvmCase(r: Rng, index: number, tamper?: Tamper): HostCase {
     bytes: attacker,
     async run(): Promise<boolean> {
       const host = await sharedHost();
+      const t0 = performance.now();
       const free0 = host.pool().free;
       if (host.pool().vms !== 0) throw new FuzzFailure('escape', `${host.pool().vms} VMs outlived the previous input`);
       const vms: Vm[] = [];
@@ -231,9 +216,9 @@ export function xvmCase(r: Rng, index: number, tamper?: Tamper): HostCase {
         const bystanderBefore = sha(host.guestRam(b));
         v.load(victim.image, 'victim', imageBase(flavour(pair.victim)));
         a.load(attacker, 'attacker', imageBase(flavour(pair.attacker)));
-        runFor(v, 50_000, 'victim');
+        runBudgeted(v, 50_000, t0, 'victim');
         const victimBefore = host.guestRam(v);
-        runFor(a, 30_000, 'attacker');
+        runBudgeted(a, 30_000, t0, 'attacker');
         tamper?.(host, { victim: v, attacker: a, bystander: b });
         if (sha(host.guestRam(b)) !== bystanderBefore) throw new FuzzFailure('escape', 'the bystander\'s RAM changed: it granted nothing');
         // The victim's pages that may change: those granted writable to the attacker, its
