@@ -85,9 +85,6 @@ export class VmPanel {
   onBootError?: (p: VmPanel, message: string) => void;
   /** Called with each chunk of console output (after it is written to the terminal). */
   onOutput?: (p: VmPanel, text: string) => void;
-  /** Walk requests (web/walk.ts) waiting for the worker's answer, by id. */
-  private readonly walks = new Map<number, (r: WalkReply) => void>();
-  private walkId = 0;
   /** Console characters received since boot (a lesson waits for output after what it typed). */
   outputChars = 0;
   /** Requests with an id waiting for their answer (ask()). */
@@ -171,7 +168,7 @@ export class VmPanel {
 
   /**
    * Send a request that the worker answers with the same id (snapshot, restore, the stored
-   * snapshot, the disk, ping), and resolve with the answer. `msg` gets its id here.
+   * snapshot, the disk, a page walk, ping), and resolve with the answer. `msg` gets its id here.
    */
   ask<T extends FromWorker>(msg: WithoutId<Extract<ToWorker, { id: number }>>): Promise<T> {
     const id = this.nextId++;
@@ -212,11 +209,7 @@ export class VmPanel {
 
   /** Ask the worker for a page-walk trace (and vmprint, memory map): answered between chunks. */
   walk(req: Omit<WalkRequest, 'type' | 'id'>): Promise<WalkReply> {
-    const id = ++this.walkId;
-    return new Promise((resolve) => {
-      this.walks.set(id, resolve);
-      this.send({ type: 'walk', id, ...req });
-    });
+    return this.ask<WalkReply>({ type: 'walk', ...req });
   }
 
   /** A control message the worker must answer with a state; if it does not, replace it. */
@@ -256,13 +249,10 @@ export class VmPanel {
         this.term.write(`\r\n\x1b[31m${m.message}\x1b[0m\r\n`);
         this.onBootError?.(this, m.message);
         break;
-      case 'walk':
-        this.walks.get(m.id)?.(m);
-        this.walks.delete(m.id);
-        break;
       case 'booted':
         break;
       case 'pong':
+      case 'walk':
       case 'snapshot':
       case 'restored':
       case 'restore-error':
